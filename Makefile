@@ -1,0 +1,52 @@
+# OPSG Metrics: the two commands of the README's quick start.
+#   make run   - set up .venv, build data/opsg.duckdb from the sample if absent, start the app
+#   make test  - set up .venv with the test extras (and Debian's chromium if absent and root), run every test
+
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
+VENV := .venv
+PY := $(VENV)/bin/python
+DB := data/opsg.duckdb
+PORT ?= 8501
+
+.PHONY: run test deps dev-deps browser sample clean-db
+
+$(VENV)/.deps: requirements.txt
+	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --disable-pip-version-check -r requirements.txt
+	@touch $@
+
+$(VENV)/.dev-deps: $(VENV)/.deps requirements-dev.txt
+	$(PY) -m pip install --quiet --disable-pip-version-check -r requirements-dev.txt
+	@touch $@
+
+deps: $(VENV)/.deps
+
+dev-deps: $(VENV)/.dev-deps
+
+$(DB): | $(VENV)/.deps
+	$(PY) -m opsg_metrics --db $(DB) init --sample
+
+run: $(VENV)/.deps $(DB)
+	$(PY) -m streamlit run app.py --server.port $(PORT)
+
+# The browser tests drive Debian's chromium through Playwright (never a downloaded browser).
+browser:
+	@if command -v chromium >/dev/null 2>&1; then :; \
+	elif [ "$$(id -u)" = "0" ]; then \
+		echo "Installing Debian's chromium for the browser tests"; \
+		(apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null) \
+		|| { echo "could not install chromium"; exit 1; }; \
+	else \
+		echo "chromium is missing: install Debian's chromium (sudo apt-get install chromium) for the browser tests"; \
+	fi
+
+test: $(VENV)/.dev-deps browser
+	$(PY) -m pytest $(PYTEST_ARGS)
+
+# Regenerate the committed illustrative sample data (deterministic).
+sample: $(VENV)/.deps
+	$(PY) -m opsg_metrics.sample
+
+# Rebuild the local database from the sample.
+clean-db:
+	rm -f $(DB) $(DB).wal

@@ -1,0 +1,117 @@
+"""The reference data: providers (with their aliases) and the measure catalogue.
+
+providers.csv is loaded straight into the providers table at init; the
+measures catalogue (measures and their service levels with effective dates)
+is a file of the `catalogue` kind and goes through ingest like any other.
+Catalogue is the lookup ingest and the command line use to turn what a
+person wrote ("CSP North", "cpm 1") into the ids the database keys on.
+"""
+
+from __future__ import annotations
+
+import csv
+import difflib
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import duckdb
+
+from .db import REPO_ROOT
+
+CATALOGUE_DIR = REPO_ROOT / "data" / "catalogue"
+PROVIDERS_FILE = CATALOGUE_DIR / "providers.csv"
+MEASURES_FILE = CATALOGUE_DIR / "measures.csv"
+
+
+def normalise_key(text: str) -> str:
+    """Case-, space- and hyphen-insensitive form used to match names and aliases."""
+    return re.sub(r"[\s\-_]+", "", text.strip().lower())
+
+
+def normalise_measure_id(text: str) -> str:
+    """'cpm 1' -> 'CPM1', 'dsp 1.1' -> 'DSP1.1'; hyphens inside ids are kept."""
+    return re.sub(r"\s+", "", text.strip().upper())
+
+
+def load_providers(con: duckdb.DuckDBPyConnection, path: Path = PROVIDERS_FILE) -> int:
+    """Insert or refresh the providers from providers.csv; return how many."""
+    with open(path, newline="", encoding="utf-8") as handle:
+        rows = list(csv.DictReader(handle))
+    for order, row in enumerate(rows, start=1):
+        con.execute(
+            "INSERT OR REPLACE INTO providers (provider, name, kind, aliases, description, source, sort_order)"
+            " VALUES (?, ?, ?, ?, ?, ?, ?)",
+            [row["provider"], row["name"], row["kind"], row["aliases"], row["description"], row["source"], order],
+        )
+    return len(rows)
+
+
+@dataclass
+class MeasureDef:
+    measure: str
+    provider: str
+    unit: str
+    direction: str
+
+
+@dataclass
+class Catalogue:
+    """What ingest and the CLI need to resolve ids: providers, aliases, measures."""
+
+    providers: list[str]
+    aliases: dict[str, str]                     # normalised alias -> provider id
+    measures: dict[tuple[str, str], MeasureDef] = field(default_factory=dict)
+
+    @classmethod
+    def from_db(cls, con: duckdb.DuckDBPyConnection) -> "Catalogue":
+        providers = con.execute("SELECT provider, name, aliases FROM providers ORDER BY sort_order").fetchall()
+        aliases: dict[str, str] = {}
+        for provider, name, alias_text in providers:
+            for alias in [provider, name, *alias_text.split("|")]:
+                if alias.strip():
+                    aliases[normalise_key(alias)] = provider
+        catalogue = cls([p for p, _, _ in providers], aliases)
+        for measure, provider, unit, direction in con.execute(
+            "SELECT measure, provider, unit, direction FROM measures"
+        ).fetchall():
+            catalogue.measures[(measure, provider)] = MeasureDef(measure, provider, unit, direction)
+        return catalogue
+
+    @property
+    def measure_ids(self) -> set[str]:
+        return {measure for measure, _ in self.measures}
+
+    def providers_of(self, measure: str) -> list[str]:
+        return [p for p in self.providers if (measure, p) in self.measures]
+
+    def resolve_provider(self, text: str) -> str:
+        """Provider id for a name or alias, or ValueError naming the valid ones."""
+        provider = self.aliases.get(normalise_key(text))
+        if provider is None:
+            if not text.strip():
+                raise ValueError("provider is empty")
+            raise ValueError(f"unknown provider '{text.strip()}' (expected one of {', '.join(self.providers)})")
+        return provider
+
+    def resolve_measure(self, text: str) -> str:
+        """Catalogue measure id for what was written, or ValueError with a suggestion."""
+        measure = normalise_measure_id(text)
+        if not measure:
+            raise ValueError("measure is empty")
+        if measure not in self.measure_ids:
+            close = difflib.get_close_matches(measure, sorted(self.measure_ids), n=1)
+            hint = f"; did you mean '{close[0]}'?" if close else ""
+            raise ValueError(f"unknown measure '{text.strip()}' (not in the catalogue{hint})")
+        return measure
+
+    def resolve_series(self, measure_text: str, provider_text: str) -> MeasureDef:
+        measure = self.resolve_measure(measure_text)
+        provider = self.resolve_provider(provider_text)
+        definition = self.measures.get((measure, provider))
+        if definition is None:
+            raise ValueError(
+                f"measure '{measure}' is not defined for provider '{provider}' "
+                f"(it is for {', '.join(self.providers_of(measure))})"
+            )
+        return definition

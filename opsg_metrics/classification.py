@@ -1,0 +1,24 @@
+"""Classification of sources under the Panel Information Policy, least to most restrictive.
+
+Anything shown or exported carries the most restrictive classification of the
+sources behind it.
+"""
+
+from __future__ import annotations
+
+from typing import Iterable
+
+ORDER = ("white", "white-no-publish", "green", "amber", "red")
+LABELS = {
+    "white": "WHITE (may be published)",
+    "white-no-publish": "WHITE (shared with SEC Parties, not published online)",
+    "green": "GREEN",
+    "amber": "AMBER",
+    "red": "RED",
+}
+
+
+def most_restrictive(classifications: Iterable[str | None]) -> str:
+    """The most restrictive of the given classifications; 'white' when there are none."""
+    ranks = [ORDER.index(c) for c in classifications if c in ORDER]
+    return ORDER[max(ranks)] if ranks else "white"

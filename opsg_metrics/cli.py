@@ -1,0 +1,230 @@
+"""The command line: `python -m opsg_metrics [--db PATH] COMMAND ...` (DESIGN.md section 5).
+
+A thin front end over the library, as the pages are: it parses arguments,
+calls one function and prints. User mistakes print a message to stderr and
+exit non-zero, never a traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from datetime import date
+
+from . import parse
+from .bootstrap import initialise
+from .db import OpsgError, connect, resolve_db_path
+from .ingest import CLASSIFICATIONS, KINDS, ingest_file
+from .status import DEFAULT_WINDOW, STATUS_LABELS, latest_month, status_for_month, to_records
+
+EXIT_OK, EXIT_ERROR, EXIT_USAGE, EXIT_NOT_AVAILABLE = 0, 1, 2, 3
+
+
+def _month(text: str) -> date:
+    try:
+        return parse.parse_month(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+
+
+def _day(text: str) -> date:
+    try:
+        return parse.parse_date(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+
+
+def _window(text: str) -> int:
+    try:
+        window = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"'{text}' is not a whole number of months") from None
+    if not 1 <= window <= 600:
+        raise argparse.ArgumentTypeError(f"{window} is out of range: use 1 to 600 months")
+    return window
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="python -m opsg_metrics",
+        description="OPSG Metrics: load DCC Performance Measurement Report data and report status and runs.",
+    )
+    parser.add_argument(
+        "--db", metavar="PATH",
+        help="DuckDB file to use (default: $OPSG_DB, else data/opsg.duckdb)",
+    )
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+
+    init = commands.add_parser(
+        "init", help="create or upgrade the database",
+        description="Create the database (or upgrade its schema), load the providers and the measure catalogue, "
+        "and with --sample the illustrative sample data. Safe to repeat.",
+    )
+    choice = init.add_mutually_exclusive_group()
+    choice.add_argument("--sample", action="store_true", help="also load the illustrative sample data")
+    choice.add_argument("--empty", action="store_true", help="schema and catalogue only (the default)")
+
+    ingest = commands.add_parser(
+        "ingest", help="load CSV/XLSX files",
+        description="Load measures, incidents, alerts, ops or catalogue files. A file with any problem is "
+        "rejected whole and every problem is listed as file:row:column: message.",
+    )
+    ingest.add_argument("files", nargs="+", metavar="FILE", help="CSV or XLSX files")
+    ingest.add_argument("--kind", choices=KINDS, help="the kind of file (default: detected from the header)")
+    ingest.add_argument("--source", metavar="LABEL", help="name of the source document (default: the file name)")
+    ingest.add_argument("--classification", choices=CLASSIFICATIONS, default="white",
+                        help="classification of the source (default: white)")
+    ingest.add_argument("--issued", type=_day, metavar="DATE", help="issue date of the source, YYYY-MM-DD")
+
+    status = commands.add_parser(
+        "status", help="status, runs and window counts for a month",
+        description="Status of every measure and provider for a PMR month against the service levels in force, "
+        "with consecutive months below target or minimum and the misses in a rolling window.",
+    )
+    status.add_argument("--month", type=_month, required=True, metavar="YYYY-MM", help="the PMR month")
+    status.add_argument("--window", type=_window, default=DEFAULT_WINDOW, metavar="N",
+                        help=f"rolling window in months (default {DEFAULT_WINDOW})")
+    status.add_argument("--measure", metavar="M", help="only this measure, e.g. CPM1")
+    status.add_argument("--provider", metavar="P", help="only this provider, e.g. 'CSP N'")
+    status.add_argument("--json", action="store_true", help="print a JSON list for programs")
+
+    summary = commands.add_parser("summary", help="the monthly PMR summary (not yet available)",
+                                  description="The secretariat's PMR summary. Not yet available.")
+    summary.add_argument("--month", type=_month, required=True, metavar="YYYY-MM")
+    summary.add_argument("--format", choices=("md", "docx", "html"), default="md")
+    summary.add_argument("--window", type=_window, default=DEFAULT_WINDOW, metavar="N")
+    summary.add_argument("-o", dest="output", metavar="FILE")
+
+    export = commands.add_parser("export-charts", help="export charts for Panel papers (not yet available)",
+                                 description="Print-quality chart export. Not yet available.")
+    export.add_argument("--month", type=_month, required=True, metavar="YYYY-MM")
+    export.add_argument("--out", required=True, metavar="DIR")
+    export.add_argument("--format", choices=("png", "svg", "pdf"), default="png")
+    export.add_argument("--measure", metavar="M")
+    return parser
+
+
+def _err(message: str) -> None:
+    print(f"error: {message}", file=sys.stderr)
+
+
+def cmd_init(args) -> int:
+    path = resolve_db_path(args.db)
+    existed = path.exists()
+    con = connect(path)
+    try:
+        def progress(number, total, result):
+            print(f"  [{number}/{total}] {result.file}: {result.message}", flush=True)
+
+        print(f"{'Updating' if existed else 'Creating'} {path}")
+        results = initialise(con, sample=args.sample, progress=progress if args.sample else None)
+        print(f"  catalogue: {results[0].message}")
+        loaded = sum(1 for r in results if r.outcome == "loaded")
+        print(f"Done: {loaded} file{'s' if loaded != 1 else ''} loaded, {len(results) - loaded} unchanged.")
+    finally:
+        con.close()
+    return EXIT_OK
+
+
+def cmd_ingest(args) -> int:
+    con = connect(args.db)
+    failed = 0
+    try:
+        for file_name in args.files:
+            result = ingest_file(
+                con, file_name, kind=args.kind, source=args.source,
+                classification=args.classification, issued=args.issued,
+            )
+            if result.ok:
+                print(f"{result.file}: {result.message}")
+                for revision in result.revisions[:20]:
+                    print(
+                        f"  revised {revision['measure']} ({revision['provider']}) "
+                        f"{parse.month_key(revision['month'])}: {_show(revision['old_value'])} "
+                        f"({revision['old_status']}, {revision['old_source']}) -> "
+                        f"{_show(revision['new_value'])} ({revision['new_status']})"
+                    )
+                if len(result.revisions) > 20:
+                    print(f"  ... and {len(result.revisions) - 20} more revisions")
+            else:
+                failed += 1
+                for problem in result.problems:
+                    print(problem, file=sys.stderr)
+                print(f"{result.file}: {result.message}", file=sys.stderr)
+    finally:
+        con.close()
+    if failed:
+        _err(f"{failed} of {len(args.files)} file{'s' if len(args.files) != 1 else ''} rejected")
+        return EXIT_ERROR
+    return EXIT_OK
+
+
+def _show(value) -> str:
+    return "null" if value is None else f"{value:g}"
+
+
+def _format_table(records: list[dict]) -> str:
+    headers = ("Measure", "Provider", "Value", "Target", "Minimum", "Status", "Run", "Since", "Window")
+    lines = []
+    for r in records:
+        value = "—" if r["value"] is None else f"{r['value']:.2f}"
+        if r["unreliable"]:
+            value += " (unreliable)"
+        run = str(r["run_below_target"]) if r["run_below_target"] else ""
+        if r["run_below_target"] and r["run_gap_months"]:
+            run += f" (+{r['run_gap_months']} gap)"
+        lines.append((
+            r["measure"], r["provider"], value,
+            "" if r["target"] is None else f"{r['target']:g}",
+            "" if r["minimum"] is None else f"{r['minimum']:g}",
+            STATUS_LABELS.get(r["status"], r["status"]), run, r["run_start"] or "",
+            f"{r['misses_in_window']}/{r['window_months']}",
+        ))
+    widths = [max(len(h), *(len(line[i]) for line in lines)) if lines else len(h) for i, h in enumerate(headers)]
+    out = ["  ".join(h.ljust(w) for h, w in zip(headers, widths)), "  ".join("-" * w for w in widths)]
+    out += ["  ".join(c.ljust(w) for c, w in zip(line, widths)).rstrip() for line in lines]
+    return "\n".join(out)
+
+
+def cmd_status(args) -> int:
+    con = connect(args.db, read_only=True)
+    try:
+        frame = status_for_month(con, args.month, window=args.window, measure=args.measure, provider=args.provider)
+        latest = latest_month(con)
+    finally:
+        con.close()
+    records = to_records(frame)
+    if args.json:
+        print(json.dumps(records, indent=2))
+        return EXIT_OK
+    if latest is None:
+        print("No figures loaded yet: load a PMR with 'python -m opsg_metrics ingest FILE'.")
+    elif args.month > latest:
+        print(f"Note: {parse.month_label(args.month)} is after the latest month loaded ({parse.month_label(latest)}).")
+    print(f"PMR {parse.month_label(args.month)}; window {args.window} months (misses/months with data)")
+    print(_format_table(records))
+    return EXIT_OK
+
+
+def cmd_not_yet(args) -> int:
+    _err(f"'{args.command}' is not yet available in this version of OPSG Metrics")
+    return EXIT_NOT_AVAILABLE
+
+
+COMMANDS = {
+    "init": cmd_init, "ingest": cmd_ingest, "status": cmd_status,
+    "summary": cmd_not_yet, "export-charts": cmd_not_yet,
+}
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        return COMMANDS[args.command](args)
+    except OpsgError as exc:
+        _err(str(exc))
+        return EXIT_ERROR
+    except KeyboardInterrupt:
+        _err("interrupted; nothing half-written is kept (each file loads in one transaction)")
+        return 130

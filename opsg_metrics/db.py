@@ -1,0 +1,167 @@
+"""Opening the OPSG Metrics DuckDB file and keeping its schema current.
+
+The schema lives in schema.sql as numbered migration blocks. A writable
+connection applies any missing migrations; a read-only connection (the app)
+only checks that the file's schema version is the one this code expects and
+says clearly what to do when it is not.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+import duckdb
+
+PACKAGE_DIR = Path(__file__).resolve().parent
+REPO_ROOT = PACKAGE_DIR.parent
+DEFAULT_DB_PATH = REPO_ROOT / "data" / "opsg.duckdb"
+SCHEMA_FILE = PACKAGE_DIR / "schema.sql"
+
+
+class OpsgError(Exception):
+    """A problem the user can fix (bad input, missing database, ...).
+
+    The command line prints the message without a traceback and exits non-zero.
+    """
+
+
+class SchemaVersionError(OpsgError):
+    """The database file was written by an older or newer OPSG Metrics."""
+
+
+@dataclass(frozen=True)
+class Migration:
+    number: int
+    name: str
+    sql: str
+
+
+def load_migrations(schema_text: str | None = None) -> list[Migration]:
+    """Split schema.sql into its numbered migration blocks, in order."""
+    text = schema_text if schema_text is not None else SCHEMA_FILE.read_text(encoding="utf-8")
+    header = re.compile(r"^-- migration: (\d+) (\S+)\s*$", re.MULTILINE)
+    marks = list(header.finditer(text))
+    migrations = []
+    for i, mark in enumerate(marks):
+        end = marks[i + 1].start() if i + 1 < len(marks) else len(text)
+        migrations.append(Migration(int(mark.group(1)), mark.group(2), text[mark.end():end]))
+    numbers = [m.number for m in migrations]
+    if numbers != list(range(1, len(numbers) + 1)):
+        raise RuntimeError(f"schema.sql migrations must be numbered 1, 2, 3, ... in order; found {numbers}")
+    return migrations
+
+
+MIGRATIONS = load_migrations()
+SCHEMA_VERSION = MIGRATIONS[-1].number
+
+
+def resolve_db_path(path: str | os.PathLike | None = None) -> Path:
+    """The database to use: an explicit path, else $OPSG_DB, else data/opsg.duckdb."""
+    if path:
+        return Path(path)
+    env = os.environ.get("OPSG_DB")
+    if env:
+        return Path(env)
+    return DEFAULT_DB_PATH
+
+
+def schema_version(con: duckdb.DuckDBPyConnection) -> int:
+    """The highest migration recorded in the database (0 for a new file)."""
+    has_table = con.execute(
+        "SELECT count(*) FROM information_schema.tables WHERE table_name = 'schema_migrations'"
+    ).fetchone()[0]
+    if not has_table:
+        return 0
+    return con.execute("SELECT coalesce(max(version), 0) FROM schema_migrations").fetchone()[0]
+
+
+def migrate(con: duckdb.DuckDBPyConnection) -> list[int]:
+    """Apply the migrations the database has not seen; return their numbers."""
+    con.execute(
+        "CREATE TABLE IF NOT EXISTS schema_migrations ("
+        " version INTEGER PRIMARY KEY, name VARCHAR NOT NULL,"
+        " applied_at TIMESTAMP NOT NULL DEFAULT current_localtimestamp())"
+    )
+    current = schema_version(con)
+    if current > SCHEMA_VERSION:
+        raise SchemaVersionError(
+            f"the database has schema version {current}, newer than this OPSG Metrics "
+            f"(version {SCHEMA_VERSION}); update the code before using it"
+        )
+    applied = []
+    for migration in MIGRATIONS:
+        if migration.number <= current:
+            continue
+        con.execute("BEGIN TRANSACTION")
+        try:
+            con.execute(migration.sql)
+            con.execute(
+                "INSERT INTO schema_migrations (version, name) VALUES (?, ?)",
+                [migration.number, migration.name],
+            )
+            con.execute("COMMIT")
+        except Exception:
+            con.execute("ROLLBACK")
+            raise
+        applied.append(migration.number)
+    return applied
+
+
+def _open(path: Path, read_only: bool) -> duckdb.DuckDBPyConnection:
+    try:
+        return duckdb.connect(str(path), read_only=read_only)
+    except duckdb.IOException as exc:
+        if "lock" in str(exc).lower():
+            raise OpsgError(
+                f"{path}: the database is in use by another process (is the app running?); "
+                "stop it, or load data through the app's Data page"
+            ) from None
+        raise OpsgError(f"{path}: cannot open the database: {exc}") from None
+
+
+def connect(path: str | os.PathLike | None = None, *, read_only: bool = False) -> duckdb.DuckDBPyConnection:
+    """Open the database.
+
+    Writable: creates the file (and its folder) if needed and applies missing
+    migrations. Read-only: the file must exist with exactly the current schema.
+    """
+    db_path = resolve_db_path(path)
+    if read_only:
+        if not db_path.exists():
+            raise OpsgError(
+                f"{db_path}: no database here; create it with "
+                f"'python -m opsg_metrics --db {db_path} init --sample' (or 'make run')"
+            )
+        con = _open(db_path, read_only=True)
+        version = schema_version(con)
+        if version != SCHEMA_VERSION:
+            con.close()
+            older = version < SCHEMA_VERSION
+            raise SchemaVersionError(
+                f"{db_path}: the database has schema version {version}, "
+                f"{'older' if older else 'newer'} than this OPSG Metrics (version {SCHEMA_VERSION}); "
+                + (
+                    f"upgrade it with 'python -m opsg_metrics --db {db_path} init' (keeps its data)"
+                    if older
+                    else "update the code before using it"
+                )
+            )
+        return con
+    if str(db_path) != ":memory:":
+        db_path.parent.mkdir(parents=True, exist_ok=True)
+    con = _open(db_path, read_only=False)
+    migrate(con)
+    return con
+
+
+def data_version(con: duckdb.DuckDBPyConnection) -> tuple[int, int]:
+    """Changes whenever data is loaded: a cache key for derived results."""
+    return tuple(
+        con.execute(
+            "SELECT (SELECT coalesce(max(ingest_id), 0) FROM ingest_log),"
+            " (SELECT count(*) FROM service_levels)"
+        ).fetchone()
+    )

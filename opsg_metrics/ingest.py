@@ -1,0 +1,888 @@
+"""Loading files into the store: read CSV/XLSX, validate every row, load in one transaction.
+
+The rules are the file formats of DESIGN.md section 3. A file with any
+problem is rejected whole: nothing is written and every problem is listed as
+`file:row:column: message`. A valid file is loaded in one transaction that
+also records its source and an ingest-log entry. A figure whose key was
+loaded before from another source is a revision: it is added beside the
+earlier one and becomes current; a row identical to the current figure is
+counted as unchanged and not stored again. Loading a file already loaded
+(same sha256) changes nothing and says so.
+"""
+
+from __future__ import annotations
+
+import csv
+import getpass
+import hashlib
+import io
+import zipfile
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from pathlib import Path
+from typing import Callable
+
+import duckdb
+import pyarrow as pa
+
+from . import parse
+from .catalogue import Catalogue, MeasureDef, normalise_key, normalise_measure_id
+
+KINDS = ("measures", "incidents", "alerts", "ops", "catalogue")
+CLASSIFICATIONS = ("white", "white-no-publish", "green", "amber", "red")
+MEASURE_STATUSES = ("reported", "null", "unreliable")
+
+# kind -> (required columns, optional columns)
+COLUMNS: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
+    "measures": (("month", "measure", "provider", "value"), ("status", "numerator", "denominator", "note")),
+    "incidents": (
+        ("incident_id", "opened", "resolved", "category", "provider", "major", "title"),
+        ("root_cause",),
+    ),
+    "alerts": (("month", "alert_code", "provider", "volume"), ("devices", "first_time_devices")),
+    "ops": (("month", "metric", "provider", "value", "unit"), ("note",)),
+    "catalogue": (
+        ("measure", "provider", "name", "unit", "direction", "target", "minimum", "effective_from"),
+        ("effective_to", "source", "verified", "description", "feeds"),
+    ),
+}
+
+# Loading order inside one workbook: the catalogue first, so that measure
+# values in the same workbook can use measures it defines.
+KIND_ORDER = {kind: i for i, kind in enumerate(("catalogue", "measures", "incidents", "alerts", "ops"))}
+
+MAX_FIELD_CHARS = 10_000
+
+
+@dataclass(frozen=True, order=True)
+class Problem:
+    """One thing wrong with an input file, located by file, row and column."""
+
+    file: str
+    row: int
+    column: str
+    message: str
+
+    def __str__(self) -> str:
+        return f"{self.file}:{self.row}:{self.column}: {self.message}"
+
+
+@dataclass
+class Sheet:
+    """The cells of one CSV file or one worksheet, as text."""
+
+    label: str                                  # how problems name it: 'pmr.csv' or 'book.xlsx[measures]'
+    header: list[str]
+    rows: list[tuple[int, list[str]]]           # (row number as a spreadsheet shows it, cells)
+    kind_from_name: str | None = None           # the sheet is named after a kind
+
+
+@dataclass
+class Prepared:
+    """The validated rows of one sheet, ready to stage."""
+
+    kind: str
+    label: str
+    records: list[dict]
+    rows_read: int
+
+
+@dataclass
+class IngestResult:
+    """What happened to one file."""
+
+    file: str
+    outcome: str                                # 'loaded', 'unchanged' or 'rejected' ('checked' for a dry run)
+    kinds: list[str] = field(default_factory=list)
+    rows_read: int = 0
+    new: int = 0
+    revised: int = 0
+    unchanged: int = 0
+    replaced: int = 0
+    source_id: int | None = None
+    source_label: str = ""
+    problems: list[Problem] = field(default_factory=list)
+    message: str = ""
+    revisions: list[dict] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return self.outcome != "rejected"
+
+    @property
+    def rows_loaded(self) -> int:
+        return self.new + self.revised
+
+
+# ---------------------------------------------------------------- reading
+
+
+def _normalise_header(name: str) -> str:
+    return "_".join(name.replace("\ufeff", "").strip().lower().replace("-", " ").split())
+
+
+def _decode(raw: bytes) -> str:
+    try:
+        return raw.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        pass
+    try:
+        # Excel on Windows saves "CSV" in Windows-1252; accept it rather than refuse a real PMR export.
+        return raw.decode("cp1252")
+    except UnicodeDecodeError:
+        raise ValueError("the file is not text in UTF-8 or Windows-1252 encoding") from None
+
+
+def read_csv_sheet(raw: bytes, label: str) -> tuple[Sheet | None, list[Problem]]:
+    if not raw.strip():
+        return None, [Problem(label, 1, "header", "the file is empty: expected a header row and data rows")]
+    if b"\x00" in raw:
+        return None, [Problem(label, 1, "header", "the file is binary, not CSV text (did you mean an .xlsx file?)")]
+    try:
+        text = _decode(raw)
+    except ValueError as exc:
+        return None, [Problem(label, 1, "header", str(exc))]
+    records: list[tuple[int, list[str]]] = []
+    reader = csv.reader(io.StringIO(text, newline=""), strict=True)
+    try:
+        for number, cells in enumerate(reader, start=1):
+            records.append((number, cells))
+    except csv.Error as exc:
+        row = len(records) + 1
+        return None, [Problem(label, row, "-", f"the CSV cannot be read here: {exc} (check the quoting)")]
+    return _sheet_from_records(records, label, None)
+
+
+def _sheet_from_records(
+    records: list[tuple[int, list[str]]], label: str, kind_from_name: str | None
+) -> tuple[Sheet | None, list[Problem]]:
+    non_blank = [(n, cells) for n, cells in records if any(c.strip() for c in cells)]
+    if not non_blank:
+        return None, [Problem(label, 1, "header", "the file is empty: expected a header row and data rows")]
+    header_row, header = non_blank[0]
+    rows = [(n, cells) for n, cells in non_blank[1:]]
+    return Sheet(label, header, rows, kind_from_name), []
+
+
+def _cell_text(cell) -> str:
+    value = cell.value
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, datetime):
+        if (value.hour, value.minute, value.second) == (0, 0, 0):
+            return value.strftime("%Y-%m-%d")
+        return value.strftime("%Y-%m-%d %H:%M:%S")
+    if isinstance(value, date):
+        return value.strftime("%Y-%m-%d")
+    if isinstance(value, (int, float)):
+        number = float(value)
+        if "%" in (getattr(cell, "number_format", "") or ""):
+            # A cell formatted as a percentage holds a fraction: 0.548 shows as 54.80%.
+            number *= 100
+            number = round(number, 10)
+        if number.is_integer():
+            return str(int(number))
+        return repr(number)
+    return str(value)
+
+
+def read_xlsx_sheets(raw: bytes, label: str) -> tuple[list[Sheet], list[Problem]]:
+    import openpyxl
+
+    try:
+        book = openpyxl.load_workbook(io.BytesIO(raw), read_only=True, data_only=True)
+    except (zipfile.BadZipFile, KeyError, ValueError, OSError) as exc:
+        return [], [Problem(label, 1, "header", f"not a readable XLSX workbook ({exc.__class__.__name__})")]
+    except Exception as exc:  # openpyxl raises many kinds of error for damaged files
+        return [], [Problem(label, 1, "header", f"not a readable XLSX workbook ({exc})")]
+    try:
+        named = [ws for ws in book.worksheets if ws.title.strip().lower() in KINDS]
+        chosen = named or book.worksheets[:1]
+        sheets, problems = [], []
+        for ws in chosen:
+            kind = ws.title.strip().lower() if named else None
+            sheet_label = f"{label}[{ws.title}]" if named else label
+            records = []
+            for number, row in enumerate(ws.iter_rows(), start=1):
+                records.append((number, [_cell_text(c) for c in row]))
+            sheet, sheet_problems = _sheet_from_records(records, sheet_label, kind)
+            problems += sheet_problems
+            if sheet:
+                sheets.append(sheet)
+        return sheets, problems
+    finally:
+        book.close()
+
+
+def read_sheets(raw: bytes, label: str) -> tuple[list[Sheet], list[Problem]]:
+    """The sheets of a file: an .xlsx workbook (by its content) or CSV text."""
+    if raw[:4] == b"PK\x03\x04" or label.lower().endswith((".xlsx", ".xlsm")):
+        return read_xlsx_sheets(raw, label)
+    sheet, problems = read_csv_sheet(raw, label)
+    return ([sheet] if sheet else []), problems
+
+
+# ---------------------------------------------------------------- kind and header
+
+
+def detect_kind(columns: set[str]) -> str | None:
+    """The file kind its header shows, by the columns only that kind has."""
+    if {"target", "minimum", "effective_from"} <= columns:
+        return "catalogue"
+    if "incident_id" in columns:
+        return "incidents"
+    if "alert_code" in columns:
+        return "alerts"
+    if "metric" in columns:
+        return "ops"
+    if {"month", "measure"} <= columns:
+        return "measures"
+    return None
+
+
+def check_header(sheet: Sheet, kind: str | None) -> tuple[str | None, dict[str, int], list[Problem]]:
+    """Resolve the kind and map column names to positions; list every header problem."""
+    problems: list[Problem] = []
+    names = [_normalise_header(h) for h in sheet.header]
+    positions: dict[str, int] = {}
+    for index, name in enumerate(names):
+        if not name:
+            if any(index < len(cells) and cells[index].strip() for _, cells in sheet.rows):
+                problems.append(Problem(sheet.label, 1, f"column {index + 1}", "this column has data but no name"))
+            continue
+        if name in positions:
+            problems.append(Problem(sheet.label, 1, name, f"column '{name}' appears twice"))
+            continue
+        positions[name] = index
+    detected = detect_kind(set(positions))
+    chosen = kind or sheet.kind_from_name or detected
+    if chosen is None:
+        hint = ""
+        if len(sheet.header) == 1 and (";" in sheet.header[0] or "\t" in sheet.header[0]):
+            hint = "; the header looks separated by ';' or tabs: save the file as comma-separated CSV"
+        problems.append(
+            Problem(
+                sheet.label, 1, "header",
+                f"cannot tell the kind of file from its header (columns: {', '.join(n for n in names if n) or 'none'})"
+                f"{hint}; name it with --kind ({', '.join(KINDS)})",
+            )
+        )
+        return None, positions, problems
+    if kind and detected and detected != kind:
+        problems.append(
+            Problem(sheet.label, 1, "header", f"the header is that of a '{detected}' file, but the kind asked for is '{kind}'")
+        )
+    required, optional = COLUMNS[chosen]
+    for name in required:
+        if name not in positions:
+            problems.append(Problem(sheet.label, 1, name, f"required column '{name}' is missing for a '{chosen}' file"))
+    allowed = set(required) | set(optional)
+    for name in positions:
+        if name not in allowed and not name.startswith("x_"):
+            problems.append(
+                Problem(
+                    sheet.label, 1, name,
+                    f"unknown column '{name}' for a '{chosen}' file (extra columns must start with x_)",
+                )
+            )
+    return chosen, positions, problems
+
+
+# ---------------------------------------------------------------- row validation
+
+
+class RowCheck:
+    """Reads one row's cells by column name and collects its problems."""
+
+    def __init__(self, label: str, row: int, cells: list[str], positions: dict[str, int]):
+        self.label, self.row, self.cells, self.positions = label, row, cells, positions
+        self.problems: list[Problem] = []
+
+    def text(self, column: str) -> str:
+        index = self.positions.get(column)
+        if index is None or index >= len(self.cells):
+            return ""
+        return self.cells[index].strip()
+
+    def problem(self, column: str, message: str) -> None:
+        self.problems.append(Problem(self.label, self.row, column, message))
+
+    def get(self, column: str, parser: Callable, *, required: bool = True, **kwargs):
+        """Parse a cell; record a problem and return None when it is missing or bad."""
+        text = self.text(column)
+        if not text:
+            if required:
+                self.problem(column, f"{column} is required")
+            return None
+        try:
+            return parser(text, **kwargs)
+        except ValueError as exc:
+            self.problem(column, str(exc))
+            return None
+
+    def free_text(self, column: str, *, required: bool = False) -> str | None:
+        text = self.text(column)
+        if required and not text:
+            self.problem(column, f"{column} is required")
+            return None
+        if len(text) > MAX_FIELD_CHARS:
+            self.problem(column, f"text of {len(text)} characters is longer than the {MAX_FIELD_CHARS} allowed")
+            return None
+        return text
+
+
+def _percent_range(check: RowCheck, column: str, value: float | None, unit: str) -> None:
+    if value is None:
+        return
+    if unit == "percent" and not 0 <= value <= 100:
+        check.problem(column, f"{value:g} is out of range: a percentage is between 0 and 100")
+    elif unit != "percent" and value < 0:
+        check.problem(column, f"{value:g} is out of range: a {unit} value cannot be negative")
+
+
+def validate_measures_row(check: RowCheck, catalogue: Catalogue) -> dict:
+    month = check.get("month", parse.parse_month)
+    definition: MeasureDef | None = None
+    measure_text, provider_text = check.text("measure"), check.text("provider")
+    measure = provider = None
+    try:
+        measure = catalogue.resolve_measure(measure_text)
+    except ValueError as exc:
+        check.problem("measure", str(exc))
+    try:
+        provider = catalogue.resolve_provider(provider_text)
+    except ValueError as exc:
+        check.problem("provider", str(exc))
+    if measure and provider:
+        try:
+            definition = catalogue.resolve_series(measure, provider)
+        except ValueError as exc:
+            check.problem("provider", str(exc))
+    status = check.text("status").lower() or "reported"
+    if status not in MEASURE_STATUSES:
+        check.problem("status", f"'{check.text('status')}' is not a status (use {', '.join(MEASURE_STATUSES)})")
+        status = None
+    unit = definition.unit if definition else "percent"
+    value_text = check.text("value")
+    value = None
+    if status == "null":
+        if value_text:
+            check.problem(
+                "value",
+                f"a null figure has no value, but '{value_text}' is given "
+                "(leave value empty, or use status=unreliable to keep a doubtful value)",
+            )
+    elif not value_text:
+        check.problem("value", "value is required (use status=null for a missing figure)")
+    else:
+        try:
+            value = parse.parse_number(value_text, allow_percent=True)
+        except ValueError as exc:
+            check.problem("value", f"{exc} (use status=null for a missing figure)")
+        _percent_range(check, "value", value, unit)
+    numerator = check.get("numerator", parse.parse_number, required=False)
+    denominator = check.get("denominator", parse.parse_number, required=False)
+    for column, count in (("numerator", numerator), ("denominator", denominator)):
+        if count is not None and count < 0:
+            check.problem(column, f"{count:g} is negative; an event count is zero or more")
+    if numerator is not None and denominator is not None and numerator >= 0 and denominator >= 0:
+        if unit != "percent":
+            check.problem("numerator", f"numerator and denominator apply to percentage measures; {measure} is a {unit} measure")
+        elif denominator == 0:
+            check.problem("denominator", "denominator is 0: no events, so no percentage (use status=null)")
+        elif numerator > denominator:
+            check.problem("numerator", f"numerator {numerator:g} is greater than denominator {denominator:g}")
+        elif value is not None and abs(numerator / denominator * 100 - value) > 0.01 + 1e-9:
+            check.problem(
+                "value",
+                f"{value:g} does not agree with numerator/denominator "
+                f"{numerator:g}/{denominator:g} = {numerator / denominator * 100:.4f}% (allowed difference 0.01)",
+            )
+    note = check.free_text("note")
+    return {
+        "month": month, "measure": measure, "provider": provider,
+        "value": value, "status": status, "numerator": numerator, "denominator": denominator,
+        "note": note or "",
+    }
+
+
+def validate_incidents_row(check: RowCheck, catalogue: Catalogue) -> dict:
+    incident_id = check.text("incident_id").upper()
+    if not incident_id:
+        check.problem("incident_id", "incident_id is required")
+    elif not (incident_id.replace("-", "").replace("_", "").isalnum() and len(incident_id) <= 40):
+        check.problem("incident_id", f"'{incident_id}' is not an incident id (letters and digits, such as INC000000526144)")
+    opened = check.get("opened", parse.parse_datetime)
+    resolved = check.get("resolved", parse.parse_datetime, required=False)
+    if opened and resolved and resolved < opened:
+        check.problem("resolved", f"resolved {resolved:%Y-%m-%d %H:%M} is before opened {opened:%Y-%m-%d %H:%M}")
+    category = check.get("category", parse.parse_count)
+    if category is not None and not 1 <= category <= 5:
+        check.problem("category", f"category {category} is out of range: categories are 1 (most severe) to 5")
+    provider = check.get("provider", catalogue.resolve_provider)
+    major = check.get("major", parse.parse_bool)
+    if major and category is not None and category > 2:
+        check.problem("major", f"a major incident is Category 1 or 2, but this one is Category {category}")
+    title = check.free_text("title", required=True)
+    root_cause = check.free_text("root_cause")
+    return {
+        "incident_id": incident_id, "opened": opened, "resolved": resolved, "category": category,
+        "provider": provider, "major": major, "title": title, "root_cause": root_cause or "",
+    }
+
+
+def _alert_code(text: str) -> str:
+    code = text.strip().upper()
+    if code.startswith("0X"):
+        code = code[2:]
+    if len(code) != 4 or any(c not in "0123456789ABCDEF" for c in code):
+        raise ValueError(f"'{text.strip()}' is not an alert code (4 hexadecimal digits, such as 8F3E)")
+    return code
+
+
+def validate_alerts_row(check: RowCheck, catalogue: Catalogue) -> dict:
+    month = check.get("month", parse.parse_month)
+    code = check.get("alert_code", _alert_code)
+    provider = check.get("provider", catalogue.resolve_provider)
+    volume = check.get("volume", parse.parse_count)
+    devices = check.get("devices", parse.parse_count, required=False)
+    first_time = check.get("first_time_devices", parse.parse_count, required=False)
+    if devices is not None and volume is not None and devices > volume:
+        check.problem("devices", f"{devices} devices is more than the {volume} alerts they raised")
+    if first_time is not None and devices is not None and first_time > devices:
+        check.problem("first_time_devices", f"{first_time} first-time devices is more than the {devices} devices")
+    return {
+        "month": month, "alert_code": code, "provider": provider, "volume": volume,
+        "devices": devices, "first_time_devices": first_time,
+    }
+
+
+OPS_UNITS = {"%": "percent", "percent": "percent", "pct": "percent", "count": "count", "number": "count",
+             "minutes": "minutes", "hours": "hours", "days": "days", "gbp": "GBP", "£": "GBP"}
+
+
+def validate_ops_row(check: RowCheck, catalogue: Catalogue) -> dict:
+    month = check.get("month", parse.parse_month)
+    metric = " ".join(check.text("metric").split())
+    if not metric:
+        check.problem("metric", "metric is required")
+    elif len(metric) > 200:
+        check.problem("metric", "metric name is longer than 200 characters")
+    provider = check.get("provider", catalogue.resolve_provider)
+    unit_text = check.text("unit")
+    unit = OPS_UNITS.get(unit_text.lower())
+    if not unit_text:
+        check.problem("unit", "unit is required")
+    elif unit is None:
+        check.problem("unit", f"'{unit_text}' is not a unit (use {', '.join(sorted(set(OPS_UNITS.values())))})")
+    value = check.get("value", parse.parse_number, allow_percent=True)
+    if unit:
+        _percent_range(check, "value", value, unit)
+    note = check.free_text("note")
+    return {"month": month, "metric": metric, "provider": provider, "value": value, "unit": unit, "note": note or ""}
+
+
+def _level_date(text: str) -> date:
+    return parse.parse_date(text)
+
+
+def validate_catalogue_row(check: RowCheck, catalogue: Catalogue) -> dict:
+    measure = normalise_measure_id(check.text("measure"))
+    if not measure:
+        check.problem("measure", "measure is required")
+    elif not all(c.isalnum() or c in ".-" for c in measure) or len(measure) > 40:
+        check.problem("measure", f"'{measure}' is not a measure id (letters, digits, '.' and '-', such as PM4.3)")
+    provider = check.get("provider", catalogue.resolve_provider)
+    name = check.free_text("name", required=True)
+    unit = check.text("unit").lower()
+    if unit not in ("percent", "count", "minutes"):
+        check.problem("unit", f"'{check.text('unit')}' is not a unit (use percent, count or minutes)")
+        unit = None
+    direction = check.text("direction").lower()
+    if direction not in ("higher", "lower"):
+        check.problem("direction", f"'{check.text('direction')}' is not a direction (use higher or lower: which is better)")
+        direction = None
+    target = check.get("target", parse.parse_number, allow_percent=True)
+    minimum = check.get("minimum", parse.parse_number, allow_percent=True)
+    if unit:
+        _percent_range(check, "target", target, unit)
+        _percent_range(check, "minimum", minimum, unit)
+    if direction and target is not None and minimum is not None:
+        if direction == "higher" and minimum > target:
+            check.problem("minimum", f"minimum {minimum:g} is above target {target:g} for a higher-is-better measure")
+        if direction == "lower" and minimum < target:
+            check.problem("minimum", f"minimum {minimum:g} is below target {target:g} for a lower-is-better measure")
+    effective_from = check.get("effective_from", _level_date)
+    effective_to = check.get("effective_to", _level_date, required=False)
+    if effective_from and effective_to and effective_to <= effective_from:
+        check.problem("effective_to", f"effective_to {effective_to} is not after effective_from {effective_from}")
+    verified = check.get("verified", parse.parse_bool, required=False)
+    source = check.free_text("source")
+    description = check.free_text("description")
+    feeds = check.free_text("feeds")
+    return {
+        "measure": measure, "provider": provider, "name": name, "unit": unit, "direction": direction,
+        "target": target, "minimum": minimum, "effective_from": effective_from, "effective_to": effective_to,
+        "source": source or "", "verified": bool(verified), "description": description or "", "feeds": feeds or "",
+    }
+
+
+VALIDATORS = {
+    "measures": validate_measures_row,
+    "incidents": validate_incidents_row,
+    "alerts": validate_alerts_row,
+    "ops": validate_ops_row,
+    "catalogue": validate_catalogue_row,
+}
+
+# kind -> key columns: two rows of one file with the same key are a mistake
+KEYS = {
+    "measures": ("month", "measure", "provider"),
+    "incidents": ("incident_id",),
+    "alerts": ("month", "alert_code", "provider"),
+    "ops": ("month", "metric", "provider"),
+    "catalogue": ("measure", "provider", "effective_from"),
+}
+
+
+def _describe_key(kind: str) -> str:
+    names = KEYS[kind]
+    return names[0] if len(names) == 1 else ", ".join(names[:-1]) + " and " + names[-1]
+
+
+def validate_sheet(sheet: Sheet, kind: str, positions: dict[str, int], catalogue: Catalogue) -> tuple[Prepared, list[Problem]]:
+    validator = VALIDATORS[kind]
+    records, problems = [], []
+    seen: dict[tuple, int] = {}
+    first_definition: dict[tuple, tuple[int, tuple]] = {}
+    width = len(sheet.header)
+    for row_number, cells in sheet.rows:
+        check = RowCheck(sheet.label, row_number, cells, positions)
+        extra = [c for c in cells[width:] if c.strip()]
+        if extra:
+            check.problem(f"column {width + 1}", f"the row has {len(cells)} cells but the header only {width} columns")
+        # A validator always returns what it could parse; the row is kept only without problems,
+        # but its key still counts, so a duplicate is found even beside a faulty twin.
+        record = validator(check, catalogue)
+        problems += check.problems
+        key = tuple(record[k] for k in KEYS[kind])
+        if None not in key and "" not in key:
+            if key in seen:
+                problems.append(
+                    Problem(sheet.label, row_number, KEYS[kind][0],
+                            f"duplicate of row {seen[key]}: the same {_describe_key(kind)} appear twice in one file")
+                )
+                continue
+            seen[key] = row_number
+        if check.problems:
+            continue
+        if kind == "catalogue":
+            series = (record["measure"], record["provider"])
+            definition = (record["name"], record["unit"], record["direction"])
+            if series in first_definition and first_definition[series][1] != definition:
+                problems.append(
+                    Problem(sheet.label, row_number, "name",
+                            f"{series[0]} ({series[1]}) has a different name, unit or direction "
+                            f"than in row {first_definition[series][0]}")
+                )
+                continue
+            first_definition.setdefault(series, (row_number, definition))
+        record["source_row"] = row_number
+        records.append(record)
+    if not sheet.rows:
+        problems.append(Problem(sheet.label, 2, "-", "the file has a header but no data rows"))
+    return Prepared(kind, sheet.label, records, len(sheet.rows)), problems
+
+
+def prepare(raw: bytes, label: str, catalogue: Catalogue, kind: str | None = None) -> tuple[list[Prepared], list[Problem]]:
+    """Read and validate a whole file; every problem in it, or its rows ready to load."""
+    if kind is not None and kind not in KINDS:
+        return [], [Problem(label, 1, "header", f"unknown kind '{kind}' (use {', '.join(KINDS)})")]
+    sheets, problems = read_sheets(raw, label)
+    headed = []
+    for sheet in sheets:
+        sheet_kind, positions, header_problems = check_header(sheet, kind)
+        problems += header_problems
+        if sheet_kind:
+            headed.append((sheet, sheet_kind, positions))
+    prepared: list[Prepared] = []
+    # The catalogue sheets first: the measures in this file may use measures they define.
+    for sheet, sheet_kind, positions in sorted(headed, key=lambda item: KIND_ORDER[item[1]]):
+        part, part_problems = validate_sheet(sheet, sheet_kind, positions, catalogue)
+        # A missing column is reported once, on the header, not again on every row.
+        missing = set(COLUMNS[sheet_kind][0]) - set(positions)
+        problems += [p for p in part_problems if p.column not in missing]
+        prepared.append(part)
+        if sheet_kind == "catalogue":
+            for record in part.records:
+                key = (record["measure"], record["provider"])
+                catalogue.measures[key] = MeasureDef(record["measure"], record["provider"], record["unit"], record["direction"])
+    return prepared, sorted(set(problems), key=lambda p: (p.file, p.row, p.column, p.message))
+
+
+# ---------------------------------------------------------------- loading
+
+FACT_TABLES = {
+    # kind -> (table, current view, key columns, value columns, arrow schema)
+    "measures": (
+        "measure_values", "current_measure_values", ("month", "measure", "provider"),
+        ("value", "status", "numerator", "denominator", "note"),
+        pa.schema([("month", pa.date32()), ("measure", pa.string()), ("provider", pa.string()),
+                   ("value", pa.float64()), ("status", pa.string()), ("numerator", pa.float64()),
+                   ("denominator", pa.float64()), ("note", pa.string()), ("source_row", pa.int32())]),
+    ),
+    "incidents": (
+        "incidents", "current_incidents", ("incident_id",),
+        ("opened", "resolved", "category", "provider", "major", "title", "root_cause"),
+        pa.schema([("incident_id", pa.string()), ("opened", pa.timestamp("us")), ("resolved", pa.timestamp("us")),
+                   ("category", pa.int32()), ("provider", pa.string()), ("major", pa.bool_()),
+                   ("title", pa.string()), ("root_cause", pa.string()), ("source_row", pa.int32())]),
+    ),
+    "alerts": (
+        "alerts", "current_alerts", ("month", "alert_code", "provider"),
+        ("volume", "devices", "first_time_devices"),
+        pa.schema([("month", pa.date32()), ("alert_code", pa.string()), ("provider", pa.string()),
+                   ("volume", pa.int64()), ("devices", pa.int64()), ("first_time_devices", pa.int64()),
+                   ("source_row", pa.int32())]),
+    ),
+    "ops": (
+        "ops_figures", "current_ops_figures", ("month", "metric", "provider"),
+        ("value", "unit", "note"),
+        pa.schema([("month", pa.date32()), ("metric", pa.string()), ("provider", pa.string()),
+                   ("value", pa.float64()), ("unit", pa.string()), ("note", pa.string()), ("source_row", pa.int32())]),
+    ),
+}
+
+CATALOGUE_SCHEMA = pa.schema([
+    ("measure", pa.string()), ("provider", pa.string()), ("name", pa.string()), ("unit", pa.string()),
+    ("direction", pa.string()), ("target", pa.float64()), ("minimum", pa.float64()),
+    ("effective_from", pa.date32()), ("effective_to", pa.date32()), ("source", pa.string()),
+    ("verified", pa.bool_()), ("description", pa.string()), ("feeds", pa.string()), ("source_row", pa.int32()),
+])
+
+
+def _stage_facts(con: duckdb.DuckDBPyConnection, part: Prepared) -> dict:
+    """Stage one sheet's rows, marking each new, revised or unchanged against the current data."""
+    table, view, keys, values, schema = FACT_TABLES[part.kind]
+    con.register("staged_input", pa.Table.from_pylist(part.records, schema=schema))
+    join = " AND ".join(f"s.{k} = c.{k}" for k in keys)
+    same = " AND ".join(f"s.{v} IS NOT DISTINCT FROM c.{v}" for v in values)
+    con.execute(
+        f"""CREATE OR REPLACE TEMP TABLE staged_{part.kind} AS
+            SELECT s.*,
+                   CASE WHEN c.{keys[0]} IS NULL THEN 'new' WHEN {same} THEN 'unchanged' ELSE 'revised' END AS change
+            FROM staged_input AS s LEFT JOIN {view} AS c ON {join}"""
+    )
+    con.unregister("staged_input")
+    counts = dict(con.execute(f"SELECT change, count(*) FROM staged_{part.kind} GROUP BY change").fetchall())
+    return {"new": counts.get("new", 0), "revised": counts.get("revised", 0), "unchanged": counts.get("unchanged", 0)}
+
+
+def _insert_facts(con: duckdb.DuckDBPyConnection, kind: str, source_id: int) -> None:
+    table, _, keys, values, schema = FACT_TABLES[kind]
+    columns = [f.name for f in schema]
+    con.execute(
+        f"INSERT INTO {table} ({', '.join(columns)}, source_id) "
+        f"SELECT {', '.join(columns)}, ? FROM staged_{kind} WHERE change <> 'unchanged'",
+        [source_id],
+    )
+
+
+def _measure_revisions(con: duckdb.DuckDBPyConnection) -> list[dict]:
+    rows = con.execute(
+        """SELECT s.month, s.measure, s.provider, c.value AS old_value, c.status AS old_status,
+                  s.value AS new_value, s.status AS new_status, src.label AS old_source
+           FROM staged_measures AS s
+           JOIN current_measure_values AS c USING (month, measure, provider)
+           JOIN sources AS src ON src.source_id = c.source_id
+           WHERE s.change = 'revised' ORDER BY s.month, s.measure, s.provider"""
+    ).fetchall()
+    names = ("month", "measure", "provider", "old_value", "old_status", "new_value", "new_status", "old_source")
+    return [dict(zip(names, row)) for row in rows]
+
+
+def _stage_catalogue(con: duckdb.DuckDBPyConnection, part: Prepared) -> dict:
+    con.register("staged_input", pa.Table.from_pylist(part.records, schema=CATALOGUE_SCHEMA))
+    con.execute(
+        """CREATE OR REPLACE TEMP TABLE staged_catalogue AS
+           SELECT s.*,
+                  CASE WHEN m.measure IS NULL THEN 'new'
+                       WHEN m.name = s.name AND m.unit = s.unit AND m.direction = s.direction
+                            AND m.description = s.description AND m.feeds = s.feeds THEN 'unchanged'
+                       ELSE 'revised' END AS measure_change,
+                  CASE WHEN l.measure IS NULL THEN 'new'
+                       WHEN l.target = s.target AND l.minimum = s.minimum
+                            AND l.effective_to IS NOT DISTINCT FROM s.effective_to
+                            AND l.source = s.source AND l.verified = s.verified THEN 'unchanged'
+                       ELSE 'replaced' END AS level_change
+           FROM staged_input AS s
+           LEFT JOIN measures AS m USING (measure, provider)
+           LEFT JOIN service_levels AS l USING (measure, provider, effective_from)"""
+    )
+    con.unregister("staged_input")
+    counts = dict(con.execute("SELECT level_change, count(*) FROM staged_catalogue GROUP BY ALL").fetchall())
+    measure_changes = con.execute(
+        "SELECT count(DISTINCT (measure, provider)) FROM staged_catalogue WHERE measure_change = 'revised'"
+    ).fetchone()[0]
+    return {
+        "new": counts.get("new", 0), "replaced": counts.get("replaced", 0),
+        "unchanged": counts.get("unchanged", 0), "measure_changes": measure_changes,
+    }
+
+
+def _apply_catalogue(con: duckdb.DuckDBPyConnection) -> None:
+    con.execute(
+        """INSERT INTO measures (measure, provider, name, unit, direction, description, feeds, sort_order)
+           SELECT measure, provider, any_value(name), any_value(unit), any_value(direction),
+                  any_value(description), any_value(feeds),
+                  (SELECT coalesce(max(sort_order), 0) FROM measures) + min(source_row)
+           FROM staged_catalogue WHERE measure_change <> 'unchanged'
+           GROUP BY measure, provider
+           ON CONFLICT (measure, provider) DO UPDATE SET
+               name = excluded.name, unit = excluded.unit, direction = excluded.direction,
+               description = excluded.description, feeds = excluded.feeds"""
+    )
+    con.execute(
+        """INSERT INTO service_levels (measure, provider, target, minimum, effective_from, effective_to, source, verified)
+           SELECT measure, provider, target, minimum, effective_from, effective_to, source, verified
+           FROM staged_catalogue WHERE level_change <> 'unchanged'
+           ON CONFLICT (measure, provider, effective_from) DO UPDATE SET
+               target = excluded.target, minimum = excluded.minimum, effective_to = excluded.effective_to,
+               source = excluded.source, verified = excluded.verified"""
+    )
+
+
+def _already_loaded(con: duckdb.DuckDBPyConnection, sha256: str) -> tuple | None:
+    return con.execute(
+        """SELECT l.file_name, s.label, strftime(l.loaded_at, '%Y-%m-%d %H:%M')
+           FROM ingest_log AS l JOIN sources AS s USING (source_id)
+           WHERE l.sha256 = ? AND l.outcome = 'loaded' ORDER BY l.ingest_id LIMIT 1""",
+        [sha256],
+    ).fetchone()
+
+
+def _counts_message(result: IngestResult) -> str:
+    parts = [f"{result.new} new", f"{result.revised} revised"]
+    if result.replaced:
+        parts.append(f"{result.replaced} service levels replaced")
+    parts.append(f"{result.unchanged} unchanged")
+    return ", ".join(parts)
+
+
+def ingest_bytes(
+    con: duckdb.DuckDBPyConnection,
+    raw: bytes,
+    file_name: str,
+    *,
+    kind: str | None = None,
+    source: str | None = None,
+    classification: str = "white",
+    issued: date | None = None,
+    is_sample: bool = False,
+    dry_run: bool = False,
+) -> IngestResult:
+    """Validate and load one file's bytes; see the module docstring for the rules.
+
+    With dry_run the whole load is carried out inside the transaction and then
+    rolled back, so the counts are exactly what a real load would do.
+    """
+    label = Path(file_name).name
+    result = IngestResult(file=label, outcome="rejected")
+    if classification not in CLASSIFICATIONS:
+        result.problems = [Problem(label, 1, "-", f"unknown classification '{classification}' (use {', '.join(CLASSIFICATIONS)})")]
+        return result
+    sha256 = hashlib.sha256(raw).hexdigest()
+    catalogue = Catalogue.from_db(con)
+    prepared, problems = prepare(raw, label, catalogue, kind)
+    result.kinds = [p.kind for p in prepared]
+    result.rows_read = sum(p.rows_read for p in prepared)
+    if problems:
+        result.problems = problems
+        result.message = f"rejected: {len(problems)} problem{'s' if len(problems) != 1 else ''}; nothing was loaded"
+        return result
+    previous = _already_loaded(con, sha256)
+    if previous:
+        result.outcome = "unchanged"
+        result.unchanged = result.rows_read
+        result.message = (
+            f"already loaded: identical to '{previous[0]}' loaded {previous[2]} as source '{previous[1]}'; nothing changed"
+        )
+        return result
+    source_label = source or label
+    con.execute("BEGIN TRANSACTION")
+    try:
+        for part in prepared:
+            if part.kind == "catalogue":
+                counts = _stage_catalogue(con, part)
+                result.new += counts["new"]
+                result.replaced += counts["replaced"]
+                result.unchanged += counts["unchanged"]
+                result.revised += counts["measure_changes"]
+            else:
+                counts = _stage_facts(con, part)
+                result.new += counts["new"]
+                result.revised += counts["revised"]
+                result.unchanged += counts["unchanged"]
+                if part.kind == "measures":
+                    result.revisions = _measure_revisions(con)
+        if result.new + result.revised + result.replaced == 0:
+            con.execute("ROLLBACK")
+            result.outcome = "unchanged"
+            result.message = f"nothing new: all {result.rows_read} rows match the data already loaded; nothing changed"
+            return result
+        source_id = con.execute(
+            """INSERT INTO sources (label, kind, classification, issued_on, file_name, sha256, is_sample)
+               VALUES (?, ?, ?, ?, ?, ?, ?) RETURNING source_id""",
+            [source_label, "+".join(sorted(set(result.kinds), key=KIND_ORDER.get)), classification, issued,
+             label, sha256, is_sample],
+        ).fetchone()[0]
+        for part in prepared:
+            if part.kind == "catalogue":
+                _apply_catalogue(con)
+            else:
+                _insert_facts(con, part.kind, source_id)
+        result.source_id, result.source_label = source_id, source_label
+        result.message = f"loaded {result.rows_read} rows as source '{source_label}' ({_counts_message(result)})"
+        con.execute(
+            """INSERT INTO ingest_log (file_name, sha256, kind, source_id, rows_read, rows_loaded, outcome, message, loaded_by)
+               VALUES (?, ?, ?, ?, ?, ?, 'loaded', ?, ?)""",
+            [label, sha256, "+".join(result.kinds), source_id, result.rows_read,
+             result.rows_loaded + result.replaced, result.message, _user()],
+        )
+        if dry_run:
+            con.execute("ROLLBACK")
+            result.outcome = "checked"
+            result.source_id = None
+            result.message = f"check only: would load {result.rows_read} rows ({_counts_message(result)})"
+        else:
+            con.execute("COMMIT")
+            result.outcome = "loaded"
+    except Exception:
+        con.execute("ROLLBACK")
+        raise
+    finally:
+        for part in prepared:
+            con.execute(f"DROP TABLE IF EXISTS staged_{part.kind}")
+    return result
+
+
+def _user() -> str:
+    try:
+        return getpass.getuser()
+    except Exception:  # no user name in some containers
+        return ""
+
+
+def ingest_file(con: duckdb.DuckDBPyConnection, path: str | Path, **options) -> IngestResult:
+    """Load one file from disk (see ingest_bytes for the options)."""
+    file_path = Path(path)
+    try:
+        raw = file_path.read_bytes()
+    except OSError as exc:
+        result = IngestResult(file=file_path.name, outcome="rejected")
+        result.problems = [Problem(file_path.name, 1, "-", f"cannot read the file: {exc.strerror or exc}")]
+        result.message = "rejected: the file cannot be read"
+        return result
+    return ingest_bytes(con, raw, file_path.name, **options)

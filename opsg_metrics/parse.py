@@ -1,0 +1,142 @@
+"""Parsing of the text values the file formats accept: months, dates, numbers, booleans.
+
+Each parser returns the parsed value or raises ValueError with a message fit
+to show the user after "file:row:column: ". Kept apart from ingest so the
+command line and the pages parse a month typed by a person the same way.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from datetime import date, datetime
+
+MONTH_NAMES = {
+    name: number
+    for number, names in enumerate(
+        [
+            ("jan", "january"), ("feb", "february"), ("mar", "march"), ("apr", "april"),
+            ("may",), ("jun", "june"), ("jul", "july"), ("aug", "august"),
+            ("sep", "sept", "september"), ("oct", "october"), ("nov", "november"), ("dec", "december"),
+        ],
+        start=1,
+    )
+    for name in names
+}
+
+_YEAR_MIN, _YEAR_MAX = 2000, 2100
+
+
+def _check_year_month(text: str, year: int, month: int) -> date:
+    if not 1 <= month <= 12:
+        raise ValueError(f"'{text}' is not a valid month: month {month} does not exist")
+    if not _YEAR_MIN <= year <= _YEAR_MAX:
+        raise ValueError(f"'{text}' is out of range: year {year} is not between {_YEAR_MIN} and {_YEAR_MAX}")
+    return date(year, month, 1)
+
+
+def parse_month(text: str) -> date:
+    """A calendar month: YYYY-MM, YYYY-MM-01, 'Mon YYYY' or MM/YYYY -> first day."""
+    value = text.strip()
+    if not value:
+        raise ValueError("month is empty")
+    if m := re.fullmatch(r"(\d{4})-(\d{1,2})", value):
+        return _check_year_month(value, int(m.group(1)), int(m.group(2)))
+    if m := re.fullmatch(r"(\d{4})-(\d{1,2})-(\d{1,2})(?:[ T]00:00(?::00)?)?", value):
+        first = _check_year_month(value, int(m.group(1)), int(m.group(2)))
+        if int(m.group(3)) != 1:
+            raise ValueError(f"'{value}' is not the first day of a month (use YYYY-MM for a month)")
+        return first
+    if m := re.fullmatch(r"([A-Za-z]{3,9})\.?[ -](\d{4})", value):
+        number = MONTH_NAMES.get(m.group(1).lower())
+        if number is None:
+            raise ValueError(f"'{value}' is not a month: unknown month name '{m.group(1)}'")
+        return _check_year_month(value, int(m.group(2)), number)
+    if m := re.fullmatch(r"(\d{1,2})/(\d{4})", value):
+        return _check_year_month(value, int(m.group(2)), int(m.group(1)))
+    raise ValueError(f"'{value}' is not a month (use YYYY-MM, YYYY-MM-01, 'Mon YYYY' or MM/YYYY)")
+
+
+def parse_date(text: str) -> date:
+    """A day: YYYY-MM-DD or DD/MM/YYYY; a bare month YYYY-MM means its first day."""
+    value = text.strip()
+    if re.fullmatch(r"\d{4}-\d{1,2}", value):
+        return parse_month(value)
+    for fmt in ("%Y-%m-%d", "%d/%m/%Y", "%Y-%m-%d 00:00:00", "%Y-%m-%d 00:00"):
+        try:
+            day = datetime.strptime(value, fmt).date()
+        except ValueError:
+            continue
+        if not _YEAR_MIN <= day.year <= _YEAR_MAX:
+            raise ValueError(f"'{value}' is out of range: year {day.year} is not between {_YEAR_MIN} and {_YEAR_MAX}")
+        return day
+    raise ValueError(f"'{value}' is not a date (use YYYY-MM-DD)")
+
+
+def parse_datetime(text: str) -> datetime:
+    """A moment: YYYY-MM-DD[ HH:MM[:SS]] (or T instead of the space), or DD/MM/YYYY[ HH:MM]."""
+    value = text.strip()
+    for fmt in (
+        "%Y-%m-%d %H:%M", "%Y-%m-%d %H:%M:%S", "%Y-%m-%dT%H:%M", "%Y-%m-%dT%H:%M:%S",
+        "%Y-%m-%d", "%d/%m/%Y %H:%M", "%d/%m/%Y %H:%M:%S", "%d/%m/%Y",
+    ):
+        try:
+            moment = datetime.strptime(value, fmt)
+        except ValueError:
+            continue
+        if not _YEAR_MIN <= moment.year <= _YEAR_MAX:
+            raise ValueError(f"'{value}' is out of range: year {moment.year} is not between {_YEAR_MIN} and {_YEAR_MAX}")
+        return moment
+    raise ValueError(f"'{value}' is not a date and time (use YYYY-MM-DD HH:MM)")
+
+
+_NUMBER = re.compile(r"[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?")
+_GROUPED = re.compile(r"[+-]?\d{1,3}(,\d{3})+(\.\d+)?")
+
+
+def parse_number(text: str, *, allow_percent: bool = False) -> float:
+    """A finite decimal number; '1,234' thousands separators; a trailing % if allowed."""
+    value = text.strip()
+    if allow_percent and value.endswith("%"):
+        value = value[:-1].strip()
+    if _GROUPED.fullmatch(value):
+        value = value.replace(",", "")
+    if not _NUMBER.fullmatch(value):
+        raise ValueError(f"'{text.strip()}' is not a number")
+    number = float(value)
+    if not math.isfinite(number):
+        raise ValueError(f"'{text.strip()}' is not a finite number")
+    return number
+
+
+def parse_count(text: str) -> int:
+    """A whole number of things, zero or more."""
+    number = parse_number(text)
+    if number != int(number):
+        raise ValueError(f"'{text.strip()}' is not a whole number")
+    if number < 0:
+        raise ValueError(f"'{text.strip()}' is negative; a count is zero or more")
+    return int(number)
+
+
+TRUE_WORDS = {"true", "yes", "y", "1", "t"}
+FALSE_WORDS = {"false", "no", "n", "0", "f"}
+
+
+def parse_bool(text: str) -> bool:
+    value = text.strip().lower()
+    if value in TRUE_WORDS:
+        return True
+    if value in FALSE_WORDS:
+        return False
+    raise ValueError(f"'{text.strip()}' is not true or false")
+
+
+def month_label(day: date) -> str:
+    """'January 2019', as OPSG writes a month."""
+    return day.strftime("%B %Y")
+
+
+def month_key(day: date) -> str:
+    """'2019-01', the month as the file formats write it."""
+    return day.strftime("%Y-%m")

@@ -1,0 +1,163 @@
+-- OPSG Metrics schema: every table and view, in one place.
+--
+-- Each block below is one numbered migration, introduced by a line
+-- "-- migration: N name". db.migrate() applies, in order, the blocks whose
+-- number is above the one recorded in schema_migrations, each in its own
+-- transaction. Never edit a block that has shipped: add a new one.
+--
+-- Fact tables (measure_values, incidents, alerts, ops_figures) keep every
+-- loaded row with the source it came from. A later load of the same key is a
+-- revision: a new row, never an update. The current_* views pick the latest
+-- revision (highest source_id, i.e. the most recently loaded source).
+
+-- migration: 1 initial
+CREATE TABLE providers (
+    provider     VARCHAR PRIMARY KEY,
+    name         VARCHAR NOT NULL,
+    kind         VARCHAR NOT NULL,
+    aliases      VARCHAR NOT NULL DEFAULT '',   -- '|'-separated, matched case-insensitively
+    description  VARCHAR NOT NULL DEFAULT '',
+    source       VARCHAR NOT NULL DEFAULT '',
+    sort_order   INTEGER NOT NULL
+);
+
+CREATE TABLE measures (
+    measure      VARCHAR NOT NULL,
+    provider     VARCHAR NOT NULL REFERENCES providers (provider),
+    name         VARCHAR NOT NULL,
+    unit         VARCHAR NOT NULL CHECK (unit IN ('percent', 'count', 'minutes')),
+    direction    VARCHAR NOT NULL CHECK (direction IN ('higher', 'lower')),
+    description  VARCHAR NOT NULL DEFAULT '',
+    feeds        VARCHAR NOT NULL DEFAULT '',
+    sort_order   INTEGER NOT NULL,
+    PRIMARY KEY (measure, provider)
+);
+
+CREATE TABLE service_levels (
+    measure         VARCHAR NOT NULL,
+    provider        VARCHAR NOT NULL,
+    target          DOUBLE NOT NULL,
+    minimum         DOUBLE NOT NULL,
+    effective_from  DATE NOT NULL,
+    effective_to    DATE,                       -- exclusive; NULL = open-ended
+    source          VARCHAR NOT NULL DEFAULT '',
+    verified        BOOLEAN NOT NULL DEFAULT FALSE,
+    PRIMARY KEY (measure, provider, effective_from)
+);
+
+CREATE SEQUENCE source_id_seq START 1;
+CREATE TABLE sources (
+    source_id       INTEGER PRIMARY KEY DEFAULT nextval('source_id_seq'),
+    label           VARCHAR NOT NULL,
+    kind            VARCHAR NOT NULL,
+    classification  VARCHAR NOT NULL CHECK (classification IN ('white', 'white-no-publish', 'green', 'amber', 'red')),
+    issued_on       DATE,
+    file_name       VARCHAR NOT NULL,
+    sha256          VARCHAR NOT NULL,
+    is_sample       BOOLEAN NOT NULL DEFAULT FALSE,
+    loaded_at       TIMESTAMP NOT NULL DEFAULT current_localtimestamp()
+);
+
+CREATE TABLE measure_values (
+    month        DATE NOT NULL,
+    measure      VARCHAR NOT NULL,
+    provider     VARCHAR NOT NULL,
+    value        DOUBLE,                        -- NULL exactly when status = 'null'
+    status       VARCHAR NOT NULL CHECK (status IN ('reported', 'null', 'unreliable')),
+    numerator    DOUBLE,
+    denominator  DOUBLE,
+    note         VARCHAR NOT NULL DEFAULT '',
+    source_id    INTEGER NOT NULL REFERENCES sources (source_id),
+    source_row   INTEGER NOT NULL,              -- row in the source file, for tracing
+    PRIMARY KEY (month, measure, provider, source_id)
+);
+
+CREATE TABLE incidents (
+    incident_id  VARCHAR NOT NULL,
+    opened       TIMESTAMP NOT NULL,
+    resolved     TIMESTAMP,
+    category     INTEGER NOT NULL CHECK (category BETWEEN 1 AND 5),
+    provider     VARCHAR NOT NULL,
+    major        BOOLEAN NOT NULL,
+    title        VARCHAR NOT NULL,
+    root_cause   VARCHAR NOT NULL DEFAULT '',
+    source_id    INTEGER NOT NULL REFERENCES sources (source_id),
+    source_row   INTEGER NOT NULL,
+    PRIMARY KEY (incident_id, source_id)
+);
+
+CREATE TABLE alerts (
+    month               DATE NOT NULL,
+    alert_code          VARCHAR NOT NULL,
+    provider            VARCHAR NOT NULL,
+    volume              BIGINT NOT NULL,
+    devices             BIGINT,
+    first_time_devices  BIGINT,
+    source_id           INTEGER NOT NULL REFERENCES sources (source_id),
+    source_row          INTEGER NOT NULL,
+    PRIMARY KEY (month, alert_code, provider, source_id)
+);
+
+CREATE TABLE ops_figures (
+    month       DATE NOT NULL,
+    metric      VARCHAR NOT NULL,
+    provider    VARCHAR NOT NULL,
+    value       DOUBLE NOT NULL,
+    unit        VARCHAR NOT NULL,
+    note        VARCHAR NOT NULL DEFAULT '',
+    source_id   INTEGER NOT NULL REFERENCES sources (source_id),
+    source_row  INTEGER NOT NULL,
+    PRIMARY KEY (month, metric, provider, source_id)
+);
+
+CREATE SEQUENCE annotation_id_seq START 1;
+CREATE TABLE annotations (
+    annotation_id  INTEGER PRIMARY KEY DEFAULT nextval('annotation_id_seq'),
+    date           DATE NOT NULL,
+    text           VARCHAR NOT NULL,
+    scope          VARCHAR NOT NULL DEFAULT 'all',
+    source_id      INTEGER REFERENCES sources (source_id)
+);
+
+CREATE SEQUENCE ingest_id_seq START 1;
+CREATE TABLE ingest_log (
+    ingest_id    INTEGER PRIMARY KEY DEFAULT nextval('ingest_id_seq'),
+    file_name    VARCHAR NOT NULL,
+    sha256       VARCHAR NOT NULL,
+    kind         VARCHAR NOT NULL,
+    source_id    INTEGER REFERENCES sources (source_id),
+    rows_read    INTEGER NOT NULL,
+    rows_loaded  INTEGER NOT NULL,
+    outcome      VARCHAR NOT NULL,
+    message      VARCHAR NOT NULL DEFAULT '',
+    loaded_by    VARCHAR NOT NULL DEFAULT '',
+    loaded_at    TIMESTAMP NOT NULL DEFAULT current_localtimestamp()
+);
+
+CREATE VIEW current_measure_values AS
+SELECT mv.*,
+       count(*) OVER (PARTITION BY month, measure, provider) AS revision_count
+FROM measure_values AS mv
+QUALIFY row_number() OVER (PARTITION BY month, measure, provider ORDER BY source_id DESC) = 1;
+
+CREATE VIEW current_incidents AS
+SELECT * FROM incidents
+QUALIFY row_number() OVER (PARTITION BY incident_id ORDER BY source_id DESC) = 1;
+
+CREATE VIEW current_alerts AS
+SELECT * FROM alerts
+QUALIFY row_number() OVER (PARTITION BY month, alert_code, provider ORDER BY source_id DESC) = 1;
+
+CREATE VIEW current_ops_figures AS
+SELECT * FROM ops_figures
+QUALIFY row_number() OVER (PARTITION BY month, metric, provider ORDER BY source_id DESC) = 1;
+
+-- Service levels with the month each stops applying: effective_to (exclusive)
+-- or the next later level's effective_from, whichever is earlier.
+CREATE VIEW service_levels_in_force AS
+SELECT measure, provider, target, minimum, effective_from,
+       least(coalesce(effective_to, DATE '9999-12-01'),
+             coalesce(lead(effective_from) OVER (PARTITION BY measure, provider ORDER BY effective_from),
+                      DATE '9999-12-01')) AS effective_until,
+       source, verified
+FROM service_levels;

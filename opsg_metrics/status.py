@@ -1,0 +1,177 @@
+"""RAG status, runs below target or minimum, and rolling-window counts.
+
+The rules are SQL (status.sql), computed by DuckDB for every series at once;
+this module runs that SQL, filters its result and words it the way OPSG
+talks ("16 consecutive months below target since January 2019; 16 of the
+last 17"). Nothing here loops over months in Python.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from pathlib import Path
+
+import duckdb
+import pandas as pd
+
+from . import parse
+from .catalogue import Catalogue
+from .db import OpsgError
+
+STATUS_SQL = (Path(__file__).resolve().parent / "status.sql").read_text(encoding="utf-8")
+DEFAULT_WINDOW = 12
+MAX_WINDOW = 600
+
+STATUS_LABELS = {
+    "met": "Met",
+    "below_target": "Below target",
+    "below_minimum": "Below minimum",
+    "no_data": "No data",
+    "no_level": "No service level",
+}
+# An icon and a word for every status, so status never rests on colour alone.
+STATUS_ICONS = {
+    "met": "🟢",
+    "below_target": "🟠",
+    "below_minimum": "🔴",
+    "no_data": "⚪",
+    "no_level": "⚫",
+}
+
+JSON_FIELDS = (
+    "month", "measure", "provider", "value", "target", "minimum", "status", "unreliable",
+    "run_below_target", "run_start", "run_gap_months", "run_below_minimum", "misses_in_window",
+    "window_months", "window", "figure_status", "revised", "numerator", "denominator",
+    "level_verified", "note", "source",
+)
+
+
+def check_window(window: int) -> int:
+    if not isinstance(window, int) or isinstance(window, bool) or not 1 <= window <= MAX_WINDOW:
+        raise OpsgError(f"window must be a whole number of months from 1 to {MAX_WINDOW}, not {window!r}")
+    return window
+
+
+def latest_month(con: duckdb.DuckDBPyConnection) -> date | None:
+    """The latest month any figure has been loaded for."""
+    return con.execute("SELECT max(month) FROM measure_values").fetchone()[0]
+
+
+def available_months(con: duckdb.DuckDBPyConnection) -> list[date]:
+    """Every month from the first to the latest figure, newest first."""
+    first, last = con.execute("SELECT min(month), max(month) FROM measure_values").fetchone()
+    if first is None:
+        return []
+    rows = con.execute(
+        "SELECT unnest(generate_series(?::DATE, ?::DATE, INTERVAL 1 MONTH))::DATE AS m ORDER BY m DESC",
+        [first, last],
+    ).fetchall()
+    return [row[0] for row in rows]
+
+
+def status_table(con: duckdb.DuckDBPyConnection, *, window: int = DEFAULT_WINDOW, until: date | None = None) -> pd.DataFrame:
+    """Status, runs and window counts for every series and month up to `until` (default: latest)."""
+    check_window(window)
+    until = until or latest_month(con)
+    if until is None:
+        return pd.DataFrame(columns=[*JSON_FIELDS, "name", "unit", "direction", "sort_order"])
+    sql = STATUS_SQL.replace("{window_rows}", str(window - 1))
+    frame = con.execute(sql + " ORDER BY sort_order, month", {"until": until}).df()
+    frame["window"] = window
+    return frame
+
+
+def status_for_month(
+    con: duckdb.DuckDBPyConnection,
+    month: date,
+    *,
+    window: int = DEFAULT_WINDOW,
+    measure: str | None = None,
+    provider: str | None = None,
+) -> pd.DataFrame:
+    """One row per series for `month`, optionally for one measure and/or provider.
+
+    measure and provider may be written as a person would ("cpm 1", "CSP North").
+    """
+    catalogue = Catalogue.from_db(con)
+    try:
+        measure_id = catalogue.resolve_measure(measure) if measure else None
+        provider_id = catalogue.resolve_provider(provider) if provider else None
+        if measure_id and provider_id:
+            catalogue.resolve_series(measure_id, provider_id)
+    except ValueError as exc:
+        raise OpsgError(str(exc)) from None
+    latest = latest_month(con)
+    until = max(month, latest) if latest else month
+    frame = status_table(con, window=window, until=until)
+    selected = frame["month"].dt.date == month if len(frame) else pd.Series(dtype=bool)
+    if measure_id:
+        selected &= frame["measure"] == measure_id
+    if provider_id:
+        selected &= frame["provider"] == provider_id
+    return frame[selected].reset_index(drop=True)
+
+
+def _months(n: int) -> str:
+    return f"{n} month{'s' if n != 1 else ''}"
+
+
+def window_phrase(misses: int, window_months: int, window: int) -> str:
+    """'16 of the last 17'; says so when some months of the window had no figure."""
+    if window_months == window:
+        return f"{misses} of the last {window}"
+    return f"{misses} of {window_months} reported in the last {_months(window)}"
+
+
+def run_phrase(row) -> str:
+    """'16 consecutive months below target since January 2019' (with gaps and minimum runs)."""
+    run = int(row["run_below_target"])
+    if run == 0:
+        return "not below target"
+    start = parse.month_label(pd.Timestamp(row["run_start"]).date())
+    text = f"{run} consecutive {'month' if run == 1 else 'months'} below target since {start}"
+    gaps = int(row["run_gap_months"])
+    if gaps:
+        text += f" ({_months(gaps)} not reported)"
+    below_minimum = int(row["run_below_minimum"])
+    if below_minimum:
+        text += f", the last {_months(below_minimum)} below minimum" if below_minimum > 1 else ", this month below minimum"
+    return text
+
+
+def flag_text(row) -> str:
+    """OPSG's sentence for an active flag, e.g.
+    'CPM1 (DCC): 16 consecutive months below target since January 2019; 16 of the last 17'."""
+    return (
+        f"{row['measure']} ({row['provider']}): {run_phrase(row)}; "
+        f"{window_phrase(int(row['misses_in_window']), int(row['window_months']), int(row['window']))}"
+    )
+
+
+def active_flags(
+    con: duckdb.DuckDBPyConnection, month: date, *, window: int = DEFAULT_WINDOW, min_run: int = 3
+) -> pd.DataFrame:
+    """Series whose run below target at `month` is at least `min_run`, longest first, with their text."""
+    frame = status_for_month(con, month, window=window)
+    flags = frame[frame["run_below_target"] >= min_run].copy()
+    flags = flags.sort_values(["run_below_target", "sort_order"], ascending=[False, True]).reset_index(drop=True)
+    flags["text"] = [flag_text(row) for _, row in flags.iterrows()]
+    return flags
+
+
+def to_records(frame: pd.DataFrame) -> list[dict]:
+    """JSON-ready rows: months as YYYY-MM, missing numbers as null."""
+    records = []
+    for row in frame.to_dict(orient="records"):
+        record = {}
+        for name in JSON_FIELDS:
+            value = row.get(name)
+            if name in ("month", "run_start") and value is not None and not pd.isna(value):
+                value = parse.month_key(pd.Timestamp(value).date())
+            elif value is None or (not isinstance(value, str) and pd.isna(value)):
+                value = None
+            elif hasattr(value, "item"):
+                value = value.item()
+            record[name] = value
+        records.append(record)
+    return records

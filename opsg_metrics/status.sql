@@ -1,0 +1,92 @@
+-- Status, runs and rolling windows for every series and month (DESIGN.md section 4).
+-- The one place these rules live. Parameters: $until (DATE, last month to
+-- compute); {window_rows} (the rolling window minus one, an integer inserted by
+-- status.py after validation, because a window frame cannot take a parameter).
+--
+-- Runs are gaps-and-islands: a month that ends a run (met, for runs below
+-- target) starts a new island; the run at month t is the number of misses in
+-- t's island up to t. no_data months belong to the island without adding to
+-- it, so they neither extend nor end a run. Every series has one row per
+-- calendar month from its first figure to $until, so "N rows back" is "N
+-- months back" and a run's span in months minus its length is its gap count.
+WITH series AS (
+    SELECT measure, provider, name, unit, direction, sort_order FROM measures
+),
+first_months AS (
+    SELECT s.measure, s.provider,
+           coalesce(min(v.month), (SELECT min(month) FROM measure_values), $until::DATE) AS first_month
+    FROM series AS s
+    LEFT JOIN measure_values AS v USING (measure, provider)
+    GROUP BY s.measure, s.provider
+),
+calendar AS (
+    SELECT measure, provider,
+           unnest(generate_series(first_month, $until::DATE, INTERVAL 1 MONTH))::DATE AS month
+    FROM first_months
+),
+figures AS (
+    SELECT c.month, c.measure, c.provider, s.name, s.unit, s.direction, s.sort_order,
+           v.value, v.status AS figure_status, v.numerator, v.denominator, v.note,
+           v.source_id, coalesce(v.revision_count, 0) AS revision_count,
+           l.target, l.minimum, l.verified AS level_verified, l.source AS level_source
+    FROM calendar AS c
+    JOIN series AS s USING (measure, provider)
+    LEFT JOIN current_measure_values AS v USING (month, measure, provider)
+    LEFT JOIN service_levels_in_force AS l
+           ON l.measure = c.measure AND l.provider = c.provider
+          AND c.month >= l.effective_from AND c.month < l.effective_until
+),
+classified AS (
+    SELECT *,
+           CASE
+               WHEN value IS NULL THEN 'no_data'
+               WHEN target IS NULL THEN 'no_level'
+               WHEN (direction = 'higher' AND value >= target) OR (direction = 'lower' AND value <= target) THEN 'met'
+               WHEN (direction = 'higher' AND value >= minimum) OR (direction = 'lower' AND value <= minimum) THEN 'below_target'
+               ELSE 'below_minimum'
+           END AS status
+    FROM figures
+),
+flagged AS (
+    SELECT *,
+           (status IN ('below_target', 'below_minimum'))::INTEGER AS is_miss,
+           (status = 'below_minimum')::INTEGER AS is_below_minimum,
+           (status IN ('met', 'below_target', 'below_minimum'))::INTEGER AS has_data,
+           sum((status = 'met')::INTEGER) OVER running AS target_island,
+           sum((status IN ('met', 'below_target'))::INTEGER) OVER running AS minimum_island
+    FROM classified
+    WINDOW running AS (PARTITION BY measure, provider ORDER BY month ROWS UNBOUNDED PRECEDING)
+),
+runs AS (
+    SELECT *,
+           sum(is_miss) OVER in_target_island AS run_below_target,
+           min(CASE WHEN is_miss = 1 THEN month END) OVER in_target_island AS run_start,
+           sum(is_below_minimum) OVER in_minimum_island AS run_below_minimum,
+           min(CASE WHEN is_below_minimum = 1 THEN month END) OVER in_minimum_island AS run_below_minimum_start,
+           sum(is_miss) OVER rolling AS misses_in_window,
+           sum(has_data) OVER rolling AS window_months
+    FROM flagged
+    WINDOW in_target_island AS (PARTITION BY measure, provider, target_island ORDER BY month ROWS UNBOUNDED PRECEDING),
+           in_minimum_island AS (PARTITION BY measure, provider, minimum_island ORDER BY month ROWS UNBOUNDED PRECEDING),
+           rolling AS (PARTITION BY measure, provider ORDER BY month ROWS BETWEEN {window_rows} PRECEDING AND CURRENT ROW)
+)
+SELECT r.month, r.measure, r.provider, r.name, r.unit, r.direction,
+       r.value, r.numerator, r.denominator, r.target, r.minimum,
+       coalesce(r.level_verified, FALSE) AS level_verified, r.level_source,
+       r.status, coalesce(r.figure_status, 'absent') AS figure_status,
+       coalesce(r.figure_status = 'unreliable', FALSE) AS unreliable,
+       r.revision_count > 1 AS revised, r.revision_count,
+       coalesce(r.note, '') AS note, src.label AS source, src.issued_on AS source_issued_on,
+       src.classification AS classification,
+       r.run_below_target::INTEGER AS run_below_target,
+       CASE WHEN r.run_below_target > 0 THEN r.run_start END AS run_start,
+       CASE WHEN r.run_below_target > 0
+            THEN (date_diff('month', r.run_start, r.month) + 1 - r.run_below_target)::INTEGER
+            ELSE 0 END AS run_gap_months,
+       r.run_below_minimum::INTEGER AS run_below_minimum,
+       CASE WHEN r.run_below_minimum > 0 THEN r.run_below_minimum_start END AS run_below_minimum_start,
+       r.misses_in_window::INTEGER AS misses_in_window,
+       r.window_months::INTEGER AS window_months,
+       r.sort_order
+FROM runs AS r
+LEFT JOIN sources AS src ON src.source_id = r.source_id

@@ -1,0 +1,88 @@
+"""Shared Streamlit pieces: the cached read-only connection, the sidebar, URL state.
+
+The only module of the package that imports Streamlit. Pages call these and
+the plain functions of the other modules; no SQL or rules here.
+"""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from . import parse
+from .classification import LABELS
+from .db import OpsgError, connect, data_version, resolve_db_path
+from .overview import DatasetInfo, dataset_info
+
+SAMPLE_BANNER = (
+    "**Illustrative sample data.** The figures shown are generated for demonstration and are not "
+    "DCC's. Rows that repeat a real figure from OPSG minutes say so in their note "
+    "(\"Reported figure: …\")."
+)
+
+
+@st.cache_resource(show_spinner=False)
+def _connection(path: str):
+    return connect(path, read_only=True)
+
+
+def cursor():
+    """A fresh cursor on the app's one cached read-only connection; stops the page with a clear error."""
+    path = str(resolve_db_path())
+    try:
+        return _connection(path).cursor()
+    except OpsgError as exc:
+        st.error(str(exc))
+        st.stop()
+
+
+def db_version() -> tuple:
+    """The data version: part of every cache key, so a load shows without a restart."""
+    return (str(resolve_db_path()), *data_version(cursor()))
+
+
+@st.cache_data(show_spinner=False, max_entries=8)
+def _dataset_info(version: tuple) -> DatasetInfo:
+    return dataset_info(cursor())
+
+
+def current_dataset() -> DatasetInfo:
+    return _dataset_info(db_version())
+
+
+def sidebar() -> DatasetInfo:
+    info = current_dataset()
+    with st.sidebar:
+        if info.has_sample:
+            st.warning(SAMPLE_BANNER, icon="🧪")
+        st.caption("Data")
+        latest = parse.month_label(info.latest_month) if info.latest_month else "none loaded"
+        st.markdown(f"Latest PMR month: **{latest}**")
+        st.markdown(f"Classification: **{LABELS[info.classification]}**")
+        st.caption(f"Database: `{resolve_db_path()}` · schema v{info.schema_version} · "
+                   f"{info.sources} sources · {info.figures:,} figures")
+    return info
+
+
+def query_choice(name: str, options: list[str], default: str) -> str:
+    """The value of URL parameter `name` if it is one of `options`; warns and falls back otherwise."""
+    value = st.query_params.get(name)
+    if value is None:
+        return default
+    if value not in options:
+        st.warning(f"The link asks for {name} '{value}', which is not available here; showing {default} instead.")
+        return default
+    return value
+
+
+def query_int(name: str, low: int, high: int, default: int) -> int:
+    value = st.query_params.get(name)
+    if value is None:
+        return default
+    try:
+        number = int(value)
+    except ValueError:
+        number = None
+    if number is None or not low <= number <= high:
+        st.warning(f"The link asks for {name} '{value}', which is not a number from {low} to {high}; using {default}.")
+        return default
+    return number

@@ -1,0 +1,63 @@
+"""Overview: every measure by provider for one PMR month, and the active streak flags."""
+
+import streamlit as st
+
+from opsg_metrics import overview, status, ui
+
+st.title("Overview")
+info = ui.current_dataset()
+if info.latest_month is None:
+    st.info("No figures loaded yet. Load a PMR with `python -m opsg_metrics ingest FILE`.")
+    st.stop()
+
+
+@st.cache_data(show_spinner=False, max_entries=32)
+def _months(version):
+    return overview.month_options(status.available_months(ui.cursor()))
+
+
+@st.cache_data(show_spinner="Working out status and runs…", max_entries=32)
+def _matrix(version, month_key, window):
+    return overview.matrix(ui.cursor(), overview.parse.parse_month(month_key), window=window)
+
+
+@st.cache_data(show_spinner=False, max_entries=32)
+def _flags(version, month_key, window):
+    return status.active_flags(ui.cursor(), overview.parse.parse_month(month_key), window=window)
+
+
+version = ui.db_version()
+months = _months(version)
+keys = list(months)
+left, right = st.columns([2, 1])
+with left:
+    month_key = st.selectbox(
+        "PMR month", keys, index=keys.index(ui.query_choice("month", keys, keys[0])),
+        format_func=months.get,
+    )
+with right:
+    window = st.number_input(
+        "Rolling window (months)", min_value=1, max_value=120,
+        value=ui.query_int("window", 1, 120, status.DEFAULT_WINDOW),
+        help="How far back 'N of the last W months' looks.",
+    )
+st.query_params.update({"month": month_key, "window": str(window)})
+
+st.subheader(f"Measures by provider, {months[month_key]}")
+table = _matrix(version, month_key, int(window))
+st.dataframe(table, width="stretch", height=min(40 + 35 * len(table), 900))
+legend = " · ".join(f"{status.STATUS_ICONS[s]} {label}" for s, label in status.STATUS_LABELS.items())
+st.caption(f"{legend} · 'N mo' = consecutive months below target · ⚠ figure flagged unreliable")
+if info.unverified_levels:
+    st.caption(
+        f"{info.unverified_levels} of {info.levels} service levels are not yet verified against the SEC or the "
+        "Reported List (see the catalogue's source column); statuses against them are provisional."
+    )
+
+st.subheader("Active flags")
+flags = _flags(version, month_key, int(window))
+if flags.empty:
+    st.success("No measure has been below target for three months or more.")
+else:
+    st.caption(f"Runs of three months or more below target, longest first ({len(flags)}).")
+    st.markdown("\n".join(f"- {text}" for text in flags["text"]))

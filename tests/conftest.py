@@ -1,0 +1,65 @@
+"""Shared fixtures: tiny in-memory databases and one sample database per test session."""
+
+from __future__ import annotations
+
+import textwrap
+from pathlib import Path
+
+import pytest
+
+from opsg_metrics import bootstrap, db
+from opsg_metrics.catalogue import load_providers
+from opsg_metrics.ingest import ingest_bytes
+
+REPO = Path(__file__).resolve().parent.parent
+
+# A small catalogue for rule tests: M1 changes its levels in 2019; L1 is lower-is-better.
+TEST_CATALOGUE = """\
+measure,provider,name,unit,direction,target,minimum,effective_from,effective_to,source,verified,description
+M1,DCC,Higher is better,percent,higher,99,96,2018-01,,test fixture,true,a test measure
+M1,DCC,Higher is better,percent,higher,95,90,2019-01,,test fixture,true,a test measure
+M1,CSP N,Higher is better,percent,higher,99,96,2018-01,,test fixture,true,a test measure
+L1,DSP,Lower is better,minutes,lower,10,20,2018-01,,test fixture,true,minutes to respond
+"""
+
+
+def load_text(con, text: str, name: str = "test.csv", **options):
+    """Ingest CSV text (dedented) and return the result."""
+    return ingest_bytes(con, textwrap.dedent(text).encode("utf-8"), name, **options)
+
+
+@pytest.fixture
+def fresh_db():
+    """An in-memory database with the schema, the providers and the test catalogue."""
+    con = db.connect(":memory:")
+    load_providers(con)
+    result = load_text(con, TEST_CATALOGUE, "catalogue.csv", kind="catalogue")
+    assert result.outcome == "loaded", result.problems
+    yield con
+    con.close()
+
+
+@pytest.fixture
+def catalogue_db():
+    """An in-memory database with the schema and the real bundled catalogue."""
+    con = db.connect(":memory:")
+    bootstrap.load_reference_data(con)
+    yield con
+    con.close()
+
+
+@pytest.fixture(scope="session")
+def sample_db_path(tmp_path_factory) -> Path:
+    """A database file built like `init --sample`, shared read-only by the session's tests."""
+    path = tmp_path_factory.mktemp("sample") / "opsg.duckdb"
+    con = db.connect(path)
+    bootstrap.initialise(con, sample=True)
+    con.close()
+    return path
+
+
+@pytest.fixture
+def sample_db(sample_db_path):
+    con = db.connect(sample_db_path, read_only=True)
+    yield con
+    con.close()

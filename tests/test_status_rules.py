@@ -1,0 +1,185 @@
+"""Status, runs and windows (DESIGN.md section 4) on small constructed series."""
+
+from datetime import date
+
+import pytest
+
+from opsg_metrics import status
+from opsg_metrics.db import OpsgError
+
+from .conftest import load_text
+
+
+def series(con, measure="M1", provider="DCC", *, window=12, until=None):
+    frame = status.status_table(con, window=window, until=until)
+    rows = frame[(frame.measure == measure) & (frame.provider == provider)]
+    return {row.month.strftime("%Y-%m"): row for row in rows.itertuples()}
+
+
+def load_values(con, measure, provider, values: dict, name="values.csv"):
+    """values: month -> number, None (status null) or ('unreliable', number)."""
+    lines = ["month,measure,provider,value,status"]
+    for month, value in values.items():
+        if value is None:
+            lines.append(f"{month},{measure},{provider},,null")
+        elif isinstance(value, tuple):
+            lines.append(f"{month},{measure},{provider},{value[1]},{value[0]}")
+        else:
+            lines.append(f"{month},{measure},{provider},{value},")
+    result = load_text(con, "\n".join(lines) + "\n", name)
+    assert result.outcome == "loaded", result.problems
+    return result
+
+
+def test_statuses_against_target_and_minimum(fresh_db):
+    load_values(fresh_db, "M1", "CSP N", {"2018-01": 99, "2018-02": 98.99, "2018-03": 96, "2018-04": 95.99})
+    rows = series(fresh_db, "M1", "CSP N")
+    assert [rows[m].status for m in ("2018-01", "2018-02", "2018-03", "2018-04")] == [
+        "met", "below_target", "below_target", "below_minimum"]
+    assert rows["2018-04"].target == 99 and rows["2018-04"].minimum == 96
+
+
+def test_run_is_ended_by_a_met_month(fresh_db):
+    load_values(fresh_db, "M1", "CSP N", {
+        "2018-01": 97, "2018-02": 97, "2018-03": 99.5, "2018-04": 97, "2018-05": 95, "2018-06": 97.5})
+    rows = series(fresh_db, "M1", "CSP N")
+    assert [rows[m].run_below_target for m in sorted(rows)] == [1, 2, 0, 1, 2, 3]
+    assert rows["2018-02"].run_start.strftime("%Y-%m") == "2018-01"
+    assert rows["2018-06"].run_start.strftime("%Y-%m") == "2018-04"
+    assert rows["2018-03"].run_start is None or str(rows["2018-03"].run_start) in ("NaT", "None")
+
+
+def test_null_month_neither_adds_to_nor_ends_a_run(fresh_db):
+    load_values(fresh_db, "M1", "CSP N", {"2018-01": 97, "2018-02": None, "2018-03": 97, "2018-04": 97})
+    rows = series(fresh_db, "M1", "CSP N")
+    assert rows["2018-02"].status == "no_data"
+    assert rows["2018-02"].figure_status == "null"
+    assert rows["2018-02"].run_below_target == 1          # the run in progress, not extended
+    assert rows["2018-02"].run_gap_months == 1
+    assert rows["2018-03"].run_below_target == 2          # not ended either
+    assert rows["2018-04"].run_below_target == 3
+    assert rows["2018-04"].run_gap_months == 1
+    assert rows["2018-04"].run_start.strftime("%Y-%m") == "2018-01"
+
+
+def test_absent_month_counts_as_a_gap_like_a_null(fresh_db):
+    load_values(fresh_db, "M1", "CSP N", {"2018-01": 97, "2018-04": 97})
+    rows = series(fresh_db, "M1", "CSP N")
+    assert rows["2018-02"].status == "no_data" and rows["2018-02"].figure_status == "absent"
+    assert rows["2018-04"].run_below_target == 2
+    assert rows["2018-04"].run_gap_months == 2
+    assert rows["2018-04"].window_months == 2
+
+
+def test_gap_before_a_met_month_is_not_part_of_the_next_run(fresh_db):
+    load_values(fresh_db, "M1", "CSP N", {"2018-01": 99.5, "2018-02": None, "2018-03": 97})
+    rows = series(fresh_db, "M1", "CSP N")
+    assert rows["2018-02"].run_below_target == 0
+    assert rows["2018-03"].run_below_target == 1
+    assert rows["2018-03"].run_gap_months == 0
+    assert rows["2018-03"].run_start.strftime("%Y-%m") == "2018-03"
+
+
+def test_level_in_force_each_month_applies_across_a_level_change(fresh_db):
+    # M1 (DCC): 99/96 during 2018, 95/90 from January 2019.
+    load_values(fresh_db, "M1", "DCC", {"2018-11": 97, "2018-12": 97, "2019-01": 97, "2019-02": 94})
+    rows = series(fresh_db, "M1", "DCC")
+    assert (rows["2018-12"].target, rows["2018-12"].minimum) == (99, 96)
+    assert (rows["2019-01"].target, rows["2019-01"].minimum) == (95, 90)
+    assert rows["2018-12"].status == "below_target"
+    assert rows["2019-01"].status == "met"                # 97 meets the new target of 95: the run ends
+    assert rows["2019-01"].run_below_target == 0
+    assert rows["2019-02"].status == "below_target"
+    assert rows["2019-02"].run_below_target == 1
+
+
+def test_effective_to_ends_a_level_early(fresh_db):
+    result = load_text(fresh_db, """\
+        measure,provider,name,unit,direction,target,minimum,effective_from,effective_to
+        M1,CSP N,Higher is better,percent,higher,99,96,2018-01,2018-03
+        """, "levels.csv", kind="catalogue")
+    assert result.outcome == "loaded", result.problems
+    load_values(fresh_db, "M1", "CSP N", {"2018-02": 97, "2018-03": 97})
+    rows = series(fresh_db, "M1", "CSP N")
+    assert rows["2018-02"].status == "below_target"
+    assert rows["2018-03"].status == "no_level"
+    assert rows["2018-03"].run_below_target == 1           # no level: neither adds nor ends
+
+
+def test_below_minimum_runs(fresh_db):
+    load_values(fresh_db, "M1", "CSP N", {
+        "2018-01": 95, "2018-02": 94, "2018-03": None, "2018-04": 93, "2018-05": 97, "2018-06": 90})
+    rows = series(fresh_db, "M1", "CSP N")
+    assert [rows[m].run_below_minimum for m in sorted(rows)] == [1, 2, 2, 3, 0, 1]
+    # The run below target is not ended by a below-target month.
+    assert [rows[m].run_below_target for m in sorted(rows)] == [1, 2, 2, 3, 4, 5]
+    assert rows["2018-04"].run_below_minimum_start.strftime("%Y-%m") == "2018-01"
+
+
+def test_window_counts_at_the_start_of_history(fresh_db):
+    load_values(fresh_db, "M1", "CSP N", {"2018-01": 97, "2018-02": 99.5, "2018-03": 97})
+    rows = series(fresh_db, "M1", "CSP N", window=12)
+    assert (rows["2018-01"].misses_in_window, rows["2018-01"].window_months) == (1, 1)
+    assert (rows["2018-03"].misses_in_window, rows["2018-03"].window_months) == (2, 3)
+
+
+def test_window_slides_and_skips_months_without_data(fresh_db):
+    values = {f"2018-{m:02d}": 97 for m in range(1, 13)}
+    values["2018-05"] = 99.5
+    values["2018-07"] = None
+    load_values(fresh_db, "M1", "CSP N", values)
+    rows = series(fresh_db, "M1", "CSP N", window=6)
+    # Window of 6 ending December 2018: July (null) to December -> 5 with data, all misses.
+    assert (rows["2018-12"].misses_in_window, rows["2018-12"].window_months) == (5, 5)
+    # Ending June: January-June, May met.
+    assert (rows["2018-06"].misses_in_window, rows["2018-06"].window_months) == (5, 6)
+
+
+def test_lower_is_better_flips_the_comparisons(fresh_db):
+    load_values(fresh_db, "L1", "DSP", {"2018-01": 10, "2018-02": 15, "2018-03": 20, "2018-04": 21, "2018-05": 9})
+    rows = series(fresh_db, "L1", "DSP")
+    assert [rows[m].status for m in sorted(rows)] == [
+        "met", "below_target", "below_target", "below_minimum", "met"]
+    assert [rows[m].run_below_target for m in sorted(rows)] == [0, 1, 2, 3, 0]
+
+
+def test_unreliable_figure_keeps_its_value_and_status(fresh_db):
+    load_values(fresh_db, "M1", "CSP N", {"2018-01": ("unreliable", 54.8)})
+    row = series(fresh_db, "M1", "CSP N")["2018-01"]
+    assert row.status == "below_minimum" and row.unreliable and row.value == 54.8
+
+
+def test_revision_becomes_current_and_is_marked(fresh_db):
+    load_values(fresh_db, "M1", "CSP N", {"2018-01": 97, "2018-02": 97}, "issue1.csv")
+    load_values(fresh_db, "M1", "CSP N", {"2018-01": 99.2, "2018-02": 97}, "issue2.csv")
+    rows = series(fresh_db, "M1", "CSP N")
+    assert rows["2018-01"].value == 99.2 and rows["2018-01"].status == "met" and rows["2018-01"].revised
+    assert rows["2018-01"].source == "issue2.csv"
+    assert not rows["2018-02"].revised and rows["2018-02"].source == "issue1.csv"
+    assert rows["2018-02"].run_below_target == 1
+
+
+def test_status_for_month_filters_and_resolves_aliases(fresh_db):
+    load_values(fresh_db, "M1", "CSP N", {"2018-01": 97})
+    frame = status.status_for_month(fresh_db, date(2018, 1, 1), measure="m1", provider="CSP North")
+    assert list(frame.provider) == ["CSP N"] and list(frame.measure) == ["M1"]
+    with pytest.raises(OpsgError, match="unknown provider 'Mars'"):
+        status.status_for_month(fresh_db, date(2018, 1, 1), provider="Mars")
+    with pytest.raises(OpsgError, match="not defined for provider 'DSP'"):
+        status.status_for_month(fresh_db, date(2018, 1, 1), measure="M1", provider="DSP")
+
+
+def test_flag_text_wording(fresh_db):
+    values = {f"2018-{m:02d}": 97 for m in range(1, 13)}
+    values["2018-03"] = None
+    load_values(fresh_db, "M1", "CSP N", values)
+    flags = status.active_flags(fresh_db, date(2018, 12, 1), window=12)
+    assert list(flags.text) == [
+        "M1 (CSP N): 11 consecutive months below target since January 2018 (1 month not reported); "
+        "11 of 11 reported in the last 12 months"
+    ]
+
+
+def test_window_must_be_positive(fresh_db):
+    with pytest.raises(OpsgError, match="window"):
+        status.status_table(fresh_db, window=0)

@@ -1,0 +1,289 @@
+"""Ingest: every kind from CSV and XLSX, aliases, revisions, idempotence, and bad files."""
+
+from __future__ import annotations
+
+import io
+import textwrap
+from datetime import date, datetime
+
+import openpyxl
+import pytest
+
+from opsg_metrics.ingest import ingest_bytes
+
+from .conftest import load_text
+
+TABLES = ("measure_values", "incidents", "alerts", "ops_figures", "sources", "ingest_log", "measures", "service_levels")
+
+
+def snapshot(con) -> dict:
+    return {t: sorted(map(repr, con.execute(f"SELECT * FROM {t}").fetchall())) for t in TABLES}
+
+
+def xlsx_bytes(sheets: dict[str, list[list]]) -> bytes:
+    book = openpyxl.Workbook()
+    book.remove(book.active)
+    for title, rows in sheets.items():
+        sheet = book.create_sheet(title)
+        for row in rows:
+            sheet.append(row)
+    buffer = io.BytesIO()
+    book.save(buffer)
+    return buffer.getvalue()
+
+
+# ------------------------------------------------------------------ good files
+
+
+def test_measures_csv_with_aliases_percent_signs_and_month_formats(catalogue_db):
+    result = load_text(catalogue_db, """\
+        Month,Measure,Provider,Value,Status,Numerator,Denominator,Note,x_comment
+        2020-04,PM2,CSP North,54.80%,unreliable,1370,2500,tool problem,ignored
+        May 2020,pm2,CSPN,60,,,,,
+        06/2020,PM 2,csp-n,,null,,,withdrawn,
+        2020-07-01,PM2,CSP Central & South,99.1,reported,,,,
+        2020-07,CPM1,dcc,98.2,,,,,
+        """, "pmr.csv")
+    assert result.outcome == "loaded", result.problems
+    assert (result.new, result.revised, result.unchanged, result.rows_read) == (5, 0, 0, 5)
+    rows = catalogue_db.execute(
+        "SELECT strftime(month, '%Y-%m'), measure, provider, value, status, numerator, denominator, note "
+        "FROM measure_values ORDER BY month, measure").fetchall()
+    assert rows == [
+        ("2020-04", "PM2", "CSP N", 54.8, "unreliable", 1370.0, 2500.0, "tool problem"),
+        ("2020-05", "PM2", "CSP N", 60.0, "reported", None, None, ""),
+        ("2020-06", "PM2", "CSP N", None, "null", None, None, "withdrawn"),
+        ("2020-07", "CPM1", "DCC", 98.2, "reported", None, None, ""),
+        ("2020-07", "PM2", "CSP C&S", 99.1, "reported", None, None, ""),
+    ]
+    source = catalogue_db.execute("SELECT label, kind, classification, sha256 FROM sources WHERE label = 'pmr.csv'").fetchone()
+    assert source[:3] == ("pmr.csv", "measures", "white") and len(source[3]) == 64
+    log = catalogue_db.execute("SELECT file_name, kind, rows_read, rows_loaded, outcome FROM ingest_log WHERE file_name = 'pmr.csv'").fetchone()
+    assert log == ("pmr.csv", "measures", 5, 5, "loaded")
+
+
+def test_incidents_alerts_and_ops_csv(catalogue_db):
+    incidents = load_text(catalogue_db, """\
+        incident_id,opened,resolved,category,provider,major,title,root_cause
+        INC000000526144,2019-12-03 22:10,2019-12-04 06:30,2,CSP North,true,Change applied in error,human error
+        inc000000526200,2019-12-05,,4,DSP,no,Slow responses,
+        """, "incidents.csv", classification="white-no-publish")
+    assert incidents.outcome == "loaded", incidents.problems
+    assert catalogue_db.execute("SELECT incident_id, opened, resolved, category, provider, major FROM incidents ORDER BY 1").fetchall() == [
+        ("INC000000526144", datetime(2019, 12, 3, 22, 10), datetime(2019, 12, 4, 6, 30), 2, "CSP N", True),
+        ("INC000000526200", datetime(2019, 12, 5), None, 4, "DSP", False),
+    ]
+    alerts = load_text(catalogue_db, """\
+        month,alert_code,provider,volume,devices,first_time_devices
+        2019-12,8f3e,CSP N,"12,500",900,120
+        2019-12,0x8014,South,40,,
+        """, "alerts.csv")
+    assert alerts.outcome == "loaded", alerts.problems
+    assert catalogue_db.execute("SELECT alert_code, provider, volume, devices, first_time_devices FROM alerts ORDER BY 1").fetchall() == [
+        ("8014", "CSP S", 40, None, None), ("8F3E", "CSP N", 12500, 900, 120)]
+    ops = load_text(catalogue_db, """\
+        month,metric,provider,value,unit,note
+        2021-08,changes implemented,DCC,211,count,one with adverse impact
+        2021-08,change  success rate,DCC,96.7%,%,
+        """, "ops.csv")
+    assert ops.outcome == "loaded", ops.problems
+    assert catalogue_db.execute("SELECT metric, value, unit FROM ops_figures ORDER BY 1").fetchall() == [
+        ("change success rate", 96.7, "percent"), ("changes implemented", 211.0, "count")]
+    assert catalogue_db.execute("SELECT classification FROM sources WHERE label = 'incidents.csv'").fetchone() == ("white-no-publish",)
+
+
+def test_catalogue_kind_adds_measures_and_replaces_a_level(fresh_db):
+    first = load_text(fresh_db, """\
+        measure,provider,name,unit,direction,target,minimum,effective_from,source,verified,description,feeds
+        PM9,CSP S,New measure,percent,higher,98,95,2020-01,test,false,desc,CPM1
+        """, "cat1.csv")
+    assert first.outcome == "loaded" and first.new == 1
+    again = load_text(fresh_db, """\
+        measure,provider,name,unit,direction,target,minimum,effective_from,source,verified,description,feeds
+        PM9,CSP S,New measure,percent,higher,97,94,2020-01-01,checked,true,desc,CPM1
+        """, "cat2.csv")
+    assert again.outcome == "loaded" and again.replaced == 1 and again.new == 0
+    assert "1 service levels replaced" in again.message
+    assert fresh_db.execute("SELECT target, minimum, verified, source FROM service_levels WHERE measure = 'PM9'").fetchall() == [
+        (97.0, 94.0, True, "checked")]
+    log = fresh_db.execute("SELECT message FROM ingest_log WHERE file_name = 'cat2.csv'").fetchone()[0]
+    assert "replaced" in log
+
+
+def test_xlsx_sheets_named_after_kinds(catalogue_db):
+    raw = xlsx_bytes({
+        "measures": [["month", "measure", "provider", "value"], [datetime(2020, 4, 1), "PM2", "CSP N", 54.8]],
+        "ops": [["month", "metric", "provider", "value", "unit"], ["2020-05", "RDP incidents opened", "RDP", 5, "count"]],
+        "notes": [["anything"], ["ignored: not named after a kind"]],
+    })
+    result = ingest_bytes(catalogue_db, raw, "pmr.xlsx")
+    assert result.outcome == "loaded", result.problems
+    assert sorted(result.kinds) == ["measures", "ops"]
+    assert catalogue_db.execute("SELECT month, value FROM measure_values").fetchall() == [(date(2020, 4, 1), 54.8)]
+    assert catalogue_db.execute("SELECT metric, value FROM ops_figures").fetchall() == [("RDP incidents opened", 5.0)]
+
+
+def test_xlsx_first_sheet_with_percent_formatted_cells(catalogue_db):
+    book = openpyxl.Workbook()
+    sheet = book.active
+    sheet.title = "PMR April"
+    sheet.append(["Month", "Measure", "Provider", "Value"])
+    sheet.append(["Apr 2020", "PM2", "CSP N", 0.548])
+    sheet["D2"].number_format = "0.00%"
+    buffer = io.BytesIO()
+    book.save(buffer)
+    result = ingest_bytes(catalogue_db, buffer.getvalue(), "april.xlsx")
+    assert result.outcome == "loaded", result.problems
+    assert catalogue_db.execute("SELECT value FROM measure_values").fetchone()[0] == pytest.approx(54.8)
+
+
+def test_revision_is_stored_beside_the_original_and_becomes_current(catalogue_db):
+    load_text(catalogue_db, """\
+        month,measure,provider,value,status
+        2020-04,PM2,CSP N,54.80,unreliable
+        2020-04,PM3.1,CSP N,97.0,unreliable
+        """, "issue1.csv", source="PMR April 2020 issue 1")
+    second = load_text(catalogue_db, """\
+        month,measure,provider,value,status
+        2020-04,PM2,CSP N,54.80,unreliable
+        2020-04,PM3.1,CSP N,98.4,reported
+        """, "issue2.csv", source="PMR April 2020 issue 2")
+    assert (second.new, second.revised, second.unchanged) == (0, 1, 1)
+    assert second.revisions[0]["old_value"] == 97.0 and second.revisions[0]["new_value"] == 98.4
+    history = catalogue_db.execute(
+        "SELECT v.value, s.label FROM measure_values v JOIN sources s USING (source_id) "
+        "WHERE measure = 'PM3.1' ORDER BY v.source_id").fetchall()
+    assert history == [(97.0, "PMR April 2020 issue 1"), (98.4, "PMR April 2020 issue 2")]
+    current = catalogue_db.execute(
+        "SELECT value, status, revision_count FROM current_measure_values WHERE measure = 'PM3.1'").fetchone()
+    assert current == (98.4, "reported", 2)
+    # The unchanged PM2 row is not stored twice.
+    assert catalogue_db.execute("SELECT count(*) FROM measure_values WHERE measure = 'PM2'").fetchone()[0] == 1
+
+
+def test_identical_file_reloads_as_a_no_op_and_says_so(catalogue_db):
+    text = "month,measure,provider,value\n2020-04,PM2,CSP N,54.80\n"
+    load_text(catalogue_db, text, "pmr.csv")
+    before = snapshot(catalogue_db)
+    again = load_text(catalogue_db, text, "copy-of-pmr.csv")
+    assert again.outcome == "unchanged" and again.ok
+    assert "already loaded" in again.message and "pmr.csv" in again.message
+    assert snapshot(catalogue_db) == before
+
+
+def test_different_file_with_nothing_new_is_a_no_op(catalogue_db):
+    load_text(catalogue_db, "month,measure,provider,value\n2020-04,PM2,CSP N,54.80\n", "a.csv")
+    before = snapshot(catalogue_db)
+    again = load_text(catalogue_db, "month,measure,provider,value,note\n2020-04,PM2,CSP N,54.8,\n", "b.csv")
+    assert again.outcome == "unchanged" and "nothing new" in again.message
+    assert snapshot(catalogue_db) == before
+
+
+def test_dry_run_counts_but_writes_nothing(catalogue_db):
+    load_text(catalogue_db, "month,measure,provider,value\n2020-04,PM2,CSP N,54.80\n", "a.csv")
+    before = snapshot(catalogue_db)
+    check = load_text(catalogue_db, "month,measure,provider,value\n2020-04,PM2,CSP N,60\n2020-05,PM2,CSP N,61\n",
+                      "b.csv", dry_run=True)
+    assert check.outcome == "checked" and (check.new, check.revised) == (1, 1)
+    assert snapshot(catalogue_db) == before
+
+
+# ------------------------------------------------------------------ bad files
+
+BAD_FILES = [
+    # (name, content, kind, [(row, column, fragment of message)])
+    ("non_numeric.csv", "month,measure,provider,value\n2020-04,PM2,CSP N,54.8\n2020-05,PM2,CSP N,n/a\n", None,
+     [(3, "value", "'n/a' is not a number (use status=null for a missing figure)")]),
+    ("unknown_measure.csv", "month,measure,provider,value\n2020-04,CPM9,DCC,99\n", None,
+     [(2, "measure", "unknown measure 'CPM9'")]),
+    ("unknown_provider.csv", "month,measure,provider,value\n2020-04,CPM1,CSP West,99\n", None,
+     [(2, "provider", "unknown provider 'CSP West'")]),
+    ("wrong_provider_for_measure.csv", "month,measure,provider,value\n2020-04,PM2,DCC,99\n", None,
+     [(2, "provider", "not defined for provider 'DCC'")]),
+    ("impossible_month.csv", "month,measure,provider,value\n2020-13,CPM1,DCC,99\n2020-02-30,CPM1,DCC,99\n", None,
+     [(2, "month", "month 13 does not exist"), (3, "month", "not the first day of a month")]),
+    ("out_of_range.csv", "month,measure,provider,value\n2020-04,CPM1,DCC,100.5\n2020-05,CPM1,DCC,-1\n", None,
+     [(2, "value", "out of range"), (3, "value", "out of range")]),
+    ("ratio_mismatch.csv", "month,measure,provider,value,numerator,denominator\n2020-04,CPM1,DCC,97.5,950,1000\n", None,
+     [(2, "value", "does not agree with numerator/denominator")]),
+    ("duplicate_rows.csv", "month,measure,provider,value\n2020-04,CPM1,DCC,97\n2020-04,cpm1,Dcc,98\n", None,
+     [(3, "month", "duplicate of row 2")]),
+    ("missing_column.csv", "month,measure,provider\n2020-04,CPM1,DCC\n", None,
+     [(1, "value", "required column 'value' is missing")]),
+    ("empty.csv", "", None, [(1, "header", "the file is empty")]),
+    ("header_only.csv", "month,measure,provider,value\n", None, [(2, "-", "no data rows")]),
+    ("wrong_kind.csv", "month,measure,provider,value\n2020-04,CPM1,DCC,97\n", "alerts",
+     [(1, "alert_code", "required column 'alert_code' is missing"),
+      (1, "header", "the header is that of a 'measures' file")]),
+    ("unknown_kind.csv", "when,what\n2020-04,x\n", None, [(1, "header", "cannot tell the kind of file")]),
+    ("null_with_value.csv", "month,measure,provider,value,status\n2020-04,CPM1,DCC,97,null\n", None,
+     [(2, "value", "a null figure has no value")]),
+    ("bad_status.csv", "month,measure,provider,value,status\n2020-04,CPM1,DCC,97,maybe\n", None,
+     [(2, "status", "'maybe' is not a status")]),
+    ("unknown_column.csv", "month,measure,provider,value,comment\n2020-04,CPM1,DCC,97,x\n", None,
+     [(1, "comment", "extra columns must start with x_")]),
+    ("broken_quoting.csv", 'month,measure,provider,value\n2020-04,CPM1,DCC,"97\n', None,
+     [(2, "-", "cannot be read")]),
+    ("bad_incident.csv",
+     "incident_id,opened,resolved,category,provider,major,title\nINC1,2020-01-02,2020-01-01,6,DSP,maybe,\n",
+     None,
+     [(2, "resolved", "is before opened"), (2, "category", "out of range"), (2, "major", "not true or false"),
+      (2, "title", "title is required")]),
+    ("bad_alerts.csv", "month,alert_code,provider,volume,devices\n2020-04,8G3E,CSP N,10,20\n2020-04,8F3E,CSP N,1.5,\n",
+     None,
+     [(2, "alert_code", "not an alert code"), (2, "devices", "more than the 10 alerts"), (3, "volume", "not a whole number")]),
+    ("bad_catalogue.csv",
+     "measure,provider,name,unit,direction,target,minimum,effective_from,effective_to\n"
+     "PM2,CSP N,x,percent,sideways,90,95,2020-01,2019-01\n",
+     None,
+     [(2, "direction", "not a direction"), (2, "effective_to", "is not after effective_from")]),
+]
+
+
+@pytest.mark.parametrize("name,content,kind,expected", BAD_FILES, ids=[b[0] for b in BAD_FILES])
+def test_bad_file_is_rejected_whole_with_every_problem_located(catalogue_db, name, content, kind, expected):
+    # A good figure first, so "unchanged" means more than "still empty".
+    load_text(catalogue_db, "month,measure,provider,value\n2019-01,CPM1,DCC,97\n", "good.csv")
+    before = snapshot(catalogue_db)
+    result = ingest_bytes(catalogue_db, content.encode("utf-8"), name, kind=kind)
+    assert result.outcome == "rejected" and not result.ok
+    messages = [str(p) for p in result.problems]
+    for row, column, fragment in expected:
+        prefix = f"{name}:{row}:{column}: "
+        assert any(m.startswith(prefix) and fragment in m for m in messages), (prefix, fragment, messages)
+    assert snapshot(catalogue_db) == before
+
+
+def test_every_problem_is_listed_not_just_the_first(catalogue_db):
+    rows = "\n".join(f"2020-{m:02d},CPM1,DCC,bad{m}" for m in range(1, 13))
+    result = load_text(catalogue_db, "month,measure,provider,value\n" + rows + "\n", "many.csv")
+    assert [p.row for p in result.problems] == list(range(2, 14))
+
+
+def test_one_bad_row_rejects_the_good_rows_too(catalogue_db):
+    result = load_text(catalogue_db, """\
+        month,measure,provider,value
+        2020-01,CPM1,DCC,97
+        2020-02,CPM1,DCC,97
+        2020-03,CPM1,DCC,nine
+        """, "mixed.csv")
+    assert result.outcome == "rejected" and len(result.problems) == 1
+    assert catalogue_db.execute("SELECT count(*) FROM measure_values").fetchone()[0] == 0
+
+
+def test_binary_and_badly_encoded_files_are_rejected(catalogue_db):
+    assert "binary" in str(ingest_bytes(catalogue_db, b"\x00\x01\x02month", "x.csv").problems[0])
+    damaged = ingest_bytes(catalogue_db, b"PK\x03\x04not really a zip", "x.xlsx")
+    assert damaged.outcome == "rejected" and "XLSX" in str(damaged.problems[0])
+
+
+def test_windows_1252_csv_is_read(catalogue_db):
+    text = "month,measure,provider,value,note\n2020-04,PM2,CSP N,54.8,£ café\n".encode("cp1252")
+    result = ingest_bytes(catalogue_db, text, "excel.csv")
+    assert result.outcome == "loaded"
+    assert catalogue_db.execute("SELECT note FROM measure_values").fetchone()[0] == "£ café"
+
+
+def test_utf8_bom_header_is_recognised(catalogue_db):
+    result = ingest_bytes(catalogue_db, "\ufeffmonth,measure,provider,value\n2020-04,PM2,CSP N,54.8\n".encode(), "bom.csv")
+    assert result.outcome == "loaded", result.problems

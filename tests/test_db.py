@@ -1,0 +1,79 @@
+"""Migrations are numbered, recorded and checked; the read-only app gets clear errors."""
+
+import duckdb
+import pytest
+
+from opsg_metrics import db
+
+
+def test_new_database_records_every_migration(tmp_path):
+    path = tmp_path / "x.duckdb"
+    con = db.connect(path)
+    versions = [v for (v,) in con.execute("SELECT version FROM schema_migrations ORDER BY version").fetchall()]
+    assert versions == list(range(1, db.SCHEMA_VERSION + 1))
+    assert db.migrate(con) == []          # nothing left to apply
+    con.close()
+
+
+def test_migrations_are_applied_in_order_from_the_recorded_version():
+    con = duckdb.connect(":memory:")
+    text = "-- migration: 1 first\nCREATE TABLE a (x INTEGER);\n-- migration: 2 second\nCREATE TABLE b (y INTEGER);\n"
+    migrations = db.load_migrations(text)
+    assert [(m.number, m.name) for m in migrations] == [(1, "first"), (2, "second")]
+    with pytest.raises(RuntimeError, match="numbered"):
+        db.load_migrations("-- migration: 2 skipped\nSELECT 1;\n")
+
+
+def test_read_only_open_of_a_missing_file_explains_what_to_do(tmp_path):
+    with pytest.raises(db.OpsgError, match="init --sample"):
+        db.connect(tmp_path / "none.duckdb", read_only=True)
+
+
+def test_read_only_open_of_an_older_schema_says_so(tmp_path):
+    path = tmp_path / "old.duckdb"
+    con = db.connect(path)
+    con.execute("DELETE FROM schema_migrations WHERE version = ?", [db.SCHEMA_VERSION])
+    con.close()
+    with pytest.raises(db.SchemaVersionError, match="older"):
+        db.connect(path, read_only=True)
+
+
+def test_newer_schema_is_refused(tmp_path):
+    path = tmp_path / "new.duckdb"
+    con = db.connect(path)
+    con.execute("INSERT INTO schema_migrations (version, name) VALUES (?, 'future')", [db.SCHEMA_VERSION + 1])
+    con.close()
+    with pytest.raises(db.SchemaVersionError, match="newer"):
+        db.connect(path, read_only=True)
+    with pytest.raises(db.SchemaVersionError, match="newer"):
+        db.connect(path)
+
+
+def test_db_path_resolution(monkeypatch, tmp_path):
+    monkeypatch.delenv("OPSG_DB", raising=False)
+    assert db.resolve_db_path() == db.DEFAULT_DB_PATH
+    monkeypatch.setenv("OPSG_DB", str(tmp_path / "env.duckdb"))
+    assert db.resolve_db_path() == tmp_path / "env.duckdb"
+    assert db.resolve_db_path(tmp_path / "arg.duckdb") == tmp_path / "arg.duckdb"
+
+
+def test_a_second_writer_gets_a_clear_message(tmp_path):
+    path = tmp_path / "locked.duckdb"
+    db.connect(path).close()
+    import subprocess, sys, textwrap
+    holder = subprocess.Popen(
+        [sys.executable, "-c", textwrap.dedent(f"""
+            import duckdb, sys, time
+            con = duckdb.connect({str(path)!r})
+            print('ready', flush=True)
+            sys.stdin.read()
+        """)],
+        stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True,
+    )
+    try:
+        assert holder.stdout.readline().strip() == "ready"
+        with pytest.raises(db.OpsgError, match="in use by another process"):
+            db.connect(path)
+    finally:
+        holder.stdin.close()
+        holder.wait(timeout=10)

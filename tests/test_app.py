@@ -1,0 +1,91 @@
+"""The app, run headless with Streamlit's AppTest on the sample database."""
+
+from __future__ import annotations
+
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from .conftest import REPO
+
+
+@pytest.fixture
+def app(sample_db_path, monkeypatch):
+    monkeypatch.setenv("OPSG_DB", str(sample_db_path))
+
+    def make(**query):
+        at = AppTest.from_file(str(REPO / "app.py"), default_timeout=60)
+        for key, value in query.items():
+            at.query_params[key] = value
+        return at.run()
+
+    return make
+
+
+def markdown(at) -> str:
+    return "\n".join(m.value for m in at.markdown)
+
+
+def test_sidebar_shows_sample_banner_latest_month_and_classification(app):
+    at = app()
+    assert not at.exception
+    assert any("Illustrative sample data" in w.value for w in at.sidebar.warning)
+    sidebar = "\n".join(m.value for m in at.sidebar.markdown)
+    assert "Latest PMR month: **December 2021**" in sidebar
+    assert "WHITE (shared with SEC Parties, not published online)" in sidebar
+
+
+def test_overview_defaults_to_the_latest_month(app):
+    at = app()
+    assert at.title[0].value == "Overview"
+    assert at.selectbox[0].value == "2021-12"
+    assert at.subheader[0].value == "Measures by provider, December 2021"
+
+
+def test_overview_matrix_shows_value_status_word_and_run(app):
+    at = app(month="2020-04", window="17")
+    table = at.dataframe[0].value
+    assert list(table.columns[:4]) == ["Name", "DCC", "DSP", "CSP N"]
+    assert table.index[0] == "CPM1"
+    cell = table.loc["CPM1", "DCC"]
+    assert cell.startswith("🟠 Below target ") and cell.endswith("· 16 mo")
+    pm2 = table.loc["PM2", "CSP N"]
+    assert pm2.startswith("🔴 Below minimum 54.80%") and "⚠ unreliable" in pm2
+    assert table.loc["PM2", "DCC"] == ""                 # PM2 is not a DCC measure
+
+
+def test_overview_flags_use_opsg_wording(app):
+    at = app(month="2020-04", window="17")
+    text = markdown(at)
+    assert "- CPM1 (DCC): 16 consecutive months below target since January 2019; 16 of the last 17" in text
+    flags = [line for line in text.splitlines() if line.startswith("- ")]
+    runs = [int(line.split(": ")[1].split(" ")[0]) for line in flags]
+    assert runs == sorted(runs, reverse=True) and min(runs) >= 3
+
+
+def test_choosing_a_month_updates_the_view_and_the_url(app):
+    at = app()
+    at.selectbox[0].set_value("2019-10").run()
+    assert at.subheader[0].value == "Measures by provider, October 2019"
+    assert "- CPM1 (DCC): 10 consecutive months below target since January 2019" in markdown(at)
+    assert at.query_params["month"] == "2019-10"
+
+
+def test_a_link_with_an_unknown_month_warns_and_falls_back(app):
+    at = app(month="1999-01")
+    assert not at.exception
+    assert any("month '1999-01'" in w.value for w in at.warning)
+    assert at.selectbox[0].value == "2021-12"
+
+
+def test_missing_database_shows_how_to_create_it(monkeypatch, tmp_path):
+    monkeypatch.setenv("OPSG_DB", str(tmp_path / "none.duckdb"))
+    at = AppTest.from_file(str(REPO / "app.py"), default_timeout=60).run()
+    assert not at.exception
+    assert "init --sample" in at.error[0].value
+
+
+def test_overview_page_on_its_own(app, sample_db_path):
+    at = AppTest.from_file(str(REPO / "app.py"), default_timeout=60).run()
+    at.switch_page("pages/overview.py").run()
+    assert not at.exception
+    assert at.title[0].value == "Overview"

@@ -6,6 +6,7 @@ so it can be tested without Streamlit.
 
 from __future__ import annotations
 
+import html
 from dataclasses import dataclass
 from datetime import date
 
@@ -15,7 +16,7 @@ import pandas as pd
 from . import parse
 from .classification import most_restrictive
 from .db import schema_version
-from .status import STATUS_ICONS, STATUS_LABELS, latest_month, status_for_month
+from .status import STATUS_ICONS, STATUS_LABELS, latest_month, run_phrase, status_for_month
 
 
 @dataclass
@@ -54,39 +55,135 @@ def format_value(value: float | None, unit: str) -> str:
     return f"{value:,.0f}" if float(value).is_integer() else f"{value:,.2f}"
 
 
-def cell_text(row) -> str:
-    """One matrix cell: icon, status word, value, run; marks for unreliable and revised figures."""
-    status = row["status"]
-    if status == "no_data":
-        reason = "Not reported" if row["figure_status"] == "null" else "No data"
-        text = f"{STATUS_ICONS[status]} {reason}"
-    else:
-        text = f"{STATUS_ICONS[status]} {STATUS_LABELS[status]} {format_value(row['value'], row['unit'])}"
+def _status_word(row) -> str:
+    if row["status"] == "no_data":
+        return "Not reported" if row["figure_status"] == "null" else "No data"
+    return STATUS_LABELS[row["status"]]
+
+
+def _marks(row) -> list[str]:
+    marks = []
     if row["run_below_target"] >= 2:
-        text += f" · {row['run_below_target']} mo"
+        marks.append(f"{row['run_below_target']} mo")
     if row["unreliable"]:
-        text += " · ⚠ unreliable"
+        marks.append("⚠ unreliable")
     if row["revised"]:
-        text += " · revised"
-    return text
+        marks.append("revised")
+    return marks
 
 
-def matrix(con: duckdb.DuckDBPyConnection, month: date, *, window: int) -> pd.DataFrame:
-    """Measures (rows, catalogue order) by providers (columns) for a month, as cell texts.
+def cell_text(row) -> str:
+    """One matrix cell as text: shape, status word, value, run; marks for unreliable and revised."""
+    text = f"{STATUS_ICONS[row['status']]} {_status_word(row)}"
+    if row["status"] != "no_data":
+        text += f" {format_value(row['value'], row['unit'])}"
+    return " · ".join([text, *_marks(row)])
 
-    A measure not defined for a provider shows an empty cell."""
+
+def cell_tooltip(row) -> str:
+    """What a cell's tooltip says: levels in force, run, window count, note and source."""
+    parts = []
+    if row["target"] is not None and not pd.isna(row["target"]):
+        unverified = "" if row["level_verified"] else " (level not yet verified)"
+        parts.append(f"Target {format_value(row['target'], row['unit'])}, "
+                     f"minimum {format_value(row['minimum'], row['unit'])}{unverified}")
+    if row["run_below_target"]:
+        parts.append(run_phrase(row))
+    parts.append(f"{row['misses_in_window']} of {row['window_months']} months with data below target "
+                 f"in the last {row['window']}")
+    if row["note"]:
+        parts.append(f"Note: {row['note']}")
+    if row["source"] is not None and not pd.isna(row["source"]):
+        parts.append(f"Source: {row['source']}")
+    return "\n".join(parts)
+
+
+def matrix_cells(con: duckdb.DuckDBPyConnection, month: date, *, window: int) -> pd.DataFrame:
+    """The month's status rows with their display texts: the data behind the matrix."""
     frame = status_for_month(con, month, window=window)
     if frame.empty:
+        return frame
+    rows = [row for _, row in frame.iterrows()]
+    return frame.assign(
+        cell=[cell_text(r) for r in rows],
+        tooltip=[cell_tooltip(r) for r in rows],
+        status_word=[_status_word(r) for r in rows],
+    )
+
+
+def provider_order(con: duckdb.DuckDBPyConnection) -> list[str]:
+    return [p for (p,) in con.execute("SELECT provider FROM providers ORDER BY sort_order").fetchall()]
+
+
+def _layout(cells: pd.DataFrame, providers: list[str]) -> tuple[list[str], list[str], dict[str, str]]:
+    measures = list(cells.groupby("measure", sort=False)["sort_order"].min().sort_values().index)
+    present = set(cells["provider"])
+    columns = [p for p in providers if p in present]
+    names = cells.drop_duplicates("measure").set_index("measure")["name"]
+    names = names.str.replace(r" \((CSP|DSP)[^)]*\)$", "", regex=True).to_dict()
+    return measures, columns, names
+
+
+def matrix(cells: pd.DataFrame, providers: list[str]) -> pd.DataFrame:
+    """Measures (rows, catalogue order) by providers (columns) as cell texts;
+    empty where a measure is not defined for a provider."""
+    if cells.empty:
         return pd.DataFrame()
-    providers = [p for (p,) in con.execute("SELECT provider FROM providers ORDER BY sort_order").fetchall()]
-    frame = frame.assign(cell=[cell_text(row) for _, row in frame.iterrows()])
-    order = frame.groupby("measure", sort=False)["sort_order"].min().sort_values().index
-    table = frame.pivot(index="measure", columns="provider", values="cell").reindex(order)
-    table = table[[p for p in providers if p in table.columns]].fillna("")
-    names = frame.drop_duplicates("measure").set_index("measure")["name"]
-    table.insert(0, "Name", names.reindex(table.index).str.replace(r" \((CSP|DSP)[^)]*\)$", "", regex=True))
+    measures, columns, names = _layout(cells, providers)
+    table = cells.pivot(index="measure", columns="provider", values="cell").reindex(measures)
+    table = table[columns].fillna("")
+    table.insert(0, "Name", [names[m] for m in measures])
     table.index.name = "Measure"
+    table.columns.name = None
     return table
+
+
+MATRIX_CSS = """<style>
+table.opsg-matrix { border-collapse: collapse; width: 100%; font-size: 0.85rem; }
+table.opsg-matrix th, table.opsg-matrix td { border: 1px solid #d0d0d0; padding: 4px 6px; vertical-align: top; }
+table.opsg-matrix thead th { background: #f3f3f3; text-align: left; }
+table.opsg-matrix th.measure { text-align: left; font-weight: 600; min-width: 11rem; }
+table.opsg-matrix th.measure span { display: block; font-weight: 400; color: #555; font-size: 0.76rem; }
+table.opsg-matrix td.met { background: #e3f1e3; color: #1b4d1b; }
+table.opsg-matrix td.below_target { background: #fdebc8; color: #5c3800; }
+table.opsg-matrix td.below_minimum { background: #f9d3d0; color: #6e0e0e; }
+table.opsg-matrix td.no_data, table.opsg-matrix td.no_level { background: #efefef; color: #333; }
+table.opsg-matrix td .value { font-weight: 600; }
+table.opsg-matrix td .marks { display: block; font-size: 0.76rem; }
+</style>"""
+
+
+def matrix_html(cells: pd.DataFrame, providers: list[str]) -> str:
+    """The matrix as an HTML table. Every text from the data is escaped; the shape and the
+    word carry the status, the background colour only repeats it."""
+    if cells.empty:
+        return ""
+    esc = html.escape
+    measures, columns, names = _layout(cells, providers)
+    by_key = {(r["measure"], r["provider"]): r for _, r in cells.iterrows()}
+    out = ['<table class="opsg-matrix"><thead><tr><th scope="col">Measure</th>']
+    out += [f'<th scope="col">{esc(p)}</th>' for p in columns]
+    out.append("</tr></thead><tbody>")
+    for measure in measures:
+        out.append(f'<tr><th scope="row" class="measure">{esc(measure)}<span>{esc(names[measure])}</span></th>')
+        for provider in columns:
+            row = by_key.get((measure, provider))
+            if row is None:
+                out.append('<td class="na" title="Not a measure for this provider"></td>')
+                continue
+            value = ""
+            if row["status"] != "no_data":
+                value = f' <span class="value">{esc(format_value(row["value"], row["unit"]))}</span>'
+            marks = " · ".join(_marks(row))
+            out.append(
+                f'<td class="{esc(row["status"])}" title="{esc(row["tooltip"])}">'
+                f'{STATUS_ICONS[row["status"]]} {esc(row["status_word"])}{value}'
+                + (f'<span class="marks">{esc(marks)}</span>' if marks else "")
+                + "</td>"
+            )
+        out.append("</tr>")
+    out.append("</tbody></table>")
+    return "".join(out)
 
 
 def month_options(months: list[date]) -> dict[str, str]:

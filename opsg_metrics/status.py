@@ -29,13 +29,14 @@ STATUS_LABELS = {
     "no_data": "No data",
     "no_level": "No service level",
 }
-# An icon and a word for every status, so status never rests on colour alone.
+# A shape and a word for every status, so status never rests on colour alone.
+# Plain Unicode shapes (in every common font), not emoji that print as boxes without an emoji font.
 STATUS_ICONS = {
-    "met": "🟢",
-    "below_target": "🟠",
-    "below_minimum": "🔴",
-    "no_data": "⚪",
-    "no_level": "⚫",
+    "met": "✔",
+    "below_target": "▼",
+    "below_minimum": "✖",
+    "no_data": "○",
+    "no_level": "◌",
 }
 
 JSON_FIELDS = (

@@ -53,7 +53,7 @@ def sidebar() -> DatasetInfo:
     info = current_dataset()
     with st.sidebar:
         if info.has_sample:
-            st.warning(SAMPLE_BANNER, icon="🧪")
+            st.warning(SAMPLE_BANNER, icon=":material/science:")
         st.caption("Data")
         latest = parse.month_label(info.latest_month) if info.latest_month else "none loaded"
         st.markdown(f"Latest PMR month: **{latest}**")

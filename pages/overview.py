@@ -2,7 +2,7 @@
 
 import streamlit as st
 
-from opsg_metrics import overview, status, ui
+from opsg_metrics import overview, parse, status, ui
 
 st.title("Overview")
 info = ui.current_dataset()
@@ -17,13 +17,18 @@ def _months(version):
 
 
 @st.cache_data(show_spinner="Working out status and runs…", max_entries=32)
-def _matrix(version, month_key, window):
-    return overview.matrix(ui.cursor(), overview.parse.parse_month(month_key), window=window)
+def _cells(version, month_key, window):
+    return overview.matrix_cells(ui.cursor(), parse.parse_month(month_key), window=window)
+
+
+@st.cache_data(show_spinner=False, max_entries=8)
+def _providers(version):
+    return overview.provider_order(ui.cursor())
 
 
 @st.cache_data(show_spinner=False, max_entries=32)
 def _flags(version, month_key, window):
-    return status.active_flags(ui.cursor(), overview.parse.parse_month(month_key), window=window)
+    return status.active_flags(ui.cursor(), parse.parse_month(month_key), window=window)
 
 
 version = ui.db_version()
@@ -44,10 +49,14 @@ with right:
 st.query_params.update({"month": month_key, "window": str(window)})
 
 st.subheader(f"Measures by provider, {months[month_key]}")
-table = _matrix(version, month_key, int(window))
-st.dataframe(table, width="stretch", height=min(40 + 35 * len(table), 900))
+cells = _cells(version, month_key, int(window))
+providers = _providers(version)
+st.html(overview.MATRIX_CSS + overview.matrix_html(cells, providers))
 legend = " · ".join(f"{status.STATUS_ICONS[s]} {label}" for s, label in status.STATUS_LABELS.items())
-st.caption(f"{legend} · 'N mo' = consecutive months below target · ⚠ figure flagged unreliable")
+st.caption(f"{legend} · 'N mo' = consecutive months below target · ⚠ figure flagged unreliable · "
+           "hover a cell for its levels, note and source")
+with st.expander("The matrix as a table (sortable, copyable)"):
+    st.dataframe(overview.matrix(cells, providers), width="stretch")
 if info.unverified_levels:
     st.caption(
         f"{info.unverified_levels} of {info.levels} service levels are not yet verified against the SEC or the "

@@ -47,10 +47,13 @@ def test_overview_matrix_shows_value_status_word_and_run(app):
     assert list(table.columns[:4]) == ["Name", "DCC", "DSP", "CSP N"]
     assert table.index[0] == "CPM1"
     cell = table.loc["CPM1", "DCC"]
-    assert cell.startswith("🟠 Below target ") and cell.endswith("· 16 mo")
+    assert cell.startswith("▼ Below target ") and cell.endswith("· 16 mo")
     pm2 = table.loc["PM2", "CSP N"]
-    assert pm2.startswith("🔴 Below minimum 54.80%") and "⚠ unreliable" in pm2
+    assert pm2.startswith("✖ Below minimum 54.80%") and "⚠ unreliable" in pm2
     assert table.loc["PM2", "DCC"] == ""                 # PM2 is not a DCC measure
+    matrix_html = at.html[0].value
+    assert "✖ Below minimum <span class=\"value\">54.80%</span>" in matrix_html
+    assert "Reported figure: OPSG_33xx minutes (22 Jun 2020)" in matrix_html   # in the tooltip
 
 
 def test_overview_flags_use_opsg_wording(app):

@@ -1,0 +1,101 @@
+"""End to end: the real app served by `streamlit run`, driven in Debian's chromium by Playwright.
+
+Playwright never downloads a browser here: it launches the system chromium
+through executable_path. `make test` installs chromium when it is missing.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+
+import pytest
+
+from .conftest import REPO
+
+pytestmark = pytest.mark.browser
+
+CHROMIUM_ARGS = [
+    "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+    "--disable-background-networking", "--disable-component-update", "--disable-sync",
+]
+
+
+def chromium_path() -> str:
+    path = shutil.which("chromium") or shutil.which("chromium-browser")
+    if not path:
+        pytest.fail("Debian's chromium is needed for the browser tests: run 'make test' as root, "
+                    "or install it with 'apt-get install chromium'")
+    return path
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@pytest.fixture(scope="module")
+def server(sample_db_path):
+    port = free_port()
+    env = {**os.environ, "OPSG_DB": str(sample_db_path)}
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "streamlit", "run", str(REPO / "app.py"), "--server.port", str(port),
+         "--server.address", "127.0.0.1", "--server.headless", "true", "--browser.gatherUsageStats", "false"],
+        cwd=REPO, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+    )
+    url = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        try:
+            with urllib.request.urlopen(f"{url}/_stcore/health", timeout=2) as response:
+                if response.status == 200:
+                    break
+        except OSError:
+            time.sleep(0.3)
+    else:
+        proc.kill()
+        pytest.fail(f"the app did not start within 60 s:\n{proc.stdout.read()}")
+    yield url
+    proc.terminate()
+    try:
+        proc.wait(timeout=10)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+
+
+@pytest.fixture(scope="module")
+def browser():
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        instance = playwright.chromium.launch(executable_path=chromium_path(), args=CHROMIUM_ARGS)
+        yield instance
+        instance.close()
+
+
+def test_overview_in_a_real_browser(server, browser, tmp_path):
+    page = browser.new_page(viewport={"width": 1400, "height": 1000})
+    page.goto(f"{server}/?month=2020-04&window=17", wait_until="domcontentloaded")
+    flag = page.get_by_text("CPM1 (DCC): 16 consecutive months below target since January 2019; 16 of the last 17")
+    flag.wait_for(timeout=60_000)
+    assert page.get_by_role("heading", name="Overview").is_visible()
+    assert page.get_by_text("Measures by provider, April 2020").is_visible()
+    assert page.get_by_text("Illustrative sample data.").is_visible()
+    assert page.get_by_text("Latest PMR month:").is_visible()
+    screenshot = os.environ.get("OPSG_SCREENSHOT")
+    page.screenshot(path=screenshot or str(tmp_path / "overview.png"), full_page=True)
+    page.close()
+
+
+def test_changing_the_month_in_the_browser_updates_flags_and_url(server, browser):
+    page = browser.new_page(viewport={"width": 1400, "height": 1000})
+    page.goto(f"{server}/?month=2019-10", wait_until="domcontentloaded")
+    page.get_by_text("CPM1 (DCC): 10 consecutive months below target since January 2019").wait_for(timeout=60_000)
+    assert "month=2019-10" in page.url
+    page.close()

@@ -1,0 +1,55 @@
+"""The overview's data: cells, the text matrix and the HTML matrix, without Streamlit."""
+
+from datetime import date
+
+from opsg_metrics import overview
+
+from .conftest import load_text
+
+
+def test_cells_text_and_tooltip(fresh_db):
+    load_text(fresh_db, """\
+        month,measure,provider,value,status,note
+        2018-01,M1,CSP N,97,,
+        2018-02,M1,CSP N,95.5,unreliable,tool fault
+        2018-02,L1,DSP,25,,
+        """)
+    cells = overview.matrix_cells(fresh_db, date(2018, 2, 1), window=12).set_index(["measure", "provider"])
+    assert cells.loc[("M1", "CSP N"), "cell"] == "✖ Below minimum 95.50% · 2 mo · ⚠ unreliable"
+    assert cells.loc[("L1", "DSP"), "cell"] == "✖ Below minimum 25"
+    assert cells.loc[("M1", "DCC"), "cell"] == "○ No data"
+    tooltip = cells.loc[("M1", "CSP N"), "tooltip"].split("\n")
+    assert tooltip == [
+        "Target 99.00%, minimum 96.00%",
+        "2 consecutive months below target since January 2018, this month below minimum",
+        "2 of 2 months with data below target in the last 12",
+        "Note: tool fault",
+        "Source: test.csv",
+    ]
+
+
+def test_text_matrix_layout(fresh_db):
+    load_text(fresh_db, "month,measure,provider,value\n2018-01,M1,DCC,99.5\n2018-01,L1,DSP,5\n")
+    cells = overview.matrix_cells(fresh_db, date(2018, 1, 1), window=12)
+    table = overview.matrix(cells, overview.provider_order(fresh_db))
+    assert list(table.index) == ["M1", "L1"]
+    assert list(table.columns) == ["Name", "DCC", "DSP", "CSP N"]
+    assert table.loc["M1", "DCC"] == "✔ Met 99.50%"
+    assert table.loc["M1", "DSP"] == ""              # M1 is not a DSP measure
+    assert table.loc["L1", "DSP"] == "✔ Met 5"
+
+
+def test_html_matrix_escapes_text_from_the_data(fresh_db):
+    load_text(fresh_db, 'month,measure,provider,value,note\n2018-01,M1,DCC,97,"<script>alert(1)</script> & ""x"""\n')
+    cells = overview.matrix_cells(fresh_db, date(2018, 1, 1), window=12)
+    page = overview.matrix_html(cells, overview.provider_order(fresh_db))
+    assert "<script>" not in page
+    assert "&lt;script&gt;alert(1)&lt;/script&gt; &amp; &quot;x&quot;" in page
+    assert '<td class="below_target"' in page and "▼ Below target" in page
+
+
+def test_dataset_info_reports_classification_and_sample(fresh_db):
+    load_text(fresh_db, "month,measure,provider,value\n2018-01,M1,DCC,97\n", "a.csv", classification="amber")
+    info = overview.dataset_info(fresh_db)
+    assert info.classification == "amber" and not info.has_sample
+    assert info.latest_month == date(2018, 1, 1) and info.figures == 1

@@ -57,29 +57,9 @@ def parse_month(text: str) -> date:
     raise ValueError(f"'{value}' is not a month (use YYYY-MM, YYYY-MM-01, 'Mon YYYY' or MM/YYYY)")
 
 
-def parse_date(text: str) -> date:
-    """A day: YYYY-MM-DD or DD/MM/YYYY; a bare month YYYY-MM means its first day."""
-    value = text.strip()
-    if re.fullmatch(r"\d{4}-\d{1,2}", value):
-        return parse_month(value)
-    for fmt in ("%Y-%m-%d", "%d/%m/%Y", "%Y-%m-%d 00:00:00", "%Y-%m-%d 00:00"):
-        try:
-            day = datetime.strptime(value, fmt).date()
-        except ValueError:
-            continue
-        if not _YEAR_MIN <= day.year <= _YEAR_MAX:
-            raise ValueError(f"'{value}' is out of range: year {day.year} is not between {_YEAR_MIN} and {_YEAR_MAX}")
-        return day
-    raise ValueError(f"'{value}' is not a date (use YYYY-MM-DD)")
-
-
-def parse_datetime(text: str) -> datetime:
-    """A moment: YYYY-MM-DD[ HH:MM[:SS]] (or T instead of the space), or DD/MM/YYYY[ HH:MM]."""
-    value = text.strip()
-    for fmt in (
-        "%Y-%m-%d %H:%M", "%Y-%m-%d %H:%M:%S", "%Y-%m-%dT%H:%M", "%Y-%m-%dT%H:%M:%S",
-        "%Y-%m-%d", "%d/%m/%Y %H:%M", "%d/%m/%Y %H:%M:%S", "%d/%m/%Y",
-    ):
+def _first_format(value: str, formats: tuple[str, ...]) -> datetime | None:
+    """The value read with the first format that fits, checked for a sensible year; None if none fits."""
+    for fmt in formats:
         try:
             moment = datetime.strptime(value, fmt)
         except ValueError:
@@ -87,7 +67,34 @@ def parse_datetime(text: str) -> datetime:
         if not _YEAR_MIN <= moment.year <= _YEAR_MAX:
             raise ValueError(f"'{value}' is out of range: year {moment.year} is not between {_YEAR_MIN} and {_YEAR_MAX}")
         return moment
-    raise ValueError(f"'{value}' is not a date and time (use YYYY-MM-DD HH:MM)")
+    return None
+
+
+DATE_FORMATS = ("%Y-%m-%d", "%d/%m/%Y", "%Y-%m-%d 00:00:00", "%Y-%m-%d 00:00")
+DATETIME_FORMATS = (
+    "%Y-%m-%d %H:%M", "%Y-%m-%d %H:%M:%S", "%Y-%m-%dT%H:%M", "%Y-%m-%dT%H:%M:%S",
+    "%Y-%m-%d", "%d/%m/%Y %H:%M", "%d/%m/%Y %H:%M:%S", "%d/%m/%Y",
+)
+
+
+def parse_date(text: str) -> date:
+    """A day: YYYY-MM-DD or DD/MM/YYYY; a bare month YYYY-MM means its first day."""
+    value = text.strip()
+    if re.fullmatch(r"\d{4}-\d{1,2}", value):
+        return parse_month(value)
+    moment = _first_format(value, DATE_FORMATS)
+    if moment is None:
+        raise ValueError(f"'{value}' is not a date (use YYYY-MM-DD)")
+    return moment.date()
+
+
+def parse_datetime(text: str) -> datetime:
+    """A moment: YYYY-MM-DD[ HH:MM[:SS]] (or T instead of the space), or DD/MM/YYYY[ HH:MM]."""
+    value = text.strip()
+    moment = _first_format(value, DATETIME_FORMATS)
+    if moment is None:
+        raise ValueError(f"'{value}' is not a date and time (use YYYY-MM-DD HH:MM)")
+    return moment
 
 
 _NUMBER = re.compile(r"[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?")

@@ -23,8 +23,11 @@ deps: $(VENV)/.deps
 
 dev-deps: $(VENV)/.dev-deps
 
+# Built under a temporary name and moved into place, so an interrupted build is never taken for a whole one.
 $(DB): | $(VENV)/.deps
-	$(PY) -m opsg_metrics --db $(DB) init --sample
+	rm -f $(DB).building $(DB).building.wal
+	$(PY) -m opsg_metrics --db $(DB).building init --sample
+	mv $(DB).building $(DB)
 
 run: $(VENV)/.deps $(DB)
 	$(PY) -m streamlit run app.py --server.port $(PORT)

@@ -12,6 +12,8 @@ import json
 import sys
 from datetime import date
 
+import duckdb
+
 from . import parse
 from .bootstrap import initialise
 from .db import OpsgError, connect, resolve_db_path
@@ -128,7 +130,14 @@ def cmd_init(args) -> int:
 
 
 def cmd_ingest(args) -> int:
-    con = connect(args.db)
+    path = resolve_db_path(args.db)
+    if not path.exists():
+        raise OpsgError(f"{path}: no database here; create it first with "
+                        f"'python -m opsg_metrics --db {path} init' (add --sample for the sample data)")
+    con = connect(path)
+    if not con.execute("SELECT count(*) FROM providers").fetchall()[0][0]:
+        con.close()
+        raise OpsgError(f"{path}: the database has no providers or catalogue; run 'python -m opsg_metrics --db {path} init'")
     failed = 0
     try:
         for file_name in args.files:
@@ -202,6 +211,8 @@ def cmd_status(args) -> int:
         print("No figures loaded yet: load a PMR with 'python -m opsg_metrics ingest FILE'.")
     elif args.month > latest:
         print(f"Note: {parse.month_label(args.month)} is after the latest month loaded ({parse.month_label(latest)}).")
+    elif frame.empty or (frame["status"] == "no_data").all():
+        print(f"Note: no figures are loaded for {parse.month_label(args.month)}.")
     print(f"PMR {parse.month_label(args.month)}; window {args.window} months (misses/months with data)")
     print(_format_table(records))
     return EXIT_OK
@@ -224,6 +235,10 @@ def main(argv: list[str] | None = None) -> int:
         return COMMANDS[args.command](args)
     except OpsgError as exc:
         _err(str(exc))
+        return EXIT_ERROR
+    except duckdb.Error as exc:
+        # Not a user mistake we foresaw, but still no traceback: say what the database said.
+        _err(f"database error: {exc}")
         return EXIT_ERROR
     except KeyboardInterrupt:
         _err("interrupted; nothing half-written is kept (each file loads in one transaction)")

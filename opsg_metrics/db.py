@@ -4,6 +4,9 @@ The schema lives in schema.sql as numbered migration blocks. A writable
 connection applies any missing migrations; a read-only connection (the app)
 only checks that the file's schema version is the one this code expects and
 says clearly what to do when it is not.
+
+Query results are always drained (fetchall, df): DuckDB 2 keeps a fetchone()
+result open and then refuses register() and other work on the connection.
 """
 
 from __future__ import annotations
@@ -72,27 +75,29 @@ def schema_version(con: duckdb.DuckDBPyConnection) -> int:
     """The highest migration recorded in the database (0 for a new file)."""
     has_table = con.execute(
         "SELECT count(*) FROM information_schema.tables WHERE table_name = 'schema_migrations'"
-    ).fetchone()[0]
+    ).fetchall()[0][0]
     if not has_table:
         return 0
-    return con.execute("SELECT coalesce(max(version), 0) FROM schema_migrations").fetchone()[0]
+    return con.execute("SELECT coalesce(max(version), 0) FROM schema_migrations").fetchall()[0][0]
 
 
-def migrate(con: duckdb.DuckDBPyConnection) -> list[int]:
+def migrate(con: duckdb.DuckDBPyConnection, migrations: list[Migration] | None = None) -> list[int]:
     """Apply the migrations the database has not seen; return their numbers."""
+    migrations = MIGRATIONS if migrations is None else migrations
+    latest = migrations[-1].number if migrations else 0
     con.execute(
         "CREATE TABLE IF NOT EXISTS schema_migrations ("
         " version INTEGER PRIMARY KEY, name VARCHAR NOT NULL,"
         " applied_at TIMESTAMP NOT NULL DEFAULT current_localtimestamp())"
     )
     current = schema_version(con)
-    if current > SCHEMA_VERSION:
+    if current > latest:
         raise SchemaVersionError(
             f"the database has schema version {current}, newer than this OPSG Metrics "
-            f"(version {SCHEMA_VERSION}); update the code before using it"
+            f"(version {latest}); update the code before using it"
         )
     applied = []
-    for migration in MIGRATIONS:
+    for migration in migrations:
         if migration.number <= current:
             continue
         con.execute("BEGIN TRANSACTION")
@@ -110,16 +115,26 @@ def migrate(con: duckdb.DuckDBPyConnection) -> list[int]:
     return applied
 
 
+def _check_is_duckdb_file(path: Path) -> None:
+    """Refuse a file that is not a DuckDB database (DuckDB would open some, such as a CSV, as one)."""
+    if str(path) == ":memory:" or not path.exists() or path.stat().st_size == 0:
+        return
+    with open(path, "rb") as handle:
+        header = handle.read(12)
+    if header[8:12] != b"DUCK":
+        raise OpsgError(f"{path}: not an OPSG Metrics database (this file is not a DuckDB database)")
+
+
 def _open(path: Path, read_only: bool) -> duckdb.DuckDBPyConnection:
+    _check_is_duckdb_file(path)
     try:
         return duckdb.connect(str(path), read_only=read_only)
-    except duckdb.IOException as exc:
+    except duckdb.Error as exc:
         if "lock" in str(exc).lower():
             raise OpsgError(
-                f"{path}: the database is in use by another process (is the app running?); "
-                "stop it, or load data through the app's Data page"
+                f"{path}: the database is in use by another process (is the app running?); stop it first"
             ) from None
-        raise OpsgError(f"{path}: cannot open the database: {exc}") from None
+        raise OpsgError(f"{path}: cannot open this as an OPSG Metrics database: {exc}") from None
 
 
 def connect(path: str | os.PathLike | None = None, *, read_only: bool = False) -> duckdb.DuckDBPyConnection:
@@ -136,7 +151,11 @@ def connect(path: str | os.PathLike | None = None, *, read_only: bool = False) -
                 f"'python -m opsg_metrics --db {db_path} init --sample' (or 'make run')"
             )
         con = _open(db_path, read_only=True)
-        version = schema_version(con)
+        try:
+            version = schema_version(con)
+        except duckdb.Error as exc:
+            con.close()
+            raise OpsgError(f"{db_path}: not an OPSG Metrics database ({exc})") from None
         if version != SCHEMA_VERSION:
             con.close()
             older = version < SCHEMA_VERSION
@@ -153,7 +172,11 @@ def connect(path: str | os.PathLike | None = None, *, read_only: bool = False) -
     if str(db_path) != ":memory:":
         db_path.parent.mkdir(parents=True, exist_ok=True)
     con = _open(db_path, read_only=False)
-    migrate(con)
+    try:
+        migrate(con)
+    except duckdb.Error as exc:
+        con.close()
+        raise OpsgError(f"{db_path}: not an OPSG Metrics database, or a damaged one ({exc})") from None
     return con
 
 
@@ -163,5 +186,5 @@ def data_version(con: duckdb.DuckDBPyConnection) -> tuple[int, int]:
         con.execute(
             "SELECT (SELECT coalesce(max(ingest_id), 0) FROM ingest_log),"
             " (SELECT count(*) FROM service_levels)"
-        ).fetchone()
+        ).fetchall()[0]
     )

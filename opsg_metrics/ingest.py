@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import csv
 import getpass
+import re
 import hashlib
 import io
 import zipfile
@@ -34,7 +35,8 @@ MEASURE_STATUSES = ("reported", "null", "unreliable")
 
 # kind -> (required columns, optional columns)
 COLUMNS: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
-    "measures": (("month", "measure", "provider", "value"), ("status", "numerator", "denominator", "note")),
+    # value may be left out only by a file whose every row has status=null (see prepare()).
+    "measures": (("month", "measure", "provider"), ("value", "status", "numerator", "denominator", "note")),
     "incidents": (
         ("incident_id", "opened", "resolved", "category", "provider", "major", "title"),
         ("root_cause",),
@@ -164,6 +166,14 @@ def _sheet_from_records(
     return Sheet(label, header, rows, kind_from_name), []
 
 
+def _is_percent_format(number_format: str) -> bool:
+    """True if Excel scales the value by 100 for display: a bare % outside quotes and escapes.
+
+    In '0.00%' the cell holds 0.548 for 54.80%; in '0.00"%"' or '0.00\\%' the % is literal text."""
+    bare = re.sub(r'"[^"]*"|\\.|\[[^\]]*\]', "", number_format)
+    return "%" in bare
+
+
 def _cell_text(cell) -> str:
     value = cell.value
     if value is None:
@@ -178,7 +188,7 @@ def _cell_text(cell) -> str:
         return value.strftime("%Y-%m-%d")
     if isinstance(value, (int, float)):
         number = float(value)
-        if "%" in (getattr(cell, "number_format", "") or ""):
+        if _is_percent_format(getattr(cell, "number_format", "") or ""):
             # A cell formatted as a percentage holds a fraction: 0.548 shows as 54.80%.
             number *= 100
             number = round(number, 10)
@@ -204,6 +214,8 @@ def read_xlsx_sheets(raw: bytes, label: str) -> tuple[list[Sheet], list[Problem]
         for ws in chosen:
             kind = ws.title.strip().lower() if named else None
             sheet_label = f"{label}[{ws.title}]" if named else label
+            # Some exporters write a wrong <dimension>; read-only mode trusts it and drops cells.
+            ws.reset_dimensions()
             records = []
             for number, row in enumerate(ws.iter_rows(), start=1):
                 records.append((number, [_cell_text(c) for c in row]))
@@ -613,6 +625,11 @@ def prepare(raw: bytes, label: str, catalogue: Catalogue, kind: str | None = Non
         part, part_problems = validate_sheet(sheet, sheet_kind, positions, catalogue)
         # A missing column is reported once, on the header, not again on every row.
         missing = set(COLUMNS[sheet_kind][0]) - set(positions)
+        if sheet_kind == "measures" and "value" not in positions and any(p.column == "value" for p in part_problems):
+            missing.add("value")
+            problems.append(Problem(sheet.label, 1, "value",
+                                    "required column 'value' is missing (only a file whose every row has "
+                                    "status=null may leave it out)"))
         problems += [p for p in part_problems if p.column not in missing]
         prepared.append(part)
         if sheet_kind == "catalogue":
@@ -725,7 +742,7 @@ def _stage_catalogue(con: duckdb.DuckDBPyConnection, part: Prepared) -> dict:
     counts = dict(con.execute("SELECT level_change, count(*) FROM staged_catalogue GROUP BY ALL").fetchall())
     measure_changes = con.execute(
         "SELECT count(DISTINCT (measure, provider)) FROM staged_catalogue WHERE measure_change = 'revised'"
-    ).fetchone()[0]
+    ).fetchall()[0][0]
     return {
         "new": counts.get("new", 0), "replaced": counts.get("replaced", 0),
         "unchanged": counts.get("unchanged", 0), "measure_changes": measure_changes,
@@ -755,12 +772,13 @@ def _apply_catalogue(con: duckdb.DuckDBPyConnection) -> None:
 
 
 def _already_loaded(con: duckdb.DuckDBPyConnection, sha256: str) -> tuple | None:
-    return con.execute(
+    rows = con.execute(
         """SELECT l.file_name, s.label, strftime(l.loaded_at, '%Y-%m-%d %H:%M')
            FROM ingest_log AS l JOIN sources AS s USING (source_id)
            WHERE l.sha256 = ? AND l.outcome = 'loaded' ORDER BY l.ingest_id LIMIT 1""",
         [sha256],
-    ).fetchone()
+    ).fetchall()
+    return rows[0] if rows else None
 
 
 def _counts_message(result: IngestResult) -> str:
@@ -837,7 +855,7 @@ def ingest_bytes(
                VALUES (?, ?, ?, ?, ?, ?, ?) RETURNING source_id""",
             [source_label, "+".join(sorted(set(result.kinds), key=KIND_ORDER.get)), classification, issued,
              label, sha256, is_sample],
-        ).fetchone()[0]
+        ).fetchall()[0][0]
         for part in prepared:
             if part.kind == "catalogue":
                 _apply_catalogue(con)

@@ -36,10 +36,10 @@ class DatasetInfo:
 
 
 def dataset_info(con: duckdb.DuckDBPyConnection) -> DatasetInfo:
-    sources, sample_sources = con.execute("SELECT count(*), count(*) FILTER (WHERE is_sample) FROM sources").fetchone()
+    sources, sample_sources = con.execute("SELECT count(*), count(*) FILTER (WHERE is_sample) FROM sources").fetchall()[0]
     classes = [row[0] for row in con.execute("SELECT DISTINCT classification FROM sources").fetchall()]
-    figures = con.execute("SELECT count(*) FROM measure_values").fetchone()[0]
-    levels, unverified = con.execute("SELECT count(*), count(*) FILTER (WHERE NOT verified) FROM service_levels").fetchone()
+    figures = con.execute("SELECT count(*) FROM measure_values").fetchall()[0][0]
+    levels, unverified = con.execute("SELECT count(*), count(*) FILTER (WHERE NOT verified) FROM service_levels").fetchall()[0]
     return DatasetInfo(
         latest_month=latest_month(con), sources=sources, sample_sources=sample_sources,
         classification=most_restrictive(classes), figures=figures, schema_version=schema_version(con),
@@ -57,6 +57,8 @@ def format_value(value: float | None, unit: str) -> str:
 
 def _status_word(row) -> str:
     if row["status"] == "no_data":
+        if row["level_missing"]:
+            return "No service level"
         return "Not reported" if row["figure_status"] == "null" else "No data"
     return STATUS_LABELS[row["status"]]
 
@@ -75,7 +77,7 @@ def _marks(row) -> list[str]:
 def cell_text(row) -> str:
     """One matrix cell as text: shape, status word, value, run; marks for unreliable and revised."""
     text = f"{STATUS_ICONS[row['status']]} {_status_word(row)}"
-    if row["status"] != "no_data":
+    if row["status"] != "no_data" or row["level_missing"]:
         text += f" {format_value(row['value'], row['unit'])}"
     return " · ".join([text, *_marks(row)])
 
@@ -147,7 +149,7 @@ table.opsg-matrix th.measure span { display: block; font-weight: 400; color: #55
 table.opsg-matrix td.met { background: #e3f1e3; color: #1b4d1b; }
 table.opsg-matrix td.below_target { background: #fdebc8; color: #5c3800; }
 table.opsg-matrix td.below_minimum { background: #f9d3d0; color: #6e0e0e; }
-table.opsg-matrix td.no_data, table.opsg-matrix td.no_level { background: #efefef; color: #333; }
+table.opsg-matrix td.no_data { background: #efefef; color: #333; }
 table.opsg-matrix td .value { font-weight: 600; }
 table.opsg-matrix td .marks { display: block; font-size: 0.76rem; }
 </style>"""
@@ -172,7 +174,7 @@ def matrix_html(cells: pd.DataFrame, providers: list[str]) -> str:
                 out.append('<td class="na" title="Not a measure for this provider"></td>')
                 continue
             value = ""
-            if row["status"] != "no_data":
+            if row["status"] != "no_data" or row["level_missing"]:
                 value = f' <span class="value">{esc(format_value(row["value"], row["unit"]))}</span>'
             marks = " · ".join(_marks(row))
             out.append(

@@ -113,7 +113,10 @@ def parse_number(text: str, *, allow_percent: bool = False) -> float:
     number = float(value)
     if not math.isfinite(number):
         raise ValueError(f"'{text.strip()}' is not a finite number")
-    return number
+    return number + 0.0  # -0 is 0
+
+
+MAX_COUNT = 2**53  # exact in a float and in the database's BIGINT
 
 
 def parse_count(text: str) -> int:
@@ -123,6 +126,8 @@ def parse_count(text: str) -> int:
         raise ValueError(f"'{text.strip()}' is not a whole number")
     if number < 0:
         raise ValueError(f"'{text.strip()}' is negative; a count is zero or more")
+    if number > MAX_COUNT:
+        raise ValueError(f"'{text.strip()}' is too large for a count (at most {MAX_COUNT:,})")
     return int(number)
 
 

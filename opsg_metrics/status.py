@@ -27,7 +27,6 @@ STATUS_LABELS = {
     "below_target": "Below target",
     "below_minimum": "Below minimum",
     "no_data": "No data",
-    "no_level": "No service level",
 }
 # A shape and a word for every status, so status never rests on colour alone.
 # Plain Unicode shapes (in every common font), not emoji that print as boxes without an emoji font.
@@ -36,14 +35,13 @@ STATUS_ICONS = {
     "below_target": "▼",
     "below_minimum": "✖",
     "no_data": "○",
-    "no_level": "◌",
 }
 
 JSON_FIELDS = (
     "month", "measure", "provider", "value", "target", "minimum", "status", "unreliable",
     "run_below_target", "run_start", "run_gap_months", "run_below_minimum", "misses_in_window",
     "window_months", "window", "figure_status", "revised", "numerator", "denominator",
-    "level_verified", "note", "source",
+    "level_verified", "level_missing", "note", "source",
 )
 
 
@@ -55,12 +53,12 @@ def check_window(window: int) -> int:
 
 def latest_month(con: duckdb.DuckDBPyConnection) -> date | None:
     """The latest month any figure has been loaded for."""
-    return con.execute("SELECT max(month) FROM measure_values").fetchone()[0]
+    return con.execute("SELECT max(month) FROM measure_values").fetchall()[0][0]
 
 
 def available_months(con: duckdb.DuckDBPyConnection) -> list[date]:
     """Every month from the first to the latest figure, newest first."""
-    first, last = con.execute("SELECT min(month), max(month) FROM measure_values").fetchone()
+    first, last = con.execute("SELECT min(month), max(month) FROM measure_values").fetchall()[0]
     if first is None:
         return []
     rows = con.execute(

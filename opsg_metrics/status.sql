@@ -39,8 +39,9 @@ figures AS (
 classified AS (
     SELECT *,
            CASE
-               WHEN value IS NULL THEN 'no_data'
-               WHEN target IS NULL THEN 'no_level'
+               -- No level in force: the figure cannot be judged, so it counts as no data
+               -- (level_missing says why); the contract knows only these four statuses.
+               WHEN value IS NULL OR target IS NULL THEN 'no_data'
                WHEN (direction = 'higher' AND value >= target) OR (direction = 'lower' AND value <= target) THEN 'met'
                WHEN (direction = 'higher' AND value >= minimum) OR (direction = 'lower' AND value <= minimum) THEN 'below_target'
                ELSE 'below_minimum'
@@ -75,6 +76,7 @@ SELECT r.month, r.measure, r.provider, r.name, r.unit, r.direction,
        coalesce(r.level_verified, FALSE) AS level_verified, r.level_source,
        r.status, coalesce(r.figure_status, 'absent') AS figure_status,
        coalesce(r.figure_status = 'unreliable', FALSE) AS unreliable,
+       (r.value IS NOT NULL AND r.target IS NULL) AS level_missing,
        r.revision_count > 1 AS revised, r.revision_count,
        coalesce(r.note, '') AS note, src.label AS source, src.issued_on AS source_issued_on,
        src.classification AS classification,

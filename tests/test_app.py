@@ -87,8 +87,10 @@ def test_missing_database_shows_how_to_create_it(monkeypatch, tmp_path):
     assert "init --sample" in at.error[0].value
 
 
-def test_overview_page_on_its_own(app, sample_db_path):
-    at = AppTest.from_file(str(REPO / "app.py"), default_timeout=60).run()
+def test_overview_page_reached_through_navigation_shows_the_matrix(app):
+    at = app(month="2019-10")
     at.switch_page("pages/overview.py").run()
     assert not at.exception
     assert at.title[0].value == "Overview"
+    assert '<table class="opsg-matrix">' in at.html[0].value
+    assert at.subheader[0].value == f"Measures by provider, {at.selectbox[0].format_func(at.selectbox[0].value)}"

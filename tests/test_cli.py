@@ -146,3 +146,20 @@ def test_every_command_has_help(command):
 def test_commands_of_later_issues_say_not_yet_available(empty_db, command):
     proc = cli("--db", empty_db, *command, check=3)
     assert "not yet available" in proc.stderr
+
+
+def test_ingest_into_a_database_that_does_not_exist_says_run_init(tmp_path):
+    pmr = tmp_path / "pmr.csv"
+    pmr.write_text("month,measure,provider,value\n2020-04,CPM1,DCC,97\n")
+    target = tmp_path / "new.duckdb"
+    proc = cli("--db", target, "ingest", pmr, check=1)
+    assert "init" in proc.stderr and "Traceback" not in proc.stderr
+    assert not target.exists()
+
+
+def test_a_csv_given_as_the_database_is_refused(tmp_path):
+    notes = tmp_path / "notes.csv"
+    notes.write_text("month,measure\n2020-04,CPM1\n")
+    proc = cli("--db", notes, "status", "--month", "2020-04", check=1)
+    assert "not an OPSG Metrics database" in proc.stderr and "Traceback" not in proc.stderr
+    assert notes.read_text() == "month,measure\n2020-04,CPM1\n"

@@ -20,8 +20,32 @@ def test_migrations_are_applied_in_order_from_the_recorded_version():
     text = "-- migration: 1 first\nCREATE TABLE a (x INTEGER);\n-- migration: 2 second\nCREATE TABLE b (y INTEGER);\n"
     migrations = db.load_migrations(text)
     assert [(m.number, m.name) for m in migrations] == [(1, "first"), (2, "second")]
+    assert db.migrate(con, migrations[:1]) == [1]          # a database at version 1 ...
+    con.execute("INSERT INTO a VALUES (42)")
+    assert db.migrate(con, migrations) == [2]              # ... is upgraded by the one it lacks
+    assert db.schema_version(con) == 2
+    assert con.execute("SELECT x FROM a").fetchall() == [(42,)]   # keeping its data
+    assert con.execute("SELECT count(*) FROM b").fetchone()[0] == 0
     with pytest.raises(RuntimeError, match="numbered"):
         db.load_migrations("-- migration: 2 skipped\nSELECT 1;\n")
+
+
+def test_a_failing_migration_is_rolled_back_whole():
+    con = duckdb.connect(":memory:")
+    migrations = db.load_migrations("-- migration: 1 broken\nCREATE TABLE a (x INTEGER);\nSELECT * FROM nowhere;\n")
+    with pytest.raises(duckdb.Error):
+        db.migrate(con, migrations)
+    assert db.schema_version(con) == 0
+    assert con.execute("SELECT count(*) FROM information_schema.tables WHERE table_name = 'a'").fetchone()[0] == 0
+
+
+def test_a_file_that_is_not_a_database_gets_a_clear_error(tmp_path):
+    path = tmp_path / "notes.csv"
+    path.write_text("month,measure\n2020-04,CPM1\n")
+    with pytest.raises(db.OpsgError, match="OPSG Metrics database"):
+        db.connect(path, read_only=True)
+    with pytest.raises(db.OpsgError, match="OPSG Metrics database"):
+        db.connect(path)
 
 
 def test_read_only_open_of_a_missing_file_explains_what_to_do(tmp_path):

@@ -287,3 +287,118 @@ def test_windows_1252_csv_is_read(catalogue_db):
 def test_utf8_bom_header_is_recognised(catalogue_db):
     result = ingest_bytes(catalogue_db, "\ufeffmonth,measure,provider,value\n2020-04,PM2,CSP N,54.8\n".encode(), "bom.csv")
     assert result.outcome == "loaded", result.problems
+
+
+# ------------------------------------------------------------------ XLSX specifics
+
+
+def csv_to_xlsx(content: str) -> bytes:
+    import csv as csv_module
+    rows = list(csv_module.reader(io.StringIO(content)))
+    return xlsx_bytes({"Sheet1": rows}) if rows else xlsx_bytes({"Sheet1": []})
+
+
+XLSX_BAD = [b for b in BAD_FILES if b[0] not in ("empty.csv", "broken_quoting.csv")]
+
+
+@pytest.mark.parametrize("name,content,kind,expected", XLSX_BAD, ids=[b[0] for b in XLSX_BAD])
+def test_bad_xlsx_is_rejected_whole_with_every_problem_located(catalogue_db, name, content, kind, expected):
+    load_text(catalogue_db, "month,measure,provider,value\n2019-01,CPM1,DCC,97\n", "good.csv")
+    before = snapshot(catalogue_db)
+    xlsx_name = name.replace(".csv", ".xlsx")
+    result = ingest_bytes(catalogue_db, csv_to_xlsx(content), xlsx_name, kind=kind)
+    assert result.outcome == "rejected"
+    messages = [str(p) for p in result.problems]
+    for row, column, fragment in expected:
+        prefix = f"{xlsx_name}:{row}:{column}: "
+        assert any(m.startswith(prefix) and fragment in m for m in messages), (prefix, fragment, messages)
+    assert snapshot(catalogue_db) == before
+
+
+def test_empty_workbook_is_rejected(catalogue_db):
+    result = ingest_bytes(catalogue_db, xlsx_bytes({"Sheet1": []}), "empty.xlsx")
+    assert result.outcome == "rejected" and "empty.xlsx:1:header: the file is empty" in str(result.problems[0])
+
+
+def test_xlsx_incidents_alerts_and_catalogue_sheets(fresh_db):
+    raw = xlsx_bytes({
+        "catalogue": [["measure", "provider", "name", "unit", "direction", "target", "minimum", "effective_from"],
+                      ["PM7", "CSP S", "New", "percent", "higher", 99, 96, datetime(2020, 1, 1)]],
+        "measures": [["month", "measure", "provider", "value"], ["2020-02", "PM7", "CSP South", 98.5]],
+        "incidents": [["incident_id", "opened", "resolved", "category", "provider", "major", "title"],
+                      ["INC1", datetime(2020, 2, 3, 4, 5), None, 1, "DSP", True, "Outage"]],
+        "alerts": [["month", "alert_code", "provider", "volume"], ["2020-02", "8F3E", "CSP N", 12]],
+    })
+    result = ingest_bytes(fresh_db, raw, "book.xlsx")
+    assert result.outcome == "loaded", result.problems
+    assert fresh_db.execute("SELECT target FROM service_levels WHERE measure = 'PM7'").fetchone() == (99.0,)
+    assert fresh_db.execute("SELECT value FROM measure_values WHERE measure = 'PM7'").fetchone() == (98.5,)
+    assert fresh_db.execute("SELECT opened, resolved, major FROM incidents").fetchone() == (
+        datetime(2020, 2, 3, 4, 5), None, True)
+    assert fresh_db.execute("SELECT volume FROM alerts").fetchone() == (12,)
+    assert fresh_db.execute("SELECT kind FROM sources WHERE label = 'book.xlsx'").fetchone() == (
+        "catalogue+measures+incidents+alerts",)
+
+
+def test_xlsx_with_a_wrong_stored_dimension_is_read_whole(catalogue_db):
+    raw = xlsx_bytes({"Sheet1": [["month", "measure", "provider", "value"],
+                                 ["2020-04", "PM2", "CSP N", 54.8], ["2020-05", "PM2", "CSP N", 60]]})
+    # Rewrite the sheet's <dimension> to claim fewer cells than it has, as some exporters do.
+    source, target = io.BytesIO(raw), io.BytesIO()
+    import re
+    import zipfile
+    with zipfile.ZipFile(source) as zin, zipfile.ZipFile(target, "w") as zout:
+        for item in zin.infolist():
+            data = zin.read(item.filename)
+            if item.filename.startswith("xl/worksheets/"):
+                data = re.sub(rb'<dimension ref="[^"]*"', b'<dimension ref="A1"', data)
+            zout.writestr(item, data)
+    result = ingest_bytes(catalogue_db, target.getvalue(), "stale.xlsx")
+    assert result.outcome == "loaded", result.problems
+    assert catalogue_db.execute("SELECT count(*) FROM measure_values").fetchone()[0] == 2
+
+
+@pytest.mark.parametrize("number_format,stored,expected", [
+    ("0.00%", 0.548, 54.8), ("0%", 0.5, 50.0), ('0.00"%"', 54.8, 54.8), ("0.00\\%", 54.8, 54.8), ("0.00", 54.8, 54.8),
+])
+def test_xlsx_percent_formats(catalogue_db, number_format, stored, expected):
+    book = openpyxl.Workbook()
+    sheet = book.active
+    sheet.append(["month", "measure", "provider", "value"])
+    sheet.append(["2020-04", "PM2", "CSP N", stored])
+    sheet["D2"].number_format = number_format
+    buffer = io.BytesIO()
+    book.save(buffer)
+    result = ingest_bytes(catalogue_db, buffer.getvalue(), "fmt.xlsx")
+    assert result.outcome == "loaded", result.problems
+    assert catalogue_db.execute("SELECT value FROM measure_values").fetchone()[0] == pytest.approx(expected)
+
+
+# ------------------------------------------------------------------ more edge cases
+
+
+def test_value_column_may_be_left_out_when_every_row_is_null(catalogue_db):
+    result = load_text(catalogue_db, "month,measure,provider,status,note\n2020-06,CPM1,DCC,NULL,withdrawn\n", "nulls.csv")
+    assert result.outcome == "loaded", result.problems
+    assert catalogue_db.execute("SELECT value, status FROM measure_values").fetchone() == (None, "null")
+    mixed = load_text(catalogue_db, "month,measure,provider,status\n2020-07,CPM1,DCC,reported\n", "mixed.csv")
+    assert [str(p) for p in mixed.problems] == [
+        "mixed.csv:1:value: required column 'value' is missing (only a file whose every row has status=null may leave it out)"]
+
+
+def test_huge_counts_are_refused_not_crashed(catalogue_db):
+    result = load_text(catalogue_db, "month,alert_code,provider,volume\n2020-04,8F3E,CSP N,99999999999999999999\n", "a.csv")
+    assert result.outcome == "rejected"
+    assert "a.csv:2:volume: '99999999999999999999' is too large for a count" in str(result.problems[0])
+
+
+def test_blank_lines_and_short_rows_are_tolerated_but_long_rows_are_not(catalogue_db):
+    ok = load_text(catalogue_db, "month,measure,provider,value,note\n\n2020-04,PM2,CSP N,54.8\n\n", "blank.csv")
+    assert ok.outcome == "loaded", ok.problems
+    bad = load_text(catalogue_db, "month,measure,provider,value\n2020-05,PM2,CSP N,54.8,extra\n", "long.csv")
+    assert "long.csv:2:column 5: the row has 5 cells but the header only 4 columns" in [str(p) for p in bad.problems]
+
+
+def test_duplicate_header_is_a_problem(catalogue_db):
+    result = load_text(catalogue_db, "month,measure,provider,value,Value\n2020-04,PM2,CSP N,1,2\n", "dup.csv")
+    assert "dup.csv:1:value: column 'value' appears twice" in [str(p) for p in result.problems]

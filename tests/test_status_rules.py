@@ -102,7 +102,8 @@ def test_effective_to_ends_a_level_early(fresh_db):
     load_values(fresh_db, "M1", "CSP N", {"2018-02": 97, "2018-03": 97})
     rows = series(fresh_db, "M1", "CSP N")
     assert rows["2018-02"].status == "below_target"
-    assert rows["2018-03"].status == "no_level"
+    assert rows["2018-03"].status == "no_data" and rows["2018-03"].level_missing
+    assert not rows["2018-02"].level_missing
     assert rows["2018-03"].run_below_target == 1           # no level: neither adds nor ends
 
 

@@ -29,9 +29,11 @@ import pyarrow as pa
 from . import parse
 from .catalogue import Catalogue, MeasureDef, normalise_key, normalise_measure_id
 
-KINDS = ("measures", "incidents", "alerts", "ops", "catalogue")
+KINDS = ("measures", "incidents", "alerts", "ops", "catalogue", "annotations")
 CLASSIFICATIONS = ("white", "white-no-publish", "green", "amber", "red")
 MEASURE_STATUSES = ("reported", "null", "unreliable")
+ANNOTATION_SCOPES = ("all", "measure", "provider", "series")
+ANNOTATION_KINDS = ("event", "planned")
 
 # kind -> (required columns, optional columns)
 COLUMNS: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
@@ -47,11 +49,14 @@ COLUMNS: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
         ("measure", "provider", "name", "unit", "direction", "target", "minimum", "effective_from"),
         ("effective_to", "source", "verified", "description", "feeds"),
     ),
+    "annotations": (("date", "text", "scope"), ("measure", "provider", "kind")),
 }
 
 # Loading order inside one workbook: the catalogue first, so that measure
 # values in the same workbook can use measures it defines.
-KIND_ORDER = {kind: i for i, kind in enumerate(("catalogue", "measures", "incidents", "alerts", "ops"))}
+KIND_ORDER = {
+    kind: i for i, kind in enumerate(("catalogue", "measures", "incidents", "alerts", "ops", "annotations"))
+}
 
 MAX_FIELD_CHARS = 10_000
 
@@ -249,6 +254,8 @@ def detect_kind(columns: set[str]) -> str | None:
         return "alerts"
     if "metric" in columns:
         return "ops"
+    if {"date", "text", "scope"} <= columns:
+        return "annotations"
     if {"month", "measure"} <= columns:
         return "measures"
     return None
@@ -541,12 +548,77 @@ def validate_catalogue_row(check: RowCheck, catalogue: Catalogue) -> dict:
     }
 
 
+# scope -> (needs a measure, needs a provider, what it means)
+SCOPE_COLUMNS = {
+    "all": (False, False, "every chart"),
+    "measure": (True, False, "every provider of one measure"),
+    "provider": (False, True, "every measure of one provider"),
+    "series": (True, True, "one measure of one provider"),
+}
+
+
+def _scope_mismatch(scope: str, given: dict[str, str]) -> str | None:
+    """Why the measure and provider cells given do not fit the scope, or None if they do."""
+    needs_measure, needs_provider, meaning = SCOPE_COLUMNS[scope]
+    wanted = f"{'a' if needs_measure else 'no'} measure and {'a' if needs_provider else 'no'} provider"
+    faults = []
+    for column, needed in (("measure", needs_measure), ("provider", needs_provider)):
+        if needed and not given[column]:
+            faults.append(f"{column} is missing")
+        elif not needed and given[column]:
+            faults.append(f"{column} '{given[column]}' is given")
+    if not faults:
+        return None
+    return f"scope '{scope}' ({meaning}) needs {wanted}, but {' and '.join(faults)}"
+
+
+def validate_annotations_row(check: RowCheck, catalogue: Catalogue) -> dict:
+    day = check.get("date", parse.parse_date)
+    text = check.free_text("text", required=True)
+    given = {"measure": check.text("measure"), "provider": check.text("provider")}
+    measure = provider = None
+    if given["measure"]:
+        try:
+            measure = catalogue.resolve_measure(given["measure"])
+        except ValueError as exc:
+            check.problem("measure", str(exc))
+    if given["provider"]:
+        try:
+            provider = catalogue.resolve_provider(given["provider"])
+        except ValueError as exc:
+            check.problem("provider", str(exc))
+    scope = check.text("scope").lower()
+    if not scope:
+        check.problem("scope", f"scope is required (use {', '.join(ANNOTATION_SCOPES)})")
+        scope = None
+    elif scope not in ANNOTATION_SCOPES:
+        check.problem("scope", f"'{check.text('scope')}' is not a scope (use {', '.join(ANNOTATION_SCOPES)})")
+        scope = None
+    elif mismatch := _scope_mismatch(scope, given):
+        check.problem("scope", mismatch)
+    elif scope == "series" and measure and provider:
+        try:
+            catalogue.resolve_series(measure, provider)
+        except ValueError as exc:
+            check.problem("provider", str(exc))
+    kind = check.text("kind").lower() or "event"
+    if kind not in ANNOTATION_KINDS:
+        check.problem(
+            "kind",
+            f"'{check.text('kind')}' is not an annotation kind (use event: something that happened, "
+            "or planned: a promised date)",
+        )
+        kind = None
+    return {"date": day, "text": text, "scope": scope, "measure": measure, "provider": provider, "kind": kind}
+
+
 VALIDATORS = {
     "measures": validate_measures_row,
     "incidents": validate_incidents_row,
     "alerts": validate_alerts_row,
     "ops": validate_ops_row,
     "catalogue": validate_catalogue_row,
+    "annotations": validate_annotations_row,
 }
 
 # kind -> key columns: two rows of one file with the same key are a mistake
@@ -556,6 +628,14 @@ KEYS = {
     "alerts": ("month", "alert_code", "provider"),
     "ops": ("month", "metric", "provider"),
     "catalogue": ("measure", "provider", "effective_from"),
+    "annotations": ("date", "scope", "measure", "provider", "text"),
+}
+
+# kind -> key columns that may be empty: an annotation of scope 'all' has no measure and no provider.
+# An empty cell there is part of the key (NULL in the database, matched with IS NOT DISTINCT FROM);
+# a cell that is filled in but could not be read leaves the key incomplete, as in any other column.
+NULLABLE_KEYS = {
+    "annotations": ("measure", "provider"),
 }
 
 
@@ -579,8 +659,13 @@ def validate_sheet(sheet: Sheet, kind: str, positions: dict[str, int], catalogue
         # but its key still counts, so a duplicate is found even beside a faulty twin.
         record = validator(check, catalogue)
         problems += check.problems
-        key = tuple(record[k] for k in KEYS[kind])
-        if None not in key and "" not in key:
+        # An empty cell in a column of NULLABLE_KEYS is part of the key ("" here); one filled in
+        # but unreadable (None) leaves the key incomplete, and an incomplete key is not compared.
+        nullable = NULLABLE_KEYS.get(kind, ())
+        key = tuple(
+            "" if k in nullable and record[k] is None and not check.text(k) else record[k] for k in KEYS[kind]
+        )
+        if all(v is not None and (v != "" or k in nullable) for k, v in zip(KEYS[kind], key)):
             if key in seen:
                 problems.append(
                     Problem(sheet.label, row_number, KEYS[kind][0],
@@ -670,6 +755,12 @@ FACT_TABLES = {
         pa.schema([("month", pa.date32()), ("metric", pa.string()), ("provider", pa.string()),
                    ("value", pa.float64()), ("unit", pa.string()), ("note", pa.string()), ("source_row", pa.int32())]),
     ),
+    "annotations": (
+        "annotations", "current_annotations", ("date", "scope", "measure", "provider", "text"),
+        ("kind",),
+        pa.schema([("date", pa.date32()), ("text", pa.string()), ("scope", pa.string()), ("measure", pa.string()),
+                   ("provider", pa.string()), ("kind", pa.string()), ("source_row", pa.int32())]),
+    ),
 }
 
 CATALOGUE_SCHEMA = pa.schema([
@@ -684,7 +775,8 @@ def _stage_facts(con: duckdb.DuckDBPyConnection, part: Prepared) -> dict:
     """Stage one sheet's rows, marking each new, revised or unchanged against the current data."""
     table, view, keys, values, schema = FACT_TABLES[part.kind]
     con.register("staged_input", pa.Table.from_pylist(part.records, schema=schema))
-    join = " AND ".join(f"s.{k} = c.{k}" for k in keys)
+    nullable = NULLABLE_KEYS.get(part.kind, ())
+    join = " AND ".join(f"s.{k} IS NOT DISTINCT FROM c.{k}" if k in nullable else f"s.{k} = c.{k}" for k in keys)
     same = " AND ".join(f"s.{v} IS NOT DISTINCT FROM c.{v}" for v in values)
     con.execute(
         f"""CREATE OR REPLACE TEMP TABLE staged_{part.kind} AS

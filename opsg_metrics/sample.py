@@ -19,7 +19,7 @@ arithmetic for every printed figure.
 Files written (all CSV, UTF-8, ``\\n`` line endings):
   pmr/pmr-YYYY-MM.csv        measures, January 2018 - December 2021
   pmr/pmr-2020-04-issue2.csv the reissued April 2020 PMR
-  incidents.csv, alerts.csv, ops.csv, manifest.csv, README.md
+  incidents.csv, alerts.csv, ops.csv, annotations.csv, manifest.csv, README.md
 """
 
 from __future__ import annotations
@@ -62,6 +62,7 @@ MEASURE_COLUMNS = ["month", "measure", "provider", "value", "status", "numerator
 INCIDENT_COLUMNS = ["incident_id", "opened", "resolved", "category", "provider", "major", "title", "root_cause"]
 ALERT_COLUMNS = ["month", "alert_code", "provider", "volume", "devices", "first_time_devices"]
 OPS_COLUMNS = ["month", "metric", "provider", "value", "unit", "note"]
+ANNOTATION_COLUMNS = ["date", "text", "scope", "measure", "provider", "kind"]
 MANIFEST_COLUMNS = ["file", "kind", "source", "classification", "issued"]
 
 
@@ -865,6 +866,34 @@ ONE_OFF_OPS = {
 
 
 # ---------------------------------------------------------------------------
+# Annotations: dated events (something that happened) and planned dates (a
+# promise) to mark on the charts. Made up, but in line with the story above: the
+# CSP C&S CPM1 fix that slipped from November 2019 to February 2020, CSP N's PM2
+# remediation plan and its moving target date, the 8F3E alert storm, the April
+# 2020 reissue.
+
+ANNOTATIONS = [
+    # date, text, scope, measure, provider, kind
+    ["2019-09-01", "DSP provider change: DSP services moved to a new hosting provider", "provider", "", "DSP", "event"],
+    ["2019-11-29", "CSP C&S CPM1 fix: planned deployment", "series", "CPM1", "CSP C&S", "planned"],
+    ["2019-12-01", "8F3E alert storm (ESME joining PPMID) loaded the DSP", "measure", "CPM3", "", "event"],
+    ["2020-02-14", "CSP C&S CPM1 fix: planned deployment (slipped from November 2019)", "series", "CPM1", "CSP C&S",
+     "planned"],
+    ["2020-02-20", "CSP C&S CPM1 fix deployed", "series", "CPM1", "CSP C&S", "event"],
+    ["2020-03-23", "COVID-19 restrictions: most installations paused", "all", "", "", "event"],
+    ["2020-05-14", "CSP N firmware payload fix deployed (Category 1 payloads)", "series", "PM2", "CSP N", "event"],
+    ["2020-06-22", "CSP N reporting tool corrected; April 2020 figures to be restated", "provider", "", "CSP N", "event"],
+    ["2020-07-08", "April 2020 PMR reissued (issue 2) with corrected CSP N figures", "all", "", "", "event"],
+    ["2020-12-01", "CSP N PM2 remediation plan: target Green by December 2020", "series", "PM2", "CSP N", "planned"],
+    ["2021-09-01", "CSP N PM2 remediation plan: target Green by September 2021", "series", "PM2", "CSP N", "planned"],
+]
+
+
+def annotation_rows() -> list[list[str]]:
+    return sorted(ANNOTATIONS, key=lambda row: (row[0], row[1]))
+
+
+# ---------------------------------------------------------------------------
 # Writing
 
 
@@ -906,7 +935,9 @@ from January 2018 to December 2021 (kind `measures`); `pmr/pmr-2020-04-issue2.cs
 the reissued April 2020 PMR, which corrects the CSP N figures flagged unreliable
 in issue 1; `incidents.csv` (incident log); `alerts.csv` (alert volumes by code
 and CSP region); `ops.csv` (installations, Communications Hubs, exceptions,
-changes, problem tickets, RDP incidents and one-off figures from the minutes).
+changes, problem tickets, RDP incidents and one-off figures from the minutes);
+`annotations.csv` (dated events and planned dates to mark on the charts, such as
+the CSP C&S fix deployed in February 2020 and CSP N's PM2 remediation target).
 """
 
 
@@ -945,6 +976,8 @@ def generate(out_dir: Path | str = DEFAULT_OUT, catalogue_file: Path | str = CAT
     manifest.append(["alerts.csv", "alerts", "Alert volumes (illustrative)", "white-no-publish", "2022-01-20"])
     write_csv(out / "ops.csv", OPS_COLUMNS, ops_rows(installs, additions))
     manifest.append(["ops.csv", "ops", "Operational figures (illustrative)", "white", "2022-01-20"])
+    write_csv(out / "annotations.csv", ANNOTATION_COLUMNS, annotation_rows())
+    manifest.append(["annotations.csv", "annotations", "Annotations (illustrative)", "white", "2022-01-20"])
 
     write_csv(out / "manifest.csv", MANIFEST_COLUMNS, manifest)
     (out / "README.md").write_bytes(README.encode("utf-8"))

@@ -5,8 +5,8 @@
 -- number is above the one recorded in schema_migrations, each in its own
 -- transaction. Never edit a block that has shipped: add a new one.
 --
--- Fact tables (measure_values, incidents, alerts, ops_figures) keep every
--- loaded row with the source it came from. A later load of the same key is a
+-- Fact tables (measure_values, incidents, alerts, ops_figures, annotations)
+-- keep every loaded row with the source it came from. A later load of the same key is a
 -- revision: a new row, never an update. The current_* views pick the latest
 -- revision (highest source_id, i.e. the most recently loaded source).
 
@@ -161,3 +161,20 @@ SELECT measure, provider, target, minimum, effective_from,
                       DATE '9999-12-01')) AS effective_until,
        source, verified
 FROM service_levels;
+
+-- migration: 2 annotations
+-- Annotations become a fact kind like the others: a dated event or plan whose
+-- scope is every chart ('all'), one measure ('measure'), one provider
+-- ('provider') or one measure and provider ('series'). Key: date, scope,
+-- measure, provider, text (measure and provider are NULL where the scope has
+-- none); a later load of the same key with another kind is a revision.
+-- DuckDB cannot add a column with a CHECK constraint, so ingest checks that
+-- kind is 'event' or 'planned' (and scope one of the four).
+ALTER TABLE annotations ADD COLUMN measure VARCHAR;
+ALTER TABLE annotations ADD COLUMN provider VARCHAR;
+ALTER TABLE annotations ADD COLUMN kind VARCHAR NOT NULL DEFAULT 'event';
+ALTER TABLE annotations ADD COLUMN source_row INTEGER;
+
+CREATE VIEW current_annotations AS
+SELECT * FROM annotations
+QUALIFY row_number() OVER (PARTITION BY date, scope, measure, provider, text ORDER BY source_id DESC) = 1;

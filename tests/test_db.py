@@ -30,6 +30,23 @@ def test_migrations_are_applied_in_order_from_the_recorded_version():
         db.load_migrations("-- migration: 2 skipped\nSELECT 1;\n")
 
 
+def test_a_version_1_database_with_an_annotation_upgrades_keeping_it(tmp_path):
+    path = tmp_path / "v1.duckdb"
+    con = duckdb.connect(str(path))
+    assert db.migrate(con, db.MIGRATIONS[:1]) == [1]
+    con.execute("INSERT INTO sources (label, kind, classification, file_name, sha256) "
+                "VALUES ('minutes', 'manual', 'white', 'notes.txt', 'x')")
+    con.execute("INSERT INTO annotations (date, text, scope, source_id) VALUES ('2020-07-08', 'PMR reissued', 'all', 1)")
+    con.close()
+    con = db.connect(path)                                  # the CLI's writable open applies migration 2
+    assert db.schema_version(con) == db.SCHEMA_VERSION >= 2
+    assert con.execute(
+        "SELECT annotation_id, strftime(date, '%Y-%m-%d'), text, scope, measure, provider, kind, source_id, source_row"
+        " FROM current_annotations").fetchall() == [(1, "2020-07-08", "PMR reissued", "all", None, None, "event", 1, None)]
+    con.close()
+    db.connect(path, read_only=True).close()               # and the app accepts it
+
+
 def test_a_failing_migration_is_rolled_back_whole():
     con = duckdb.connect(":memory:")
     migrations = db.load_migrations("-- migration: 1 broken\nCREATE TABLE a (x INTEGER);\nSELECT * FROM nowhere;\n")

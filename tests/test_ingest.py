@@ -13,7 +13,8 @@ from opsg_metrics.ingest import ingest_bytes
 
 from .conftest import load_text
 
-TABLES = ("measure_values", "incidents", "alerts", "ops_figures", "sources", "ingest_log", "measures", "service_levels")
+TABLES = ("measure_values", "incidents", "alerts", "ops_figures", "annotations", "sources", "ingest_log", "measures",
+          "service_levels")
 
 
 def snapshot(con) -> dict:
@@ -188,6 +189,113 @@ def test_dry_run_counts_but_writes_nothing(catalogue_db):
     assert snapshot(catalogue_db) == before
 
 
+# ------------------------------------------------------------------ annotations
+
+ANNOTATIONS = """\
+    Date,Text,Scope,Measure,Provider,Kind,x_comment
+    2020-07-08,April 2020 PMR reissued,all,,,,ignored
+    2019-12,8F3E alert storm,Measure,cpm 3,,event,
+    2019-09-15,DSP provider change,PROVIDER,,Data Service Provider,,
+    2020-02-20,CSP C&S fix deployed,series,CPM1,CSPC/S,Event,
+    2021-09-01,Target Green by September 2021,series,PM2,CSP North,PLANNED,
+    2020-02-20,CSP C&S fix deployed,series,CPM1,DCC,,
+    """
+
+ANNOTATION_ROWS = """SELECT strftime(date, '%Y-%m-%d'), text, scope, measure, provider, kind, source_row
+                     FROM current_annotations ORDER BY date, text, provider"""
+
+
+def test_annotations_csv_with_every_scope_aliases_and_default_kind(catalogue_db):
+    result = load_text(catalogue_db, ANNOTATIONS, "annotations.csv", source="Annotations", issued=date(2022, 1, 20))
+    assert result.outcome == "loaded", result.problems
+    assert result.kinds == ["annotations"]
+    assert (result.new, result.revised, result.unchanged, result.rows_read) == (6, 0, 0, 6)
+    assert catalogue_db.execute(ANNOTATION_ROWS).fetchall() == [
+        ("2019-09-15", "DSP provider change", "provider", None, "DSP", "event", 4),
+        ("2019-12-01", "8F3E alert storm", "measure", "CPM3", None, "event", 3),
+        ("2020-02-20", "CSP C&S fix deployed", "series", "CPM1", "CSP C&S", "event", 5),
+        ("2020-02-20", "CSP C&S fix deployed", "series", "CPM1", "DCC", "event", 7),
+        ("2020-07-08", "April 2020 PMR reissued", "all", None, None, "event", 2),
+        ("2021-09-01", "Target Green by September 2021", "series", "PM2", "CSP N", "planned", 6),
+    ]
+    assert catalogue_db.execute(
+        "SELECT count(*), count(DISTINCT source_id) FROM annotations").fetchone() == (6, 1)
+    assert catalogue_db.execute(
+        "SELECT label, kind, issued_on FROM sources WHERE label = 'Annotations'").fetchone() == (
+        "Annotations", "annotations", date(2022, 1, 20))
+
+
+def test_xlsx_annotations_sheet(catalogue_db):
+    raw = xlsx_bytes({
+        "notes": [["anything"], ["ignored: not named after a kind"]],
+        "Annotations": [["date", "text", "scope", "measure", "provider", "kind"],
+                        [datetime(2020, 2, 20), "CSP C&S fix deployed", "series", "CPM1", "CSP C&S", None],
+                        ["2020-07-08", "April 2020 PMR reissued", "all", None, None, "event"]],
+    })
+    result = ingest_bytes(catalogue_db, raw, "book.xlsx")
+    assert result.outcome == "loaded", result.problems
+    assert result.kinds == ["annotations"]
+    assert catalogue_db.execute(ANNOTATION_ROWS).fetchall() == [
+        ("2020-02-20", "CSP C&S fix deployed", "series", "CPM1", "CSP C&S", "event", 2),
+        ("2020-07-08", "April 2020 PMR reissued", "all", None, None, "event", 3),
+    ]
+
+
+def test_annotations_reload_is_a_no_op_even_with_empty_measure_and_provider(catalogue_db):
+    load_text(catalogue_db, ANNOTATIONS, "annotations.csv")
+    before = snapshot(catalogue_db)
+    again = load_text(catalogue_db, ANNOTATIONS, "copy.csv")
+    assert again.outcome == "unchanged" and "already loaded" in again.message
+    # Another file with the same rows: matched key by key, NULL measure and provider included.
+    reordered = load_text(catalogue_db, """\
+        date,text,scope,measure,provider
+        2019-09-15,DSP provider change,provider,,DSP
+        2020-07-08,April 2020 PMR reissued,all,,
+        2019-12-01,8F3E alert storm,measure,CPM3,
+        """, "reordered.csv")
+    assert reordered.outcome == "unchanged" and "nothing new" in reordered.message, reordered.problems
+    assert (reordered.new, reordered.revised, reordered.unchanged) == (0, 0, 3)
+    assert snapshot(catalogue_db) == before
+
+
+def test_annotation_revision_is_stored_beside_the_original_and_becomes_current(catalogue_db):
+    load_text(catalogue_db, """\
+        date,text,scope,measure,provider,kind
+        2021-09-01,CSP N remediation: target Green,series,PM2,CSP N,event
+        2020-07-08,April 2020 PMR reissued,all,,,event
+        """, "first.csv", source="first")
+    second = load_text(catalogue_db, """\
+        date,text,scope,measure,provider,kind
+        2021-09-01,CSP N remediation: target Green,series,PM2,CSP N,planned
+        2020-07-08,April 2020 PMR reissued,all,,,
+        """, "second.csv", source="second")
+    assert second.outcome == "loaded", second.problems
+    assert (second.new, second.revised, second.unchanged) == (0, 1, 1)
+    history = catalogue_db.execute(
+        "SELECT a.kind, s.label FROM annotations a JOIN sources s USING (source_id) "
+        "WHERE a.measure = 'PM2' ORDER BY a.source_id").fetchall()
+    assert history == [("event", "first"), ("planned", "second")]
+    assert catalogue_db.execute(
+        "SELECT kind FROM current_annotations WHERE measure = 'PM2'").fetchall() == [("planned",)]
+    assert catalogue_db.execute("SELECT count(*) FROM annotations WHERE scope = 'all'").fetchone()[0] == 1
+    assert catalogue_db.execute("SELECT count(*) FROM current_annotations").fetchone()[0] == 2
+
+
+def test_annotation_duplicates_count_empty_measure_and_provider_but_not_unreadable_ones(catalogue_db):
+    result = load_text(catalogue_db, """\
+        date,text,scope,measure,provider
+        2020-07-08,Reissued,all,,
+        2020-07-08,Reissued,ALL,,
+        2020-07-08,Storm,measure,CPM9,
+        2020-07-08,Storm,measure,CPM9,
+        """, "dups.csv")
+    assert [str(p) for p in result.problems] == [
+        "dups.csv:3:date: duplicate of row 2: the same date, scope, measure, provider and text appear twice in one file",
+        "dups.csv:4:measure: unknown measure 'CPM9' (not in the catalogue; did you mean 'CPM8'?)",
+        "dups.csv:5:measure: unknown measure 'CPM9' (not in the catalogue; did you mean 'CPM8'?)",
+    ]
+
+
 # ------------------------------------------------------------------ bad files
 
 BAD_FILES = [
@@ -237,6 +345,35 @@ BAD_FILES = [
      "PM2,CSP N,x,percent,sideways,90,95,2020-01,2019-01\n",
      None,
      [(2, "direction", "not a direction"), (2, "effective_to", "is not after effective_from")]),
+    ("bad_annotation_scope.csv", "date,text,scope\n2020-07-08,Reissued,everything\n2020-07-09,Reissued,\n", None,
+     [(2, "scope", "'everything' is not a scope (use all, measure, provider, series)"),
+      (3, "scope", "scope is required")]),
+    ("annotation_scope_contradiction.csv",
+     "date,text,scope,measure,provider\n"
+     "2020-02-20,Fix deployed,series,CPM1,\n"
+     "2020-02-20,Fix deployed,measure,CPM1,CSP N\n"
+     "2020-02-20,Fix deployed,all,CPM1,DSP\n"
+     "2020-02-20,Fix deployed,provider,,\n",
+     None,
+     [(2, "scope", "scope 'series' (one measure of one provider) needs a measure and a provider, but provider is missing"),
+      (3, "scope", "scope 'measure' (every provider of one measure) needs a measure and no provider, "
+                   "but provider 'CSP N' is given"),
+      (4, "scope", "needs no measure and no provider, but measure 'CPM1' is given and provider 'DSP' is given"),
+      (5, "scope", "scope 'provider' (every measure of one provider) needs no measure and a provider, "
+                   "but provider is missing")]),
+    ("unknown_annotation_series.csv",
+     "date,text,scope,measure,provider\n2020-02-20,Fix,series,PM2,DCC\n2020-02-20,Fix,series,CPM9,CSP West\n", None,
+     [(2, "provider", "measure 'PM2' is not defined for provider 'DCC'"),
+      (3, "measure", "unknown measure 'CPM9'"), (3, "provider", "unknown provider 'CSP West'")]),
+    ("bad_annotation_kind.csv", "date,text,scope,kind\n2020-07-08,Reissued,all,promised\n", None,
+     [(2, "kind", "'promised' is not an annotation kind (use event: something that happened, "
+                  "or planned: a promised date)")]),
+    ("bad_annotation_date.csv", "date,text,scope\n2020-13-08,Reissued,all\n08.07.2020,Reissued,all\n,,all\n", None,
+     [(2, "date", "'2020-13-08' is not a date (use YYYY-MM-DD)"),
+      (3, "date", "'08.07.2020' is not a date (use YYYY-MM-DD)"),
+      (4, "date", "date is required"), (4, "text", "text is required")]),
+    ("duplicate_annotations.csv", "date,text,scope,measure,provider\n2020-07-08,Reissued,all,,\n2020-07-08,Reissued,All,,\n",
+     None, [(3, "date", "duplicate of row 2")]),
 ]
 
 

@@ -91,7 +91,7 @@ def test_generator_reproduces_the_committed_files(tmp_path):
     generate(tmp_path)
     committed, regenerated = files_under(SAMPLE), files_under(tmp_path)
     assert regenerated == committed
-    assert len(committed) == 54  # 48 PMRs + reissue + incidents, alerts, ops, manifest, README
+    assert len(committed) == 55  # 48 PMRs + reissue + incidents, alerts, ops, annotations, manifest, README
     for relative in committed:
         assert (tmp_path / relative).read_bytes() == (SAMPLE / relative).read_bytes(), relative
 
@@ -320,8 +320,8 @@ def test_manifest_lists_every_data_file_once():
     assert sorted(listed) == sorted(data_files) and len(listed) == len(set(listed))
     assert all((SAMPLE / name).is_file() for name in listed)
     assert listed.index("pmr/pmr-2020-04-issue2.csv") == listed.index("pmr/pmr-2020-07.csv") + 1
-    assert listed[-3:] == ["incidents.csv", "alerts.csv", "ops.csv"]
+    assert listed[-4:] == ["incidents.csv", "alerts.csv", "ops.csv", "annotations.csv"]
     for entry in entries:
         expected = "white-no-publish" if entry["kind"] in ("incidents", "alerts") else "white"
         assert entry["classification"] == expected
-        assert entry["kind"] in {"measures", "incidents", "alerts", "ops"}
+        assert entry["kind"] in {"measures", "incidents", "alerts", "ops", "annotations"}

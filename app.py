@@ -9,6 +9,7 @@ st.set_page_config(page_title="OPSG Metrics", page_icon="📊", layout="wide")
 navigation = st.navigation(
     [
         st.Page("pages/overview.py", title="Overview", icon=":material/grid_view:", default=True),
+        st.Page("pages/trends.py", title="Trends", icon=":material/show_chart:", url_path="trends"),
     ]
 )
 ui.sidebar()

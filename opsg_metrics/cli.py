@@ -98,12 +98,18 @@ def build_parser() -> argparse.ArgumentParser:
     summary.add_argument("--window", type=_window, default=DEFAULT_WINDOW, metavar="N")
     summary.add_argument("-o", dest="output", metavar="FILE")
 
-    export = commands.add_parser("export-charts", help="export charts for Panel papers (not yet available)",
-                                 description="Print-quality chart export. Not yet available.")
-    export.add_argument("--month", type=_month, required=True, metavar="YYYY-MM")
-    export.add_argument("--out", required=True, metavar="DIR")
-    export.add_argument("--format", choices=("png", "svg", "pdf"), default="png")
-    export.add_argument("--measure", metavar="M")
+    export = commands.add_parser(
+        "export-charts", help="print-quality charts of a PMR month for Panel papers",
+        description="Write one chart per measure and provider with a figure in the month (the 24 months to it), "
+        "named like 2020-04_CPM1_DCC.png, each with its sources, PMR month and classification on it, "
+        "and a manifest.csv.",
+    )
+    export.add_argument("--month", type=_month, required=True, metavar="YYYY-MM", help="the PMR month")
+    export.add_argument("--out", required=True, metavar="DIR", help="folder to write into (created if needed)")
+    export.add_argument("--format", choices=("png", "svg", "pdf"), default="png", help="file format (default png)")
+    export.add_argument("--measure", metavar="M", help="only this measure")
+    export.add_argument("--window", type=_window, default=DEFAULT_WINDOW, metavar="N",
+                        help=f"rolling window in months for the tooltips (default {DEFAULT_WINDOW})")
     return parser
 
 
@@ -218,6 +224,33 @@ def cmd_status(args) -> int:
     return EXIT_OK
 
 
+def cmd_export_charts(args) -> int:
+    from pathlib import Path
+
+    from .export import write_month_charts
+    from .status import status_for_month
+
+    con = connect(args.db, read_only=True)
+    try:
+        if args.measure:
+            status_for_month(con, args.month, measure=args.measure)   # a clear error for an unknown measure
+
+        def progress(number, total, name):
+            print(f"  [{number}/{total}] {name}", flush=True)
+
+        out = Path(args.out)
+        print(f"Charts for the PMR of {parse.month_label(args.month)} into {out}/")
+        entries = write_month_charts(con, args.month, out, args.format, measure=args.measure,
+                                     window=args.window, progress=progress)
+    finally:
+        con.close()
+    from .classification import most_restrictive
+
+    print(f"Done: {len(entries)} charts and manifest.csv; classification "
+          f"{most_restrictive(e.classification for e in entries).upper()} (most restrictive of them).")
+    return EXIT_OK
+
+
 def cmd_not_yet(args) -> int:
     _err(f"'{args.command}' is not yet available in this version of OPSG Metrics")
     return EXIT_NOT_AVAILABLE
@@ -225,7 +258,7 @@ def cmd_not_yet(args) -> int:
 
 COMMANDS = {
     "init": cmd_init, "ingest": cmd_ingest, "status": cmd_status,
-    "summary": cmd_not_yet, "export-charts": cmd_not_yet,
+    "summary": cmd_not_yet, "export-charts": cmd_export_charts,
 }
 
 

@@ -7,6 +7,7 @@ so it can be tested without Streamlit.
 from __future__ import annotations
 
 import html
+from urllib.parse import urlencode
 from dataclasses import dataclass
 from datetime import date
 
@@ -151,13 +152,22 @@ table.opsg-matrix td.below_target { background: #fdebc8; color: #5c3800; }
 table.opsg-matrix td.below_minimum { background: #f9d3d0; color: #6e0e0e; }
 table.opsg-matrix td.no_data { background: #efefef; color: #333; }
 table.opsg-matrix td .value { font-weight: 600; }
+table.opsg-matrix td a { color: inherit; text-decoration: none; display: block; }
+table.opsg-matrix td a:hover { text-decoration: underline; }
 table.opsg-matrix td .marks { display: block; font-size: 0.76rem; }
 </style>"""
 
 
+def trends_link(measure: str, provider: str, month: date, months_back: int = 36) -> str:
+    """The trends view of one series over the months to `month`, as a link relative to the app."""
+    start = (pd.Timestamp(month) - pd.DateOffset(months=months_back - 1)).date()
+    return "trends?" + urlencode({"measure": measure, "provider": provider,
+                                  "from": parse.month_key(start), "to": parse.month_key(month)})
+
+
 def matrix_html(cells: pd.DataFrame, providers: list[str]) -> str:
     """The matrix as an HTML table. Every text from the data is escaped; the shape and the
-    word carry the status, the background colour only repeats it."""
+    word carry the status, the background colour only repeats it; each cell links to its trend."""
     if cells.empty:
         return ""
     esc = html.escape
@@ -177,11 +187,13 @@ def matrix_html(cells: pd.DataFrame, providers: list[str]) -> str:
             if row["status"] != "no_data" or row["level_missing"]:
                 value = f' <span class="value">{esc(format_value(row["value"], row["unit"]))}</span>'
             marks = " · ".join(_marks(row))
+            link = trends_link(measure, provider, pd.Timestamp(row["month"]).date())
             out.append(
                 f'<td class="{esc(row["status"])}" title="{esc(row["tooltip"])}">'
+                f'<a href="{esc(link)}" target="_self">'
                 f'{STATUS_ICONS[row["status"]]} {esc(row["status_word"])}{value}'
                 + (f'<span class="marks">{esc(marks)}</span>' if marks else "")
-                + "</td>"
+                + "</a></td>"
             )
         out.append("</tr>")
     out.append("</tbody></table>")

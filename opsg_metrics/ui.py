@@ -86,3 +86,16 @@ def query_int(name: str, low: int, high: int, default: int) -> int:
         st.warning(f"The link asks for {name} '{value}', which is not a number from {low} to {high}; using {default}.")
         return default
     return number
+
+
+def query_month(name: str, months: list[str], default: str) -> str:
+    """A YYYY-MM URL parameter: clamped into the months available; a warning only if it is no month at all."""
+    value = st.query_params.get(name)
+    if value is None:
+        return default
+    try:
+        key = parse.month_key(parse.parse_month(value))
+    except ValueError as exc:
+        st.warning(f"The link asks for {name} '{value}': {exc}; using {default} instead.")
+        return default
+    return min(max(key, months[0]), months[-1])

@@ -1,0 +1,355 @@
+"""Altair charts: pure functions from query results to charts, one theme for screen and print.
+
+Compute first, render second: `trend_layers_data` turns the status rows into
+the frames each layer draws (line segments, points, levels, gaps, run text);
+`trend_chart` only maps them to marks. No Streamlit here.
+
+Print rules: white background, DejaVu Sans (on every machine this runs on,
+and what vl-convert renders with), an Okabe-Ito colour-blind-safe palette,
+status shown by shape as well as colour, target solid and minimum dashed so a
+greyscale print still tells them apart.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from datetime import date
+
+import altair as alt
+import pandas as pd
+
+from . import parse
+from .status import STATUS_LABELS
+
+FONT = "DejaVu Sans"
+WIDTH = 640
+PANEL_HEIGHT = 170
+
+# Okabe & Ito (2008): distinguishable with the common colour-vision deficiencies.
+OKABE_ITO = ["#0072B2", "#E69F00", "#009E73", "#CC79A7", "#56B4E9", "#D55E00", "#F0E442", "#000000"]
+
+# One legend for what a point means: status by shape and colour, flags by outline shape.
+MARK_DOMAIN = ["Met", "Below target", "Below minimum", "Not reported", "Unreliable figure", "Revised figure"]
+MARK_SHAPES = ["circle", "triangle-down", "cross", "circle", "diamond", "square"]
+MARK_COLOURS = ["#009E73", "#E69F00", "#D55E00", "#8C8C8C", "#000000", "#0072B2"]
+LEVEL_DOMAIN = ["Target", "Minimum"]
+INCIDENT_COLUMNS = ["incident_id", "opened_iso", "opened_text", "category", "provider", "title", "panel"]
+ANNOTATION_COLUMNS = ["date_iso", "date_text", "kind", "text", "label", "number", "panel"]
+LEVEL_DASHES = [[1, 0], [6, 4]]
+
+
+@alt.theme.register("opsg", enable=True)
+def opsg_theme() -> alt.theme.ThemeConfig:
+    return {
+        "config": {
+            "background": "white",
+            "font": FONT,
+            "view": {"stroke": "#BDBDBD", "continuousWidth": WIDTH, "continuousHeight": PANEL_HEIGHT},
+            "title": {"font": FONT, "fontSize": 15, "fontWeight": "bold", "anchor": "start", "subtitleFontSize": 11,
+                      "subtitleColor": "#444444"},
+            "axis": {"labelFont": FONT, "titleFont": FONT, "labelFontSize": 11, "titleFontSize": 11,
+                     "gridColor": "#E6E6E6", "domainColor": "#777777", "tickColor": "#777777"},
+            "legend": {"labelFont": FONT, "titleFont": FONT, "labelFontSize": 11, "titleFontSize": 11,
+                       "orient": "top", "direction": "horizontal"},
+            "header": {"labelFont": FONT, "titleFont": FONT, "labelFontSize": 12},
+            "text": {"font": FONT, "fontSize": 11},
+            "range": {"category": OKABE_ITO},
+        }
+    }
+
+
+@dataclass
+class Annotated:
+    """The frames one trend chart draws, computed from query results."""
+
+    measure: str
+    title: str
+    unit: str
+    figures: pd.DataFrame          # one row per provider and month with a value (line and points)
+    gaps: pd.DataFrame             # months with no figure, and why
+    flags: pd.DataFrame            # unreliable / revised markers
+    levels: pd.DataFrame           # stepped target and minimum per provider
+    runs: pd.DataFrame             # one text per provider: the run at the end of the range
+    incidents: pd.DataFrame
+    annotations: pd.DataFrame
+    y_domain: tuple[float, float]
+    x_domain: tuple[str, str]
+    providers: list[str]
+
+
+def _iso(day) -> str:
+    return pd.Timestamp(day).strftime("%Y-%m-%d")
+
+
+def _next_month(day: date) -> date:
+    return date(day.year + day.month // 12, day.month % 12 + 1, 1)
+
+
+def _mark_kind(row) -> str:
+    if row["status"] == "no_data":
+        return "Not reported"
+    return STATUS_LABELS[row["status"]]
+
+
+def _run_text(row) -> str:
+    run = int(row["run_below_target"])
+    if run == 0:
+        return ""
+    start = pd.Timestamp(row["run_start"]).strftime("%b %Y")
+    text = f"{run} month{'s' if run != 1 else ''} below target since {start}"
+    if int(row["run_gap_months"]):
+        text += f" ({int(row['run_gap_months'])} not reported)"
+    return text
+
+
+def _number(value) -> str:
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return ""
+    return f"{value:,.0f}"
+
+
+def _y_domain(figures: pd.DataFrame, levels: pd.DataFrame, unit: str) -> tuple[float, float]:
+    values = pd.concat([figures["value"], levels["level"]]).dropna()
+    if values.empty:
+        return (0.0, 100.0)
+    low, high = float(values.min()), float(values.max())
+    pad = max((high - low) * 0.08, 0.5)
+    low, high = low - pad, high + pad
+    if unit == "percent":
+        high = min(high, 100.0)
+        low = max(low, 0.0)
+    else:
+        low = max(low, 0.0) if float(values.min()) >= 0 else low
+    return (math.floor(low), math.ceil(high))
+
+
+def trend_layers_data(
+    rows: pd.DataFrame,
+    *,
+    incidents: pd.DataFrame | None = None,
+    annotations: pd.DataFrame | None = None,
+) -> Annotated:
+    """Prepare one measure's chart data from status rows (status.status_table columns) for
+    one or more providers over a range of months."""
+    if rows.empty:
+        raise ValueError("no figures to chart")
+    if rows["measure"].nunique() != 1:
+        raise ValueError("one chart shows one measure")
+    rows = rows.sort_values(["sort_order", "month"]).reset_index(drop=True)
+    providers = list(dict.fromkeys(rows["provider"]))
+    measure = rows["measure"].iloc[0]
+    unit = rows["unit"].iloc[0]
+    name = rows.sort_values("sort_order")["name"].iloc[0]
+    name = name.split(" (CSP")[0]
+
+    frame = rows.assign(
+        month_iso=[_iso(m) for m in rows["month"]],
+        month_label=[pd.Timestamp(m).strftime("%B %Y") for m in rows["month"]],
+        mark=[_mark_kind(r) for _, r in rows.iterrows()],
+        run_text=[_run_text(r) or "not below target" for _, r in rows.iterrows()],
+        numerator_text=[_number(v) for v in rows["numerator"]],
+        denominator_text=[_number(v) for v in rows["denominator"]],
+        source_text=rows["source"].fillna(""),
+        note_text=rows["note"].fillna(""),
+    )
+    # A line breaks at a month without a figure: each stretch between gaps is its own segment.
+    frame["segment"] = frame.groupby("provider")["value"].transform(lambda v: v.isna().cumsum())
+    figures = frame[frame["value"].notna()].copy()
+    gaps = frame[frame["value"].isna()].copy()
+    gaps["reason"] = [
+        (f"Not reported: {r['note_text']}" if r["note_text"] else "Not reported (null figure)")
+        if r["figure_status"] == "null" else "No figure loaded for this month"
+        for _, r in gaps.iterrows()
+    ]
+    flag_rows = []
+    for _, r in figures.iterrows():
+        if r["unreliable"]:
+            flag_rows.append({**r.to_dict(), "mark": "Unreliable figure"})
+        if r["revised"]:
+            flag_rows.append({**r.to_dict(), "mark": "Revised figure"})
+    flags = pd.DataFrame(flag_rows, columns=[*figures.columns])
+
+    # Levels as steps: each month's level holds until the next month starts, so the last
+    # month gets a closing point one month on.
+    level_rows = []
+    for provider, part in frame.groupby("provider", sort=False):
+        part = part[part["target"].notna()]
+        if part.empty:
+            continue
+        last = part.iloc[-1]
+        closing = last.copy()
+        closing["month_iso"] = _iso(_next_month(pd.Timestamp(last["month"]).date()))
+        for _, r in pd.concat([part, closing.to_frame().T]).iterrows():
+            for level, value in (("Target", r["target"]), ("Minimum", r["minimum"])):
+                level_rows.append({"provider": provider, "month_iso": r["month_iso"], "level_name": level,
+                                   "level": float(value), "target": float(r["target"]),
+                                   "minimum": float(r["minimum"])})
+    levels = pd.DataFrame(level_rows, columns=["provider", "month_iso", "level_name", "level", "target", "minimum"])
+
+    ends = frame.groupby("provider", sort=False).tail(1)
+    runs = pd.DataFrame({
+        "provider": ends["provider"],
+        "text": [_run_text(r) for _, r in ends.iterrows()],
+    })
+    runs = runs[runs["text"] != ""]
+
+    x_domain = (frame["month_iso"].min(), _iso(_next_month(pd.Timestamp(frame["month"].max()).date())))
+    # Only what the marks and tooltips use is embedded: smaller specs render faster and leak nothing else.
+    point_columns = ["provider", "month_iso", "month_label", "value", "mark", "numerator_text", "denominator_text",
+                     "target", "minimum", "run_text", "source_text", "note_text", "segment"]
+    incidents = incidents if incidents is not None else pd.DataFrame()
+    annotations = annotations if annotations is not None else pd.DataFrame()
+    return Annotated(
+        measure=measure, title=f"{measure}: {name}", unit=unit,
+        figures=figures[point_columns].reset_index(drop=True),
+        gaps=gaps[["provider", "month_iso", "month_label", "mark", "reason"]].reset_index(drop=True),
+        flags=flags[point_columns].reset_index(drop=True),
+        levels=levels, runs=runs,
+        incidents=incidents[[c for c in INCIDENT_COLUMNS if c in incidents.columns]],
+        annotations=annotations[[c for c in ANNOTATION_COLUMNS if c in annotations.columns]],
+        y_domain=_y_domain(figures, levels, unit), x_domain=x_domain, providers=providers,
+    )
+
+
+def _value_format(unit: str) -> str:
+    return ".2f" if unit == "percent" else ",.0f"
+
+
+def _panel(data: Annotated, provider: str) -> alt.LayerChart:
+    x_scale = alt.Scale(domain=list(data.x_domain))
+    y_scale = alt.Scale(domain=list(data.y_domain), nice=False, zero=False, clamp=True)
+    x = alt.X("month_iso:T", title=None, scale=x_scale, axis=alt.Axis(format="%b %Y", labelAngle=0, tickCount=8))
+    y_title = f"{data.measure} (%)" if data.unit == "percent" else data.measure
+    legend = alt.Legend(title=None)
+    layers = []
+
+    levels = data.levels[data.levels["provider"] == provider]
+    if not levels.empty:
+        band = levels[levels["level_name"] == "Target"]
+        layers.append(
+            alt.Chart(band, name="level_band").mark_area(interpolate="step-after", opacity=0.35, color="#D9D9D9")
+            .encode(x=x, y=alt.Y("minimum:Q", scale=y_scale, title=y_title), y2="target:Q")
+        )
+        layers.append(
+            alt.Chart(levels, name="levels").mark_line(interpolate="step-after", color="#333333", strokeWidth=1.4)
+            .encode(
+                x=x, y=alt.Y("level:Q", scale=y_scale, title=y_title),
+                strokeDash=alt.StrokeDash("level_name:N", scale=alt.Scale(domain=LEVEL_DOMAIN, range=LEVEL_DASHES),
+                                          legend=legend),
+                detail="level_name:N",
+            )
+        )
+    tooltip = [
+        alt.Tooltip("month_label:N", title="Month"), alt.Tooltip("provider:N", title="Provider"),
+        alt.Tooltip("value:Q", title="Value", format=_value_format(data.unit)),
+        alt.Tooltip("mark:N", title="Status"),
+        alt.Tooltip("numerator_text:N", title="Numerator"), alt.Tooltip("denominator_text:N", title="Denominator"),
+        alt.Tooltip("target:Q", title="Target"), alt.Tooltip("minimum:Q", title="Minimum"),
+        alt.Tooltip("run_text:N", title="Run"), alt.Tooltip("source_text:N", title="Source"),
+        alt.Tooltip("note_text:N", title="Note"),
+    ]
+    figures = data.figures[data.figures["provider"] == provider]
+    mark_scale_shape = alt.Scale(domain=MARK_DOMAIN, range=MARK_SHAPES)
+    mark_scale_colour = alt.Scale(domain=MARK_DOMAIN, range=MARK_COLOURS)
+    if not figures.empty:
+        layers.append(
+            alt.Chart(figures, name="value_line").mark_line(color="#0072B2", strokeWidth=1.8)
+            .encode(x=x, y=alt.Y("value:Q", scale=y_scale, title=y_title), detail="segment:N")
+        )
+        layers.append(
+            alt.Chart(figures, name="status_points").mark_point(filled=True, size=60, opacity=1)
+            .encode(
+                x=x, y=alt.Y("value:Q", scale=y_scale),
+                shape=alt.Shape("mark:N", scale=mark_scale_shape, legend=legend),
+                color=alt.Color("mark:N", scale=mark_scale_colour, legend=legend),
+                tooltip=tooltip,
+            )
+        )
+    flags = data.flags[data.flags["provider"] == provider] if not data.flags.empty else data.flags
+    if not flags.empty:
+        layers.append(
+            alt.Chart(flags, name="flag_marks").mark_point(filled=False, size=220, strokeWidth=1.5)
+            .encode(
+                x=x, y=alt.Y("value:Q", scale=y_scale),
+                shape=alt.Shape("mark:N", scale=mark_scale_shape, legend=legend),
+                color=alt.Color("mark:N", scale=mark_scale_colour, legend=legend),
+                tooltip=tooltip,
+            )
+        )
+    gaps = data.gaps[data.gaps["provider"] == provider]
+    if not gaps.empty:
+        gaps = gaps.assign(y=data.y_domain[0])
+        layers.append(
+            alt.Chart(gaps, name="gap_marks").mark_point(filled=False, size=70, strokeWidth=1.5)
+            .encode(
+                x=x, y=alt.Y("y:Q", scale=y_scale),
+                shape=alt.Shape("mark:N", scale=mark_scale_shape, legend=legend),
+                color=alt.Color("mark:N", scale=mark_scale_colour, legend=legend),
+                tooltip=[alt.Tooltip("month_label:N", title="Month"), alt.Tooltip("provider:N", title="Provider"),
+                         alt.Tooltip("reason:N", title="Why no figure")],
+            )
+        )
+    incidents = data.incidents
+    if not incidents.empty:
+        incidents = incidents[incidents["panel"] == provider].assign(y=data.y_domain[1])
+    if not incidents.empty:
+        layers.append(
+            alt.Chart(incidents, name="major_incidents").mark_point(shape="triangle-down", filled=True, size=70,
+                                                                    color="#CC79A7", opacity=0.9)
+            .encode(
+                x=alt.X("opened_iso:T", scale=x_scale), y=alt.Y("y:Q", scale=y_scale),
+                tooltip=[alt.Tooltip("incident_id:N", title="Major incident"), alt.Tooltip("opened_text:N", title="Opened"),
+                         alt.Tooltip("category:N", title="Category"), alt.Tooltip("provider:N", title="Provider"),
+                         alt.Tooltip("title:N", title="Title")],
+            )
+        )
+    annotations = data.annotations
+    if not annotations.empty:
+        annotations = annotations[annotations["panel"] == provider]
+    if not annotations.empty:
+        annotations = annotations.assign(y=data.y_domain[1])
+        layers.append(
+            alt.Chart(annotations, name="annotations").mark_rule(color="#56B4E9", strokeWidth=1.2)
+            .encode(
+                x=alt.X("date_iso:T", scale=x_scale),
+                strokeDash=alt.condition("datum.kind == 'planned'", alt.value([4, 3]), alt.value([1, 0])),
+                tooltip=[alt.Tooltip("date_text:N", title="Date"), alt.Tooltip("kind:N", title="Kind"),
+                         alt.Tooltip("text:N", title="Annotation")],
+            )
+        )
+        layers.append(
+            alt.Chart(annotations, name="annotation_labels")
+            .mark_text(align="left", baseline="top", dx=3, dy=3, fontSize=9, color="#1F5F85")
+            .encode(x=alt.X("date_iso:T", scale=x_scale), y=alt.Y("y:Q", scale=y_scale), text="label:N")
+        )
+    runs = data.runs[data.runs["provider"] == provider]
+    run_text = runs["text"].iloc[0] if not runs.empty else ""
+    title = alt.TitleParams(provider, subtitle=run_text, fontSize=12, anchor="start", subtitleColor="#A0430A",
+                            subtitleFontSize=11, subtitleFontWeight="bold")
+    return alt.layer(*layers, title=title).properties(width=WIDTH, height=PANEL_HEIGHT)
+
+
+def trend_chart(data: Annotated, *, subtitle: str | None = None) -> alt.VConcatChart:
+    """Small multiples: one panel per provider, the same x and y scales, one legend."""
+    panels = [_panel(data, provider) for provider in data.providers]
+    subtitle = subtitle or "Target (solid line) and minimum (dashed) service levels in force each month; shaded between"
+    return alt.vconcat(*panels, spacing=18, title=alt.TitleParams(data.title, subtitle=subtitle)).resolve_scale(
+        shape="shared", color="shared", strokeDash="shared"
+    )
+
+
+def with_footer(chart: alt.TopLevelMixin, lines: list[str]) -> alt.VConcatChart:
+    """The chart with text lines beneath it (sources, PMR month, classification) for export."""
+    footer = pd.DataFrame({"line": lines, "order": range(len(lines))})
+    text = (
+        alt.Chart(footer, name="footer")
+        .mark_text(align="left", baseline="top", fontSize=10, color="#222222")
+        .encode(text="line:N", y=alt.Y("order:O", axis=None), x=alt.value(0))
+        .properties(width=WIDTH, height=14 * len(lines), view=alt.ViewConfig(stroke=None))
+    )
+    return alt.vconcat(chart, text, spacing=10)
+
+
+def month_label(day) -> str:
+    return parse.month_label(pd.Timestamp(day).date())

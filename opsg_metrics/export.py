@@ -1,0 +1,181 @@
+"""Print-quality chart files through vl-convert (offline, data embedded), and month packs.
+
+Every exported chart carries a footer with its sources, the PMR month, the
+sample-data notice when it applies and the most restrictive classification of
+what it shows. File names say what they are: 2020-04_CPM1_DCC.png.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import zipfile
+from dataclasses import dataclass
+from datetime import date
+from pathlib import Path
+from typing import Callable, Iterator
+
+import duckdb
+import pandas as pd
+import vl_convert as vlc
+
+from . import charts, parse
+from .classification import LABELS, most_restrictive
+from .db import OpsgError
+from .status import DEFAULT_WINDOW, status_for_month, status_table
+from .trends import TrendView, annotation_lines, trend_view
+
+FORMATS = ("png", "svg", "pdf")
+PNG_PPI = 200
+PACK_MONTHS = 24
+MEDIA_TYPES = {"png": "image/png", "svg": "image/svg+xml", "pdf": "application/pdf", "zip": "application/zip"}
+
+for _fonts in (Path("/usr/share/fonts"),):
+    if _fonts.is_dir():
+        vlc.register_font_directory(str(_fonts))
+
+
+def render(spec: dict, fmt: str) -> bytes:
+    """A Vega-Lite spec as PNG (at PNG_PPI), SVG or PDF bytes."""
+    if fmt == "png":
+        return vlc.vegalite_to_png(spec, ppi=PNG_PPI)
+    if fmt == "svg":
+        return vlc.vegalite_to_svg(spec).encode("utf-8")
+    if fmt == "pdf":
+        return vlc.vegalite_to_pdf(spec)
+    raise OpsgError(f"unknown format '{fmt}' (use {', '.join(FORMATS)})")
+
+
+def export_spec(view: TrendView) -> dict:
+    """The chart with its provenance footer, as the Vega-Lite spec that gets rendered."""
+    notes = annotation_lines(view.data.annotations)
+    # validate=False: the same specs are validated by the test suite; at export it only costs time.
+    return charts.with_footer(view.chart, view.provenance.footer_lines(view.pmr_month, notes)).to_dict(validate=False)
+
+
+def slug(provider: str) -> str:
+    """A provider as a file-name part: 'CSP C&S' -> 'CSP-CandS'."""
+    return provider.replace("&", "and").replace(" ", "-")
+
+
+def file_name(view: TrendView, fmt: str) -> str:
+    providers = "_".join(slug(p) for p in view.data.providers)
+    months = view.rows["month"].dt.date
+    first, last = months.min(), months.max()
+    when = parse.month_key(last) if PACK_MONTHS and (first == last or len(view.data.providers) == 1
+                                                     and view.pmr_month == last) else ""
+    if len(view.data.providers) > 1 or not when:
+        when = f"{parse.month_key(first)}_to_{parse.month_key(last)}"
+    return f"{when}_{view.measure}_{providers}.{fmt}"
+
+
+def export_view(view: TrendView, fmt: str) -> tuple[str, bytes]:
+    return file_name(view, fmt), render(export_spec(view), fmt)
+
+
+@dataclass
+class PackEntry:
+    file: str
+    measure: str
+    provider: str
+    classification: str
+    sources: str
+
+
+def series_with_data(con, month: date, measure: str | None = None) -> list[tuple[str, str]]:
+    """(measure, provider) pairs with a figure in the month, in catalogue order."""
+    frame = status_for_month(con, month, measure=measure)
+    frame = frame[frame["value"].notna()]
+    return list(zip(frame["measure"], frame["provider"]))
+
+
+def month_charts(
+    con: duckdb.DuckDBPyConnection,
+    month: date,
+    fmt: str,
+    *,
+    measure: str | None = None,
+    window: int = DEFAULT_WINDOW,
+    progress: Callable[[int, int, str], None] | None = None,
+) -> Iterator[tuple[PackEntry, bytes]]:
+    """One chart per measure and provider with data in the month, over the PACK_MONTHS months to it."""
+    if fmt not in FORMATS:
+        raise OpsgError(f"unknown format '{fmt}' (use {', '.join(FORMATS)})")
+    series = series_with_data(con, month, measure)
+    if not series:
+        raise OpsgError(f"no figures for {parse.month_label(month)}" + (f" for {measure}" if measure else ""))
+    start = (pd.Timestamp(month) - pd.DateOffset(months=PACK_MONTHS - 1)).date()
+    table = status_table(con, window=window, until=month)      # once for the whole pack
+    for number, (series_measure, provider) in enumerate(series, start=1):
+        view = trend_view(con, series_measure, [provider], start, month, window=window, table=table)
+        name = f"{parse.month_key(month)}_{series_measure}_{slug(provider)}.{fmt}"
+        if progress:
+            progress(number, len(series), name)
+        entry = PackEntry(name, series_measure, provider, view.provenance.classification,
+                          "; ".join(label for label, _ in view.provenance.sources))
+        yield entry, render(export_spec(view), fmt)
+
+
+def month_pack(con, month: date, fmt: str = "png", **options) -> tuple[str, bytes, list[PackEntry]]:
+    """A zip of every chart of the month, with a manifest; named with the most restrictive classification."""
+    buffer = io.BytesIO()
+    entries = []
+    with zipfile.ZipFile(buffer, "w", compression=zipfile.ZIP_DEFLATED) as pack:
+        for entry, content in month_charts(con, month, fmt, **options):
+            pack.writestr(entry.file, content)
+            entries.append(entry)
+        classification = most_restrictive(e.classification for e in entries)
+        pack.writestr("manifest.csv", _manifest(entries))
+        pack.writestr("README.txt", _readme(month, entries, classification))
+    name = f"opsg-charts-{parse.month_key(month)}-{classification}.zip"
+    return name, buffer.getvalue(), entries
+
+
+def write_month_charts(con, month: date, out_dir: Path, fmt: str, **options) -> list[PackEntry]:
+    """The month's charts as files in a folder, with manifest.csv."""
+    out_dir.mkdir(parents=True, exist_ok=True)
+    entries = []
+    for entry, content in month_charts(con, month, fmt, **options):
+        (out_dir / entry.file).write_bytes(content)
+        entries.append(entry)
+    (out_dir / "manifest.csv").write_text(_manifest(entries), encoding="utf-8")
+    return entries
+
+
+def _manifest(entries: list[PackEntry]) -> str:
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\n")
+    writer.writerow(["file", "measure", "provider", "classification", "sources"])
+    for e in entries:
+        writer.writerow([e.file, e.measure, e.provider, e.classification, e.sources])
+    return out.getvalue()
+
+
+def _readme(month: date, entries: list[PackEntry], classification: str) -> str:
+    return (
+        f"OPSG Metrics chart pack for the PMR of {parse.month_label(month)}\n"
+        f"{len(entries)} charts, one per measure and provider with a figure that month, each covering the "
+        f"{PACK_MONTHS} months to {parse.month_label(month)}.\n"
+        f"Classification of this pack: {LABELS[classification]} (the most restrictive of its charts; "
+        "each chart's own is in manifest.csv and on the chart).\n"
+    )
+
+
+FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
+
+
+def neutralise(value):
+    """A text cell that a spreadsheet would run as a formula gets a leading apostrophe (OWASP's
+    advice for CSV injection); numbers, including negative ones, are left alone."""
+    if isinstance(value, str) and value.startswith(FORMULA_PREFIXES):
+        return "'" + value
+    return value
+
+
+def csv_bytes(frame: pd.DataFrame) -> bytes:
+    """The frame as UTF-8 CSV (with a BOM, so Excel reads it right) with formula-like text neutralised."""
+    safe = frame.copy()
+    for column in safe.columns:
+        if safe[column].dtype == object or pd.api.types.is_string_dtype(safe[column]):
+            safe[column] = safe[column].map(neutralise)
+    return safe.to_csv(index=False).encode("utf-8-sig")

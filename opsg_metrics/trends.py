@@ -1,0 +1,267 @@
+"""Queries behind the trends view and chart export: figures, incidents, annotations, sources.
+
+Everything a trend chart or its footer needs, as data frames and plain values;
+the page and the CLI call these, never SQL of their own.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+
+import duckdb
+import pandas as pd
+
+from . import parse
+from .catalogue import Catalogue
+from .classification import LABELS, most_restrictive
+from .db import OpsgError
+from .status import DEFAULT_WINDOW, latest_month, status_table
+
+# Which incidents belong on which provider's panel: the overall (DCC) figure is hit by every
+# provider's incidents; CSP C&S by Central's and South's.
+PANEL_INCIDENT_PROVIDERS = {"DCC": None, "CSP C&S": ("CSP C", "CSP S", "CSP C&S")}
+
+
+@dataclass
+class TrendSelection:
+    measures: list[str]
+    providers: list[str]
+    start: date
+    end: date
+
+
+def measure_options(con: duckdb.DuckDBPyConnection) -> dict[str, str]:
+    """Measure id -> 'CPM1: On-demand Service Responses ...' in catalogue order."""
+    rows = con.execute(
+        "SELECT measure, any_value(name ORDER BY sort_order), min(sort_order) AS o FROM measures GROUP BY measure ORDER BY o"
+    ).fetchall()
+    return {m: f"{m}: {n.split(' (CSP')[0]}" for m, n, _ in rows}
+
+
+def providers_for(con: duckdb.DuckDBPyConnection, measures: list[str]) -> list[str]:
+    """Providers any of the measures is defined for, in provider order."""
+    if not measures:
+        return []
+    rows = con.execute(
+        """SELECT DISTINCT p.provider, p.sort_order FROM measures m JOIN providers p USING (provider)
+           WHERE m.measure IN (SELECT unnest(?::VARCHAR[])) ORDER BY p.sort_order""",
+        [measures],
+    ).fetchall()
+    return [p for p, _ in rows]
+
+
+def resolve_selection(con, measures: list[str], providers: list[str]) -> tuple[list[str], list[str], list[str]]:
+    """Catalogue ids for what a link or a person asked for, and a message for each thing not understood."""
+    catalogue = Catalogue.from_db(con)
+    problems, good_measures, good_providers = [], [], []
+    for text in measures:
+        try:
+            good_measures.append(catalogue.resolve_measure(text))
+        except ValueError as exc:
+            problems.append(str(exc).replace("unknown measure", "Unknown measure"))
+    for text in providers:
+        try:
+            good_providers.append(catalogue.resolve_provider(text))
+        except ValueError as exc:
+            problems.append(str(exc).replace("unknown provider", "Unknown provider"))
+    return list(dict.fromkeys(good_measures)), list(dict.fromkeys(good_providers)), problems
+
+
+def figures(con, selection: TrendSelection, *, window: int = DEFAULT_WINDOW,
+            table: pd.DataFrame | None = None) -> pd.DataFrame:
+    """Status rows for the selected measures and providers over the selected months.
+
+    `table` is a status_table already computed (by a caller drawing many charts); else it is computed."""
+    if table is None:
+        until = max(selection.end, latest_month(con) or selection.end)
+        table = status_table(con, window=window, until=until)
+    frame = table
+    months = frame["month"].dt.date
+    keep = (
+        frame["measure"].isin(selection.measures)
+        & frame["provider"].isin(selection.providers)
+        & (months >= selection.start) & (months <= selection.end)
+    )
+    return frame[keep].reset_index(drop=True)
+
+
+def major_incidents(con, providers: list[str], start: date, end: date) -> pd.DataFrame:
+    """Major (Category 1-2) incidents opened in the range, one row per panel they belong on."""
+    rows = con.execute(
+        """SELECT incident_id, opened, category, provider, title, root_cause
+           FROM current_incidents
+           WHERE major AND opened >= ? AND opened < ? + INTERVAL 1 MONTH ORDER BY opened""",
+        [start, end],
+    ).df()
+    panels = []
+    for panel in providers:
+        wanted = PANEL_INCIDENT_PROVIDERS.get(panel, (panel,))
+        part = rows if wanted is None else rows[rows["provider"].isin(wanted)]
+        panels.append(part.assign(panel=panel))
+    result = pd.concat(panels, ignore_index=True) if panels else rows.assign(panel=[])
+    result["opened_iso"] = result["opened"].dt.strftime("%Y-%m-%d")
+    result["opened_text"] = result["opened"].dt.strftime("%d %b %Y %H:%M")
+    return result
+
+
+def annotations(con, measure: str, providers: list[str], start: date, end: date) -> pd.DataFrame:
+    """Annotations in the range that apply to a measure's panels, one row per panel."""
+    rows = con.execute(
+        """SELECT date, text, scope, measure, provider, kind FROM current_annotations
+           WHERE date >= ? AND date < ? + INTERVAL 1 MONTH ORDER BY date, text""",
+        [start, end],
+    ).df()
+    panels = []
+    for panel in providers:
+        applies = (
+            (rows["scope"] == "all")
+            | ((rows["scope"] == "measure") & (rows["measure"] == measure))
+            | ((rows["scope"] == "provider") & (rows["provider"] == panel))
+            | ((rows["scope"] == "series") & (rows["measure"] == measure) & (rows["provider"] == panel))
+        )
+        panels.append(rows[applies].assign(panel=panel))
+    result = pd.concat(panels, ignore_index=True) if panels else rows.assign(panel=[])
+    result["date_iso"] = pd.to_datetime(result["date"]).dt.strftime("%Y-%m-%d")
+    result["date_text"] = pd.to_datetime(result["date"]).dt.strftime("%d %b %Y")
+    # Numbered by date, the same number on every panel: the label on the chart, the text in the
+    # tooltip and (for print) in the footer.
+    order = result.sort_values(["date_iso", "text"]).drop_duplicates(["date_iso", "text"]).reset_index(drop=True)
+    numbers = {(r.date_iso, r.text): i for i, r in enumerate(order.itertuples(), start=1)}
+    result["number"] = [numbers[(d, t)] for d, t in zip(result["date_iso"], result["text"])]
+    result["label"] = result["number"].astype(str)
+    return result
+
+
+def annotation_lines(notes: pd.DataFrame) -> list[str]:
+    """'[1] 10 Feb 2020 (event): CSP C&S fix deployed' for each numbered annotation."""
+    if notes.empty:
+        return []
+    unique = notes.drop_duplicates("number").sort_values("number")
+    return [f"[{r.number}] {r.date_text} ({r.kind}): {r.text}" for r in unique.itertuples()]
+
+
+@dataclass
+class Provenance:
+    """Where a chart's data came from: what its footer says."""
+
+    sources: list[tuple[str, date | None]]
+    classification: str
+    sample: bool
+
+    def footer_lines(self, pmr_month: date | None, notes: list[str] | None = None) -> list[str]:
+        lines = list(notes or [])
+        if self.sources:
+            labels = [label for label, _ in self.sources]
+            if len(labels) <= 3:
+                text = "; ".join(f"{label} (issued {issued:%d %b %Y})" if issued else label for label, issued in self.sources)
+            else:
+                text = f"{labels[0]} … {labels[-1]} ({len(labels)} documents)"
+            lines.append(f"Source: {text}")
+        if pmr_month:
+            lines.append(f"PMR month: {parse.month_label(pmr_month)}")
+        if self.sample:
+            lines.append("Illustrative sample data: not DCC's figures, except those noted as reported figures")
+        lines.append(f"Classification: {LABELS[self.classification]}")
+        return lines
+
+
+def provenance(con, source_labels: list[str], extra_source_ids: list[int] | None = None) -> Provenance:
+    """Sources (by label, in issue order), the most restrictive classification and the sample flag."""
+    rows = con.execute(
+        """SELECT label, min(issued_on) AS issued, list(DISTINCT classification) AS classes,
+                  bool_or(is_sample) AS sample
+           FROM sources
+           WHERE label IN (SELECT unnest(?::VARCHAR[])) OR source_id IN (SELECT unnest(?::INTEGER[]))
+           GROUP BY label ORDER BY issued NULLS LAST, label""",
+        [list(source_labels), list(extra_source_ids or [])],
+    ).fetchall()
+    classes = [c for row in rows for c in row[2]]
+    return Provenance(
+        sources=[(label, issued) for label, issued, *_ in rows],
+        classification=most_restrictive(classes),
+        sample=any(row[3] for row in rows),
+    )
+
+
+def context_source_ids(con, incidents: pd.DataFrame, annotations_frame: pd.DataFrame) -> list[int]:
+    """Sources of the incidents and annotations drawn on a chart (their classification counts too)."""
+    ids = []
+    if not incidents.empty:
+        ids += [r[0] for r in con.execute(
+            "SELECT DISTINCT source_id FROM current_incidents WHERE incident_id IN (SELECT unnest(?::VARCHAR[]))",
+            [list(incidents["incident_id"].unique())]).fetchall()]
+    if not annotations_frame.empty:
+        ids += [r[0] for r in con.execute(
+            "SELECT DISTINCT source_id FROM current_annotations WHERE text IN (SELECT unnest(?::VARCHAR[]))",
+            [list(annotations_frame["text"].unique())]).fetchall()]
+    return ids
+
+
+def check_range(start: date, end: date) -> None:
+    if start > end:
+        raise OpsgError(f"the range starts ({parse.month_key(start)}) after it ends ({parse.month_key(end)})")
+
+
+@dataclass
+class TrendView:
+    """One measure's chart with everything behind it."""
+
+    measure: str
+    rows: pd.DataFrame
+    chart: "alt.VConcatChart"
+    data: "charts.Annotated"
+    provenance: Provenance
+    pmr_month: date
+
+
+def trend_view(
+    con,
+    measure: str,
+    providers: list[str],
+    start: date,
+    end: date,
+    *,
+    window: int = DEFAULT_WINDOW,
+    show_incidents: bool = True,
+    show_annotations: bool = True,
+    table: pd.DataFrame | None = None,
+) -> TrendView | None:
+    """The chart of one measure for some providers over a range, or None when nothing is there."""
+    from . import charts
+
+    check_range(start, end)
+    rows = figures(con, TrendSelection([measure], providers, start, end), window=window, table=table)
+    if rows.empty:
+        return None
+    shown = list(dict.fromkeys(rows.sort_values("sort_order")["provider"]))
+    incidents = major_incidents(con, shown, start, end) if show_incidents else pd.DataFrame()
+    notes = annotations(con, measure, shown, start, end) if show_annotations else pd.DataFrame()
+    data = charts.trend_layers_data(rows, incidents=incidents, annotations=notes)
+    source_labels = [s for s in rows["source"].dropna().unique()]
+    origin = provenance(con, source_labels, context_source_ids(con, incidents, notes))
+    return TrendView(measure, rows, charts.trend_chart(data), data, origin, end)
+
+
+def figures_table(rows: pd.DataFrame) -> pd.DataFrame:
+    """The figures behind a chart as people read them: one row per measure, provider and month."""
+    from .status import STATUS_LABELS
+
+    table = pd.DataFrame({
+        "Month": rows["month"].dt.strftime("%Y-%m"),
+        "Measure": rows["measure"],
+        "Provider": rows["provider"],
+        "Value": rows["value"],
+        "Target": rows["target"],
+        "Minimum": rows["minimum"],
+        "Status": [STATUS_LABELS[s] for s in rows["status"]],
+        "Figure": rows["figure_status"],
+        "Revised": rows["revised"],
+        "Run below target": rows["run_below_target"],
+        "Run since": rows["run_start"].dt.strftime("%Y-%m"),
+        "Numerator": rows["numerator"],
+        "Denominator": rows["denominator"],
+        "Source": rows["source"],
+        "Note": rows["note"],
+    })
+    return table.reset_index(drop=True)

@@ -1,0 +1,148 @@
+"""Trends: measures over time against their target and minimum, region by region, with exports."""
+
+from datetime import date
+
+import streamlit as st
+
+from opsg_metrics import export, parse, status, trends, ui
+
+st.title("Trends")
+info = ui.current_dataset()
+if info.latest_month is None:
+    st.info("No figures loaded yet. Load a PMR with `python -m opsg_metrics ingest FILE`.")
+    st.stop()
+version = ui.db_version()
+
+
+@st.cache_data(show_spinner=False, max_entries=8)
+def _options(version):
+    cur = ui.cursor()
+    return trends.measure_options(cur), [parse.month_key(m) for m in reversed(status.available_months(cur))]
+
+
+@st.cache_data(show_spinner=False, max_entries=64)
+def _providers_for(version, measures):
+    return trends.providers_for(ui.cursor(), list(measures))
+
+
+@st.cache_data(show_spinner=False, max_entries=64)
+def _resolve(version, measures, providers):
+    return trends.resolve_selection(ui.cursor(), list(measures), list(providers))
+
+
+@st.cache_resource(show_spinner="Drawing the chart…", max_entries=32)
+def _view(version, measure, providers, start, end, window, incidents, annotations):
+    return trends.trend_view(ui.cursor(), measure, list(providers), parse.parse_month(start), parse.parse_month(end),
+                             window=window, show_incidents=incidents, show_annotations=annotations)
+
+
+@st.cache_data(show_spinner=False, max_entries=64)
+def _export(version, measure, providers, start, end, window, incidents, annotations, fmt):
+    view = _view(version, measure, providers, start, end, window, incidents, annotations)
+    return export.export_view(view, fmt)[1]
+
+
+measure_names, months = _options(version)
+query = st.query_params
+
+# --- the view asked for by the link, checked before the widgets use it
+asked_measures = query.get_all("measure") or ["CPM1"]
+asked_providers = query.get_all("provider")
+measures, providers, problems = _resolve(version, tuple(asked_measures), tuple(asked_providers))
+for problem in problems:
+    st.warning(f"{problem}. The rest of the link is shown.")
+measures = measures or ["CPM1"]
+available = _providers_for(version, tuple(measures))
+providers = [p for p in providers if p in available] or available[:1]
+default_end = months[-1]
+default_start = months[max(0, len(months) - 36)]
+start_key = ui.query_month("from", months, default_start)
+end_key = ui.query_month("to", months, default_end)
+if start_key > end_key:
+    st.warning("The link's range starts after it ends; showing it the right way round.")
+    start_key, end_key = end_key, start_key
+
+left, right = st.columns(2)
+with left:
+    measures = st.multiselect("Measures", list(measure_names), default=measures, format_func=measure_names.get)
+with right:
+    available = _providers_for(version, tuple(measures))
+    providers = st.multiselect("Providers", available, default=[p for p in providers if p in available])
+start_key, end_key = st.select_slider("Months", options=months, value=(start_key, end_key),
+                                      format_func=lambda m: parse.month_label(parse.parse_month(m)))
+toggles = st.columns(3)
+with toggles[0]:
+    show_incidents = st.toggle("Major incidents", value=query.get("incidents", "1") != "0")
+with toggles[1]:
+    show_annotations = st.toggle("Annotations", value=query.get("annotations", "1") != "0")
+with toggles[2]:
+    window = st.number_input("Rolling window (months)", 1, 120, ui.query_int("window", 1, 120, status.DEFAULT_WINDOW))
+
+st.query_params.from_dict({
+    "measure": measures, "provider": providers, "from": start_key, "to": end_key,
+    "incidents": "1" if show_incidents else "0", "annotations": "1" if show_annotations else "0",
+    "window": str(window),
+})
+
+if not measures or not providers:
+    st.info("Choose at least one measure and one provider.")
+    st.stop()
+
+tables = []
+for measure in measures:
+    shown = tuple(p for p in providers if p in _providers_for(version, (measure,)))
+    if not shown:
+        st.info(f"{measure_names[measure]} is not reported for {', '.join(providers)}.")
+        continue
+    key = (version, measure, shown, start_key, end_key, int(window), show_incidents, show_annotations)
+    view = _view(*key)
+    if view is None:
+        st.info(f"No figures for {measure} in this range.")
+        continue
+    st.altair_chart(view.chart, theme=None)
+    st.caption(" · ".join(view.provenance.footer_lines(view.pmr_month)))
+    buttons = st.columns(4)
+    for column, fmt in zip(buttons, export.FORMATS):
+        with column:
+            st.download_button(
+                f"Download {fmt.upper()}", data=lambda key=key, fmt=fmt: _export(*key, fmt),
+                file_name=export.file_name(view, fmt), mime=export.MEDIA_TYPES[fmt], on_click="ignore",
+                key=f"download-{measure}-{fmt}",
+            )
+    tables.append(trends.figures_table(view.rows))
+
+if tables:
+    import pandas as pd
+
+    table = pd.concat(tables, ignore_index=True)
+    st.subheader("The figures behind the charts")
+    st.dataframe(table, width="stretch", hide_index=True)
+    st.download_button("Download these rows (CSV)", data=export.csv_bytes(table), mime="text/csv",
+                       file_name=f"opsg-figures-{start_key}_to_{end_key}.csv", on_click="ignore")
+
+st.divider()
+st.subheader("Month pack")
+st.caption("Every measure × provider with a figure in the month, each over the 24 months to it, in one zip.")
+pack_cols = st.columns([2, 1, 1])
+with pack_cols[0]:
+    pack_month = st.selectbox("PMR month", list(reversed(months)),
+                              format_func=lambda m: parse.month_label(parse.parse_month(m)), key="pack-month")
+with pack_cols[1]:
+    pack_format = st.selectbox("Format", export.FORMATS, key="pack-format")
+with pack_cols[2]:
+    st.write("")
+    build = st.button("Build month pack", type="primary")
+if build:
+    progress = st.progress(0.0, text="Starting…")
+
+    def report(number, total, name):
+        progress.progress(number / total, text=f"{number} of {total}: {name}")
+
+    name, content, entries = export.month_pack(ui.cursor(), parse.parse_month(pack_month), pack_format,
+                                               progress=report)
+    progress.progress(1.0, text=f"Done: {len(entries)} charts")
+    st.session_state["month_pack"] = (name, content, len(entries))
+if "month_pack" in st.session_state:
+    name, content, count = st.session_state["month_pack"]
+    st.download_button(f"Download {name} ({count} charts, {len(content) / 1e6:.1f} MB)", data=content,
+                       file_name=name, mime="application/zip", on_click="ignore")

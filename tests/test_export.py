@@ -1,0 +1,144 @@
+"""Exported charts are real files carrying their provenance; month packs hold every series."""
+
+from __future__ import annotations
+
+import csv
+import io
+import struct
+import zipfile
+from datetime import date
+
+import pandas as pd
+import pytest
+
+from opsg_metrics import export, trends
+
+from .conftest import load_text
+from .test_cli import cli
+
+
+def png_ppi(png: bytes) -> float:
+    """Pixels per inch from a PNG's pHYs chunk."""
+    offset = 8
+    while offset < len(png):
+        length, kind = struct.unpack(">I4s", png[offset:offset + 8])
+        if kind == b"pHYs":
+            x, _, unit = struct.unpack(">IIB", png[offset + 8:offset + 17])
+            assert unit == 1
+            return x * 0.0254
+        offset += 12 + length
+    raise AssertionError("no pHYs chunk")
+
+
+@pytest.fixture
+def small(fresh_db):
+    load_text(fresh_db, """\
+        month,measure,provider,value,note
+        2019-01,M1,DCC,94,
+        2019-02,M1,DCC,93,
+        2019-02,M1,CSP N,97,
+        2019-02,L1,DSP,12,
+        """, "pmr-public.csv", issued=date(2019, 3, 20))
+    return fresh_db
+
+
+def view_of(con, *providers, measure="M1", end=date(2019, 2, 1)):
+    return trends.trend_view(con, measure, list(providers), date(2019, 1, 1), end)
+
+
+def test_png_is_real_and_print_resolution(small):
+    name, png = export.export_view(view_of(small, "DCC"), "png")
+    assert name == "2019-02_M1_DCC.png"
+    assert png[:8] == b"\x89PNG\r\n\x1a\n" and len(png) > 20_000
+    assert round(png_ppi(png)) == export.PNG_PPI >= 200
+    width = struct.unpack(">I", png[16:20])[0]
+    assert width >= 640 * 200 / 72 * 0.95          # the 640-px chart at 200 ppi, not screen size
+
+
+def test_svg_carries_source_month_and_classification(small):
+    name, svg = export.export_view(view_of(small, "DCC", "CSP N"), "svg")
+    text = svg.decode("utf-8")
+    assert name == "2019-01_to_2019-02_M1_DCC_CSP-N.svg"
+    assert text.startswith("<svg") and len(text) > 5_000
+    assert "Source: pmr-public.csv (issued 20 Mar 2019)" in text
+    assert "PMR month: February 2019" in text
+    assert "Classification: WHITE (may be published)" in text
+    assert "Illustrative sample data" not in text
+
+
+def test_pdf_is_real(small):
+    _, pdf = export.export_view(view_of(small, "DCC"), "pdf")
+    assert pdf[:5] == b"%PDF-" and len(pdf) > 5_000
+
+
+def test_the_most_restrictive_classification_shown_wins(small):
+    load_text(small, "month,measure,provider,value\n2019-01,M1,CSP N,96.5\n", "pmr-amber.csv", classification="amber")
+    view = view_of(small, "DCC", "CSP N")
+    assert view.provenance.classification == "amber"
+    assert "Classification: AMBER" in export.export_view(view, "svg")[1].decode()
+    # The DCC panel alone shows nothing from the amber source.
+    assert view_of(small, "DCC").provenance.classification == "white"
+
+
+def test_an_incident_source_counts_for_classification(small):
+    load_text(small, "incident_id,opened,resolved,category,provider,major,title\nINC9,2019-01-05,,1,DSP,true,Outage\n",
+              "incidents.csv", classification="red")
+    view = view_of(small, "DCC")
+    assert view.provenance.classification == "red"
+    hidden = trends.trend_view(small, "M1", ["DCC"], date(2019, 1, 1), date(2019, 2, 1), show_incidents=False)
+    assert hidden.provenance.classification == "white"
+
+
+def test_sample_data_is_labelled_on_the_chart(sample_db):
+    view = trends.trend_view(sample_db, "PM2", ["CSP N"], date(2020, 1, 1), date(2020, 4, 1))
+    svg = export.export_view(view, "svg")[1].decode()
+    assert "Illustrative sample data" in svg
+    assert "WHITE (shared with SEC Parties, not published online)" in svg   # the incident log's
+
+
+def test_month_pack_holds_one_chart_per_series_with_data(small):
+    name, content, entries = export.month_pack(small, date(2019, 2, 1), "svg")
+    assert name == "opsg-charts-2019-02-white.zip"
+    with zipfile.ZipFile(io.BytesIO(content)) as pack:
+        files = sorted(pack.namelist())
+        assert files == ["2019-02_L1_DSP.svg", "2019-02_M1_CSP-N.svg", "2019-02_M1_DCC.svg", "README.txt", "manifest.csv"]
+        manifest = list(csv.DictReader(io.StringIO(pack.read("manifest.csv").decode())))
+        assert {m["file"] for m in manifest} == {e.file for e in entries}
+        assert all(m["classification"] == "white" for m in manifest)
+        assert b"Classification: WHITE" in pack.read("2019-02_M1_DCC.svg")
+    # January has a figure for M1 (DCC) only.
+    assert [e.file for e in export.month_pack(small, date(2019, 1, 1), "png")[2]] == ["2019-01_M1_DCC.png"]
+
+
+def test_month_pack_reports_progress_and_refuses_an_empty_month(small):
+    seen = []
+    export.month_pack(small, date(2019, 2, 1), "png", progress=lambda n, total, name: seen.append((n, total)))
+    assert seen == [(1, 3), (2, 3), (3, 3)]
+    with pytest.raises(export.OpsgError, match="no figures for March 2019"):
+        export.month_pack(small, date(2019, 3, 1), "png")
+
+
+def test_csv_export_neutralises_formulas_but_not_numbers():
+    frame = pd.DataFrame({"note": ["=HYPERLINK(\"x\")", "+1", "-cmd", "@SUM(A1)", "\tx", "plain", None],
+                          "value": [-1.5, 2, 3, 4, 5, 6, 7]})
+    text = export.csv_bytes(frame).decode("utf-8-sig")
+    rows = list(csv.reader(io.StringIO(text)))
+    assert [r[0] for r in rows[1:]] == ["'=HYPERLINK(\"x\")", "'+1", "'-cmd", "'@SUM(A1)", "'\tx", "plain", ""]
+    assert [r[1] for r in rows[1:]] == ["-1.5", "2.0", "3.0", "4.0", "5.0", "6.0", "7.0"]
+
+
+def test_cli_export_charts_writes_named_files_with_a_manifest(sample_db_path, tmp_path):
+    out = tmp_path / "charts"
+    proc = cli("--db", sample_db_path, "export-charts", "--month", "2020-04", "--out", out, "--format", "png",
+               "--measure", "CPM1", check=0)
+    files = sorted(p.name for p in out.iterdir())
+    assert files == ["2020-04_CPM1_CSP-CandS.png", "2020-04_CPM1_CSP-N.png", "2020-04_CPM1_DCC.png", "manifest.csv"]
+    assert all((out / f).read_bytes()[:4] == b"\x89PNG" for f in files if f.endswith(".png"))
+    assert "Done: 3 charts" in proc.stdout and "[3/3]" in proc.stdout
+
+
+def test_cli_export_charts_errors(sample_db_path, tmp_path):
+    proc = cli("--db", sample_db_path, "export-charts", "--month", "2020-04", "--out", tmp_path, "--measure", "CPM99", check=1)
+    assert "unknown measure 'CPM99'" in proc.stderr and "Traceback" not in proc.stderr
+    proc = cli("--db", sample_db_path, "export-charts", "--month", "2030-01", "--out", tmp_path, check=1)
+    assert "no figures for January 2030" in proc.stderr

@@ -1,0 +1,101 @@
+"""The Trends page under AppTest: links restore the view, bad links explain themselves."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from .conftest import REPO
+
+
+@pytest.fixture
+def trends_page(sample_db_path, monkeypatch):
+    monkeypatch.setenv("OPSG_DB", str(sample_db_path))
+
+    def open_(**query):
+        at = AppTest.from_file(str(REPO / "app.py"), default_timeout=90)
+        for key, value in query.items():
+            at.query_params[key] = value
+        at.run()
+        return at.switch_page("pages/trends.py").run()
+
+    return open_
+
+
+def chart_specs(at) -> list[dict]:
+    return [json.loads(c.proto.spec) for c in at.get("vega_lite_chart")]
+
+
+def test_a_link_restores_the_view(trends_page):
+    at = trends_page(measure=["PM2"], provider=["CSP N", "CSP C&S"], **{"from": "2019-01", "to": "2021-12"})
+    assert not at.exception
+    assert at.multiselect[0].value == ["PM2"] and at.multiselect[1].value == ["CSP N", "CSP C&S"]
+    assert at.select_slider[0].value == ("2019-01", "2021-12")
+    specs = chart_specs(at)
+    assert len(specs) == 1
+    assert specs[0]["title"]["text"] == "PM2: Category 1 firmware payloads within TRT"
+    assert [p["title"]["text"] for p in specs[0]["vconcat"]] == ["CSP N", "CSP C&S"]
+    assert specs[0]["vconcat"][0]["title"]["subtitle"].startswith("41 months below target since Aug 2018")
+    table = at.dataframe[0].value
+    assert len(table) == 72 and set(table["Provider"]) == {"CSP N", "CSP C&S"}
+    row = table[(table["Month"] == "2020-04") & (table["Provider"] == "CSP N")].iloc[0]
+    assert row["Value"] == 54.80 and row["Status"] == "Below minimum" and row["Figure"] == "unreliable"
+    labels = [b.label for b in at.get("download_button")]
+    assert labels == ["Download PNG", "Download SVG", "Download PDF", "Download these rows (CSV)"]
+    assert "Classification: WHITE (shared with SEC Parties, not published online)" in at.caption[0].value
+
+
+def test_unknown_measure_or_provider_in_a_link_is_explained(trends_page):
+    at = trends_page(measure=["PM99"], provider=["Atlantis"])
+    assert not at.exception
+    warnings = " ".join(w.value for w in at.warning)
+    assert "Unknown measure 'PM99'" in warnings and "Unknown provider 'Atlantis'" in warnings
+    assert at.multiselect[0].value == ["CPM1"]                   # falls back to a sensible view
+    assert chart_specs(at)
+
+
+def test_a_reversed_or_unknown_range_is_explained(trends_page):
+    at = trends_page(measure=["CPM1"], provider=["DCC"], **{"from": "2021-06", "to": "2019-01"})
+    assert "starts after it ends" in " ".join(w.value for w in at.warning)
+    assert at.select_slider[0].value == ("2019-01", "2021-06")
+    at = trends_page(measure=["CPM1"], provider=["DCC"], **{"from": "someday"})
+    assert "from 'someday'" in " ".join(w.value for w in at.warning)
+    # A real month outside the data is clamped to it, quietly: links from the overview reach back 36 months.
+    at = trends_page(measure=["CPM1"], provider=["DCC"], **{"from": "2017-05", "to": "2030-01"})
+    assert not at.warning and at.select_slider[0].value == ("2018-01", "2021-12")
+
+
+def test_changing_the_selection_updates_the_url(trends_page):
+    at = trends_page(measure=["CPM1"], provider=["DCC"])
+    at.multiselect[1].set_value(["DCC", "CSP N"]).run()
+    assert at.query_params["provider"] == ["DCC", "CSP N"]
+    assert [p["title"]["text"] for p in chart_specs(at)[0]["vconcat"]] == ["DCC", "CSP N"]
+    at.toggle[0].set_value(False).run()
+    assert at.query_params["incidents"] == "0"
+    assert not any("major_incidents" in l["name"] for p in chart_specs(at)[0]["vconcat"] for l in p["layer"])
+
+
+def test_two_measures_give_two_charts(trends_page):
+    at = trends_page(measure=["CPM1", "PM2"], provider=["CSP N"])
+    assert [s["title"]["text"].split(":")[0] for s in chart_specs(at)] == ["CPM1", "PM2"]
+
+
+def test_month_pack_from_the_page(trends_page):
+    at = trends_page(measure=["CPM1"], provider=["DCC"])
+    at.selectbox(key="pack-month").set_value("2018-01")
+    at.selectbox(key="pack-format").set_value("svg")
+    at.button[0].click().run()
+    assert not at.exception
+    pack = [b for b in at.get("download_button") if b.label.startswith("Download opsg-charts-2018-01-")]
+    assert len(pack) == 1 and "(63 charts" in pack[0].label
+
+
+def test_overview_cells_link_to_the_trends_view(sample_db_path, monkeypatch):
+    monkeypatch.setenv("OPSG_DB", str(sample_db_path))
+    at = AppTest.from_file(str(REPO / "app.py"), default_timeout=60)
+    at.query_params["month"] = "2020-04"
+    at.run()
+    html = at.html[0].value
+    assert 'href="trends?measure=PM2&amp;provider=CSP+N&amp;from=2017-05&amp;to=2020-04"' in html

@@ -250,46 +250,31 @@ def _panel(data: Annotated, provider: str) -> alt.LayerChart:
         alt.Tooltip("note_text:N", title="Note"),
     ]
     figures = data.figures[data.figures["provider"] == provider]
-    mark_scale_shape = alt.Scale(domain=MARK_DOMAIN, range=MARK_SHAPES)
-    mark_scale_colour = alt.Scale(domain=MARK_DOMAIN, range=MARK_COLOURS)
+    mark_shape = alt.Shape("mark:N", scale=alt.Scale(domain=MARK_DOMAIN, range=MARK_SHAPES), legend=legend)
+    mark_colour = alt.Color("mark:N", scale=alt.Scale(domain=MARK_DOMAIN, range=MARK_COLOURS), legend=legend)
+
+    def marked_points(frame, name, y_field, *, filled, size, tips):
+        """Points whose shape and colour both say what they mark (one legend for all of them)."""
+        return (
+            alt.Chart(frame, name=name).mark_point(filled=filled, size=size, strokeWidth=1.5, opacity=1)
+            .encode(x=x, y=alt.Y(f"{y_field}:Q", scale=y_scale), shape=mark_shape, color=mark_colour, tooltip=tips)
+        )
+
     if not figures.empty:
         layers.append(
             alt.Chart(figures, name="value_line").mark_line(color="#0072B2", strokeWidth=1.8)
             .encode(x=x, y=alt.Y("value:Q", scale=y_scale, title=y_title), detail="segment:N")
         )
-        layers.append(
-            alt.Chart(figures, name="status_points").mark_point(filled=True, size=60, opacity=1)
-            .encode(
-                x=x, y=alt.Y("value:Q", scale=y_scale),
-                shape=alt.Shape("mark:N", scale=mark_scale_shape, legend=legend),
-                color=alt.Color("mark:N", scale=mark_scale_colour, legend=legend),
-                tooltip=tooltip,
-            )
-        )
+        layers.append(marked_points(figures, "status_points", "value", filled=True, size=60, tips=tooltip))
     flags = data.flags[data.flags["provider"] == provider] if not data.flags.empty else data.flags
     if not flags.empty:
-        layers.append(
-            alt.Chart(flags, name="flag_marks").mark_point(filled=False, size=220, strokeWidth=1.5)
-            .encode(
-                x=x, y=alt.Y("value:Q", scale=y_scale),
-                shape=alt.Shape("mark:N", scale=mark_scale_shape, legend=legend),
-                color=alt.Color("mark:N", scale=mark_scale_colour, legend=legend),
-                tooltip=tooltip,
-            )
-        )
+        layers.append(marked_points(flags, "flag_marks", "value", filled=False, size=220, tips=tooltip))
     gaps = data.gaps[data.gaps["provider"] == provider]
     if not gaps.empty:
-        gaps = gaps.assign(y=data.y_domain[0])
-        layers.append(
-            alt.Chart(gaps, name="gap_marks").mark_point(filled=False, size=70, strokeWidth=1.5)
-            .encode(
-                x=x, y=alt.Y("y:Q", scale=y_scale),
-                shape=alt.Shape("mark:N", scale=mark_scale_shape, legend=legend),
-                color=alt.Color("mark:N", scale=mark_scale_colour, legend=legend),
-                tooltip=[alt.Tooltip("month_label:N", title="Month"), alt.Tooltip("provider:N", title="Provider"),
-                         alt.Tooltip("reason:N", title="Why no figure")],
-            )
-        )
+        gap_tips = [alt.Tooltip("month_label:N", title="Month"), alt.Tooltip("provider:N", title="Provider"),
+                    alt.Tooltip("reason:N", title="Why no figure")]
+        layers.append(marked_points(gaps.assign(y=data.y_domain[0]), "gap_marks", "y", filled=False, size=70,
+                                    tips=gap_tips))
     incidents = data.incidents
     if not incidents.empty:
         incidents = incidents[incidents["panel"] == provider].assign(y=data.y_domain[1])

@@ -63,3 +63,20 @@ def sample_db(sample_db_path):
     con = db.connect(sample_db_path, read_only=True)
     yield con
     con.close()
+
+
+@pytest.fixture
+def open_app(sample_db_path, monkeypatch):
+    """Run the app under AppTest on the sample database, with URL parameters, on a page."""
+    from streamlit.testing.v1 import AppTest
+
+    monkeypatch.setenv("OPSG_DB", str(sample_db_path))
+
+    def open_(page: str | None = None, **query):
+        at = AppTest.from_file(str(REPO / "app.py"), default_timeout=90)
+        for key, value in query.items():
+            at.query_params[key] = value
+        at.run()
+        return at.switch_page(page).run() if page else at
+
+    return open_

@@ -9,16 +9,8 @@ from .conftest import REPO
 
 
 @pytest.fixture
-def app(sample_db_path, monkeypatch):
-    monkeypatch.setenv("OPSG_DB", str(sample_db_path))
-
-    def make(**query):
-        at = AppTest.from_file(str(REPO / "app.py"), default_timeout=60)
-        for key, value in query.items():
-            at.query_params[key] = value
-        return at.run()
-
-    return make
+def app(open_app):
+    return open_app
 
 
 def markdown(at) -> str:

@@ -11,17 +11,8 @@ from .conftest import REPO
 
 
 @pytest.fixture
-def trends_page(sample_db_path, monkeypatch):
-    monkeypatch.setenv("OPSG_DB", str(sample_db_path))
-
-    def open_(**query):
-        at = AppTest.from_file(str(REPO / "app.py"), default_timeout=90)
-        for key, value in query.items():
-            at.query_params[key] = value
-        at.run()
-        return at.switch_page("pages/trends.py").run()
-
-    return open_
+def trends_page(open_app):
+    return lambda **query: open_app("pages/trends.py", **query)
 
 
 def chart_specs(at) -> list[dict]:

@@ -561,7 +561,11 @@ def flag_csp_n_unreliable(figures: dict[tuple[str, str], Figure]) -> dict[tuple[
     flagged = dict(figures)
     for (measure, provider), figure in figures.items():
         if provider == "CSP N" and figure.value is not None:
-            note = f"{figure.note}; {UNRELIABLE_CSP_N_NOTE}" if figure.note else UNRELIABLE_CSP_N_NOTE
+            # A note that already says so (PM2's reported figure) is not told twice.
+            if "possibly unreliable" in figure.note:
+                note = figure.note
+            else:
+                note = f"{figure.note}; {UNRELIABLE_CSP_N_NOTE}" if figure.note else UNRELIABLE_CSP_N_NOTE
             flagged[(measure, provider)] = replace(figure, status="unreliable", note=note)
     return flagged
 

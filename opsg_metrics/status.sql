@@ -65,11 +65,14 @@ runs AS (
            sum(is_below_minimum) OVER in_minimum_island AS run_below_minimum,
            min(CASE WHEN is_below_minimum = 1 THEN month END) OVER in_minimum_island AS run_below_minimum_start,
            sum(is_miss) OVER rolling AS misses_in_window,
-           sum(has_data) OVER rolling AS window_months
+           sum(has_data) OVER rolling AS window_months,
+           -- The last miss before this month: for "below target for the first time since ...".
+           max(CASE WHEN is_miss = 1 THEN month END) OVER before_this AS previous_miss_month
     FROM flagged
     WINDOW in_target_island AS (PARTITION BY measure, provider, target_island ORDER BY month ROWS UNBOUNDED PRECEDING),
            in_minimum_island AS (PARTITION BY measure, provider, minimum_island ORDER BY month ROWS UNBOUNDED PRECEDING),
-           rolling AS (PARTITION BY measure, provider ORDER BY month ROWS BETWEEN {window_rows} PRECEDING AND CURRENT ROW)
+           rolling AS (PARTITION BY measure, provider ORDER BY month ROWS BETWEEN {window_rows} PRECEDING AND CURRENT ROW),
+           before_this AS (PARTITION BY measure, provider ORDER BY month ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING)
 )
 SELECT r.month, r.measure, r.provider, r.name, r.unit, r.direction,
        r.value, r.numerator, r.denominator, r.target, r.minimum,
@@ -89,6 +92,7 @@ SELECT r.month, r.measure, r.provider, r.name, r.unit, r.direction,
        CASE WHEN r.run_below_minimum > 0 THEN r.run_below_minimum_start END AS run_below_minimum_start,
        r.misses_in_window::INTEGER AS misses_in_window,
        r.window_months::INTEGER AS window_months,
+       r.previous_miss_month,
        r.sort_order
 FROM runs AS r
 LEFT JOIN sources AS src ON src.source_id = r.source_id

@@ -184,3 +184,11 @@ def test_flag_text_wording(fresh_db):
 def test_window_must_be_positive(fresh_db):
     with pytest.raises(OpsgError, match="window"):
         status.status_table(fresh_db, window=0)
+
+
+def test_previous_miss_month_for_a_first_month_below_target(fresh_db):
+    load_values(fresh_db, "M1", "CSP N", {"2018-01": 97, "2018-02": 99.5, "2018-03": 99.5, "2018-04": 97})
+    rows = series(fresh_db, "M1", "CSP N")
+    assert rows["2018-01"].previous_miss_month is None or str(rows["2018-01"].previous_miss_month) == "NaT"
+    assert rows["2018-04"].previous_miss_month.strftime("%Y-%m") == "2018-01"
+    assert rows["2018-04"].run_below_target == 1

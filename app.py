@@ -10,6 +10,7 @@ navigation = st.navigation(
     [
         st.Page("pages/overview.py", title="Overview", icon=":material/grid_view:", default=True),
         st.Page("pages/trends.py", title="Trends", icon=":material/show_chart:", url_path="trends"),
+        st.Page("pages/summary.py", title="PMR summary", icon=":material/description:", url_path="summary"),
     ]
 )
 ui.sidebar()

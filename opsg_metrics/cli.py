@@ -16,11 +16,12 @@ import duckdb
 
 from . import parse
 from .bootstrap import initialise
+from .classification import LABELS
 from .db import OpsgError, connect, resolve_db_path
 from .ingest import CLASSIFICATIONS, KINDS, ingest_file
 from .status import DEFAULT_WINDOW, STATUS_LABELS, latest_month, status_for_month, to_records
 
-EXIT_OK, EXIT_ERROR, EXIT_USAGE, EXIT_NOT_AVAILABLE = 0, 1, 2, 3
+EXIT_OK, EXIT_ERROR, EXIT_USAGE = 0, 1, 2
 
 
 def _month(text: str) -> date:
@@ -91,12 +92,17 @@ def build_parser() -> argparse.ArgumentParser:
     status.add_argument("--provider", metavar="P", help="only this provider, e.g. 'CSP N'")
     status.add_argument("--json", action="store_true", help="print a JSON list for programs")
 
-    summary = commands.add_parser("summary", help="the monthly PMR summary (not yet available)",
-                                  description="The secretariat's PMR summary. Not yet available.")
-    summary.add_argument("--month", type=_month, required=True, metavar="YYYY-MM")
-    summary.add_argument("--format", choices=("md", "docx", "html"), default="md")
-    summary.add_argument("--window", type=_window, default=DEFAULT_WINDOW, metavar="N")
-    summary.add_argument("-o", dest="output", metavar="FILE")
+    summary = commands.add_parser(
+        "summary", help="the monthly PMR summary for the Operations Group",
+        description="The secretariat's PMR summary for a month: headline, every measure below target in OPSG's "
+        "words, changes, data quality, context and the full table, with sources and classification. "
+        "Markdown goes to standard output unless -o is given; Word needs -o.",
+    )
+    summary.add_argument("--month", type=_month, required=True, metavar="YYYY-MM", help="the PMR month")
+    summary.add_argument("--format", choices=("md", "docx", "html"), default="md", help="output format (default md)")
+    summary.add_argument("--window", type=_window, default=DEFAULT_WINDOW, metavar="N",
+                         help=f"rolling window in months (default {DEFAULT_WINDOW})")
+    summary.add_argument("-o", dest="output", metavar="FILE", help="write to FILE instead of standard output")
 
     export = commands.add_parser(
         "export-charts", help="print-quality charts of a PMR month for Panel papers",
@@ -251,14 +257,29 @@ def cmd_export_charts(args) -> int:
     return EXIT_OK
 
 
-def cmd_not_yet(args) -> int:
-    _err(f"'{args.command}' is not yet available in this version of OPSG Metrics")
-    return EXIT_NOT_AVAILABLE
+def cmd_summary(args) -> int:
+    from pathlib import Path
+
+    from .export import summary_document
+
+    if args.format == "docx" and not args.output:
+        raise OpsgError("a Word document needs a file: add -o FILE.docx")
+    con = connect(args.db, read_only=True)
+    try:
+        name, content, classification = summary_document(con, args.month, args.format, window=args.window)
+    finally:
+        con.close()
+    if args.output:
+        Path(args.output).write_bytes(content)
+        print(f"Wrote {args.output} ({len(content):,} bytes; classification {LABELS[classification]})")
+    else:
+        sys.stdout.write(content.decode("utf-8"))
+    return EXIT_OK
 
 
 COMMANDS = {
     "init": cmd_init, "ingest": cmd_ingest, "status": cmd_status,
-    "summary": cmd_not_yet, "export-charts": cmd_export_charts,
+    "summary": cmd_summary, "export-charts": cmd_export_charts,
 }
 
 

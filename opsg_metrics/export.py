@@ -179,3 +179,39 @@ def csv_bytes(frame: pd.DataFrame) -> bytes:
         if safe[column].dtype == object or pd.api.types.is_string_dtype(safe[column]):
             safe[column] = safe[column].map(neutralise)
     return safe.to_csv(index=False).encode("utf-8-sig")
+
+
+SUMMARY_FORMATS = ("md", "docx", "html")
+
+
+def summary_charts(con, summary, fmt: str) -> list[tuple[str, bytes]]:
+    """One chart per measure below target (its providers below target), over the PACK_MONTHS to the month."""
+    start = (pd.Timestamp(summary.month) - pd.DateOffset(months=PACK_MONTHS - 1)).date()
+    table = status_table(con, window=summary.window, until=summary.month)
+    out = []
+    for measure, providers in summary.charts:
+        view = trend_view(con, measure, providers, start, summary.month, window=summary.window, table=table)
+        if view is None:
+            continue
+        caption = f"{measure}, {', '.join(providers)}: the {PACK_MONTHS} months to {parse.month_label(summary.month)}"
+        out.append((caption, render(export_spec(view), fmt)))
+    return out
+
+
+def summary_document(con, month: date, fmt: str, *, window: int = DEFAULT_WINDOW, commentary: dict | None = None,
+                     charts: bool = True) -> tuple[str, bytes, str]:
+    """The month's summary as a file: (file name, bytes, classification). Word and HTML carry the
+    charts of the misses."""
+    from . import summary as summaries
+
+    if fmt not in SUMMARY_FORMATS:
+        raise OpsgError(f"unknown format '{fmt}' (use {', '.join(SUMMARY_FORMATS)})")
+    built = summaries.build_summary(con, month, window=window)
+    name = f"pmr-summary-{parse.month_key(month)}-{built.classification}.{fmt}"
+    if fmt == "md":
+        return name, summaries.to_markdown(built, commentary).encode("utf-8"), built.classification
+    if fmt == "html":
+        svgs = [(c, svg.decode("utf-8")) for c, svg in summary_charts(con, built, "svg")] if charts else []
+        return name, summaries.to_html(built, commentary, svgs).encode("utf-8"), built.classification
+    pngs = summary_charts(con, built, "png") if charts else []
+    return name, summaries.to_docx(built, commentary, pngs), built.classification

@@ -99,3 +99,11 @@ def query_month(name: str, months: list[str], default: str) -> str:
         st.warning(f"The link asks for {name} '{value}': {exc}; using {default} instead.")
         return default
     return min(max(key, months[0]), months[-1])
+
+
+_MARKDOWN_SPECIALS = "\\`*_{}[]()#+-.!|<>~$"
+
+
+def md_escape(text: str) -> str:
+    """Text from the data shown through a Markdown element (labels, captions) as it is, never as markup."""
+    return "".join("\\" + c if c in _MARKDOWN_SPECIALS else c for c in text)

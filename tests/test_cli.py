@@ -141,11 +141,6 @@ def test_every_command_has_help(command):
     assert f"usage: python -m opsg_metrics {command}" in proc.stdout
 
 
-def test_summary_says_not_yet_available(empty_db):
-    proc = cli("--db", empty_db, "summary", "--month", "2020-04", check=3)
-    assert "not yet available" in proc.stderr
-
-
 def test_ingest_into_a_database_that_does_not_exist_says_run_init(tmp_path):
     pmr = tmp_path / "pmr.csv"
     pmr.write_text("month,measure,provider,value\n2020-04,CPM1,DCC,97\n")

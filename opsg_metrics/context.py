@@ -1,0 +1,98 @@
+"""Context OPSG reads beside the measures: incidents, alerts and operational figures for a month.
+
+Plain query functions returning data frames; the summary, the pages and the
+command line use them. Month-on-month changes are computed here, once: a change
+from zero is no percentage (None), never a division by zero.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+
+import duckdb
+import pandas as pd
+
+
+def previous_month(month: date) -> date:
+    return date(month.year - (month.month == 1), 12 if month.month == 1 else month.month - 1, 1)
+
+
+def percent_change(new: float | None, old: float | None) -> float | None:
+    """(new - old) / old in percent; None when either is missing or old is zero."""
+    if new is None or old is None or pd.isna(new) or pd.isna(old) or old == 0:
+        return None
+    return (new - old) / old * 100
+
+
+def incidents_opened(con: duckdb.DuckDBPyConnection, month: date, *, major_only: bool = False) -> pd.DataFrame:
+    """Incidents opened in the month (current revision), oldest first."""
+    return con.execute(
+        f"""SELECT i.incident_id, i.opened, i.resolved, i.category, i.provider, i.major, i.title, i.root_cause,
+                   s.label AS source
+            FROM current_incidents AS i JOIN sources AS s USING (source_id)
+            WHERE i.opened >= ? AND i.opened < ?::DATE + INTERVAL 1 MONTH {"AND i.major" if major_only else ""}
+            ORDER BY i.opened, i.incident_id""",
+        [month, month],
+    ).df()
+
+
+def incident_counts(con: duckdb.DuckDBPyConnection, month: date) -> pd.DataFrame:
+    """Incidents opened in the month: providers (rows, provider order) by category 1-5 (columns), with totals."""
+    rows = con.execute(
+        """SELECT i.provider, i.category, count(*) AS n
+           FROM current_incidents AS i JOIN providers AS p USING (provider)
+           WHERE i.opened >= ? AND i.opened < ?::DATE + INTERVAL 1 MONTH
+           GROUP BY i.provider, i.category, p.sort_order ORDER BY p.sort_order""",
+        [month, month],
+    ).df()
+    if rows.empty:
+        return pd.DataFrame()
+    table = rows.pivot_table(index="provider", columns="category", values="n", aggfunc="sum", fill_value=0, sort=False)
+    table = table.reindex(columns=range(1, 6), fill_value=0)
+    table.columns = [f"Cat {c}" for c in table.columns]
+    table["Total"] = table.sum(axis=1)
+    table.loc["All"] = table.sum(axis=0)
+    table.index.name = "Provider"
+    return table.astype(int)
+
+
+def ops_figures(con: duckdb.DuckDBPyConnection, month: date) -> pd.DataFrame:
+    """Every operational figure of the month with the previous month's and the change."""
+    frame = con.execute(
+        """SELECT c.metric, c.provider, c.value, c.unit, c.note, s.label AS source, p.value AS previous
+           FROM current_ops_figures AS c JOIN sources AS s USING (source_id)
+           LEFT JOIN current_ops_figures AS p
+                  ON p.metric = c.metric AND p.provider = c.provider AND p.month = ?
+           JOIN providers AS pr ON pr.provider = c.provider
+           WHERE c.month = ? ORDER BY c.metric, pr.sort_order""",
+        [previous_month(month), month],
+    ).df()
+    frame["change_pct"] = [percent_change(v, p) for v, p in zip(frame["value"], frame["previous"])]
+    return frame
+
+
+def alert_volumes(con: duckdb.DuckDBPyConnection, month: date) -> pd.DataFrame:
+    """Alert volume by code and provider for the month, the previous month's, and the change."""
+    frame = con.execute(
+        """SELECT c.alert_code, c.provider, c.volume, c.devices, c.first_time_devices, s.label AS source,
+                  p.volume AS previous
+           FROM current_alerts AS c JOIN sources AS s USING (source_id)
+           LEFT JOIN current_alerts AS p
+                  ON p.alert_code = c.alert_code AND p.provider = c.provider AND p.month = ?
+           JOIN providers AS pr ON pr.provider = c.provider
+           WHERE c.month = ? ORDER BY c.alert_code, pr.sort_order""",
+        [previous_month(month), month],
+    ).df()
+    frame["change_pct"] = [percent_change(v, p) for v, p in zip(frame["volume"], frame["previous"])]
+    return frame
+
+
+def source_labels_for_month(con: duckdb.DuckDBPyConnection, month: date) -> list[int]:
+    """Source ids of the incidents, alerts and ops figures of a month (what its context shows)."""
+    rows = con.execute(
+        """SELECT source_id FROM current_incidents WHERE opened >= ? AND opened < ?::DATE + INTERVAL 1 MONTH
+           UNION SELECT source_id FROM current_alerts WHERE month = ?
+           UNION SELECT source_id FROM current_ops_figures WHERE month = ?""",
+        [month, month, month, month],
+    ).fetchall()
+    return sorted(r[0] for r in rows)

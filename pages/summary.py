@@ -1,0 +1,93 @@
+"""Summary: the secretariat's monthly PMR summary, traceable finding by finding, with downloads."""
+
+import pandas as pd
+import streamlit as st
+
+from opsg_metrics import db, export, overview, parse, status, summary, ui
+
+st.title("PMR summary")
+info = ui.current_dataset()
+if info.latest_month is None:
+    st.info("No figures loaded yet. Load a PMR with `python -m opsg_metrics ingest FILE`.")
+    st.stop()
+version = ui.db_version()
+
+
+@st.cache_data(show_spinner=False, max_entries=8)
+def _months(version):
+    return overview.month_options(status.available_months(ui.cursor()))
+
+
+@st.cache_resource(show_spinner="Writing the summary…", max_entries=16)
+def _summary(version, month_key, window):
+    try:
+        return summary.build_summary(ui.cursor(), parse.parse_month(month_key), window=window), None
+    except db.OpsgError as exc:
+        return None, str(exc)
+
+
+@st.cache_data(show_spinner=False, max_entries=16)
+def _document(version, month_key, window, fmt, commentary_items):
+    return export.summary_document(ui.cursor(), parse.parse_month(month_key), fmt, window=window,
+                                   commentary=dict(commentary_items))
+
+
+months = _months(version)
+keys = list(months)
+left, right = st.columns([2, 1])
+with left:
+    month_key = st.selectbox("PMR month", keys, index=keys.index(ui.query_choice("month", keys, keys[0])),
+                             format_func=months.get)
+with right:
+    window = int(st.number_input("Rolling window (months)", 1, 120, ui.query_int("window", 1, 120, status.DEFAULT_WINDOW),
+                                 help="'in N of the last W months' counts over this window."))
+st.query_params.update({"month": month_key, "window": str(window)})
+
+built, problem = _summary(version, month_key, window)
+if built is None:
+    st.warning(problem)
+    st.stop()
+
+st.caption("Open a statement to see the figures and sources behind it, and to add the secretariat's commentary "
+           "(kept for this session and included in the downloads; not saved in the database).")
+commentary = {}
+for heading, findings in built.sections:
+    st.subheader(heading)
+    for finding in findings:
+        key = f"commentary:{month_key}:{finding.key}"
+        with st.expander(ui.md_escape(finding.text)):
+            if finding.figures:
+                st.dataframe(pd.DataFrame({"Figure": list(finding.figures),
+                                           "Value": [str(v) for v in finding.figures.values()]}),
+                             hide_index=True, width="content")
+            if finding.sources:
+                st.caption("Source: " + ui.md_escape("; ".join(finding.sources)))
+            st.text_area("Secretariat commentary", key=key, height=80)
+        if st.session_state.get(key, "").strip():
+            commentary[finding.key] = st.session_state[key].strip()
+    if heading == "Context":
+        if not built.incident_table.empty:
+            st.markdown("**Incidents opened, by provider and category**")
+            st.dataframe(built.incident_table, width="content")
+        if not built.alert_table.empty:
+            st.markdown("**Alert volumes by code and region**")
+            st.dataframe(built.alert_table, width="content")
+
+st.subheader("Every measure and provider")
+st.dataframe(built.table, hide_index=True, width="stretch")
+st.caption(ui.md_escape(" ".join(built.footer_lines())))
+
+st.subheader("Download")
+items = tuple(sorted(commentary.items()))
+columns = st.columns(3)
+for column, (fmt, label) in zip(columns, [("docx", "Word (.docx)"), ("md", "Markdown"), ("html", "HTML")]):
+    with column:
+        st.download_button(
+            label, data=lambda fmt=fmt: _document(version, month_key, window, fmt, items)[1],
+            file_name=f"pmr-summary-{month_key}-{built.classification}.{fmt}", mime={
+                "docx": "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
+                "md": "text/markdown", "html": "text/html"}[fmt],
+            on_click="ignore", key=f"summary-{fmt}", type="primary" if fmt == "docx" else "secondary",
+        )
+if commentary:
+    st.caption(f"The downloads include {len(commentary)} commentar{'ies' if len(commentary) != 1 else 'y'}.")

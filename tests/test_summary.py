@@ -1,0 +1,225 @@
+"""The PMR summary: sentence rules on fixtures, OPSG's statements on the sample, the three formats."""
+
+from __future__ import annotations
+
+import io
+import re
+import xml.etree.ElementTree as ET
+from datetime import date
+
+import docx
+import pytest
+
+from opsg_metrics import export, summary
+from opsg_metrics.db import OpsgError
+
+from .conftest import load_text
+from .test_cli import cli
+
+
+def load_series(con, values: dict, measure="M1", provider="CSP N"):
+    lines = ["month,measure,provider,value,status,note"]
+    for month, value in values.items():
+        lines.append(f"{month},{measure},{provider},,null,withdrawn" if value is None else f"{month},{measure},{provider},{value},,")
+    result = load_text(con, "\n".join(lines) + "\n", f"pmr-{len(values)}.csv")
+    assert result.ok, result.problems
+
+
+def finding(built, key_start: str) -> summary.Finding:
+    matches = [f for f in built.findings if f.key.startswith(key_start)]
+    assert len(matches) == 1, [f.key for f in built.findings]
+    return matches[0]
+
+
+def test_first_month_below_target_since_an_earlier_miss(fresh_db):
+    load_series(fresh_db, {"2018-01": 97, "2018-02": 99.5, "2018-03": 97})
+    built = summary.build_summary(fresh_db, date(2018, 3, 1))
+    assert finding(built, "below:M1:CSP N").text == (
+        "M1 in CSP N was below its Target Service Level (99%) at 97.00%. This is the first month below target "
+        "since January 2018; it has been below target in 2 of the 3 months reported in the last 12.")
+
+
+def test_first_month_below_target_ever(fresh_db):
+    load_series(fresh_db, {"2018-01": 99.5, "2018-02": 97})
+    built = summary.build_summary(fresh_db, date(2018, 2, 1))
+    assert finding(built, "below:M1:CSP N").text.endswith("This is the first month below target in the figures loaded.")
+
+
+def test_long_run_and_a_window_shorter_than_the_history(fresh_db):
+    load_series(fresh_db, {f"2018-{m:02d}": 97 for m in range(1, 13)})
+    assert finding(summary.build_summary(fresh_db, date(2018, 12, 1)), "below:M1").text.endswith(
+        "It has been below target for 12 consecutive months, since January 2018, and in 12 of the last 12 months.")
+    assert finding(summary.build_summary(fresh_db, date(2018, 12, 1), window=3), "below:M1").text.endswith(
+        "It has been below target for 12 consecutive months, since January 2018, and in 3 of the last 3 months.")
+
+
+def test_run_across_null_months(fresh_db):
+    load_series(fresh_db, {"2018-01": 97, "2018-02": None, "2018-03": 97, "2018-04": 97})
+    built = summary.build_summary(fresh_db, date(2018, 4, 1))
+    assert finding(built, "below:M1").text.endswith(
+        "It has been below target for 3 consecutive reported months, since January 2018 (1 month in that time "
+        "was not reported), and in 3 of the 3 months reported in the last 12.")
+
+
+def test_below_minimum_says_so_and_gives_the_minimum(fresh_db):
+    load_series(fresh_db, {"2018-01": 95, "2018-02": 94.5})
+    text = finding(summary.build_summary(fresh_db, date(2018, 2, 1)), "below:M1").text
+    assert text.startswith("M1 in CSP N was below its Minimum Service Level (96%) at 94.50%, against a Target "
+                           "Service Level of 99%.")
+    assert text.endswith("It has been below its minimum for 2 consecutive months.")
+
+
+def test_back_to_target_and_new_misses_are_changes(fresh_db):
+    load_series(fresh_db, {"2018-01": 97, "2018-02": 97, "2018-03": 99.5})
+    load_series(fresh_db, {"2018-02": 10, "2018-03": 25}, measure="L1", provider="DSP")
+    built = summary.build_summary(fresh_db, date(2018, 3, 1))
+    assert finding(built, "changes:back:M1").text == "M1 in CSP N returned to target at 99.50%, after 2 months below."
+    # L1 is lower-is-better (target 10, minimum 20): 25 is below its minimum.
+    assert finding(built, "changes:new:L1").text == "L1 in DSP fell below its minimum at 25, from 10 (met) the month before."
+    # No CPM is loaded here, so nothing is said about CPMs.
+    assert not [f for f in built.findings if "Code Performance Measure" in f.text]
+
+
+def test_a_month_with_no_figures_is_a_clear_error(fresh_db):
+    load_series(fresh_db, {"2018-01": 97})
+    with pytest.raises(OpsgError, match="no figures are loaded for March 2018"):
+        summary.build_summary(fresh_db, date(2018, 3, 1))
+
+
+def test_the_same_data_gives_the_same_text(fresh_db):
+    load_series(fresh_db, {"2018-01": 97, "2018-02": None, "2018-03": 95})
+    one = summary.to_markdown(summary.build_summary(fresh_db, date(2018, 3, 1)))
+    two = summary.to_markdown(summary.build_summary(fresh_db, date(2018, 3, 1)))
+    assert one == two
+
+
+# ------------------------------------------------------------------ the sample data
+
+
+@pytest.fixture(scope="module")
+def april(sample_db_path):
+    from opsg_metrics import db
+    con = db.connect(sample_db_path, read_only=True)
+    yield con, summary.build_summary(con, date(2020, 4, 1), window=17)
+    con.close()
+
+
+def test_april_2020_states_the_cpm1_run_and_pm2(april):
+    _, built = april
+    texts = [f.text for f in built.findings]
+    assert ("CPM1 was below its Target Service Level (99%) at 98.32%. It has been below target for 16 consecutive "
+            "months, since January 2019, and in 16 of the last 17 months.") in texts
+    pm2 = finding(built, "below:PM2:CSP N")
+    assert pm2.text.startswith("PM2 in CSP N was below its Minimum Service Level (96%) at 54.80%")
+    assert pm2.figures["value"] == 54.8 and pm2.status == "below_minimum"
+    assert pm2.sources == ["PMR April 2020 issue 1 (issued 20 May 2020)"]
+
+
+def test_october_2019_states_the_tenth_consecutive_month(sample_db):
+    built = summary.build_summary(sample_db, date(2019, 10, 1))
+    assert finding(built, "below:CPM1:DCC").text.startswith(
+        "CPM1 was below its Target Service Level (99%) at 97.95%. It has been below target for 10 consecutive "
+        "months, since January 2019")
+
+
+def test_revisions_quality_and_context_for_april_2020(april):
+    _, built = april
+    revised = finding(built, "quality:revised:CPM1:CSP N")
+    assert "(PMR April 2020 issue 1, issued 20 May 2020) to 97.03 (PMR April 2020 issue 2, issued 08 July 2020)" in revised.text
+    assert finding(built, "quality:unreliable:PM2:CSP N").text.startswith("PM2 in CSP N at 54.80% is flagged as unreliable")
+    assert finding(built, "context:rdp").text == "RDP incidents: 7 opened, 6 resolved in month, 3 still open."
+    assert built.incident_table.loc["All", "Total"] == finding(built, "context:incidents").figures["incidents_opened"]
+
+
+def test_august_2021_context_agrees_with_the_minutes(sample_db):
+    built = summary.build_summary(sample_db, date(2021, 8, 1))
+    majors = finding(built, "context:majors")
+    assert majors.text.startswith("5 major incidents were opened (5 Category 2)")
+    assert finding(built, "context:changes").text == "211 changes were implemented, 96.7% successfully."
+    assert finding(built, "context:problems").text.startswith("90 problem tickets were open")
+
+
+def test_markdown_has_no_sentence_without_a_finding(april):
+    _, built = april
+    markdown = summary.to_markdown(built, {"below:CPM1:DCC": "DCC expects Green by June."})
+    bullets = [line[2:] for line in markdown.splitlines() if line.startswith("- ")]
+    assert bullets == [f.text for f in built.findings]
+    assert "  - *Secretariat commentary:* DCC expects Green by June." in markdown
+    prose = [line for line in markdown.splitlines()
+             if line and not line.startswith(("#", "- ", "  - ", "|", ">", "---"))]
+    assert [line.rstrip() for line in prose] == built.footer_lines()
+
+
+def test_footer_has_month_sources_classification_and_sample_notice(april):
+    _, built = april
+    lines = built.footer_lines()
+    assert lines[0] == "PMR month: April 2020. Rolling window: 17 months."
+    assert "PMR April 2020 issue 1 (issued 20 May 2020)" in lines[1] and "PMR April 2020 issue 2" in lines[1]
+    assert "Incident log (illustrative)" in lines[1]
+    assert lines[2] == "Classification: WHITE (shared with SEC Parties, not published online)."
+    assert lines[3].startswith("Illustrative sample data")
+
+
+def test_word_document(april):
+    con, built = april
+    name, content, classification = export.summary_document(
+        con, date(2020, 4, 1), "docx", window=17, commentary={"below:CPM1:DCC": "Remediation due in June."})
+    assert name == "pmr-summary-2020-04-white-no-publish.docx" and classification == "white-no-publish"
+    document = docx.Document(io.BytesIO(content))
+    paragraphs = [p.text for p in document.paragraphs]
+    headings = [p.text for p in document.paragraphs if p.style.name.startswith("Heading") or p.style.name == "Title"]
+    assert headings[0] == "PMR summary: April 2020"
+    assert "Measures below target" in headings and "Data quality" in headings
+    assert any(p.startswith("CPM1 was below its Target Service Level (99%) at 98.32%. It has been below target for "
+                            "16 consecutive months, since January 2019, and in 16 of the last 17 months.") for p in paragraphs)
+    assert "Secretariat commentary: Remediation due in June." in paragraphs
+    assert len(document.inline_shapes) == len(built.charts) >= 1
+    full = document.tables[-1]
+    assert [c.text for c in full.rows[0].cells] == ["Measure", "Provider", "Value", "Target", "Minimum", "Status", "Run"]
+    assert len(full.rows) == len(built.table) + 1
+    assert document.sections[0].header.paragraphs[0].text.startswith("WHITE (shared with SEC Parties")
+
+
+def test_html_is_standalone_well_formed_and_escaped(april, fresh_db):
+    con, built = april
+    _, content, _ = export.summary_document(con, date(2020, 4, 1), "html", window=17)
+    page = content.decode("utf-8")
+    root = ET.fromstring(page.split("\n", 1)[1])          # strict XML parse of everything after the doctype
+    assert root.tag.endswith("html")
+    assert "http://" not in re.sub(r'xmlns(:\w+)?="[^"]+"', "", page)   # nothing fetched from elsewhere
+    assert page.count("<svg") == len(built.charts)
+    load_text(fresh_db, 'month,measure,provider,value,status,note\n'
+                        '2018-01,M1,CSP N,95,unreliable,"<script>alert(1)</script>"\n')
+    hostile = summary.to_html(summary.build_summary(fresh_db, date(2018, 1, 1)))
+    assert "<script>" not in hostile and "&lt;script&gt;" in hostile
+
+
+def test_cli_summary(sample_db_path, tmp_path):
+    proc = cli("--db", sample_db_path, "summary", "--month", "2020-04", "--window", "17", check=0)
+    assert proc.stdout.startswith("# PMR summary: April 2020")
+    assert "16 of the last 17 months" in proc.stdout
+    out = tmp_path / "april.docx"
+    proc = cli("--db", sample_db_path, "summary", "--month", "2020-04", "--format", "docx", "-o", out, check=0)
+    assert out.read_bytes()[:2] == b"PK" and "Wrote" in proc.stdout
+    proc = cli("--db", sample_db_path, "summary", "--month", "2020-04", "--format", "docx", check=1)
+    assert "needs a file" in proc.stderr
+    proc = cli("--db", sample_db_path, "summary", "--month", "2030-01", check=1)
+    assert "no figures are loaded for January 2030" in proc.stderr and "Traceback" not in proc.stderr
+
+
+def test_summary_page_window_changes_the_counts(open_app):
+    at = open_app("pages/summary.py", month="2020-04", window="12")
+    assert not at.exception
+    labels = [e.label for e in at.expander]
+    assert any("in 12 of the last 12 months" in label for label in labels)
+    at.number_input[0].set_value(17).run()
+    labels = [e.label for e in at.expander]
+    assert any("16 consecutive months, since January 2019, and in 16 of the last 17 months" in label.replace("\\", "")
+               for label in labels)
+    assert [b.label for b in at.get("download_button")] == ["Word (.docx)", "Markdown", "HTML"]
+
+
+def test_summary_page_commentary_is_kept_and_counted(open_app):
+    at = open_app("pages/summary.py", month="2020-04")
+    at.text_area(key="commentary:2020-04:below:CPM1:DCC").input("Remediation plan due in June").run()
+    assert "The downloads include 1 commentary." in [c.value for c in at.caption]

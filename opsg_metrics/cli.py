@@ -48,6 +48,12 @@ def _window(text: str) -> int:
     return window
 
 
+def _month_and_window(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--month", type=_month, required=True, metavar="YYYY-MM", help="the PMR month")
+    parser.add_argument("--window", type=_window, default=DEFAULT_WINDOW, metavar="N",
+                        help=f"rolling window in months (default {DEFAULT_WINDOW})")
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="python -m opsg_metrics",
@@ -85,9 +91,7 @@ def build_parser() -> argparse.ArgumentParser:
         description="Status of every measure and provider for a PMR month against the service levels in force, "
         "with consecutive months below target or minimum and the misses in a rolling window.",
     )
-    status.add_argument("--month", type=_month, required=True, metavar="YYYY-MM", help="the PMR month")
-    status.add_argument("--window", type=_window, default=DEFAULT_WINDOW, metavar="N",
-                        help=f"rolling window in months (default {DEFAULT_WINDOW})")
+    _month_and_window(status)
     status.add_argument("--measure", metavar="M", help="only this measure, e.g. CPM1")
     status.add_argument("--provider", metavar="P", help="only this provider, e.g. 'CSP N'")
     status.add_argument("--json", action="store_true", help="print a JSON list for programs")
@@ -98,10 +102,8 @@ def build_parser() -> argparse.ArgumentParser:
         "words, changes, data quality, context and the full table, with sources and classification. "
         "Markdown goes to standard output unless -o is given; Word needs -o.",
     )
-    summary.add_argument("--month", type=_month, required=True, metavar="YYYY-MM", help="the PMR month")
+    _month_and_window(summary)
     summary.add_argument("--format", choices=("md", "docx", "html"), default="md", help="output format (default md)")
-    summary.add_argument("--window", type=_window, default=DEFAULT_WINDOW, metavar="N",
-                         help=f"rolling window in months (default {DEFAULT_WINDOW})")
     summary.add_argument("-o", dest="output", metavar="FILE", help="write to FILE instead of standard output")
 
     export = commands.add_parser(
@@ -110,12 +112,10 @@ def build_parser() -> argparse.ArgumentParser:
         "named like 2020-04_CPM1_DCC.png, each with its sources, PMR month and classification on it, "
         "and a manifest.csv.",
     )
-    export.add_argument("--month", type=_month, required=True, metavar="YYYY-MM", help="the PMR month")
+    _month_and_window(export)
     export.add_argument("--out", required=True, metavar="DIR", help="folder to write into (created if needed)")
     export.add_argument("--format", choices=("png", "svg", "pdf"), default="png", help="file format (default png)")
     export.add_argument("--measure", metavar="M", help="only this measure")
-    export.add_argument("--window", type=_window, default=DEFAULT_WINDOW, metavar="N",
-                        help=f"rolling window in months for the tooltips (default {DEFAULT_WINDOW})")
     return parser
 
 

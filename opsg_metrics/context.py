@@ -56,35 +56,30 @@ def incident_counts(con: duckdb.DuckDBPyConnection, month: date) -> pd.DataFrame
     return table.astype(int)
 
 
-def ops_figures(con: duckdb.DuckDBPyConnection, month: date) -> pd.DataFrame:
-    """Every operational figure of the month with the previous month's and the change."""
+def _with_previous(con, view: str, keys: tuple[str, ...], value: str, columns: str, month: date) -> pd.DataFrame:
+    """A month's rows of a current_* view, with the previous month's value of the same key and the change."""
+    join = " AND ".join(f"p.{k} = c.{k}" for k in keys)
     frame = con.execute(
-        """SELECT c.metric, c.provider, c.value, c.unit, c.note, s.label AS source, p.value AS previous
-           FROM current_ops_figures AS c JOIN sources AS s USING (source_id)
-           LEFT JOIN current_ops_figures AS p
-                  ON p.metric = c.metric AND p.provider = c.provider AND p.month = ?
-           JOIN providers AS pr ON pr.provider = c.provider
-           WHERE c.month = ? ORDER BY c.metric, pr.sort_order""",
+        f"""SELECT {", ".join(f"c.{k}" for k in keys)}, {columns}, s.label AS source, p.{value} AS previous
+            FROM {view} AS c JOIN sources AS s USING (source_id)
+            LEFT JOIN {view} AS p ON {join} AND p.month = ?
+            JOIN providers AS pr ON pr.provider = c.provider
+            WHERE c.month = ? ORDER BY c.{keys[0]}, pr.sort_order""",
         [previous_month(month), month],
     ).df()
-    frame["change_pct"] = [percent_change(v, p) for v, p in zip(frame["value"], frame["previous"])]
+    frame["change_pct"] = [percent_change(v, p) for v, p in zip(frame[value], frame["previous"])]
     return frame
+
+
+def ops_figures(con: duckdb.DuckDBPyConnection, month: date) -> pd.DataFrame:
+    """Every operational figure of the month with the previous month's and the change."""
+    return _with_previous(con, "current_ops_figures", ("metric", "provider"), "value", "c.value, c.unit, c.note", month)
 
 
 def alert_volumes(con: duckdb.DuckDBPyConnection, month: date) -> pd.DataFrame:
     """Alert volume by code and provider for the month, the previous month's, and the change."""
-    frame = con.execute(
-        """SELECT c.alert_code, c.provider, c.volume, c.devices, c.first_time_devices, s.label AS source,
-                  p.volume AS previous
-           FROM current_alerts AS c JOIN sources AS s USING (source_id)
-           LEFT JOIN current_alerts AS p
-                  ON p.alert_code = c.alert_code AND p.provider = c.provider AND p.month = ?
-           JOIN providers AS pr ON pr.provider = c.provider
-           WHERE c.month = ? ORDER BY c.alert_code, pr.sort_order""",
-        [previous_month(month), month],
-    ).df()
-    frame["change_pct"] = [percent_change(v, p) for v, p in zip(frame["volume"], frame["previous"])]
-    return frame
+    return _with_previous(con, "current_alerts", ("alert_code", "provider"), "volume",
+                          "c.volume, c.devices, c.first_time_devices", month)
 
 
 def source_labels_for_month(con: duckdb.DuckDBPyConnection, month: date) -> list[int]:

@@ -107,3 +107,13 @@ _MARKDOWN_SPECIALS = "\\`*_{}[]()#+-.!|<>~$"
 def md_escape(text: str) -> str:
     """Text from the data shown through a Markdown element (labels, captions) as it is, never as markup."""
     return "".join("\\" + c if c in _MARKDOWN_SPECIALS else c for c in text)
+
+
+def page_start(title: str) -> tuple[DatasetInfo, tuple]:
+    """Title, the stop with advice when nothing is loaded yet, and the data version for cache keys."""
+    st.title(title)
+    info = current_dataset()
+    if info.latest_month is None:
+        st.info("No figures loaded yet. Load a PMR with `python -m opsg_metrics ingest FILE`.")
+        st.stop()
+    return info, db_version()

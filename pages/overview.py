@@ -4,11 +4,7 @@ import streamlit as st
 
 from opsg_metrics import overview, parse, status, ui
 
-st.title("Overview")
-info = ui.current_dataset()
-if info.latest_month is None:
-    st.info("No figures loaded yet. Load a PMR with `python -m opsg_metrics ingest FILE`.")
-    st.stop()
+info, version = ui.page_start("Overview")
 
 
 @st.cache_data(show_spinner=False, max_entries=32)
@@ -31,7 +27,6 @@ def _flags(version, month_key, window):
     return status.active_flags(ui.cursor(), parse.parse_month(month_key), window=window)
 
 
-version = ui.db_version()
 months = _months(version)
 keys = list(months)
 left, right = st.columns([2, 1])

@@ -5,12 +5,7 @@ import streamlit as st
 
 from opsg_metrics import db, export, overview, parse, status, summary, ui
 
-st.title("PMR summary")
-info = ui.current_dataset()
-if info.latest_month is None:
-    st.info("No figures loaded yet. Load a PMR with `python -m opsg_metrics ingest FILE`.")
-    st.stop()
-version = ui.db_version()
+info, version = ui.page_start("PMR summary")
 
 
 @st.cache_data(show_spinner=False, max_entries=8)

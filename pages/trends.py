@@ -6,12 +6,7 @@ import streamlit as st
 
 from opsg_metrics import export, parse, status, trends, ui
 
-st.title("Trends")
-info = ui.current_dataset()
-if info.latest_month is None:
-    st.info("No figures loaded yet. Load a PMR with `python -m opsg_metrics ingest FILE`.")
-    st.stop()
-version = ui.db_version()
+info, version = ui.page_start("Trends")
 
 
 @st.cache_data(show_spinner=False, max_entries=8)

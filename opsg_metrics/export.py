@@ -23,7 +23,7 @@ from . import charts, parse
 from .classification import LABELS, most_restrictive
 from .db import OpsgError
 from .status import DEFAULT_WINDOW, status_for_month, status_table
-from .trends import TrendView, annotation_lines, trend_view
+from .trends import Provenance, TrendView, annotation_lines, trend_view
 
 FORMATS = ("png", "svg", "pdf")
 PNG_PPI = 200
@@ -46,11 +46,22 @@ def render(spec: dict, fmt: str) -> bytes:
     raise OpsgError(f"unknown format '{fmt}' (use {', '.join(FORMATS)})")
 
 
-def export_spec(view: TrendView) -> dict:
-    """The chart with its provenance footer, as the Vega-Lite spec that gets rendered."""
-    notes = annotation_lines(view.data.annotations)
+def chart_spec(chart, provenance: Provenance, pmr_month: date | None = None, notes: list[str] | None = None) -> dict:
+    """Any chart with its provenance footer (notes, sources, PMR month, sample notice, classification),
+    as the Vega-Lite spec that gets rendered."""
     # validate=False: the same specs are validated by the test suite; at export it only costs time.
-    return charts.with_footer(view.chart, view.provenance.footer_lines(view.pmr_month, notes)).to_dict(validate=False)
+    return charts.with_footer(chart, provenance.footer_lines(pmr_month, notes)).to_dict(validate=False)
+
+
+def export_chart(chart, provenance: Provenance, fmt: str, *, pmr_month: date | None = None,
+                 notes: list[str] | None = None) -> bytes:
+    """Any chart as a PNG/SVG/PDF file carrying its provenance footer."""
+    return render(chart_spec(chart, provenance, pmr_month, notes), fmt)
+
+
+def export_spec(view: TrendView) -> dict:
+    """A trend view with its provenance footer (and its numbered annotations)."""
+    return chart_spec(view.chart, view.provenance, view.pmr_month, annotation_lines(view.data.annotations))
 
 
 def slug(provider: str) -> str:

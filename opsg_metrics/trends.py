@@ -167,7 +167,9 @@ class Provenance:
 
 
 def provenance(con, source_labels: list[str], extra_source_ids: list[int] | None = None) -> Provenance:
-    """Sources (by label, in issue order), the most restrictive classification and the sample flag."""
+    """Sources (by label, in issue order), the most restrictive classification and the sample flag.
+
+    Give the labels of the figures' sources and/or the ids of any other sources whose data is shown."""
     rows = con.execute(
         """SELECT label, min(issued_on) AS issued, list(DISTINCT classification) AS classes,
                   bool_or(is_sample) AS sample

@@ -6,6 +6,8 @@ the plain functions of the other modules; no SQL or rules here.
 
 from __future__ import annotations
 
+from typing import Callable
+
 import streamlit as st
 
 from . import parse
@@ -117,3 +119,15 @@ def page_start(title: str) -> tuple[DatasetInfo, tuple]:
         st.info("No figures loaded yet. Load a PMR with `python -m opsg_metrics ingest FILE`.")
         st.stop()
     return info, db_version()
+
+
+def chart_downloads(key: str, file_stem: str, make: "Callable[[str], bytes]") -> None:
+    """PNG, SVG and PDF buttons for a chart; `make(fmt)` renders only when a button is clicked."""
+    from .export import FORMATS, MEDIA_TYPES
+
+    columns = st.columns(len(FORMATS) + 1)
+    for column, fmt in zip(columns, FORMATS):
+        with column:
+            st.download_button(f"Download {fmt.upper()}", data=lambda fmt=fmt: make(fmt),
+                               file_name=f"{file_stem}.{fmt}", mime=MEDIA_TYPES[fmt], on_click="ignore",
+                               key=f"{key}-{fmt}")

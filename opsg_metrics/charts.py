@@ -30,9 +30,10 @@ PANEL_HEIGHT = 170
 OKABE_ITO = ["#0072B2", "#E69F00", "#009E73", "#CC79A7", "#56B4E9", "#D55E00", "#F0E442", "#000000"]
 
 # One legend for what a point means: status by shape and colour, flags by outline shape.
-MARK_DOMAIN = ["Met", "Below target", "Below minimum", "Not reported", "Unreliable figure", "Revised figure"]
-MARK_SHAPES = ["circle", "triangle-down", "cross", "circle", "diamond", "square"]
-MARK_COLOURS = ["#009E73", "#E69F00", "#D55E00", "#8C8C8C", "#000000", "#0072B2"]
+MARK_DOMAIN = ["Met", "Below target", "Below minimum", "Not reported", "Unreliable figure", "Revised figure",
+               "Major incident"]
+MARK_SHAPES = ["circle", "triangle-down", "cross", "circle", "diamond", "square", "triangle-up"]
+MARK_COLOURS = ["#009E73", "#E69F00", "#D55E00", "#8C8C8C", "#000000", "#0072B2", "#CC79A7"]
 LEVEL_DOMAIN = ["Target", "Minimum"]
 INCIDENT_COLUMNS = ["incident_id", "opened_iso", "opened_text", "category", "provider", "title", "panel"]
 ANNOTATION_COLUMNS = ["date_iso", "date_text", "kind", "text", "label", "number", "panel"]
@@ -157,11 +158,14 @@ def trend_layers_data(
     frame["segment"] = frame.groupby("provider")["value"].transform(lambda v: v.isna().cumsum())
     figures = frame[frame["value"].notna()].copy()
     gaps = frame[frame["value"].isna()].copy()
-    gaps["reason"] = [
-        (f"Not reported: {r['note_text']}" if r["note_text"] else "Not reported (null figure)")
-        if r["figure_status"] == "null" else "No figure loaded for this month"
-        for _, r in gaps.iterrows()
-    ]
+    def gap_reason(r) -> str:
+        if r["figure_status"] != "null":
+            return "No figure loaded for this month"
+        if not r["note_text"]:
+            return "Not reported (null figure)"
+        return r["note_text"] if r["note_text"].lower().startswith("not reported") else f"Not reported: {r['note_text']}"
+
+    gaps["reason"] = [gap_reason(r) for _, r in gaps.iterrows()]
     flag_rows = []
     for _, r in figures.iterrows():
         if r["unreliable"]:
@@ -219,7 +223,9 @@ def _value_format(unit: str) -> str:
 def _panel(data: Annotated, provider: str) -> alt.LayerChart:
     x_scale = alt.Scale(domain=list(data.x_domain))
     y_scale = alt.Scale(domain=list(data.y_domain), nice=False, zero=False, clamp=True)
-    x = alt.X("month_iso:T", title=None, scale=x_scale, axis=alt.Axis(format="%b %Y", labelAngle=0, tickCount=8))
+    months = max(1, round((pd.Timestamp(data.x_domain[1]) - pd.Timestamp(data.x_domain[0])).days / 30.4))
+    ticks = {"interval": "month", "step": max(1, math.ceil(months / 8))}
+    x = alt.X("month_iso:T", title=None, scale=x_scale, axis=alt.Axis(format="%b %Y", labelAngle=0, tickCount=ticks))
     y_title = f"{data.measure} (%)" if data.unit == "percent" else data.measure
     legend = alt.Legend(title=None)
     layers = []
@@ -273,17 +279,18 @@ def _panel(data: Annotated, provider: str) -> alt.LayerChart:
     if not gaps.empty:
         gap_tips = [alt.Tooltip("month_label:N", title="Month"), alt.Tooltip("provider:N", title="Provider"),
                     alt.Tooltip("reason:N", title="Why no figure")]
-        layers.append(marked_points(gaps.assign(y=data.y_domain[0]), "gap_marks", "y", filled=False, size=70,
-                                    tips=gap_tips))
+        inside = data.y_domain[0] + (data.y_domain[1] - data.y_domain[0]) * 0.04
+        layers.append(marked_points(gaps.assign(y=inside), "gap_marks", "y", filled=False, size=70, tips=gap_tips))
     incidents = data.incidents
     if not incidents.empty:
-        incidents = incidents[incidents["panel"] == provider].assign(y=data.y_domain[1])
+        top = data.y_domain[1] - (data.y_domain[1] - data.y_domain[0]) * 0.04
+        incidents = incidents[incidents["panel"] == provider].assign(y=top, mark="Major incident")
     if not incidents.empty:
         layers.append(
-            alt.Chart(incidents, name="major_incidents").mark_point(shape="triangle-down", filled=True, size=70,
-                                                                    color="#CC79A7", opacity=0.9)
+            alt.Chart(incidents, name="major_incidents").mark_point(filled=True, size=70, opacity=0.9)
             .encode(
                 x=alt.X("opened_iso:T", scale=x_scale), y=alt.Y("y:Q", scale=y_scale),
+                shape=mark_shape, color=mark_colour,
                 tooltip=[alt.Tooltip("incident_id:N", title="Major incident"), alt.Tooltip("opened_text:N", title="Opened"),
                          alt.Tooltip("category:N", title="Category"), alt.Tooltip("provider:N", title="Provider"),
                          alt.Tooltip("title:N", title="Title")],

@@ -73,10 +73,7 @@ def file_name(view: TrendView, fmt: str) -> str:
     providers = "_".join(slug(p) for p in view.data.providers)
     months = view.rows["month"].dt.date
     first, last = months.min(), months.max()
-    when = parse.month_key(last) if PACK_MONTHS and (first == last or len(view.data.providers) == 1
-                                                     and view.pmr_month == last) else ""
-    if len(view.data.providers) > 1 or not when:
-        when = f"{parse.month_key(first)}_to_{parse.month_key(last)}"
+    when = parse.month_key(last) if first == last else f"{parse.month_key(first)}_to_{parse.month_key(last)}"
     return f"{when}_{view.measure}_{providers}.{fmt}"
 
 
@@ -123,7 +120,7 @@ def month_charts(
         if progress:
             progress(number, len(series), name)
         entry = PackEntry(name, series_measure, provider, view.provenance.classification,
-                          "; ".join(label for label, _ in view.provenance.sources))
+                          "; ".join(label for label, *_ in view.provenance.sources))
         yield entry, render(export_spec(view), fmt)
 
 
@@ -196,7 +193,9 @@ SUMMARY_FORMATS = ("md", "docx", "html")
 
 
 def summary_charts(con, summary, fmt: str) -> list[tuple[str, bytes]]:
-    """One chart per measure below target (its providers below target), over the PACK_MONTHS to the month."""
+    """One chart per measure below target (its providers below target), over the PACK_MONTHS to the month.
+
+    The charts show earlier months too: their sources join the summary's (classification and sample flag)."""
     start = (pd.Timestamp(summary.month) - pd.DateOffset(months=PACK_MONTHS - 1)).date()
     table = status_table(con, window=summary.window, until=summary.month)
     out = []
@@ -206,6 +205,8 @@ def summary_charts(con, summary, fmt: str) -> list[tuple[str, bytes]]:
             continue
         caption = f"{measure}, {', '.join(providers)}: the {PACK_MONTHS} months to {parse.month_label(summary.month)}"
         out.append((caption, render(export_spec(view), fmt)))
+        summary.classification = most_restrictive([summary.classification, view.provenance.classification])
+        summary.sample = summary.sample or view.provenance.sample
     return out
 
 
@@ -218,11 +219,13 @@ def summary_document(con, month: date, fmt: str, *, window: int = DEFAULT_WINDOW
     if fmt not in SUMMARY_FORMATS:
         raise OpsgError(f"unknown format '{fmt}' (use {', '.join(SUMMARY_FORMATS)})")
     built = summaries.build_summary(con, month, window=window)
+    # Charts first: what they show can raise the document's classification.
+    rendered = summary_charts(con, built, "png" if fmt == "docx" else "svg") if charts and fmt != "md" else []
     name = f"pmr-summary-{parse.month_key(month)}-{built.classification}.{fmt}"
     if fmt == "md":
-        return name, summaries.to_markdown(built, commentary).encode("utf-8"), built.classification
-    if fmt == "html":
-        svgs = [(c, svg.decode("utf-8")) for c, svg in summary_charts(con, built, "svg")] if charts else []
-        return name, summaries.to_html(built, commentary, svgs).encode("utf-8"), built.classification
-    pngs = summary_charts(con, built, "png") if charts else []
-    return name, summaries.to_docx(built, commentary, pngs), built.classification
+        content = summaries.to_markdown(built, commentary).encode("utf-8")
+    elif fmt == "html":
+        content = summaries.to_html(built, commentary, [(c, svg.decode("utf-8")) for c, svg in rendered]).encode("utf-8")
+    else:
+        content = summaries.to_docx(built, commentary, rendered)
+    return name, content, built.classification

@@ -349,6 +349,11 @@ class RowCheck:
         if len(text) > MAX_FIELD_CHARS:
             self.problem(column, f"text of {len(text)} characters is longer than the {MAX_FIELD_CHARS} allowed")
             return None
+        control = next((c for c in text if (ord(c) < 32 and c not in "\t\n\r") or ord(c) == 127), None)
+        if control is not None:
+            self.problem(column, f"the text contains the control character U+{ord(control):04X}, which documents "
+                                 "cannot show; remove it")
+            return None
         return text
 
 

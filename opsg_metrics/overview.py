@@ -158,11 +158,11 @@ table.opsg-matrix td .marks { display: block; font-size: 0.76rem; }
 </style>"""
 
 
-def trends_link(measure: str, provider: str, month: date, months_back: int = 36) -> str:
+def trends_link(measure: str, provider: str, month: date, window: int, months_back: int = 36) -> str:
     """The trends view of one series over the months to `month`, as a link relative to the app."""
     start = (pd.Timestamp(month) - pd.DateOffset(months=months_back - 1)).date()
-    return "trends?" + urlencode({"measure": measure, "provider": provider,
-                                  "from": parse.month_key(start), "to": parse.month_key(month)})
+    return "trends?" + urlencode({"measure": measure, "provider": provider, "from": parse.month_key(start),
+                                  "to": parse.month_key(month), "window": window})
 
 
 def matrix_html(cells: pd.DataFrame, providers: list[str]) -> str:
@@ -187,7 +187,7 @@ def matrix_html(cells: pd.DataFrame, providers: list[str]) -> str:
             if row["status"] != "no_data" or row["level_missing"]:
                 value = f' <span class="value">{esc(format_value(row["value"], row["unit"]))}</span>'
             marks = " · ".join(_marks(row))
-            link = trends_link(measure, provider, pd.Timestamp(row["month"]).date())
+            link = trends_link(measure, provider, pd.Timestamp(row["month"]).date(), int(row["window"]))
             out.append(
                 f'<td class="{esc(row["status"])}" title="{esc(row["tooltip"])}">'
                 f'<a href="{esc(link)}" target="_self">'

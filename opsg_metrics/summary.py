@@ -106,11 +106,15 @@ def miss_sentences(row) -> str:
     """The sentences for a figure below target: level, value, run, window, minimum, reliability."""
     unit = row["unit"]
     below_minimum = row["status"] == "below_minimum"
+    # "Below" is OPSG's word for a miss; for a lower-is-better measure the figure is above the level.
+    missed = "was below its" if row["direction"] == "higher" else "did not meet its"
+    lower = "" if row["direction"] == "higher" else ", lower is better"
     if below_minimum:
-        text = (f"{_who(row)} was below its Minimum Service Level ({_level(row['minimum'], unit)}) "
+        text = (f"{_who(row)} {missed} Minimum Service Level ({_level(row['minimum'], unit)}{lower}) "
                 f"at {_pct(row['value'], unit)}, against a Target Service Level of {_level(row['target'], unit)}.")
     else:
-        text = f"{_who(row)} was below its Target Service Level ({_level(row['target'], unit)}) at {_pct(row['value'], unit)}."
+        text = (f"{_who(row)} {missed} Target Service Level ({_level(row['target'], unit)}{lower}) "
+                f"at {_pct(row['value'], unit)}.")
     run, gaps = int(row["run_below_target"]), int(row["run_gap_months"])
     window, window_months, misses = int(row["window"]), int(row["window_months"]), int(row["misses_in_window"])
     if window_months == window:
@@ -194,41 +198,48 @@ def _headline(now: pd.DataFrame, month: date) -> list[Finding]:
 
 
 def _changes(now: pd.DataFrame, before: pd.DataFrame, month: date) -> list[Finding]:
+    """Status changes and movements against each series' last reported month before this one."""
+    section = "Changes since the previous month"
     if before.empty:
-        return [Finding("changes:none", "Changes since the previous month",
-                        f"There are no figures for {parse.month_label(context.previous_month(month))} to compare with.")]
-    merged = now.merge(before[["measure", "provider", "value", "status", "run_below_target"]],
+        return [Finding("changes:none", section,
+                        f"There are no figures before {parse.month_label(month)} to compare with.")]
+    merged = now.merge(before[["measure", "provider", "month", "value", "status", "run_below_target"]],
                        on=["measure", "provider"], suffixes=("", "_before"))
+    previous = context.previous_month(month)
+
+    def when(row) -> str:
+        earlier = pd.Timestamp(row["month_before"]).date()
+        return "the month before" if earlier == previous else f"in {parse.month_label(earlier)} (the last month reported)"
+
     misses = ("below_target", "below_minimum")
     findings = []
     back = merged[(merged["status"] == "met") & merged["status_before"].isin(misses)]
     for _, r in back.iterrows():
         findings.append(Finding(
-            f"changes:back:{r['measure']}:{r['provider']}", "Changes since the previous month",
+            f"changes:back:{r['measure']}:{r['provider']}", section,
             f"{_who(r)} returned to target at {_pct(r['value'], r['unit'])}, after "
             f"{_months(int(r['run_below_target_before']))} below.",
             r["measure"], r["provider"], r["status"], _figures(r), _source(r)))
     new = merged[merged["status"].isin(misses) & (merged["status_before"] == "met")]
     for _, r in new.iterrows():
         findings.append(Finding(
-            f"changes:new:{r['measure']}:{r['provider']}", "Changes since the previous month",
+            f"changes:new:{r['measure']}:{r['provider']}", section,
             f"{_who(r)} fell below {'its minimum' if r['status'] == 'below_minimum' else 'target'} at "
-            f"{_pct(r['value'], r['unit'])}, from {_pct(r['value_before'], r['unit'])} (met) the month before.",
+            f"{_pct(r['value'], r['unit'])}, from {_pct(r['value_before'], r['unit'])} (met) {when(r)}.",
             r["measure"], r["provider"], r["status"], _figures(r), _source(r)))
-    moved = merged.dropna(subset=["value", "value_before"]).assign(
-        movement=lambda f: f["value"] - f["value_before"])
+    # Movements in percentage points, for percentage measures only (counts are not comparable with them).
+    moved = merged[(merged["unit"] == "percent") & (merged["month_before"].dt.date == previous)]
+    moved = moved.dropna(subset=["value", "value_before"]).assign(movement=lambda f: f["value"] - f["value_before"])
     moved = moved.reindex(moved["movement"].abs().sort_values(ascending=False).index).head(MOVEMENTS_SHOWN)
     moved = moved[moved["movement"].abs() >= 0.01]
     if not moved.empty:
         parts = [f"{_who(r)} {r['movement']:+.2f} points ({_pct(r['value_before'], r['unit'])} to {_pct(r['value'], r['unit'])})"
                  for _, r in moved.iterrows()]
-        findings.append(Finding("changes:movements", "Changes since the previous month",
-                                "Largest movements: " + "; ".join(parts) + ".",
+        findings.append(Finding("changes:movements", section, "Largest movements: " + "; ".join(parts) + ".",
                                 figures={f"{r['measure']} {r['provider']}": round(float(r["movement"]), 4)
                                          for _, r in moved.iterrows()}))
     if not findings:
-        findings.append(Finding("changes:none", "Changes since the previous month",
-                                "No measure changed status since the previous month."))
+        findings.append(Finding("changes:none", section, "No measure changed status since the previous month."))
     return findings
 
 
@@ -397,7 +408,9 @@ def build_summary(con: duckdb.DuckDBPyConnection, month: date, *, window: int = 
     providers = {p: i for i, (p,) in enumerate(con.execute("SELECT provider FROM providers ORDER BY sort_order").fetchall())}
     table = table.assign(provider_order=table["provider"].map(providers))
     now = table[table["month"].dt.date == month].sort_values("sort_order").reset_index(drop=True)
-    before = table[table["month"].dt.date == context.previous_month(month)]
+    # Each series' last reported month before this one (a null month in between hides nothing).
+    before = (table[(table["month"].dt.date < month) & (table["status"] != "no_data")]
+              .sort_values("month").groupby(["measure", "provider"], as_index=False).tail(1))
     if now.empty or (now["figure_status"] == "absent").all():
         raise OpsgError(f"no figures are loaded for {parse.month_label(month)} (latest month loaded: "
                         f"{parse.month_label(latest)})")
@@ -408,8 +421,15 @@ def build_summary(con: duckdb.DuckDBPyConnection, month: date, *, window: int = 
              for _, r in misses.iterrows()]
     cpm_below = [f for f in below if f.section == "Measures below target"]
     sp_below = [f for f in below if f.section != "Measures below target"]
-    if not cpm_below and now["measure"].str.startswith("CPM").any():
-        cpm_below = [Finding("below:cpm:none", "Measures below target", "Every Code Performance Measure met its target.")]
+    cpms = now[now["measure"].str.startswith("CPM")]
+    if not cpm_below and not cpms.empty:
+        unreported = int((cpms["status"] == "no_data").sum())
+        # A null is never a pass: only say "every CPM met" when every CPM figure is there and met.
+        text = ("Every Code Performance Measure met its target." if unreported == 0 else
+                f"No Code Performance Measure reported was below target; {unreported} of {len(cpms)} "
+                f"CPM figures {'was' if unreported == 1 else 'were'} not reported (see Data quality).")
+        cpm_below = [Finding("below:cpm:none", "Measures below target", text,
+                             figures={"cpm_figures": len(cpms), "not_reported": unreported})]
     revised = revisions(con, month)
     context_findings, incident_table, alert_table = _context(con, month)
     sections = [("Headline", _headline(now, month))]
@@ -422,14 +442,21 @@ def build_summary(con: duckdb.DuckDBPyConnection, month: date, *, window: int = 
         ("Data quality", _quality(now, revised)),
         ("Context", context_findings),
     ]
-    # Provenance: the month's figures (all revisions) and the context shown.
+    # Provenance: the month's figures (all revisions), the earlier figures quoted under Changes,
+    # and the context shown. Charts added to a document add their own (export.summary_document).
+    compared_sources = [int(i) for i in con.execute(
+        """SELECT DISTINCT v.source_id FROM current_measure_values AS v
+           JOIN (SELECT unnest(?::VARCHAR[]) AS measure, unnest(?::VARCHAR[]) AS provider,
+                        unnest(?::DATE[]) AS month) AS b USING (measure, provider, month)""",
+        [list(before["measure"]), list(before["provider"]), [m.date() for m in before["month"]]],
+    ).df()["source_id"]]
     source_rows = con.execute(
         """SELECT DISTINCT s.label, s.issued_on, s.classification, s.is_sample, s.source_id
            FROM sources AS s
            WHERE s.source_id IN (SELECT source_id FROM measure_values WHERE month = ?)
               OR s.source_id IN (SELECT unnest(?::INTEGER[]))
            ORDER BY s.issued_on NULLS LAST, s.source_id""",
-        [month, context.source_labels_for_month(con, month)],
+        [month, context.source_labels_for_month(con, month) + compared_sources],
     ).fetchall()
     charts = [(measure, list(group["provider"])) for measure, group in misses.groupby("measure", sort=False)]
     return Summary(
@@ -443,15 +470,32 @@ def build_summary(con: duckdb.DuckDBPyConnection, month: date, *, window: int = 
 # ---------------------------------------------------------------- rendering
 
 
+_CONTROL = {c: None for c in range(32) if c not in (9, 10, 13)} | {127: None}
+
+
+def clean_text(text: str) -> str:
+    """Text without control characters (they break Word and the chart renderer)."""
+    return text.translate(_CONTROL)
+
+
 def _commentary(commentary: dict | None, key: str) -> str:
-    return ((commentary or {}).get(key) or "").strip()
+    return clean_text(((commentary or {}).get(key) or "")).strip()
+
+
+_MD_SPECIALS = "\\`*_[]<>|#"
+
+
+def md_inline(text: str) -> str:
+    """Data or commentary as one line of Markdown text: no line breaks, no markup."""
+    flat = " ".join(str(text).split())
+    return "".join("\\" + c if c in _MD_SPECIALS else c for c in flat)
 
 
 def _md_table(frame: pd.DataFrame, index_name: str | None = None) -> list[str]:
     frame = frame.reset_index() if index_name else frame
     columns = [str(c) for c in frame.columns]
-    cell = lambda v: str(v).replace("|", "\\|")
-    lines = ["| " + " | ".join(columns) + " |", "|" + "|".join("---" for _ in columns) + "|"]
+    cell = md_inline
+    lines = ["| " + " | ".join(md_inline(c) for c in columns) + " |", "|" + "|".join("---" for _ in columns) + "|"]
     lines += ["| " + " | ".join(cell(v) for v in row) + " |" for row in frame.itertuples(index=False)]
     return lines
 
@@ -463,10 +507,10 @@ def to_markdown(summary: Summary, commentary: dict | None = None) -> str:
     for heading, findings in summary.sections:
         lines += [f"## {heading}", ""]
         for f in findings:
-            lines.append(f"- {f.text}")
+            lines.append(f"- {md_inline(f.text)}")
             note = _commentary(commentary, f.key)
             if note:
-                lines.append(f"  - *Secretariat commentary:* {note}")
+                lines.append(f"  - *Secretariat commentary:* {md_inline(note)}")
         lines.append("")
         if heading == "Context":
             if not summary.incident_table.empty:
@@ -474,7 +518,7 @@ def to_markdown(summary: Summary, commentary: dict | None = None) -> str:
             if not summary.alert_table.empty:
                 lines += ["### Alert volumes by code and region", ""] + _md_table(summary.alert_table, "Alert code") + [""]
     lines += ["## Every measure and provider", ""] + _md_table(summary.table) + [""]
-    lines += ["---", ""] + [f"{line}  " for line in summary.footer_lines()]
+    lines += ["---", ""] + [f"{md_inline(line)}  " for line in summary.footer_lines()]
     return "\n".join(lines).rstrip() + "\n"
 
 

@@ -145,19 +145,28 @@ def annotation_lines(notes: pd.DataFrame) -> list[str]:
 class Provenance:
     """Where a chart's data came from: what its footer says."""
 
-    sources: list[tuple[str, date | None]]
+    sources: list[tuple[str, date | None, str]]      # label, issue date, kind of document
     classification: str
     sample: bool
 
     def footer_lines(self, pmr_month: date | None, notes: list[str] | None = None) -> list[str]:
         lines = list(notes or [])
         if self.sources:
-            labels = [label for label, _ in self.sources]
-            if len(labels) <= 3:
-                text = "; ".join(f"{label} (issued {issued:%d %b %Y})" if issued else label for label, issued in self.sources)
+            def named(label, issued):
+                return f"{label} (issued {issued:%d %b %Y})" if issued else label
+
+            pmrs = [(label, issued) for label, issued, kind in self.sources if kind == "measures"]
+            others = [(label, issued) for label, issued, kind in self.sources if kind != "measures"]
+            parts = []
+            if len(pmrs) > 3:
+                # Many monthly PMRs: the series they form, with the span of their issue dates.
+                dates = [d for _, d in pmrs if d]
+                span = f", issued {min(dates):%d %b %Y} to {max(dates):%d %b %Y}" if dates else ""
+                parts.append(f"{len(pmrs)} PMR documents from {pmrs[0][0]} to {pmrs[-1][0]}{span}")
             else:
-                text = f"{labels[0]} … {labels[-1]} ({len(labels)} documents)"
-            lines.append(f"Source: {text}")
+                parts += [named(*p) for p in pmrs]
+            parts += [named(*o) for o in others]
+            lines.append("Sources: " + "; ".join(parts))
         if pmr_month:
             lines.append(f"PMR month: {parse.month_label(pmr_month)}")
         if self.sample:
@@ -172,7 +181,7 @@ def provenance(con, source_labels: list[str], extra_source_ids: list[int] | None
     Give the labels of the figures' sources and/or the ids of any other sources whose data is shown."""
     rows = con.execute(
         """SELECT label, min(issued_on) AS issued, list(DISTINCT classification) AS classes,
-                  bool_or(is_sample) AS sample
+                  bool_or(is_sample) AS sample, min(kind) AS kind
            FROM sources
            WHERE label IN (SELECT unnest(?::VARCHAR[])) OR source_id IN (SELECT unnest(?::INTEGER[]))
            GROUP BY label ORDER BY issued NULLS LAST, label""",
@@ -180,7 +189,7 @@ def provenance(con, source_labels: list[str], extra_source_ids: list[int] | None
     ).fetchall()
     classes = [c for row in rows for c in row[2]]
     return Provenance(
-        sources=[(label, issued) for label, issued, *_ in rows],
+        sources=[(label, issued, kind) for label, issued, _, _, kind in rows],
         classification=most_restrictive(classes),
         sample=any(row[3] for row in rows),
     )
@@ -261,6 +270,8 @@ def figures_table(rows: pd.DataFrame) -> pd.DataFrame:
         "Revised": rows["revised"],
         "Run below target": rows["run_below_target"],
         "Run since": rows["run_start"].dt.strftime("%Y-%m"),
+        "Below target in window": [f"{m} of {w}" for m, w in zip(rows["misses_in_window"], rows["window_months"])],
+        "Window (months)": rows["window"],
         "Numerator": rows["numerator"],
         "Denominator": rows["denominator"],
         "Source": rows["source"],

@@ -71,7 +71,8 @@ def query_choice(name: str, options: list[str], default: str) -> str:
     if value is None:
         return default
     if value not in options:
-        st.warning(f"The link asks for {name} '{value}', which is not available here; showing {default} instead.")
+        st.warning(f"The link asks for {name} '{md_escape(value)}', which is not available here; "
+                   f"showing {md_escape(default)} instead.")
         return default
     return value
 
@@ -85,7 +86,8 @@ def query_int(name: str, low: int, high: int, default: int) -> int:
     except ValueError:
         number = None
     if number is None or not low <= number <= high:
-        st.warning(f"The link asks for {name} '{value}', which is not a number from {low} to {high}; using {default}.")
+        st.warning(f"The link asks for {name} '{md_escape(value)}', which is not a number from {low} to {high}; "
+                   f"using {default}.")
         return default
     return number
 
@@ -98,9 +100,13 @@ def query_month(name: str, months: list[str], default: str) -> str:
     try:
         key = parse.month_key(parse.parse_month(value))
     except ValueError as exc:
-        st.warning(f"The link asks for {name} '{value}': {exc}; using {default} instead.")
+        st.warning(f"The link asks for {name} '{md_escape(value)}': {md_escape(str(exc))}; using {default} instead.")
         return default
-    return min(max(key, months[0]), months[-1])
+    clamped = min(max(key, months[0]), months[-1])
+    if clamped != key and (key < months[0] and name == "to" or key > months[-1] and name == "from"):
+        st.warning(f"The link asks for {name} {key}, outside the months loaded ({months[0]} to {months[-1]}); "
+                   f"showing {clamped}.")
+    return clamped
 
 
 _MARKDOWN_SPECIALS = "\\`*_{}[]()#+-.!|<>~$"

@@ -4,7 +4,7 @@ from datetime import date
 
 import streamlit as st
 
-from opsg_metrics import export, parse, status, trends, ui
+from opsg_metrics import db, export, parse, status, trends, ui
 
 info, version = ui.page_start("Trends")
 
@@ -45,9 +45,14 @@ asked_measures = query.get_all("measure") or ["CPM1"]
 asked_providers = query.get_all("provider")
 measures, providers, problems = _resolve(version, tuple(asked_measures), tuple(asked_providers))
 for problem in problems:
-    st.warning(f"{problem}. The rest of the link is shown.")
+    st.warning(f"{ui.md_escape(problem)}. The rest of the link is shown.")
 measures = measures or ["CPM1"]
 available = _providers_for(version, tuple(measures))
+not_reported = [p for p in providers if p not in available]
+if not_reported:
+    st.warning(f"{', '.join(measures)} {'is' if len(measures) == 1 else 'are'} not reported for "
+               f"{ui.md_escape(', '.join(not_reported))}" + ("." if [p for p in providers if p in available] else
+                                                            f"; showing {available[0]} instead."))
 providers = [p for p in providers if p in available] or available[:1]
 default_end = months[-1]
 default_start = months[max(0, len(months) - 36)]
@@ -95,7 +100,7 @@ for measure in measures:
         st.info(f"No figures for {measure} in this range.")
         continue
     st.altair_chart(view.chart, theme=None)
-    st.caption(" · ".join(view.provenance.footer_lines(view.pmr_month)))
+    st.caption(ui.md_escape(" · ".join(view.provenance.footer_lines(view.pmr_month))))
     buttons = st.columns(4)
     for column, fmt in zip(buttons, export.FORMATS):
         with column:
@@ -133,10 +138,15 @@ if build:
     def report(number, total, name):
         progress.progress(number / total, text=f"{number} of {total}: {name}")
 
-    name, content, entries = export.month_pack(ui.cursor(), parse.parse_month(pack_month), pack_format,
-                                               progress=report)
-    progress.progress(1.0, text=f"Done: {len(entries)} charts")
-    st.session_state["month_pack"] = (name, content, len(entries))
+    try:
+        name, content, entries = export.month_pack(ui.cursor(), parse.parse_month(pack_month), pack_format,
+                                                   progress=report)
+    except db.OpsgError as exc:
+        progress.empty()
+        st.warning(f"No month pack: {exc}.")
+    else:
+        progress.progress(1.0, text=f"Done: {len(entries)} charts")
+        st.session_state["month_pack"] = (name, content, len(entries))
 if "month_pack" in st.session_state:
     name, content, count = st.session_state["month_pack"]
     st.download_button(f"Download {name} ({count} charts, {len(content) / 1e6:.1f} MB)", data=content,

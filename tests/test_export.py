@@ -48,7 +48,7 @@ def view_of(con, *providers, measure="M1", end=date(2019, 2, 1)):
 
 def test_png_is_real_and_print_resolution(small):
     name, png = export.export_view(view_of(small, "DCC"), "png")
-    assert name == "2019-02_M1_DCC.png"
+    assert name == "2019-01_to_2019-02_M1_DCC.png"
     assert png[:8] == b"\x89PNG\r\n\x1a\n" and len(png) > 20_000
     assert round(png_ppi(png)) == export.PNG_PPI >= 200
     width = struct.unpack(">I", png[16:20])[0]
@@ -60,7 +60,7 @@ def test_svg_carries_source_month_and_classification(small):
     text = svg.decode("utf-8")
     assert name == "2019-01_to_2019-02_M1_DCC_CSP-N.svg"
     assert text.startswith("<svg") and len(text) > 5_000
-    assert "Source: pmr-public.csv (issued 20 Mar 2019)" in text
+    assert "Sources: pmr-public.csv (issued 20 Mar 2019)" in text
     assert "PMR month: February 2019" in text
     assert "Classification: WHITE (may be published)" in text
     assert "Illustrative sample data" not in text
@@ -142,3 +142,18 @@ def test_cli_export_charts_errors(sample_db_path, tmp_path):
     assert "unknown measure 'CPM99'" in proc.stderr and "Traceback" not in proc.stderr
     proc = cli("--db", sample_db_path, "export-charts", "--month", "2030-01", "--out", tmp_path, check=1)
     assert "no figures for January 2030" in proc.stderr
+
+
+def test_footer_summarises_many_pmrs_and_lists_other_sources(sample_db):
+    view = trends.trend_view(sample_db, "PM2", ["CSP N"], date(2018, 1, 1), date(2021, 12, 1))
+    lines = view.provenance.footer_lines(date(2021, 12, 1))
+    sources = next(line for line in lines if line.startswith("Sources: "))
+    assert sources.startswith("Sources: 48 PMR documents from PMR January 2018 issue 1 to PMR December 2021 issue 1, "
+                              "issued 20 Feb 2018 to 20 Jan 2022; ")
+    assert "Incident log (illustrative) (issued 20 Jan 2022)" in sources
+
+
+def test_file_names_give_the_range_unless_one_month(small):
+    assert export.export_view(view_of(small, "DCC"), "svg")[0] == "2019-01_to_2019-02_M1_DCC.svg"
+    one = trends.trend_view(small, "M1", ["DCC"], date(2019, 2, 1), date(2019, 2, 1))
+    assert export.file_name(one, "png") == "2019-02_M1_DCC.png"

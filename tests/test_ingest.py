@@ -539,3 +539,9 @@ def test_blank_lines_and_short_rows_are_tolerated_but_long_rows_are_not(catalogu
 def test_duplicate_header_is_a_problem(catalogue_db):
     result = load_text(catalogue_db, "month,measure,provider,value,Value\n2020-04,PM2,CSP N,1,2\n", "dup.csv")
     assert "dup.csv:1:value: column 'value' appears twice" in [str(p) for p in result.problems]
+
+
+def test_control_characters_in_text_are_refused(catalogue_db):
+    result = load_text(catalogue_db, "month,measure,provider,value,note\n2020-04,PM2,CSP N,54.8,bad\x0bnote\n", "ctl.csv")
+    assert [str(p) for p in result.problems] == [
+        "ctl.csv:2:note: the text contains the control character U+000B, which documents cannot show; remove it"]

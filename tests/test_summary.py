@@ -143,11 +143,69 @@ def test_markdown_has_no_sentence_without_a_finding(april):
     _, built = april
     markdown = summary.to_markdown(built, {"below:CPM1:DCC": "DCC expects Green by June."})
     bullets = [line[2:] for line in markdown.splitlines() if line.startswith("- ")]
-    assert bullets == [f.text for f in built.findings]
+    assert bullets == [summary.md_inline(f.text) for f in built.findings]
     assert "  - *Secretariat commentary:* DCC expects Green by June." in markdown
     prose = [line for line in markdown.splitlines()
              if line and not line.startswith(("#", "- ", "  - ", "|", ">", "---"))]
-    assert [line.rstrip() for line in prose] == built.footer_lines()
+    assert [line.rstrip() for line in prose] == [summary.md_inline(line) for line in built.footer_lines()]
+
+
+def test_markdown_cannot_be_broken_by_data_or_commentary(fresh_db):
+    load_text(fresh_db, 'month,measure,provider,value,status,note\n'
+                        '2018-01,M1,CSP N,95,unreliable,"line one\n## Injected heading\n| a | b |"\n')
+    built = summary.build_summary(fresh_db, date(2018, 1, 1))
+    markdown = summary.to_markdown(built, {"below:M1:CSP N": "first\n# second [link](http://x) *bold*"})
+    assert "\n## Injected heading" not in markdown and "\n| a |" not in markdown
+    assert "\\#\\# Injected heading" in markdown
+    assert "  - *Secretariat commentary:* first \\# second \\[link\\](http://x) \\*bold\\*" in markdown
+
+
+def test_a_null_cpm_is_never_reported_as_met(catalogue_db):
+    load_text(catalogue_db, "month,measure,provider,value,status\n2018-01,CPM1,DCC,99.5,\n2018-01,CPM2,DCC,,null\n")
+    built = summary.build_summary(catalogue_db, date(2018, 1, 1))
+    texts = [f.text for f in built.findings]
+    assert "Every Code Performance Measure met its target." not in texts
+    assert any(t.startswith("No Code Performance Measure reported was below target;") for t in texts)
+
+
+def test_lower_is_better_wording(fresh_db):
+    load_series(fresh_db, {"2018-01": 25}, measure="L1", provider="DSP")
+    text = finding(summary.build_summary(fresh_db, date(2018, 1, 1)), "below:L1").text
+    assert text.startswith("L1 in DSP did not meet its Minimum Service Level (20, lower is better) at 25, "
+                           "against a Target Service Level of 10.")
+
+
+def test_changes_compare_with_the_last_reported_month(fresh_db):
+    load_series(fresh_db, {"2018-01": 97, "2018-02": None, "2018-03": 99.5})
+    built = summary.build_summary(fresh_db, date(2018, 3, 1))
+    assert finding(built, "changes:back:M1").text == "M1 in CSP N returned to target at 99.50%, after 1 month below."
+
+
+def test_earlier_sources_quoted_raise_the_classification(fresh_db):
+    load_text(fresh_db, "month,measure,provider,value\n2018-01,M1,CSP N,99.5\n", "amber.csv", classification="amber")
+    load_text(fresh_db, "month,measure,provider,value\n2018-02,M1,CSP N,97\n", "white.csv")
+    built = summary.build_summary(fresh_db, date(2018, 2, 1))
+    assert built.classification == "amber"        # January's amber figure is quoted under Changes
+
+
+def test_charts_in_a_document_count_for_its_classification(fresh_db):
+    load_text(fresh_db, "month,measure,provider,value\n2017-12,M1,CSP N,97\n", "old-red.csv", classification="red")
+    load_text(fresh_db, "month,measure,provider,value\n2018-06,M1,CSP N,97\n2018-07,M1,CSP N,97\n", "white.csv")
+    assert summary.build_summary(fresh_db, date(2018, 7, 1)).classification == "white"
+    _, _, classification = export.summary_document(fresh_db, date(2018, 7, 1), "html")
+    assert classification == "red"                 # the chart reaches back to the red December figure
+
+
+def test_summary_is_the_same_in_separate_processes(sample_db_path):
+    outputs = set()
+    for seed in ("1", "2"):
+        import os
+        env = {**os.environ, "PYTHONHASHSEED": seed}
+        import subprocess, sys
+        proc = subprocess.run([sys.executable, "-m", "opsg_metrics", "--db", str(sample_db_path), "summary",
+                               "--month", "2020-04"], capture_output=True, text=True, env=env, timeout=120)
+        outputs.add(proc.stdout)
+    assert len(outputs) == 1 and next(iter(outputs)).startswith("# PMR summary")
 
 
 def test_footer_has_month_sources_classification_and_sample_notice(april):

@@ -35,7 +35,7 @@ def test_a_link_restores_the_view(trends_page):
     assert row["Value"] == 54.80 and row["Status"] == "Below minimum" and row["Figure"] == "unreliable"
     labels = [b.label for b in at.get("download_button")]
     assert labels == ["Download PNG", "Download SVG", "Download PDF", "Download these rows (CSV)"]
-    assert "Classification: WHITE (shared with SEC Parties, not published online)" in at.caption[0].value
+    assert "Classification: WHITE (shared with SEC Parties, not published online)" in at.caption[0].value.replace("\\", "")
 
 
 def test_unknown_measure_or_provider_in_a_link_is_explained(trends_page):
@@ -89,4 +89,37 @@ def test_overview_cells_link_to_the_trends_view(sample_db_path, monkeypatch):
     at.query_params["month"] = "2020-04"
     at.run()
     html = at.html[0].value
-    assert 'href="trends?measure=PM2&amp;provider=CSP+N&amp;from=2017-05&amp;to=2020-04"' in html
+    assert 'href="trends?measure=PM2&amp;provider=CSP+N&amp;from=2017-05&amp;to=2020-04&amp;window=12"' in html
+
+
+def test_a_provider_that_does_not_report_the_measure_is_explained(trends_page):
+    at = trends_page(measure=["PM2"], provider=["DCC"])
+    assert "PM2 is not reported for DCC; showing CSP N instead." in [w.value for w in at.warning]
+
+
+def test_link_text_cannot_inject_markdown(trends_page):
+    at = trends_page(measure=["[Sign in](https://evil.example/login)"], **{"from": "![x](https://evil.example/x.png)"})
+    warnings = " ".join(w.value for w in at.warning)
+    assert "\\[Sign in\\]\\(https://evil" in warnings and "\\!\\[x\\]" in warnings
+
+
+def test_a_range_wholly_before_the_data_is_explained(trends_page):
+    at = trends_page(measure=["CPM1"], provider=["DCC"], **{"from": "2010-01", "to": "2012-01"})
+    assert any("outside the months loaded" in w.value for w in at.warning)
+
+
+def test_month_pack_of_a_month_without_figures_warns(tmp_path, monkeypatch):
+    from opsg_metrics import bootstrap, db
+    from opsg_metrics.ingest import ingest_bytes
+
+    path = tmp_path / "nulls.duckdb"
+    con = db.connect(path)
+    bootstrap.load_reference_data(con)
+    ingest_bytes(con, b"month,measure,provider,value,status\n2019-01,CPM1,DCC,97,\n2019-02,CPM1,DCC,,null\n", "p.csv")
+    con.close()
+    monkeypatch.setenv("OPSG_DB", str(path))
+    at = AppTest.from_file(str(REPO / "app.py"), default_timeout=90).run().switch_page("pages/trends.py").run()
+    at.selectbox(key="pack-month").set_value("2019-02")
+    at.button[0].click().run()
+    assert not at.exception
+    assert "No month pack: no figures for February 2019." in [w.value for w in at.warning]

@@ -117,8 +117,23 @@ def md_escape(text: str) -> str:
     return "".join("\\" + c if c in _MARKDOWN_SPECIALS else c for c in text)
 
 
+def ensure_app_navigation() -> None:
+    """Run the page through app.py even when a shared link is the server's first request.
+
+    Until app.py has called st.navigation once, Streamlit treats an app with a pages/
+    folder the old way and runs a deep-linked page file on its own: no sidebar, no
+    sample banner, the wrong menu. A page run like that switches Streamlit to
+    st.navigation and reruns, so app.py serves the same URL properly."""
+    from streamlit.runtime.pages_manager import PagesManager
+
+    if PagesManager.uses_pages_directory:
+        PagesManager.uses_pages_directory = False
+        st.rerun()
+
+
 def page_start(title: str) -> tuple[DatasetInfo, tuple]:
     """Title, the stop with advice when nothing is loaded yet, and the data version for cache keys."""
+    ensure_app_navigation()
     st.title(title)
     info = current_dataset()
     if info.latest_month is None:

@@ -68,7 +68,7 @@ def test_choosing_a_month_updates_the_view_and_the_url(app):
 def test_a_link_with_an_unknown_month_warns_and_falls_back(app):
     at = app(month="1999-01")
     assert not at.exception
-    assert any("month '1999-01'" in w.value for w in at.warning)
+    assert any("month '1999-01'" in w.value.replace('\\', '') for w in at.warning)
     assert at.selectbox[0].value == "2021-12"
 
 

@@ -6,6 +6,7 @@ through executable_path. `make test` installs chromium when it is missing.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 import socket
@@ -41,10 +42,11 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
-@pytest.fixture(scope="module")
-def server(sample_db_path):
+@contextlib.contextmanager
+def running_app(db_path):
+    """`streamlit run app.py` on a free localhost port, stopped afterwards."""
     port = free_port()
-    env = {**os.environ, "OPSG_DB": str(sample_db_path)}
+    env = {**os.environ, "OPSG_DB": str(db_path)}
     proc = subprocess.Popen(
         [sys.executable, "-m", "streamlit", "run", str(REPO / "app.py"), "--server.port", str(port),
          "--server.address", "127.0.0.1", "--server.headless", "true", "--browser.gatherUsageStats", "false"],
@@ -52,22 +54,29 @@ def server(sample_db_path):
     )
     url = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        try:
-            with urllib.request.urlopen(f"{url}/_stcore/health", timeout=2) as response:
-                if response.status == 200:
-                    break
-        except OSError:
-            time.sleep(0.3)
-    else:
-        proc.kill()
-        pytest.fail(f"the app did not start within 60 s:\n{proc.stdout.read()}")
-    yield url
-    proc.terminate()
     try:
-        proc.wait(timeout=10)
-    except subprocess.TimeoutExpired:
-        proc.kill()
+        while time.monotonic() < deadline:
+            try:
+                with urllib.request.urlopen(f"{url}/_stcore/health", timeout=2) as response:
+                    if response.status == 200:
+                        break
+            except OSError:
+                time.sleep(0.3)
+        else:
+            pytest.fail("the app did not start within 60 s")
+        yield url
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+
+
+@pytest.fixture(scope="module")
+def server(sample_db_path):
+    with running_app(sample_db_path) as url:
+        yield url
 
 
 @pytest.fixture(scope="module")
@@ -135,3 +144,18 @@ def test_follow_an_overview_link_to_trends_change_it_and_download_a_png(server, 
     content = target.read_bytes()
     assert content[:8] == b"\x89PNG\r\n\x1a\n" and len(content) > 50_000
     page.close()
+
+
+def test_a_shared_link_as_the_first_request_of_a_new_server(sample_db_path, browser):
+    """Streamlit runs a deep-linked page file on its own until app.py has run once; the app must not."""
+    with running_app(sample_db_path) as url:
+        page = browser.new_page(viewport={"width": 1400, "height": 1000})
+        page.goto(f"{url}/trends?measure=PM2&provider=CSP+N&from=2020-01&to=2020-06", wait_until="domcontentloaded")
+        page.locator(".vega-embed svg text", has_text="PM2: Category 1 firmware payloads within TRT").first.wait_for(
+            timeout=60_000)
+        assert page.get_by_text("Latest PMR month:").is_visible()          # the shared sidebar: app.py ran
+        assert page.get_by_text("Illustrative sample data.").is_visible()
+        nav = page.locator("[data-testid='stSidebarNav'] a").all_inner_texts()
+        assert [n.split()[-1] for n in nav][:2] == ["Overview", "Trends"]
+        assert "from=2020-01" in page.url
+        page.close()

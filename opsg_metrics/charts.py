@@ -110,7 +110,8 @@ def _number(value) -> str:
     return f"{value:,.0f}"
 
 
-def _y_domain(figures: pd.DataFrame, levels: pd.DataFrame, unit: str) -> tuple[float, float]:
+def value_domain(figures: pd.DataFrame, levels: pd.DataFrame, unit: str) -> tuple[float, float]:
+    """A y range holding every value and level with a margin; within 0-100 for percentages."""
     values = pd.concat([figures["value"], levels["level"]]).dropna()
     if values.empty:
         return (0.0, 100.0)
@@ -212,7 +213,7 @@ def trend_layers_data(
         levels=levels, runs=runs,
         incidents=incidents[[c for c in INCIDENT_COLUMNS if c in incidents.columns]],
         annotations=annotations[[c for c in ANNOTATION_COLUMNS if c in annotations.columns]],
-        y_domain=_y_domain(figures, levels, unit), x_domain=x_domain, providers=providers,
+        y_domain=value_domain(figures, levels, unit), x_domain=x_domain, providers=providers,
     )
 
 

@@ -6,6 +6,8 @@ the plain functions of the other modules; no SQL or rules here.
 
 from __future__ import annotations
 
+import sys
+import threading
 from typing import Callable
 
 import streamlit as st
@@ -117,18 +119,33 @@ def md_escape(text: str) -> str:
     return "".join("\\" + c if c in _MARKDOWN_SPECIALS else c for c in text)
 
 
+_script_run = threading.local()
+
+
+def app_run_started() -> None:
+    """Called by app.py at the start of every script run (each session's run has its own thread)."""
+    _script_run.through_app = True
+
+
 def ensure_app_navigation() -> None:
     """Run the page through app.py even when a shared link is the server's first request.
 
     Until app.py has called st.navigation once, Streamlit treats an app with a pages/
     folder the old way and runs a deep-linked page file on its own: no sidebar, no
-    sample banner, the wrong menu. A page run like that switches Streamlit to
+    sample banner, the wrong menu. A page run without app.py switches Streamlit to
     st.navigation and reruns, so app.py serves the same URL properly."""
+    if getattr(_script_run, "through_app", False):
+        _script_run.through_app = False
+        return
     from streamlit.runtime.pages_manager import PagesManager
 
-    if PagesManager.uses_pages_directory:
-        PagesManager.uses_pages_directory = False
-        st.rerun()
+    if "streamlit.testing.v1.app_test" in sys.modules:
+        # Under AppTest, which resets Streamlit's page mode before every run and runs a
+        # switched-to page directly by design; a rerun there would only lose widget events.
+        return
+
+    PagesManager.uses_pages_directory = False
+    st.rerun()
 
 
 def page_start(title: str) -> tuple[DatasetInfo, tuple]:
@@ -152,3 +169,36 @@ def chart_downloads(key: str, file_stem: str, make: "Callable[[str], bytes]") ->
             st.download_button(f"Download {fmt.upper()}", data=lambda fmt=fmt: make(fmt),
                                file_name=f"{file_stem}.{fmt}", mime=MEDIA_TYPES[fmt], on_click="ignore",
                                key=f"{key}-{fmt}")
+
+
+def chart_with_provenance(key: str, stem: str, chart, origin, end, notes: list[str] | None = None) -> None:
+    """A chart's provenance as a caption and its PNG/SVG/PDF buttons (footer: notes, sources, classification)."""
+    from . import export
+
+    st.caption(md_escape(" · ".join(origin.footer_lines(end))))
+    chart_downloads(key, stem, lambda fmt: export.export_chart(chart, origin, fmt, pmr_month=end, notes=notes))
+
+
+def number_table(frame, height: int = 300) -> None:
+    """A table with thousands separators in its number columns."""
+    import pandas as pd
+
+    numbers = {c: st.column_config.NumberColumn(format="localized") for c in frame.columns
+               if pd.api.types.is_numeric_dtype(frame[c]) and not pd.api.types.is_bool_dtype(frame[c])}
+    st.dataframe(frame, hide_index=True, width="stretch", height=height, column_config=numbers)
+
+
+def query_range(months: list[str], default_start: str) -> tuple[str, str]:
+    """The `from`/`to` months of a link, within the months loaded, the right way round (with a warning if not)."""
+    start = query_month("from", months, default_start)
+    end = query_month("to", months, months[-1])
+    if start > end:
+        st.warning("The link's range starts after it ends; showing it the right way round.")
+        start, end = end, start
+    return start, end
+
+
+def month_slider(months: list[str], start: str, end: str, label: str = "Months") -> tuple[str, str]:
+    """A range slider over YYYY-MM keys, labelled 'January 2019'."""
+    return st.select_slider(label, options=months, value=(start, end),
+                            format_func=lambda m: parse.month_label(parse.parse_month(m)))

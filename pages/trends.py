@@ -54,13 +54,8 @@ if not_reported:
                f"{ui.md_escape(', '.join(not_reported))}" + ("." if [p for p in providers if p in available] else
                                                             f"; showing {available[0]} instead."))
 providers = [p for p in providers if p in available] or available[:1]
-default_end = months[-1]
 default_start = months[max(0, len(months) - 36)]
-start_key = ui.query_month("from", months, default_start)
-end_key = ui.query_month("to", months, default_end)
-if start_key > end_key:
-    st.warning("The link's range starts after it ends; showing it the right way round.")
-    start_key, end_key = end_key, start_key
+start_key, end_key = ui.query_range(months, default_start)
 
 left, right = st.columns(2)
 with left:
@@ -68,8 +63,7 @@ with left:
 with right:
     available = _providers_for(version, tuple(measures))
     providers = st.multiselect("Providers", available, default=[p for p in providers if p in available])
-start_key, end_key = st.select_slider("Months", options=months, value=(start_key, end_key),
-                                      format_func=lambda m: parse.month_label(parse.parse_month(m)))
+start_key, end_key = ui.month_slider(months, start_key, end_key)
 toggles = st.columns(3)
 with toggles[0]:
     show_incidents = st.toggle("Major incidents", value=query.get("incidents", "1") != "0")

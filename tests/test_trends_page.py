@@ -55,7 +55,7 @@ def test_a_reversed_or_unknown_range_is_explained(trends_page):
     assert "from 'someday'" in " ".join(w.value for w in at.warning)
     # A real month outside the data is clamped to it, quietly: links from the overview reach back 36 months.
     at = trends_page(measure=["CPM1"], provider=["DCC"], **{"from": "2017-05", "to": "2030-01"})
-    assert not at.warning and at.select_slider[0].value == ("2018-01", "2021-12")
+    assert not at.main.warning and at.select_slider[0].value == ("2018-01", "2021-12")
 
 
 def test_changing_the_selection_updates_the_url(trends_page):

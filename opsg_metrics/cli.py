@@ -105,6 +105,8 @@ def build_parser() -> argparse.ArgumentParser:
     _month_and_window(summary)
     summary.add_argument("--format", choices=("md", "docx", "html"), default="md", help="output format (default md)")
     summary.add_argument("-o", dest="output", metavar="FILE", help="write to FILE instead of standard output")
+    summary.add_argument("--allow-restricted", action="store_true",
+                         help="allow output classified AMBER or RED (refused otherwise)")
 
     export = commands.add_parser(
         "export-charts", help="print-quality charts of a PMR month for Panel papers",
@@ -116,6 +118,8 @@ def build_parser() -> argparse.ArgumentParser:
     export.add_argument("--out", required=True, metavar="DIR", help="folder to write into (created if needed)")
     export.add_argument("--format", choices=("png", "svg", "pdf"), default="png", help="file format (default png)")
     export.add_argument("--measure", metavar="M", help="only this measure")
+    export.add_argument("--allow-restricted", action="store_true",
+                        help="allow charts classified AMBER or RED (refused otherwise)")
     return parser
 
 
@@ -233,7 +237,7 @@ def cmd_status(args) -> int:
 def cmd_export_charts(args) -> int:
     from pathlib import Path
 
-    from .export import write_month_charts
+    from .export import check_restricted, month_classification, write_month_charts
     from .status import status_for_month
 
     con = connect(args.db, read_only=True)
@@ -245,6 +249,7 @@ def cmd_export_charts(args) -> int:
             print(f"  [{number}/{total}] {name}", flush=True)
 
         out = Path(args.out)
+        check_restricted(month_classification(con, args.month, args.measure), args.allow_restricted)
         print(f"Charts for the PMR of {parse.month_label(args.month)} into {out}/")
         entries = write_month_charts(con, args.month, out, args.format, measure=args.measure,
                                      window=args.window, progress=progress)
@@ -260,7 +265,7 @@ def cmd_export_charts(args) -> int:
 def cmd_summary(args) -> int:
     from pathlib import Path
 
-    from .export import summary_document
+    from .export import check_restricted, summary_document
 
     if args.format == "docx" and not args.output:
         raise OpsgError("a Word document needs a file: add -o FILE.docx")
@@ -269,6 +274,7 @@ def cmd_summary(args) -> int:
         name, content, classification = summary_document(con, args.month, args.format, window=args.window)
     finally:
         con.close()
+    check_restricted(classification, args.allow_restricted)
     if args.output:
         Path(args.output).write_bytes(content)
         print(f"Wrote {args.output} ({len(content):,} bytes; classification {LABELS[classification]})")

@@ -124,6 +124,22 @@ def month_charts(
         yield entry, render(export_spec(view), fmt)
 
 
+def month_classification(con, month: date, measure: str | None = None) -> str:
+    """The most restrictive classification a month's charts would carry: the sources of the PACK_MONTHS
+    of figures to the month, and of the incidents and annotations drawn on them."""
+    start = (pd.Timestamp(month) - pd.DateOffset(months=PACK_MONTHS - 1)).date()
+    rows = con.execute(
+        """SELECT DISTINCT s.classification FROM sources AS s WHERE s.source_id IN (
+               SELECT source_id FROM current_measure_values
+               WHERE month BETWEEN ? AND ? AND (? IS NULL OR measure = ?)
+               UNION SELECT source_id FROM current_incidents
+               WHERE major AND opened >= ? AND opened < ?::DATE + INTERVAL 1 MONTH
+               UNION SELECT source_id FROM current_annotations WHERE date >= ? AND date < ?::DATE + INTERVAL 1 MONTH)""",
+        [start, month, measure, measure, start, month, start, month],
+    ).fetchall()
+    return most_restrictive(r[0] for r in rows)
+
+
 def month_pack(con, month: date, fmt: str = "png", **options) -> tuple[str, bytes, list[PackEntry]]:
     """A zip of every chart of the month, with a manifest; named with the most restrictive classification."""
     buffer = io.BytesIO()
@@ -180,13 +196,22 @@ def neutralise(value):
     return value
 
 
-def csv_bytes(frame: pd.DataFrame) -> bytes:
-    """The frame as UTF-8 CSV (with a BOM, so Excel reads it right) with formula-like text neutralised."""
+def csv_bytes(frame: pd.DataFrame, classification: str) -> bytes:
+    """The frame as UTF-8 CSV (with a BOM, so Excel reads it right), formula-like text neutralised,
+    its classification marked on the first line."""
     safe = frame.copy()
     for column in safe.columns:
         if safe[column].dtype == object or pd.api.types.is_string_dtype(safe[column]):
             safe[column] = safe[column].map(neutralise)
-    return safe.to_csv(index=False).encode("utf-8-sig")
+    marking = f"Classification: {LABELS[classification]}\n"
+    return (marking + safe.to_csv(index=False)).encode("utf-8-sig")
+
+
+def check_restricted(classification: str, allowed: bool) -> None:
+    """Refuse to export AMBER or RED data unless the caller has explicitly allowed it."""
+    if classification in ("amber", "red") and not allowed:
+        raise OpsgError(f"the output would be classified {classification.upper()} under the Panel Information "
+                        "Policy; add --allow-restricted to export it (the marking is printed on it)")
 
 
 SUMMARY_FORMATS = ("md", "docx", "html")

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import sys
 import threading
+from pathlib import Path
 from typing import Callable
 
 import streamlit as st
@@ -26,7 +27,16 @@ SAMPLE_BANNER = (
 
 @st.cache_resource(show_spinner=False)
 def _connection(path: str):
-    return connect(path, read_only=True)
+    """The app's one connection, read-write so the Data page can load files without a restart.
+
+    DuckDB cannot hold a read-only and a read-write connection to one file in one process, and
+    no other process can write while the app holds it; so the app keeps one read-write
+    connection and runs every query on its own cursor. Each cursor reads a consistent snapshot:
+    a reader sees the data before a load or after it, never a mix. Only ingest writes."""
+    if not Path(path).exists():
+        raise OpsgError(f"{path}: no database here; create it with "
+                        f"'python -m opsg_metrics --db {path} init --sample' (or 'make run')")
+    return connect(path)
 
 
 def cursor():
@@ -159,10 +169,13 @@ def page_start(title: str) -> tuple[DatasetInfo, tuple]:
     return info, db_version()
 
 
-def chart_downloads(key: str, file_stem: str, make: "Callable[[str], bytes]") -> None:
-    """PNG, SVG and PDF buttons for a chart; `make(fmt)` renders only when a button is clicked."""
+def chart_downloads(key: str, file_stem: str, make: "Callable[[str], bytes]", classification: str = "white") -> None:
+    """PNG, SVG and PDF buttons for a chart; `make(fmt)` renders only when a button is clicked.
+    AMBER or RED charts need an explicit confirmation first."""
     from .export import FORMATS, MEDIA_TYPES
 
+    if not restricted_confirmed(classification, key):
+        return
     columns = st.columns(len(FORMATS) + 1)
     for column, fmt in zip(columns, FORMATS):
         with column:
@@ -176,7 +189,8 @@ def chart_with_provenance(key: str, stem: str, chart, origin, end, notes: list[s
     from . import export
 
     st.caption(md_escape(" · ".join(origin.footer_lines(end))))
-    chart_downloads(key, stem, lambda fmt: export.export_chart(chart, origin, fmt, pmr_month=end, notes=notes))
+    chart_downloads(key, stem, lambda fmt: export.export_chart(chart, origin, fmt, pmr_month=end, notes=notes),
+                    origin.classification)
 
 
 def number_table(frame, height: int = 300) -> None:
@@ -202,3 +216,26 @@ def month_slider(months: list[str], start: str, end: str, label: str = "Months")
     """A range slider over YYYY-MM keys, labelled 'January 2019'."""
     return st.select_slider(label, options=months, value=(start, end),
                             format_func=lambda m: parse.month_label(parse.parse_month(m)))
+
+
+RESTRICTED = ("amber", "red")
+
+
+def restricted_confirmed(classification: str, key: str) -> bool:
+    """For AMBER or RED data, an explicit confirmation before anything can be downloaded."""
+    if classification not in RESTRICTED:
+        return True
+    from .classification import LABELS
+
+    st.warning(f"This is classified **{LABELS[classification]}** under the Panel Information Policy. "
+               "Exports carry the marking; share them only as the classification allows.")
+    return st.checkbox(f"I confirm I may export {classification.upper()} data", key=f"confirm-{key}")
+
+
+def csv_download(label: str, frame, file_name: str, key: str, classification: str) -> None:
+    """A CSV download marked with its classification (first line), neutralised, confirmed if restricted."""
+    from .export import csv_bytes
+
+    if restricted_confirmed(classification, key):
+        st.download_button(label, data=csv_bytes(frame, classification), file_name=file_name, mime="text/csv",
+                           on_click="ignore", key=key)

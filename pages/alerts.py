@@ -55,8 +55,7 @@ def _provenance(version, labels, ids):
 
 
 def table_download(label, frame, file_name, key):
-    st.download_button(label, data=export.csv_bytes(frame), file_name=file_name, mime="text/csv",
-                       on_click="ignore", key=key)
+    ui.csv_download(label, frame, file_name, key, info.classification)
 
 
 months, codes_loaded, measure_names = _options(version)

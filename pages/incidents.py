@@ -86,8 +86,7 @@ def _show_chart(view, by, subtitle, stem):
 
 
 def _csv_button(table, name, label="Download CSV"):
-    st.download_button(label, data=export.csv_bytes(table), mime="text/csv", on_click="ignore",
-                       file_name=f"opsg-{name}_{key[0]}_to_{key[1]}.csv", key=f"csv-{name}")
+    ui.csv_download(label, table, f"opsg-{name}_{key[0]}_to_{key[1]}.csv", f"csv-{name}", info.classification)
 
 
 months, providers_all, measure_names = _options(version)

@@ -33,8 +33,7 @@ def _provenance(version, ids):
 
 
 def table_download(frame, file_name, key):
-    st.download_button("Download these rows (CSV)", data=export.csv_bytes(frame), file_name=file_name,
-                       mime="text/csv", on_click="ignore", key=key)
+    ui.csv_download("Download these rows (CSV)", frame, file_name, key, info.classification)
 
 
 def number(value, fmt="{:,.0f}"):

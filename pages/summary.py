@@ -74,6 +74,8 @@ st.caption(ui.md_escape(" ".join(built.footer_lines())))
 
 st.subheader("Download")
 items = tuple(sorted(commentary.items()))
+if not ui.restricted_confirmed(built.classification, "summary"):
+    st.stop()
 columns = st.columns(3)
 for column, (fmt, label) in zip(columns, [("docx", "Word (.docx)"), ("md", "Markdown"), ("html", "HTML")]):
     with column:

@@ -4,7 +4,7 @@ from datetime import date
 
 import streamlit as st
 
-from opsg_metrics import db, export, parse, status, trends, ui
+from opsg_metrics import classification, db, export, parse, status, trends, ui
 
 info, version = ui.page_start("Trends")
 
@@ -82,7 +82,7 @@ if not measures or not providers:
     st.info("Choose at least one measure and one provider.")
     st.stop()
 
-tables = []
+tables, shown_classes = [], []
 for measure in measures:
     shown = tuple(p for p in providers if p in _providers_for(version, (measure,)))
     if not shown:
@@ -95,15 +95,10 @@ for measure in measures:
         continue
     st.altair_chart(view.chart, theme=None)
     st.caption(ui.md_escape(" · ".join(view.provenance.footer_lines(view.pmr_month))))
-    buttons = st.columns(4)
-    for column, fmt in zip(buttons, export.FORMATS):
-        with column:
-            st.download_button(
-                f"Download {fmt.upper()}", data=lambda key=key, fmt=fmt: _export(*key, fmt),
-                file_name=export.file_name(view, fmt), mime=export.MEDIA_TYPES[fmt], on_click="ignore",
-                key=f"download-{measure}-{fmt}",
-            )
+    ui.chart_downloads(f"download-{measure}", export.file_name(view, "x")[:-2],
+                       lambda fmt, key=key: _export(*key, fmt), view.provenance.classification)
     tables.append(trends.figures_table(view.rows))
+    shown_classes.append(view.provenance.classification)
 
 if tables:
     import pandas as pd
@@ -111,8 +106,8 @@ if tables:
     table = pd.concat(tables, ignore_index=True)
     st.subheader("The figures behind the charts")
     st.dataframe(table, width="stretch", hide_index=True)
-    st.download_button("Download these rows (CSV)", data=export.csv_bytes(table), mime="text/csv",
-                       file_name=f"opsg-figures-{start_key}_to_{end_key}.csv", on_click="ignore")
+    ui.csv_download("Download these rows (CSV)", table, f"opsg-figures-{start_key}_to_{end_key}.csv",
+                    "figures-csv", classification.most_restrictive(shown_classes))
 
 st.divider()
 st.subheader("Month pack")
@@ -140,8 +135,10 @@ if build:
         st.warning(f"No month pack: {exc}.")
     else:
         progress.progress(1.0, text=f"Done: {len(entries)} charts")
-        st.session_state["month_pack"] = (name, content, len(entries))
+        st.session_state["month_pack"] = (name, content, len(entries),
+                                          classification.most_restrictive(e.classification for e in entries))
 if "month_pack" in st.session_state:
-    name, content, count = st.session_state["month_pack"]
-    st.download_button(f"Download {name} ({count} charts, {len(content) / 1e6:.1f} MB)", data=content,
-                       file_name=name, mime="application/zip", on_click="ignore")
+    name, content, count, pack_class = st.session_state["month_pack"]
+    if ui.restricted_confirmed(pack_class, "pack"):
+        st.download_button(f"Download {name} ({count} charts, {len(content) / 1e6:.1f} MB)", data=content,
+                           file_name=name, mime="application/zip", on_click="ignore")

@@ -65,12 +65,23 @@ def sample_db(sample_db_path):
     con.close()
 
 
+@pytest.fixture(scope="session")
+def app_db_path(sample_db_path, tmp_path_factory) -> Path:
+    """A copy of the sample database for AppTest sessions: the app holds its database read-write
+    (in this process), which would lock out the CLI subprocesses reading the original."""
+    import shutil
+
+    path = tmp_path_factory.mktemp("app") / "opsg.duckdb"
+    shutil.copy(sample_db_path, path)
+    return path
+
+
 @pytest.fixture
-def open_app(sample_db_path, monkeypatch):
-    """Run the app under AppTest on the sample database, with URL parameters, on a page."""
+def open_app(app_db_path, monkeypatch):
+    """Run the app under AppTest on (a copy of) the sample database, with URL parameters, on a page."""
     from streamlit.testing.v1 import AppTest
 
-    monkeypatch.setenv("OPSG_DB", str(sample_db_path))
+    monkeypatch.setenv("OPSG_DB", str(app_db_path))
 
     def open_(page: str | None = None, **query):
         at = AppTest.from_file(str(REPO / "app.py"), default_timeout=90)

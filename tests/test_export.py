@@ -121,8 +121,9 @@ def test_month_pack_reports_progress_and_refuses_an_empty_month(small):
 def test_csv_export_neutralises_formulas_but_not_numbers():
     frame = pd.DataFrame({"note": ["=HYPERLINK(\"x\")", "+1", "-cmd", "@SUM(A1)", "\tx", "plain", None],
                           "value": [-1.5, 2, 3, 4, 5, 6, 7]})
-    text = export.csv_bytes(frame).decode("utf-8-sig")
-    rows = list(csv.reader(io.StringIO(text)))
+    text = export.csv_bytes(frame, "amber").decode("utf-8-sig")
+    assert text.splitlines()[0] == "Classification: AMBER"
+    rows = list(csv.reader(io.StringIO(text.split("\n", 1)[1])))
     assert [r[0] for r in rows[1:]] == ["'=HYPERLINK(\"x\")", "'+1", "'-cmd", "'@SUM(A1)", "'\tx", "plain", ""]
     assert [r[1] for r in rows[1:]] == ["-1.5", "2.0", "3.0", "4.0", "5.0", "6.0", "7.0"]
 
@@ -157,3 +158,49 @@ def test_file_names_give_the_range_unless_one_month(small):
     assert export.export_view(view_of(small, "DCC"), "svg")[0] == "2019-01_to_2019-02_M1_DCC.svg"
     one = trends.trend_view(small, "M1", ["DCC"], date(2019, 2, 1), date(2019, 2, 1))
     assert export.file_name(one, "png") == "2019-02_M1_DCC.png"
+
+
+def test_restricted_exports_need_allow_restricted_on_the_cli(tmp_path):
+    from opsg_metrics import bootstrap, db
+    from opsg_metrics.ingest import ingest_bytes
+
+    path = tmp_path / "amber.duckdb"
+    con = db.connect(path)
+    bootstrap.load_reference_data(con)
+    ingest_bytes(con, b"month,measure,provider,value\n2019-01,CPM1,DCC,97\n2019-02,CPM1,DCC,97\n", "a.csv",
+                 classification="amber")
+    con.close()
+    out = tmp_path / "charts"
+    refused = cli("--db", path, "export-charts", "--month", "2019-02", "--out", out, "--format", "svg", check=1)
+    assert "classified AMBER" in refused.stderr and "--allow-restricted" in refused.stderr
+    assert not out.exists()
+    cli("--db", path, "export-charts", "--month", "2019-02", "--out", out, "--format", "svg", "--allow-restricted",
+        check=0)
+    assert "Classification: AMBER" in (out / "2019-02_CPM1_DCC.svg").read_text()
+    refused = cli("--db", path, "summary", "--month", "2019-02", check=1)
+    assert "classified AMBER" in refused.stderr and refused.stdout == ""
+    allowed = cli("--db", path, "summary", "--month", "2019-02", "--allow-restricted", check=0)
+    assert "Classification: AMBER." in allowed.stdout
+
+
+def test_restricted_downloads_need_a_confirmation_on_the_page(tmp_path, monkeypatch):
+    from streamlit.testing.v1 import AppTest
+
+    from opsg_metrics import bootstrap, db
+    from opsg_metrics.ingest import ingest_bytes
+
+    from .conftest import REPO
+
+    path = tmp_path / "red.duckdb"
+    con = db.connect(path)
+    bootstrap.load_reference_data(con)
+    ingest_bytes(con, b"month,measure,provider,value\n2019-01,CPM1,DCC,97\n", "r.csv", classification="red")
+    con.close()
+    monkeypatch.setenv("OPSG_DB", str(path))
+    at = AppTest.from_file(str(REPO / "app.py"), default_timeout=90).run().switch_page("pages/trends.py").run()
+    assert not at.exception
+    assert not [b for b in at.get("download_button") if b.label.startswith("Download PNG")]
+    assert any("RED" in w.value for w in at.main.warning)
+    at.checkbox(key="confirm-download-CPM1").check().run()
+    assert [b.label for b in at.get("download_button") if b.label.startswith("Download")][:3] == [
+        "Download PNG", "Download SVG", "Download PDF"]

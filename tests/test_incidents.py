@@ -470,5 +470,5 @@ def test_text_from_the_data_is_shown_literally(hostile_db_path, monkeypatch):
             assert raw not in value, value
     # The CSV of the same rows keeps the text, and neutralises a formula.
     from opsg_metrics import export
-    csv_text = export.csv_bytes(majors).decode("utf-8")
+    csv_text = export.csv_bytes(majors, "white").decode("utf-8")
     assert SCRIPT in csv_text and "'=cmd" in csv_text

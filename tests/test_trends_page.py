@@ -83,11 +83,8 @@ def test_month_pack_from_the_page(trends_page):
     assert len(pack) == 1 and "(63 charts" in pack[0].label
 
 
-def test_overview_cells_link_to_the_trends_view(sample_db_path, monkeypatch):
-    monkeypatch.setenv("OPSG_DB", str(sample_db_path))
-    at = AppTest.from_file(str(REPO / "app.py"), default_timeout=60)
-    at.query_params["month"] = "2020-04"
-    at.run()
+def test_overview_cells_link_to_the_trends_view(open_app):
+    at = open_app(month="2020-04")
     html = at.html[0].value
     assert 'href="trends?measure=PM2&amp;provider=CSP+N&amp;from=2017-05&amp;to=2020-04&amp;window=12"' in html
 

@@ -1,0 +1,114 @@
+"""Data: load PMR files from the browser with a check first, see revisions and what was loaded."""
+
+import pandas as pd
+import streamlit as st
+
+from opsg_metrics import classification, ingest, parse, sources, ui
+
+MAX_UPLOAD_MB = 50
+
+ui.ensure_app_navigation()
+st.title("Data")
+st.caption("Load a PMR (or incidents, alerts, ops, catalogue, annotations) from CSV or XLSX. Every file is "
+           "checked first; nothing is written until you confirm, and a file with any problem is not loaded.")
+load, revisions_tab, log_tab = st.tabs(["Load files", "Revisions", "Sources and ingest log"])
+
+with load:
+    files = st.file_uploader("Files", type=["csv", "xlsx"], accept_multiple_files=True,
+                             help=f"Up to {MAX_UPLOAD_MB} MB a file.")
+    left, middle, right = st.columns(3)
+    with left:
+        kind = st.selectbox("Kind", ["detect from the header", *ingest.KINDS])
+        source_label = st.text_input("Source", placeholder="default: the file name",
+                                     help="The document the figures come from, e.g. 'PMR May 2022 issue 1'.")
+    with middle:
+        level = st.selectbox("Classification", classification.ORDER, format_func=classification.LABELS.get)
+    with right:
+        issued = st.date_input("Issued on", value=None, format="YYYY-MM-DD")
+    options = dict(kind=None if kind.startswith("detect") else kind, source=source_label.strip() or None,
+                   classification=level, issued=issued)
+
+    too_big = [f.name for f in files or [] if f.size > MAX_UPLOAD_MB * 1024 * 1024]
+    for name in too_big:
+        st.error(f"{name} is larger than {MAX_UPLOAD_MB} MB and is not loaded: split it, or load it with "
+                 f"'python -m opsg_metrics ingest' while the app is stopped.")
+    files = [f for f in files or [] if f.name not in too_big]
+    if files:
+        checks = []
+        with st.spinner("Checking…"):
+            for upload in files:
+                raw = upload.getvalue()
+                checks.append((upload.name, raw, ingest.ingest_bytes(ui.cursor(), raw, upload.name, dry_run=True,
+                                                                     **options)))
+        st.subheader("Check")
+        summary = pd.DataFrame([{
+            "File": name, "Kind": "+".join(result.kinds) or "?", "Rows read": result.rows_read,
+            "New": result.new, "Revised": result.revised, "Unchanged": result.unchanged,
+            "Problems": len(result.problems), "Outcome": result.message,
+        } for name, _, result in checks])
+        st.dataframe(summary, hide_index=True, width="stretch")
+        problems = [str(p) for _, _, result in checks for p in result.problems]
+        if problems:
+            st.error(f"{len(problems)} problem{'s' if len(problems) != 1 else ''}: correct the files and upload "
+                     "them again. Nothing has been loaded.")
+            st.dataframe(pd.DataFrame({"Problem (file:row:column: message)": problems}), hide_index=True,
+                         width="stretch")
+        revised = [dict(r, file=name) for name, _, result in checks for r in result.revisions]
+        if revised:
+            st.markdown(f"**Revisions this load would make ({len(revised)})**")
+            frame = pd.DataFrame(revised)
+            frame["month"] = [parse.month_key(m) for m in frame["month"]]
+            st.dataframe(frame[["file", "month", "measure", "provider", "old_value", "old_status", "old_source",
+                                "new_value", "new_status"]], hide_index=True, width="stretch")
+        to_load = [(name, raw) for name, raw, result in checks if result.outcome == "checked"]
+        if st.button(f"Load {len(to_load)} file{'s' if len(to_load) != 1 else ''}", type="primary",
+                     disabled=bool(problems) or not to_load):
+            progress = st.progress(0.0, text="Loading…")
+            for number, (name, raw) in enumerate(to_load, start=1):
+                progress.progress((number - 1) / len(to_load), text=f"Loading {name} ({number} of {len(to_load)})")
+                result = ingest.ingest_bytes(ui.cursor(), raw, name, **options)
+                if result.ok:
+                    st.success(f"{name}: {result.message}")
+                else:
+                    st.error(f"{name}: {result.message}")
+                    for problem in result.problems:
+                        st.text(str(problem))
+            progress.progress(1.0, text="Done")
+            st.caption("Every page shows the new data from now on.")
+
+with revisions_tab:
+    months = sources.revision_months(ui.cursor())
+    history = None
+    if not months:
+        st.info("No figure has been revised yet.")
+    else:
+        month = st.selectbox("Month", months, format_func=parse.month_label)
+        history = sources.revisions(ui.cursor(), month)
+        st.dataframe(history.drop(columns=["source_id"]), hide_index=True, width="stretch")
+    listed = sources.source_list(ui.cursor())
+    measures = listed[listed["kind"].str.contains("measures")]
+    if len(measures) >= 2:
+        st.subheader("Compare two sources")
+        labels = dict(zip(measures["id"], measures["source"]))
+        ids = list(labels)
+        # By default the month's reissue against the issue it revised; else the two latest sources.
+        first_id, second_id = ids[min(1, len(ids) - 1)], ids[0]
+        if history is not None and not history.empty:
+            first_id, second_id = int(history["source_id"].min()), int(history["source_id"].max())
+        a, b = st.columns(2)
+        with a:
+            first = st.selectbox("First", ids, index=ids.index(first_id), format_func=labels.get)
+        with b:
+            second = st.selectbox("Second", ids, index=ids.index(second_id), format_func=labels.get)
+        diff = sources.diff_sources(ui.cursor(), int(first), int(second))
+        changed = diff[diff["difference"] != "not restated by the second (unchanged, or absent)"]
+        st.caption(f"{len(changed)} figure{'s' if len(changed) != 1 else ''} changed or added by "
+                   f"{ui.md_escape(labels[second])}; {len(diff) - len(changed)} of the first's not restated "
+                   "(a later source stores only what it changes).")
+        st.dataframe(changed, hide_index=True, width="stretch")
+
+with log_tab:
+    st.subheader("Sources")
+    st.dataframe(sources.source_list(ui.cursor()), hide_index=True, width="stretch")
+    st.subheader("Ingest log")
+    st.dataframe(sources.ingest_log(ui.cursor()), hide_index=True, width="stretch")

@@ -30,10 +30,11 @@ PANEL_HEIGHT = 170
 OKABE_ITO = ["#0072B2", "#E69F00", "#009E73", "#CC79A7", "#56B4E9", "#D55E00", "#F0E442", "#000000"]
 
 # One legend for what a point means: status by shape and colour, flags by outline shape.
+# An inferred figure (deduced, not reported) is ringed with a sky-blue triangle pointing right.
 MARK_DOMAIN = ["Met", "Below target", "Below minimum", "Not reported", "Unreliable figure", "Revised figure",
-               "Major incident"]
-MARK_SHAPES = ["circle", "triangle-down", "cross", "circle", "diamond", "square", "triangle-up"]
-MARK_COLOURS = ["#009E73", "#E69F00", "#D55E00", "#8C8C8C", "#000000", "#0072B2", "#CC79A7"]
+               "Inferred figure", "Major incident"]
+MARK_SHAPES = ["circle", "triangle-down", "cross", "circle", "diamond", "square", "triangle-right", "triangle-up"]
+MARK_COLOURS = ["#009E73", "#E69F00", "#D55E00", "#8C8C8C", "#000000", "#0072B2", "#56B4E9", "#CC79A7"]
 LEVEL_DOMAIN = ["Target", "Minimum"]
 INCIDENT_COLUMNS = ["incident_id", "opened_iso", "opened_text", "category", "provider", "title", "panel"]
 ANNOTATION_COLUMNS = ["date_iso", "date_text", "kind", "text", "label", "number", "panel"]
@@ -69,7 +70,7 @@ class Annotated:
     unit: str
     figures: pd.DataFrame          # one row per provider and month with a value (line and points)
     gaps: pd.DataFrame             # months with no figure, and why
-    flags: pd.DataFrame            # unreliable / revised markers
+    flags: pd.DataFrame            # unreliable / revised / inferred markers
     levels: pd.DataFrame           # stepped target and minimum per provider
     runs: pd.DataFrame             # one text per provider: the run at the end of the range
     incidents: pd.DataFrame
@@ -91,6 +92,14 @@ def _mark_kind(row) -> str:
     if row["status"] == "no_data":
         return "Not reported"
     return STATUS_LABELS[row["status"]]
+
+
+def _status_text(row) -> str:
+    """The status a tooltip gives: the point's kind, and never an inferred figure as reported."""
+    text = _mark_kind(row)
+    if row.get("inferred", False):
+        text += " (inferred, not reported)"
+    return text
 
 
 def _run_text(row) -> str:
@@ -149,6 +158,7 @@ def trend_layers_data(
         month_iso=[_iso(m) for m in rows["month"]],
         month_label=[pd.Timestamp(m).strftime("%B %Y") for m in rows["month"]],
         mark=[_mark_kind(r) for _, r in rows.iterrows()],
+        status_text=[_status_text(r) for _, r in rows.iterrows()],
         run_text=[_run_text(r) or "not below target" for _, r in rows.iterrows()],
         numerator_text=[_number(v) for v in rows["numerator"]],
         denominator_text=[_number(v) for v in rows["denominator"]],
@@ -173,6 +183,8 @@ def trend_layers_data(
             flag_rows.append({**r.to_dict(), "mark": "Unreliable figure"})
         if r["revised"]:
             flag_rows.append({**r.to_dict(), "mark": "Revised figure"})
+        if r.get("inferred", False):
+            flag_rows.append({**r.to_dict(), "mark": "Inferred figure"})
     flags = pd.DataFrame(flag_rows, columns=[*figures.columns])
 
     # Levels as steps: each month's level holds until the next month starts, so the last
@@ -201,8 +213,8 @@ def trend_layers_data(
 
     x_domain = (frame["month_iso"].min(), _iso(_next_month(pd.Timestamp(frame["month"].max()).date())))
     # Only what the marks and tooltips use is embedded: smaller specs render faster and leak nothing else.
-    point_columns = ["provider", "month_iso", "month_label", "value", "mark", "numerator_text", "denominator_text",
-                     "target", "minimum", "run_text", "source_text", "note_text", "segment"]
+    point_columns = ["provider", "month_iso", "month_label", "value", "mark", "status_text", "numerator_text",
+                     "denominator_text", "target", "minimum", "run_text", "source_text", "note_text", "segment"]
     incidents = incidents if incidents is not None else pd.DataFrame()
     annotations = annotations if annotations is not None else pd.DataFrame()
     return Annotated(
@@ -250,7 +262,7 @@ def _panel(data: Annotated, provider: str) -> alt.LayerChart:
     tooltip = [
         alt.Tooltip("month_label:N", title="Month"), alt.Tooltip("provider:N", title="Provider"),
         alt.Tooltip("value:Q", title="Value", format=_value_format(data.unit)),
-        alt.Tooltip("mark:N", title="Status"),
+        alt.Tooltip("status_text:N", title="Status"),
         alt.Tooltip("numerator_text:N", title="Numerator"), alt.Tooltip("denominator_text:N", title="Denominator"),
         alt.Tooltip("target:Q", title="Target"), alt.Tooltip("minimum:Q", title="Minimum"),
         alt.Tooltip("run_text:N", title="Run"), alt.Tooltip("source_text:N", title="Source"),

@@ -31,7 +31,8 @@ from .catalogue import Catalogue, MeasureDef, normalise_key, normalise_measure_i
 
 KINDS = ("measures", "incidents", "alerts", "ops", "catalogue", "annotations")
 CLASSIFICATIONS = ("white", "white-no-publish", "green", "amber", "red")
-MEASURE_STATUSES = ("reported", "null", "unreliable")
+# inferred: a value deduced (say from minutes), never shown as reported; its note says how.
+MEASURE_STATUSES = ("reported", "null", "unreliable", "inferred")
 ANNOTATION_SCOPES = ("all", "measure", "provider", "series")
 ANNOTATION_KINDS = ("event", "planned")
 
@@ -425,6 +426,9 @@ def validate_measures_row(check: RowCheck, catalogue: Catalogue) -> dict:
                 f"{numerator:g}/{denominator:g} = {numerator / denominator * 100:.4f}% (allowed difference 0.01)",
             )
     note = check.free_text("note")
+    if status == "inferred" and not check.text("note"):
+        check.problem("note", "an inferred figure must say how it was inferred: give a note "
+                              "(for example the minutes it was deduced from)")
     return {
         "month": month, "measure": measure, "provider": provider,
         "value": value, "status": status, "numerator": numerator, "denominator": denominator,

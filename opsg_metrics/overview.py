@@ -70,13 +70,15 @@ def _marks(row) -> list[str]:
         marks.append(f"{row['run_below_target']} mo")
     if row["unreliable"]:
         marks.append("⚠ unreliable")
+    if row.get("inferred", False):
+        marks.append("inferred")
     if row["revised"]:
         marks.append("revised")
     return marks
 
 
 def cell_text(row) -> str:
-    """One matrix cell as text: shape, status word, value, run; marks for unreliable and revised."""
+    """One matrix cell as text: shape, status word, value, run; marks for unreliable, inferred and revised."""
     text = f"{STATUS_ICONS[row['status']]} {_status_word(row)}"
     if row["status"] != "no_data" or row["level_missing"]:
         text += f" {format_value(row['value'], row['unit'])}"
@@ -84,8 +86,12 @@ def cell_text(row) -> str:
 
 
 def cell_tooltip(row) -> str:
-    """What a cell's tooltip says: levels in force, run, window count, note and source."""
+    """What a cell's tooltip says: inferred or not, levels in force, run, window count, note and source."""
     parts = []
+    if row.get("inferred", False):
+        # Never shown as reported: say so first, and that runs and windows leave it out.
+        parts.append("Inferred figure, not reported (see the note for how it was inferred); "
+                     "runs and windows count it as not reported")
     if row["target"] is not None and not pd.isna(row["target"]):
         unverified = "" if row["level_verified"] else " (level not yet verified)"
         parts.append(f"Target {format_value(row['target'], row['unit'])}, "

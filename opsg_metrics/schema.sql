@@ -178,3 +178,39 @@ ALTER TABLE annotations ADD COLUMN source_row INTEGER;
 CREATE VIEW current_annotations AS
 SELECT * FROM annotations
 QUALIFY row_number() OVER (PARTITION BY date, scope, measure, provider, text ORDER BY source_id DESC) = 1;
+
+-- migration: 3 inferred_status
+-- A figure may be 'inferred': a value deduced (for example from a statement in
+-- minutes, "at least 10 months below target"), loaded with a note saying how.
+-- It is kept and shown, always as inferred, never as reported. DuckDB cannot
+-- alter a CHECK constraint, so measure_values is rebuilt with the wider one:
+-- a new table, every row copied, the dependent view dropped, the old table
+-- dropped, the new one renamed, and the view recreated exactly as before.
+CREATE TABLE measure_values_v3 (
+    month        DATE NOT NULL,
+    measure      VARCHAR NOT NULL,
+    provider     VARCHAR NOT NULL,
+    value        DOUBLE,                        -- NULL exactly when status = 'null'
+    status       VARCHAR NOT NULL CHECK (status IN ('reported', 'null', 'unreliable', 'inferred')),
+    numerator    DOUBLE,
+    denominator  DOUBLE,
+    note         VARCHAR NOT NULL DEFAULT '',   -- for 'inferred', how the value was inferred
+    source_id    INTEGER NOT NULL REFERENCES sources (source_id),
+    source_row   INTEGER NOT NULL,              -- row in the source file, for tracing
+    PRIMARY KEY (month, measure, provider, source_id)
+);
+
+INSERT INTO measure_values_v3
+       (month, measure, provider, value, status, numerator, denominator, note, source_id, source_row)
+SELECT month, measure, provider, value, status, numerator, denominator, note, source_id, source_row
+FROM measure_values;
+
+DROP VIEW current_measure_values;
+DROP TABLE measure_values;
+ALTER TABLE measure_values_v3 RENAME TO measure_values;
+
+CREATE VIEW current_measure_values AS
+SELECT mv.*,
+       count(*) OVER (PARTITION BY month, measure, provider) AS revision_count
+FROM measure_values AS mv
+QUALIFY row_number() OVER (PARTITION BY month, measure, provider ORDER BY source_id DESC) = 1;

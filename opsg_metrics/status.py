@@ -38,7 +38,7 @@ STATUS_ICONS = {
 }
 
 JSON_FIELDS = (
-    "month", "measure", "provider", "value", "target", "minimum", "status", "unreliable",
+    "month", "measure", "provider", "value", "target", "minimum", "status", "unreliable", "inferred",
     "run_below_target", "run_start", "run_gap_months", "run_below_minimum", "misses_in_window",
     "window_months", "window", "figure_status", "revised", "numerator", "denominator",
     "level_verified", "level_missing", "note", "source",

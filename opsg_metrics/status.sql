@@ -9,6 +9,13 @@
 -- it, so they neither extend nor end a run. Every series has one row per
 -- calendar month from its first figure to $until, so "N rows back" is "N
 -- months back" and a run's span in months minus its length is its gap count.
+--
+-- An inferred figure (figure_status 'inferred': a value deduced, not reported)
+-- takes its status from its value, like an unreliable one, and carries
+-- inferred = true. Runs and windows count reported months only, so for them an
+-- inferred month is like a no_data month: it neither adds to nor ends a run
+-- (below target or minimum), counts in run_gap_months, is neither a miss nor a
+-- month with data in the window, and is not a previous miss.
 WITH series AS (
     SELECT measure, provider, name, unit, direction, sort_order FROM measures
 ),
@@ -48,14 +55,20 @@ classified AS (
            END AS status
     FROM figures
 ),
+counted AS (
+    -- The status runs and windows see: an inferred figure counts as no data.
+    SELECT *,
+           CASE WHEN figure_status = 'inferred' THEN 'no_data' ELSE status END AS run_status
+    FROM classified
+),
 flagged AS (
     SELECT *,
-           (status IN ('below_target', 'below_minimum'))::INTEGER AS is_miss,
-           (status = 'below_minimum')::INTEGER AS is_below_minimum,
-           (status IN ('met', 'below_target', 'below_minimum'))::INTEGER AS has_data,
-           sum((status = 'met')::INTEGER) OVER running AS target_island,
-           sum((status IN ('met', 'below_target'))::INTEGER) OVER running AS minimum_island
-    FROM classified
+           (run_status IN ('below_target', 'below_minimum'))::INTEGER AS is_miss,
+           (run_status = 'below_minimum')::INTEGER AS is_below_minimum,
+           (run_status IN ('met', 'below_target', 'below_minimum'))::INTEGER AS has_data,
+           sum((run_status = 'met')::INTEGER) OVER running AS target_island,
+           sum((run_status IN ('met', 'below_target'))::INTEGER) OVER running AS minimum_island
+    FROM counted
     WINDOW running AS (PARTITION BY measure, provider ORDER BY month ROWS UNBOUNDED PRECEDING)
 ),
 runs AS (
@@ -79,6 +92,7 @@ SELECT r.month, r.measure, r.provider, r.name, r.unit, r.direction,
        coalesce(r.level_verified, FALSE) AS level_verified, r.level_source,
        r.status, coalesce(r.figure_status, 'absent') AS figure_status,
        coalesce(r.figure_status = 'unreliable', FALSE) AS unreliable,
+       coalesce(r.figure_status = 'inferred', FALSE) AS inferred,
        (r.value IS NOT NULL AND r.target IS NULL) AS level_missing,
        r.revision_count > 1 AS revised, r.revision_count,
        coalesce(r.note, '') AS note, src.label AS source, src.issued_on AS source_issued_on,

@@ -103,8 +103,12 @@ def _month(value) -> str:
 
 
 def miss_sentences(row) -> str:
-    """The sentences for a figure below target: level, value, run, window, minimum, reliability."""
+    """The sentences for a figure below target: level, value, inferred or not, run, window, minimum, reliability.
+
+    An inferred figure is never worded as reported: the sentence after the first says it is inferred and
+    how, and the run and window that follow count reported months only (this month is not one of them)."""
     unit = row["unit"]
+    inferred = bool(row.get("inferred", False))
     below_minimum = row["status"] == "below_minimum"
     # "Below" is OPSG's word for a miss; for a lower-is-better measure the figure is above the level.
     missed = "was below its" if row["direction"] == "higher" else "did not meet its"
@@ -115,13 +119,25 @@ def miss_sentences(row) -> str:
     else:
         text = (f"{_who(row)} {missed} Target Service Level ({_level(row['target'], unit)}{lower}) "
                 f"at {_pct(row['value'], unit)}.")
+    if inferred:
+        text += " The figure is inferred, not reported" + (f": {row['note']}." if row["note"] else ".")
     run, gaps = int(row["run_below_target"]), int(row["run_gap_months"])
     window, window_months, misses = int(row["window"]), int(row["window_months"]), int(row["misses_in_window"])
     if window_months == window:
         in_window = f"in {misses} of the last {window} months"
     else:
         in_window = f"in {misses} of the {window_months} months reported in the last {window}"
-    if run == 1:
+    if inferred and run == 0:
+        if pd.notna(row["previous_miss_month"]):
+            text += f" The last reported month below target was {_month(row['previous_miss_month'])}"
+        else:
+            text += " No reported month in the figures loaded was below target"
+        text += f"; it has been below target {in_window}." if misses else "."
+    elif inferred and run == 1:
+        # The run's one miss is the last reported month: a met month would have ended the run.
+        text += f" The last reported month, {_month(row['run_start'])}, was below target too"
+        text += f"; it has been below target {in_window}." if misses else "."
+    elif run == 1:
         if pd.notna(row["previous_miss_month"]):
             text += f" This is the first month below target since {_month(row['previous_miss_month'])}"
         else:
@@ -134,7 +150,10 @@ def miss_sentences(row) -> str:
             text += f" ({_months(gaps)} in that time {'were' if gaps != 1 else 'was'} not reported)"
         text += f", and {in_window}."
     below_min_run = int(row["run_below_minimum"])
-    if below_minimum and below_min_run > 1:
+    if below_minimum and inferred and below_min_run:
+        text += (" The last reported month was below its minimum too." if below_min_run == 1 else
+                 f" The last {below_min_run} reported months were below its minimum too.")
+    elif below_minimum and below_min_run > 1:
         text += f" It has been below its minimum for {below_min_run} consecutive months."
     if row["unreliable"]:
         text += " The figure is flagged as unreliable" + (f": {row['note']}." if row["note"] else ".")
@@ -179,9 +198,13 @@ def _headline(now: pd.DataFrame, month: date) -> list[Finding]:
         text = (f"{label}, {parse.month_label(month)}: {met} of {len(part)} figures met target, "
                 f"{below_t} {'was' if below_t == 1 else 'were'} below target and {below_m} below minimum")
         text += f"; {no_data} not reported." if no_data else "."
+        inferred = int(part["inferred"].sum())
+        if inferred:
+            text += (f" {inferred} of these figures {'is' if inferred == 1 else 'are'} inferred, "
+                     "not reported (see Data quality).")
         findings.append(Finding(f"headline:{label}", "Headline", text,
                                 figures={"met": met, "below_target": below_t, "below_minimum": below_m,
-                                         "not_reported": no_data, "figures": len(part)}))
+                                         "not_reported": no_data, "inferred": inferred, "figures": len(part)}))
     order = {p: i for i, p in enumerate(now.sort_values("provider_order")["provider"].drop_duplicates())}
     for provider, part in sorted(now.groupby("provider", sort=False), key=lambda item: order[item[0]]):
         counts = part["status"].value_counts()
@@ -192,6 +215,8 @@ def _headline(now: pd.DataFrame, month: date) -> list[Finding]:
                 f"{m}{' (below minimum)' if s == 'below_minimum' else ''}" for m, s in zip(misses["measure"], misses["status"]))
         if counts.get("no_data", 0):
             text += f", not reported: {int(counts['no_data'])}"
+        if part["inferred"].any():
+            text += ", inferred (not reported): " + ", ".join(part.loc[part["inferred"].astype(bool), "measure"])
         findings.append(Finding(f"headline:{provider}", "Headline", text + ".", provider=provider,
                                 figures={s: int(counts.get(s, 0)) for s in STATUS_LABELS}))
     return findings
@@ -217,7 +242,7 @@ def _changes(now: pd.DataFrame, before: pd.DataFrame, month: date) -> list[Findi
     for _, r in back.iterrows():
         findings.append(Finding(
             f"changes:back:{r['measure']}:{r['provider']}", section,
-            f"{_who(r)} returned to target at {_pct(r['value'], r['unit'])}, after "
+            f"{_who(r)} returned to target at {_pct(r['value'], r['unit'])}{_inferred_mark(r)}, after "
             f"{_months(int(r['run_below_target_before']))} below.",
             r["measure"], r["provider"], r["status"], _figures(r), _source(r)))
     new = merged[merged["status"].isin(misses) & (merged["status_before"] == "met")]
@@ -225,7 +250,7 @@ def _changes(now: pd.DataFrame, before: pd.DataFrame, month: date) -> list[Findi
         findings.append(Finding(
             f"changes:new:{r['measure']}:{r['provider']}", section,
             f"{_who(r)} fell below {'its minimum' if r['status'] == 'below_minimum' else 'target'} at "
-            f"{_pct(r['value'], r['unit'])}, from {_pct(r['value_before'], r['unit'])} (met) {when(r)}.",
+            f"{_pct(r['value'], r['unit'])}{_inferred_mark(r)}, from {_pct(r['value_before'], r['unit'])} (met) {when(r)}.",
             r["measure"], r["provider"], r["status"], _figures(r), _source(r)))
     # Movements in percentage points, for percentage measures only (counts are not comparable with them).
     moved = merged[(merged["unit"] == "percent") & (merged["month_before"].dt.date == previous)]
@@ -233,7 +258,8 @@ def _changes(now: pd.DataFrame, before: pd.DataFrame, month: date) -> list[Findi
     moved = moved.reindex(moved["movement"].abs().sort_values(ascending=False).index).head(MOVEMENTS_SHOWN)
     moved = moved[moved["movement"].abs() >= 0.01]
     if not moved.empty:
-        parts = [f"{_who(r)} {r['movement']:+.2f} points ({_pct(r['value_before'], r['unit'])} to {_pct(r['value'], r['unit'])})"
+        parts = [f"{_who(r)} {r['movement']:+.2f} points ({_pct(r['value_before'], r['unit'])} to "
+                 f"{_pct(r['value'], r['unit'])}{', inferred' if r.get('inferred', False) else ''})"
                  for _, r in moved.iterrows()]
         findings.append(Finding("changes:movements", section, "Largest movements: " + "; ".join(parts) + ".",
                                 figures={f"{r['measure']} {r['provider']}": round(float(r["movement"]), 4)
@@ -265,7 +291,14 @@ def revisions(con: duckdb.DuckDBPyConnection, month: date) -> pd.DataFrame:
 
 
 def _value_text(value, status) -> str:
-    return "null" if value is None or pd.isna(value) else f"{value:.2f}" + (" (unreliable)" if status == "unreliable" else "")
+    if value is None or pd.isna(value):
+        return "null"
+    return f"{value:.2f}" + (f" ({status})" if status in ("unreliable", "inferred") else "")
+
+
+def _inferred_mark(row) -> str:
+    """Beside a value: says when it is inferred, not reported."""
+    return " (inferred, not reported)" if row.get("inferred", False) else ""
 
 
 def _issued(label, issued) -> str:
@@ -286,6 +319,11 @@ def _quality(now: pd.DataFrame, revised: pd.DataFrame) -> list[Finding]:
     for _, r in now[now["unreliable"]].iterrows():
         findings.append(Finding(f"quality:unreliable:{r['measure']}:{r['provider']}", section,
                                 f"{_who(r)} at {_pct(r['value'], r['unit'])} is flagged as unreliable"
+                                + (f": {r['note']}." if r["note"] else "."),
+                                r["measure"], r["provider"], r["status"], _figures(r), _source(r)))
+    for _, r in now[now["inferred"].astype(bool)].iterrows():
+        findings.append(Finding(f"quality:inferred:{r['measure']}:{r['provider']}", section,
+                                f"{_who(r)} at {_pct(r['value'], r['unit'])} is inferred, not reported"
                                 + (f": {r['note']}." if r["note"] else "."),
                                 r["measure"], r["provider"], r["status"], _figures(r), _source(r)))
     for _, r in revised.iterrows():
@@ -393,7 +431,8 @@ def _status_table(now: pd.DataFrame) -> pd.DataFrame:
         "Value": [("" if pd.isna(v) else _pct(v, u)) for v, u in zip(now["value"], now["unit"])],
         "Target": [_level(t, u) if pd.notna(t) else "" for t, u in zip(now["target"], now["unit"])],
         "Minimum": [_level(m, u) if pd.notna(m) else "" for m, u in zip(now["minimum"], now["unit"])],
-        "Status": [STATUS_LABELS[s] + (" (unreliable)" if u else "") for s, u in zip(now["status"], now["unreliable"])],
+        "Status": [STATUS_LABELS[s] + (" (unreliable)" if u else "") + (" (inferred)" if i else "")
+                   for s, u, i in zip(now["status"], now["unreliable"], now["inferred"])],
         "Run": [str(int(r)) if r else "" for r in now["run_below_target"]],
     }).reset_index(drop=True)
 
@@ -408,8 +447,9 @@ def build_summary(con: duckdb.DuckDBPyConnection, month: date, *, window: int = 
     providers = {p: i for i, (p,) in enumerate(con.execute("SELECT provider FROM providers ORDER BY sort_order").fetchall())}
     table = table.assign(provider_order=table["provider"].map(providers))
     now = table[table["month"].dt.date == month].sort_values("sort_order").reset_index(drop=True)
-    # Each series' last reported month before this one (a null month in between hides nothing).
-    before = (table[(table["month"].dt.date < month) & (table["status"] != "no_data")]
+    # Each series' last reported month before this one (a null month in between hides nothing;
+    # an inferred month is not a reported one).
+    before = (table[(table["month"].dt.date < month) & (table["status"] != "no_data") & ~table["inferred"]]
               .sort_values("month").groupby(["measure", "provider"], as_index=False).tail(1))
     if now.empty or (now["figure_status"] == "absent").all():
         raise OpsgError(f"no figures are loaded for {parse.month_label(month)} (latest month loaded: "
@@ -425,9 +465,16 @@ def build_summary(con: duckdb.DuckDBPyConnection, month: date, *, window: int = 
     if not cpm_below and not cpms.empty:
         unreported = int((cpms["status"] == "no_data").sum())
         # A null is never a pass: only say "every CPM met" when every CPM figure is there and met.
-        text = ("Every Code Performance Measure met its target." if unreported == 0 else
-                f"No Code Performance Measure reported was below target; {unreported} of {len(cpms)} "
-                f"CPM figures {'was' if unreported == 1 else 'were'} not reported (see Data quality).")
+        # Nor is an inferred figure a reported one: say how many there are.
+        inferred = int(cpms["inferred"].sum())
+        inferred_text = (f"; {inferred} of the CPM figures {'is' if inferred == 1 else 'are'} inferred, not reported"
+                         if inferred else "")
+        if unreported == 0:
+            text = ("Every Code Performance Measure met its target"
+                    + (f"{inferred_text} (see Data quality)." if inferred else "."))
+        else:
+            text = (f"No Code Performance Measure reported was below target; {unreported} of {len(cpms)} "
+                    f"CPM figures {'was' if unreported == 1 else 'were'} not reported{inferred_text} (see Data quality).")
         cpm_below = [Finding("below:cpm:none", "Measures below target", text,
                              figures={"cpm_figures": len(cpms), "not_reported": unreported})]
     revised = revisions(con, month)

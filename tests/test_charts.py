@@ -166,3 +166,38 @@ def test_spec_validates_against_the_vega_lite_schema(m1):
     view.chart.to_dict(validate=True)            # raises on an invalid spec
     footer = charts.with_footer(view.chart, ["Classification: AMBER"]).to_dict(validate=True)
     assert footer["vconcat"][1]["name"] == "footer"
+
+
+def test_an_inferred_figure_is_ringed_in_its_own_shape_and_colour(fresh_db):
+    result = load_text(fresh_db, """\
+        month,measure,provider,value,status,note
+        2018-10,M1,DCC,97,,
+        2018-11,M1,DCC,96.5,inferred,OPSG minutes: below target in November
+        2018-12,M1,DCC,97,,
+        """)
+    assert result.ok, result.problems
+    view = trends.trend_view(fresh_db, "M1", ["DCC"], date(2018, 10, 1), date(2018, 12, 1))
+    spec = view.chart.to_dict(validate=True)
+    layers = panel_layers(spec)
+    flags = data_of(spec, layers["flag_marks"])
+    assert [(f["month_iso"], f["mark"]) for f in flags] == [("2018-11-01", "Inferred figure")]
+    assert layers["flag_marks"]["mark"]["filled"] is False             # hollow, like the other flags
+    # The point keeps the status of its value; its tooltip never gives it as reported.
+    points = {r["month_iso"]: r for r in data_of(spec, layers["status_points"])}
+    assert points["2018-11-01"]["mark"] == "Below target"
+    assert points["2018-11-01"]["status_text"] == "Below target (inferred, not reported)"
+    assert points["2018-10-01"]["status_text"] == "Below target"
+    tooltip = {t["title"]: t["field"] for t in layers["status_points"]["encoding"]["tooltip"]}
+    assert tooltip["Status"] == "status_text"
+    # One shared legend: the inferred flag has a shape and a colour no other mark has, from Okabe-Ito.
+    scale = layers["flag_marks"]["encoding"]["shape"]["scale"]
+    shapes = dict(zip(scale["domain"], scale["range"]))
+    colours = dict(zip(charts.MARK_DOMAIN, charts.MARK_COLOURS))
+    assert shapes["Inferred figure"] not in [s for m, s in shapes.items() if m != "Inferred figure"]
+    assert colours["Inferred figure"] not in [c for m, c in colours.items() if m != "Inferred figure"]
+    assert colours["Inferred figure"] in charts.OKABE_ITO
+    assert len(charts.MARK_DOMAIN) == len(charts.MARK_SHAPES) == len(charts.MARK_COLOURS)
+    # The figures table says what kind of figure each is.
+    table = trends.figures_table(view.rows).set_index("Month")
+    assert list(table["Figure"]) == ["reported", "inferred", "reported"]
+    assert table.loc["2018-11", "Status"] == "Below target" and table.loc["2018-12", "Run below target"] == 2

@@ -11,7 +11,7 @@ import pytest
 
 from .conftest import REPO
 
-JSON_FIELDS = {"month", "measure", "provider", "value", "target", "minimum", "status", "unreliable",
+JSON_FIELDS = {"month", "measure", "provider", "value", "target", "minimum", "status", "unreliable", "inferred",
                "run_below_target", "run_start", "run_gap_months", "run_below_minimum",
                "misses_in_window", "window_months"}
 
@@ -99,10 +99,29 @@ def test_status_json_has_the_contract_fields(empty_db, tmp_path):
     assert len(records) == 1 and JSON_FIELDS <= set(records[0])
     assert {k: records[0][k] for k in JSON_FIELDS} == {
         "month": "2020-04", "measure": "CPM1", "provider": "DCC", "value": 95.0, "target": 99.0,
-        "minimum": 96.0, "status": "below_minimum", "unreliable": True, "run_below_target": 2,
+        "minimum": 96.0, "status": "below_minimum", "unreliable": True, "inferred": False, "run_below_target": 2,
         "run_start": "2020-02", "run_gap_months": 1, "run_below_minimum": 1, "misses_in_window": 2,
         "window_months": 2,
     }
+
+
+def test_status_json_gives_an_inferred_figure_and_leaves_it_out_of_runs(empty_db, tmp_path):
+    pmr = tmp_path / "minutes.csv"
+    pmr.write_text("month,measure,provider,value,status,note\n"
+                   "2020-02,CPM1,DCC,97,,\n2020-03,CPM1,DCC,98,,\n"
+                   "2020-04,CPM1,DCC,99.5,inferred,OPSG minutes: CPM1 met in April\n")
+    cli("--db", empty_db, "ingest", pmr, check=0)
+    proc = cli("--db", empty_db, "status", "--month", "2020-04", "--measure", "CPM1", "--provider", "DCC",
+               "--window", "3", "--json", check=0)
+    [record] = json.loads(proc.stdout)
+    assert list(record).index("inferred") == list(record).index("unreliable") + 1
+    assert {k: record[k] for k in ("value", "status", "figure_status", "unreliable", "inferred", "note")} == {
+        "value": 99.5, "status": "met", "figure_status": "inferred", "unreliable": False, "inferred": True,
+        "note": "OPSG minutes: CPM1 met in April"}
+    # Met by its value, yet not reported: the run below target goes on, and the window leaves it out.
+    assert {k: record[k] for k in ("run_below_target", "run_start", "run_gap_months", "misses_in_window",
+                                   "window_months")} == {
+        "run_below_target": 2, "run_start": "2020-02", "run_gap_months": 1, "misses_in_window": 2, "window_months": 2}
 
 
 def test_status_table_for_people_and_oPSG_DB_variable(empty_db, tmp_path):

@@ -47,6 +47,60 @@ def test_a_version_1_database_with_an_annotation_upgrades_keeping_it(tmp_path):
     db.connect(path, read_only=True).close()               # and the app accepts it
 
 
+def test_a_version_2_database_with_figures_upgrades_keeping_every_row(tmp_path):
+    path = tmp_path / "v2.duckdb"
+    con = duckdb.connect(str(path))
+    assert db.migrate(con, db.MIGRATIONS[:2]) == [1, 2]
+    for label in ("PMR April 2020 issue 1", "PMR April 2020 issue 2"):
+        con.execute("INSERT INTO sources (label, kind, classification, file_name, sha256) "
+                    "VALUES (?, 'measures', 'white', 'pmr.csv', ?)", [label, label])
+    con.execute("""INSERT INTO measure_values VALUES
+        ('2020-04-01', 'PM2', 'CSP N', 54.8, 'unreliable', NULL, NULL, 'reporting tool', 1, 2),
+        ('2020-04-01', 'CPM1', 'DCC', 98.32, 'reported', 9832, 10000, '', 1, 3),
+        ('2020-04-01', 'CPM2', 'DCC', NULL, 'null', NULL, NULL, 'withdrawn', 1, 4),
+        ('2020-04-01', 'PM2', 'CSP N', 61.2, 'reported', NULL, NULL, 'reissued', 2, 2)""")
+    rows = sorted(con.execute("SELECT * FROM measure_values").fetchall())
+    current = sorted(con.execute("SELECT * FROM current_measure_values").fetchall())
+    con.close()
+
+    con = db.connect(path)                                  # the CLI's writable open applies migration 3
+    assert db.schema_version(con) == db.SCHEMA_VERSION >= 3
+    assert sorted(con.execute("SELECT * FROM measure_values").fetchall()) == rows
+    assert sorted(con.execute("SELECT * FROM current_measure_values").fetchall()) == current
+    assert len(rows) == 4 and len(current) == 3
+    assert ("PM2", 61.2, 2) in [(r[1], r[3], r[-1]) for r in current]   # the revision is still current, counted twice
+    # The view is recreated exactly as a new database has it.
+    view = "SELECT sql FROM duckdb_views() WHERE view_name = 'current_measure_values'"
+    fresh = db.connect(":memory:")
+    assert con.execute(view).fetchall() == fresh.execute(view).fetchall()
+    fresh.close()
+    # Keys and references survive the rebuild; the new status is accepted.
+    with pytest.raises(duckdb.ConstraintException):
+        con.execute("INSERT INTO measure_values VALUES ('2020-04-01', 'CPM1', 'DCC', 97, 'reported', NULL, NULL, '', 1, 9)")
+    with pytest.raises(duckdb.ConstraintException):
+        con.execute("INSERT INTO measure_values VALUES ('2020-05-01', 'CPM1', 'DCC', 97, 'reported', NULL, NULL, '', 99, 9)")
+    con.execute("INSERT INTO measure_values VALUES ('2020-05-01', 'CPM1', 'DCC', 97, 'inferred', NULL, NULL, "
+                "'OPSG minutes', 2, 5)")
+    assert con.execute("SELECT status FROM current_measure_values WHERE month = '2020-05-01'").fetchall() == [("inferred",)]
+    con.close()
+    db.connect(path, read_only=True).close()               # and the app accepts it
+
+
+def test_the_status_check_refuses_an_unknown_status():
+    con = db.connect(":memory:")
+    con.execute("INSERT INTO sources (label, kind, classification, file_name, sha256) "
+                "VALUES ('minutes', 'measures', 'white', 'm.csv', 'x')")
+    for status in ("reported", "unreliable", "inferred"):
+        con.execute("INSERT INTO measure_values (month, measure, provider, value, status, source_id, source_row) "
+                    "VALUES ('2020-04-01', 'CPM1', 'DCC', 97, ?, 1, 2)", [status])
+        con.execute("DELETE FROM measure_values")
+    with pytest.raises(duckdb.ConstraintException, match="CHECK"):
+        con.execute("INSERT INTO measure_values (month, measure, provider, value, status, source_id, source_row) "
+                    "VALUES ('2020-04-01', 'CPM1', 'DCC', 97, 'guessed', 1, 2)")
+    assert con.execute("SELECT count(*) FROM measure_values").fetchall() == [(0,)]
+    con.close()
+
+
 def test_a_failing_migration_is_rolled_back_whole():
     con = duckdb.connect(":memory:")
     migrations = db.load_migrations("-- migration: 1 broken\nCREATE TABLE a (x INTEGER);\nSELECT * FROM nowhere;\n")

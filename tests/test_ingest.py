@@ -296,6 +296,20 @@ def test_annotation_duplicates_count_empty_measure_and_provider_but_not_unreadab
     ]
 
 
+def test_inferred_figure_is_loaded_with_its_value_and_note(catalogue_db):
+    result = load_text(catalogue_db, """\
+        month,measure,provider,value,status,note
+        2020-04,CPM1,DCC,97.5,Inferred,"OPSG minutes, May 2020: at least 10 months below target"
+        2020-04,CPM2,DCC,99.9,,
+        """, "minutes.csv")
+    assert result.outcome == "loaded", result.problems
+    assert catalogue_db.execute(
+        "SELECT measure, value, status, note FROM current_measure_values ORDER BY measure").fetchall() == [
+        ("CPM1", 97.5, "inferred", "OPSG minutes, May 2020: at least 10 months below target"),
+        ("CPM2", 99.9, "reported", ""),
+    ]
+
+
 # ------------------------------------------------------------------ bad files
 
 BAD_FILES = [
@@ -327,7 +341,16 @@ BAD_FILES = [
     ("null_with_value.csv", "month,measure,provider,value,status\n2020-04,CPM1,DCC,97,null\n", None,
      [(2, "value", "a null figure has no value")]),
     ("bad_status.csv", "month,measure,provider,value,status\n2020-04,CPM1,DCC,97,maybe\n", None,
-     [(2, "status", "'maybe' is not a status")]),
+     [(2, "status", "'maybe' is not a status (use reported, null, unreliable, inferred)")]),
+    ("inferred_without_note.csv",
+     "month,measure,provider,value,status,note\n"
+     "2020-04,CPM1,DCC,97,inferred,\n"
+     "2020-05,CPM1,DCC,,inferred,OPSG minutes: below target since January\n",
+     None,
+     [(2, "note", "an inferred figure must say how it was inferred"),
+      (3, "value", "value is required (use status=null for a missing figure)")]),
+    ("inferred_without_note_column.csv", "month,measure,provider,value,status\n2020-04,CPM1,DCC,97,Inferred\n", None,
+     [(2, "note", "an inferred figure must say how it was inferred")]),
     ("unknown_column.csv", "month,measure,provider,value,comment\n2020-04,CPM1,DCC,97,x\n", None,
      [(1, "comment", "extra columns must start with x_")]),
     ("broken_quoting.csv", 'month,measure,provider,value\n2020-04,CPM1,DCC,"97\n', None,

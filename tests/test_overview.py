@@ -53,3 +53,31 @@ def test_dataset_info_reports_classification_and_sample(fresh_db):
     info = overview.dataset_info(fresh_db)
     assert info.classification == "amber" and not info.has_sample
     assert info.latest_month == date(2018, 1, 1) and info.figures == 1
+
+
+def test_an_inferred_figure_is_marked_and_its_tooltip_says_so(fresh_db):
+    result = load_text(fresh_db, """\
+        month,measure,provider,value,status,note
+        2018-01,M1,CSP N,97,,
+        2018-02,M1,CSP N,97,,
+        2018-03,M1,CSP N,95.5,inferred,OPSG minutes: below minimum in March
+        2018-03,M1,DCC,97,,
+        """)
+    assert result.ok, result.problems
+    cells = overview.matrix_cells(fresh_db, date(2018, 3, 1), window=12).set_index(["measure", "provider"])
+    # Its status comes from its value; its run is the reported run in progress (March is not counted).
+    assert cells.loc[("M1", "CSP N"), "cell"] == "✖ Below minimum 95.50% · 2 mo · inferred"
+    assert cells.loc[("M1", "DCC"), "cell"] == "▼ Below target 97.00%"
+    assert cells.loc[("M1", "CSP N"), "tooltip"].split("\n") == [
+        "Inferred figure, not reported (see the note for how it was inferred); "
+        "runs and windows count it as not reported",
+        "Target 99.00%, minimum 96.00%",
+        "2 consecutive months below target since January 2018 (1 month not reported)",
+        "2 of 2 months with data below target in the last 12",
+        "Note: OPSG minutes: below minimum in March",
+        "Source: test.csv",
+    ]
+    assert "Inferred" not in cells.loc[("M1", "DCC"), "tooltip"]
+    page = overview.matrix_html(cells.reset_index(), overview.provider_order(fresh_db))
+    assert '<span class="marks">2 mo · inferred</span>' in page
+    assert 'title="Inferred figure, not reported' in page

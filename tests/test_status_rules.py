@@ -17,15 +17,16 @@ def series(con, measure="M1", provider="DCC", *, window=12, until=None):
 
 
 def load_values(con, measure, provider, values: dict, name="values.csv"):
-    """values: month -> number, None (status null) or ('unreliable', number)."""
-    lines = ["month,measure,provider,value,status"]
+    """values: month -> number, None (status null), ('unreliable', number) or ('inferred', number, note)."""
+    lines = ["month,measure,provider,value,status,note"]
     for month, value in values.items():
         if value is None:
-            lines.append(f"{month},{measure},{provider},,null")
+            lines.append(f"{month},{measure},{provider},,null,")
         elif isinstance(value, tuple):
-            lines.append(f"{month},{measure},{provider},{value[1]},{value[0]}")
+            note = value[2] if len(value) > 2 else ""
+            lines.append(f"{month},{measure},{provider},{value[1]},{value[0]},{note}")
         else:
-            lines.append(f"{month},{measure},{provider},{value},")
+            lines.append(f"{month},{measure},{provider},{value},,")
     result = load_text(con, "\n".join(lines) + "\n", name)
     assert result.outcome == "loaded", result.problems
     return result
@@ -148,6 +149,55 @@ def test_unreliable_figure_keeps_its_value_and_status(fresh_db):
     load_values(fresh_db, "M1", "CSP N", {"2018-01": ("unreliable", 54.8)})
     row = series(fresh_db, "M1", "CSP N")["2018-01"]
     assert row.status == "below_minimum" and row.unreliable and row.value == 54.8
+
+
+MINUTES = "OPSG minutes: below target throughout"
+
+
+def test_inferred_figure_takes_its_status_from_its_value_and_is_flagged(fresh_db):
+    load_values(fresh_db, "M1", "CSP N", {"2018-01": 97, "2018-02": ("inferred", 95.5, MINUTES)})
+    rows = series(fresh_db, "M1", "CSP N")
+    inferred = rows["2018-02"]
+    assert (inferred.status, inferred.value, inferred.figure_status) == ("below_minimum", 95.5, "inferred")
+    assert inferred.inferred and not inferred.unreliable
+    assert inferred.note == MINUTES
+    assert not rows["2018-01"].inferred and rows["2018-01"].figure_status == "reported"
+
+
+def test_inferred_month_neither_adds_to_nor_ends_a_run_like_no_data(fresh_db):
+    # February is inferred below target, April inferred met: for runs both count as no data.
+    load_values(fresh_db, "M1", "CSP N", {
+        "2018-01": 97, "2018-02": ("inferred", 97, MINUTES), "2018-03": 97,
+        "2018-04": ("inferred", 99.5, MINUTES), "2018-05": 97})
+    rows = series(fresh_db, "M1", "CSP N")
+    assert [rows[m].status for m in sorted(rows)] == [
+        "below_target", "below_target", "below_target", "met", "below_target"]
+    assert [rows[m].run_below_target for m in sorted(rows)] == [1, 1, 2, 2, 3]
+    assert [rows[m].run_gap_months for m in sorted(rows)] == [0, 1, 1, 2, 2]
+    assert rows["2018-05"].run_start.strftime("%Y-%m") == "2018-01"
+    # The last miss before May is March: February was inferred, not reported.
+    assert rows["2018-03"].previous_miss_month.strftime("%Y-%m") == "2018-01"
+    assert rows["2018-05"].previous_miss_month.strftime("%Y-%m") == "2018-03"
+
+
+def test_inferred_months_and_null_months_give_the_same_runs_and_windows(fresh_db):
+    inferred = {"2018-01": ("inferred", 97, MINUTES), "2018-02": 95, "2018-03": ("inferred", 99.5, MINUTES),
+                "2018-04": ("inferred", 94, MINUTES), "2018-05": 95, "2018-06": 97}
+    nulls = {month: None if isinstance(value, tuple) else value for month, value in inferred.items()}
+    load_values(fresh_db, "M1", "CSP N", inferred, "inferred.csv")
+    load_values(fresh_db, "M1", "DCC", nulls, "nulls.csv")        # the same levels in 2018: 99/96
+    a, b = series(fresh_db, "M1", "CSP N", window=4), series(fresh_db, "M1", "DCC", window=4)
+    columns = ("run_below_target", "run_start", "run_gap_months", "run_below_minimum", "run_below_minimum_start",
+               "misses_in_window", "window_months")
+    for month in sorted(a):
+        assert [str(getattr(a[month], c)) for c in columns] == [str(getattr(b[month], c)) for c in columns], month
+    assert [a[m].run_below_minimum for m in sorted(a)] == [0, 1, 1, 1, 2, 0]
+    # A window of 4 ending June holds March to June: two inferred months, May and June reported.
+    assert [(a[m].misses_in_window, a[m].window_months) for m in sorted(a)] == [
+        (0, 0), (1, 1), (1, 1), (1, 1), (2, 2), (2, 2)]
+    # ... while the inferred months keep the status of their value, and the null months have none.
+    assert [a[m].status for m in ("2018-01", "2018-03", "2018-04")] == ["below_target", "met", "below_minimum"]
+    assert [b[m].status for m in ("2018-01", "2018-03", "2018-04")] == ["no_data"] * 3
 
 
 def test_revision_becomes_current_and_is_marked(fresh_db):

@@ -181,6 +181,80 @@ def test_changes_compare_with_the_last_reported_month(fresh_db):
     assert finding(built, "changes:back:M1").text == "M1 in CSP N returned to target at 99.50%, after 1 month below."
 
 
+def load_rows(con, rows: str, name="pmr.csv"):
+    result = load_text(con, "month,measure,provider,value,status,note\n" + rows, name)
+    assert result.ok, result.problems
+
+
+def test_a_miss_whose_figure_is_inferred_says_so_and_counts_reported_months(fresh_db):
+    load_rows(fresh_db, "2018-01,M1,CSP N,97,,\n2018-02,M1,CSP N,97,,\n"
+                        "2018-03,M1,CSP N,97,inferred,OPSG minutes: below target since January\n"
+                        "2018-03,M1,DCC,99.5,,\n")
+    built = summary.build_summary(fresh_db, date(2018, 3, 1))
+    assert finding(built, "below:M1:CSP N").text == (
+        "M1 in CSP N was below its Target Service Level (99%) at 97.00%. The figure is inferred, not reported: "
+        "OPSG minutes: below target since January. It has been below target for 2 consecutive reported months, "
+        "since January 2018 (1 month in that time was not reported), and in 2 of the 2 months reported in the last 12.")
+    assert finding(built, "quality:inferred:M1:CSP N").text == (
+        "M1 in CSP N at 97.00% is inferred, not reported: OPSG minutes: below target since January.")
+    assert not [f for f in built.findings if f.key.startswith("quality:inferred:M1:DCC")]
+    assert finding(built, "headline:Service Provider measures").text.endswith(
+        "1 of these figures is inferred, not reported (see Data quality).")
+    assert finding(built, "headline:CSP N").text == "CSP N: 0 met, below target: M1, inferred (not reported): M1."
+    table = built.table.set_index("Provider")
+    assert (table.loc["CSP N", "Status"], table.loc["DCC", "Status"]) == ("Below target (inferred)", "Met")
+    markdown = summary.to_markdown(built)
+    assert "is inferred, not reported: OPSG minutes" in markdown and "Below target (inferred)" in markdown
+
+
+def test_an_inferred_miss_after_met_months_and_an_inferred_minimum_run(fresh_db):
+    load_rows(fresh_db, "2018-01,M1,CSP N,97,,\n2018-02,M1,CSP N,99.5,,\n"
+                        "2018-03,M1,CSP N,95,inferred,minutes say below minimum\n")
+    text = finding(summary.build_summary(fresh_db, date(2018, 3, 1)), "below:M1").text
+    assert text.endswith("The figure is inferred, not reported: minutes say below minimum. The last reported month "
+                         "below target was January 2018; it has been below target in 1 of the 2 months reported "
+                         "in the last 12.")
+    assert "first month below target" not in text
+    load_rows(fresh_db, "2018-04,M1,CSP N,95,,\n2018-05,M1,CSP N,95,inferred,minutes again\n", "later.csv")
+    text = finding(summary.build_summary(fresh_db, date(2018, 5, 1)), "below:M1").text
+    assert text.endswith("The last reported month, April 2018, was below target too; it has been below target in 2 "
+                         "of the 3 months reported in the last 12. The last reported month was below its minimum too.")
+
+
+def test_changes_do_not_compare_with_an_inferred_month(fresh_db):
+    load_rows(fresh_db, "2018-01,M1,CSP N,99.5,,\n2018-02,M1,CSP N,97,inferred,minutes\n2018-03,M1,CSP N,97,,\n")
+    built = summary.build_summary(fresh_db, date(2018, 3, 1))
+    assert finding(built, "changes:new:M1").text == (
+        "M1 in CSP N fell below target at 97.00%, from 99.50% (met) in January 2018 (the last month reported).")
+    load_rows(fresh_db, "2018-04,M1,CSP N,99.2,inferred,minutes say back to target\n", "april.csv")
+    built = summary.build_summary(fresh_db, date(2018, 4, 1))
+    assert finding(built, "changes:back:M1").text == (
+        "M1 in CSP N returned to target at 99.20% (inferred, not reported), after 1 month below.")
+
+
+def test_no_cpm_below_target_says_how_many_are_inferred(catalogue_db):
+    load_text(catalogue_db, "month,measure,provider,value,status,note\n2018-01,CPM1,DCC,99.5,,\n"
+                            "2018-01,CPM2,DCC,99.9,inferred,minutes: CPM2 met\n")
+    built = summary.build_summary(catalogue_db, date(2018, 1, 1))
+    assert finding(built, "below:cpm:none").text == (
+        "No Code Performance Measure reported was below target; 12 of 14 CPM figures were not reported; "
+        "1 of the CPM figures is inferred, not reported (see Data quality).")
+
+
+def test_every_cpm_met_says_how_many_are_inferred(fresh_db):
+    result = load_text(fresh_db, """\
+        measure,provider,name,unit,direction,target,minimum,effective_from
+        CPM1,DCC,First,percent,higher,99,96,2018-01
+        CPM2,DCC,Second,percent,higher,99,96,2018-01
+        """, "cpms.csv", kind="catalogue")
+    assert result.ok, result.problems
+    load_rows(fresh_db, "2018-01,CPM1,DCC,99.5,,\n2018-01,CPM2,DCC,99.9,inferred,minutes: CPM2 met\n")
+    built = summary.build_summary(fresh_db, date(2018, 1, 1))
+    assert finding(built, "below:cpm:none").text == (
+        "Every Code Performance Measure met its target; 1 of the CPM figures is inferred, not reported "
+        "(see Data quality).")
+
+
 def test_earlier_sources_quoted_raise_the_classification(fresh_db):
     load_text(fresh_db, "month,measure,provider,value\n2018-01,M1,CSP N,99.5\n", "amber.csv", classification="amber")
     load_text(fresh_db, "month,measure,provider,value\n2018-02,M1,CSP N,97\n", "white.csv")

@@ -196,6 +196,8 @@ def _format_table(records: list[dict]) -> str:
         value = "—" if r["value"] is None else f"{r['value']:.2f}"
         if r["unreliable"]:
             value += " (unreliable)"
+        if r.get("inferred"):
+            value += " (inferred)"
         run = str(r["run_below_target"]) if r["run_below_target"] else ""
         if r["run_below_target"] and r["run_gap_months"]:
             run += f" (+{r['run_gap_months']} gap)"

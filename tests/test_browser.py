@@ -146,9 +146,12 @@ def test_follow_an_overview_link_to_trends_change_it_and_download_a_png(server, 
     page.close()
 
 
-def test_a_shared_link_as_the_first_request_of_a_new_server(sample_db_path, browser):
+def test_a_shared_link_as_the_first_request_of_a_new_server(sample_db_path, browser, tmp_path):
     """Streamlit runs a deep-linked page file on its own until app.py has run once; the app must not."""
-    with running_app(sample_db_path) as url:
+    # Its own copy: the module's other server holds the sample database (an app holds its file read-write).
+    database = tmp_path / "opsg.duckdb"
+    shutil.copy(sample_db_path, database)
+    with running_app(database) as url:
         page = browser.new_page(viewport={"width": 1400, "height": 1000})
         page.goto(f"{url}/trends?measure=PM2&provider=CSP+N&from=2020-01&to=2020-06", wait_until="domcontentloaded")
         page.locator(".vega-embed svg text", has_text="PM2: Category 1 firmware payloads within TRT").first.wait_for(

@@ -206,16 +206,8 @@ def region_lines(frame: pd.DataFrame, *, value: str, regions: list[str], start: 
     tooltip = [alt.Tooltip("month_label:N", title="Month"), alt.Tooltip("series:N", title="Region"),
                alt.Tooltip(f"{value}:Q", title=y_title, format=value_format), *extra_tooltip]
     layers = _gap_layers(gaps, frame["series"].nunique(), start, end, colour, shape, name)
-    layers.append(
-        alt.Chart(figures, name=f"{name}_lines").mark_line(strokeWidth=1.8)
-        .encode(x=x_line, y=y, color=alt.Color("series:N", scale=colour, legend=legend),
-                strokeDash=alt.StrokeDash("series:N", scale=dash, legend=legend), detail="segment:N")
-    )
-    layers.append(
-        alt.Chart(figures, name=f"{name}_points").mark_point(filled=True, size=28, opacity=1)
-        .encode(x=x_line, y=y, color=alt.Color("series:N", scale=colour, legend=legend),
-                shape=alt.Shape("series:N", scale=shape, legend=legend), tooltip=tooltip)
-    )
+    layers += _region_layers(figures, x_line, y, colour, dash, shape, legend, tooltip,
+                             names=(f"{name}_lines", f"{name}_points"), stroke=1.8, size=28)
     chart = alt.layer(*layers).properties(width=WIDTH, height=PANEL_HEIGHT + 40)
     # A one-panel vconcat: drawn at its own size on the page (Streamlit stretches single views to fit),
     # the same as exported.
@@ -395,19 +387,10 @@ def small_multiples(series: pd.DataFrame, *, panels: list[str], start: date, end
         figures = part[part["value"].notna()]
         gaps = part[part["value"].isna()]
         layers = _gap_layers(gaps, part["series"].nunique(), start, end, colour, shape, f"panel_{number}")
-        layers.append(
-            alt.Chart(figures, name=f"lines_{number}").mark_line(strokeWidth=1.5)
-            .encode(x=x, y=y, color=alt.Color("series:N", scale=colour, legend=legend),
-                    strokeDash=alt.StrokeDash("series:N", scale=dash, legend=legend), detail="segment:N")
-        )
-        layers.append(
-            alt.Chart(figures, name=f"points_{number}").mark_point(filled=True, size=14, opacity=1)
-            .encode(x=x, y=y, color=alt.Color("series:N", scale=colour, legend=legend),
-                    shape=alt.Shape("series:N", scale=shape, legend=legend),
-                    tooltip=[alt.Tooltip("month_label:N", title="Month"), alt.Tooltip("series:N", title="Region"),
+        layers += _region_layers(figures, x, y, colour, dash, shape, legend, [alt.Tooltip("month_label:N", title="Month"), alt.Tooltip("series:N", title="Region"),
                              alt.Tooltip("value:Q", title=panel, format=".2f" if percent else ",.0f"),
-                             alt.Tooltip("note:N", title="Note")])
-        )
+                             alt.Tooltip("note:N", title="Note")],
+                                 names=(f"lines_{number}", f"points_{number}"), stroke=1.5, size=14)
         charts_.append(alt.layer(*layers).properties(
             width=width, height=COMPACT_HEIGHT,
             title=alt.TitleParams(panel, fontSize=12, anchor="start", font=FONT)))
@@ -415,3 +398,16 @@ def small_multiples(series: pd.DataFrame, *, panels: list[str], start: date, end
     if title:
         chart = chart.properties(title=alt.TitleParams(title, subtitle=subtitle or ""))
     return chart.resolve_scale(y="independent", color="shared", strokeDash="shared", shape="shared")
+
+
+def _region_layers(figures, x, y, colour, dash, shape, legend, tooltip, *, names, stroke, size) -> list:
+    """A line per region (colour and dash) and its points (colour and shape): regions stay apart in greyscale."""
+    lines_name, points_name = names
+    return [
+        alt.Chart(figures, name=lines_name).mark_line(strokeWidth=stroke)
+        .encode(x=x, y=y, color=alt.Color("series:N", scale=colour, legend=legend),
+                strokeDash=alt.StrokeDash("series:N", scale=dash, legend=legend), detail="segment:N"),
+        alt.Chart(figures, name=points_name).mark_point(filled=True, size=size, opacity=1)
+        .encode(x=x, y=y, color=alt.Color("series:N", scale=colour, legend=legend),
+                shape=alt.Shape("series:N", scale=shape, legend=legend), tooltip=tooltip),
+    ]

@@ -115,6 +115,13 @@ def migrate(con: duckdb.DuckDBPyConnection, migrations: list[Migration] | None =
     return applied
 
 
+# Never download an extension: the machines that run OPSG Metrics may be offline, and nothing here
+# needs one. Without this, DuckDB 2.0 replaying a write-ahead log that drops a table whose default is
+# current_localtimestamp() (left by a process that died mid-migration) tries to fetch `icu` and the
+# file cannot be opened offline.
+CONNECTION_CONFIG = {"autoinstall_known_extensions": False}
+
+
 def _check_is_duckdb_file(path: Path) -> None:
     """Refuse a file that is not a DuckDB database (DuckDB would open some, such as a CSV, as one)."""
     if str(path) == ":memory:" or not path.exists() or path.stat().st_size == 0:
@@ -128,7 +135,7 @@ def _check_is_duckdb_file(path: Path) -> None:
 def _open(path: Path, read_only: bool) -> duckdb.DuckDBPyConnection:
     _check_is_duckdb_file(path)
     try:
-        return duckdb.connect(str(path), read_only=read_only)
+        return duckdb.connect(str(path), read_only=read_only, config=CONNECTION_CONFIG)
     except duckdb.Error as exc:
         if "lock" in str(exc).lower():
             raise OpsgError(
@@ -173,7 +180,10 @@ def connect(path: str | os.PathLike | None = None, *, read_only: bool = False) -
         db_path.parent.mkdir(parents=True, exist_ok=True)
     con = _open(db_path, read_only=False)
     try:
-        migrate(con)
+        if migrate(con):
+            # Fold the schema change into the file now: a process that dies before its first checkpoint
+            # would otherwise leave the migration in the write-ahead log for the next open to replay.
+            con.execute("CHECKPOINT")
     except duckdb.Error as exc:
         con.close()
         raise OpsgError(f"{db_path}: not an OPSG Metrics database, or a damaged one ({exc})") from None

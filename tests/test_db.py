@@ -172,3 +172,44 @@ def test_a_second_writer_gets_a_clear_message(tmp_path):
     finally:
         holder.stdin.close()
         holder.wait(timeout=10)
+
+
+def _die_after(code: str, path) -> None:
+    """Run `code` in a child process that then dies without closing or checkpointing the database."""
+    import subprocess, sys, textwrap
+    script = textwrap.dedent(f"""
+        import os, duckdb
+        from opsg_metrics import db, bootstrap
+        path = {str(path)!r}
+    """) + textwrap.dedent(code) + "\nos._exit(0)\n"
+    done = subprocess.run([sys.executable, "-c", script], cwd=db.REPO_ROOT, capture_output=True, text=True,
+                          timeout=120)
+    assert done.returncode == 0, done.stderr
+
+
+def test_connections_never_download_extensions(tmp_path):
+    con = db.connect(tmp_path / "offline.duckdb")
+    assert con.execute("SELECT current_setting('autoinstall_known_extensions')").fetchall()[0][0] is False
+    con.close()
+
+
+def test_a_migration_is_checkpointed_before_connect_returns(tmp_path):
+    path = tmp_path / "migrated.duckdb"
+    _die_after("con = db.connect(path)", path)   # held: a dropped connection would close cleanly
+    wal = path.with_name(path.name + ".wal")
+    assert not wal.exists() or wal.stat().st_size == 0
+    con = db.connect(path, read_only=True)
+    assert db.schema_version(con) == db.SCHEMA_VERSION
+    con.close()
+
+
+def test_a_migration_left_in_the_log_by_a_dead_process_replays_offline(tmp_path):
+    # Replaying migration 3 (which drops and remakes a table whose default is current_localtimestamp())
+    # made DuckDB fetch the `icu` extension: an offline machine could not open the file at all.
+    path = tmp_path / "mid-migration.duckdb"
+    _die_after("con = duckdb.connect(path)\ndb.migrate(con)\nbootstrap.load_reference_data(con)", path)
+    assert path.with_name(path.name + ".wal").stat().st_size > 0      # the next open has a log to replay
+    con = db.connect(path)
+    assert db.schema_version(con) == db.SCHEMA_VERSION
+    assert con.execute("SELECT count(*) FROM measures").fetchall()[0][0] > 0
+    con.close()

@@ -35,7 +35,7 @@ from opsg_metrics.ingest import ingest_bytes, ingest_file
 REPO = Path(__file__).resolve().parent.parent
 
 # Two large alerts files. Under one DuckDB row group (122,880 rows) a load reaches the database file
-# through the write-ahead log at its commit; over one, DuckDB writes the full row group straight into
+# through the write-ahead log at its commit; over one, DuckDB may write full row groups straight into
 # the database file before the commit ("optimistic write") and the rest through the log. The command
 # takes about 2 s and 3.5 s on a 2-core machine, most of it reading and validating the file in Python.
 CRASH_FILES = {"wal": 60_000, "rowgroup": 125_000}
@@ -353,9 +353,6 @@ def test_killed_ingest_leaves_the_state_before_or_after_the_load(files):
 
 # ----------------------------------------------------------------------------------------- concurrency
 
-# The torn reads found by this test, for the known-defect test below.
-LAST_CONCURRENCY: dict = {}
-
 SINGLE_QUERY = (
     "SELECT (SELECT count(*) FROM current_alerts), (SELECT count(*) FROM sources),"
     " (SELECT count(*) FROM ingest_log)"
@@ -506,19 +503,8 @@ def _run_concurrency(con, files, monkeypatch, t0):
           f"its commit ({figures['mixed_during_commit']} of the mixed reads fell there); "
           f"{figures['transactions_across_commit']} transactions held their snapshot across the commit")
 
-    LAST_CONCURRENCY["mixed"] = mixed[:5]
+    assert not mixed, f"torn reads (reader, started, ended, values): {mixed[:5]}; before {before}, after {after}"
     assert not went_back, f"a reader saw the load and then the data before it: {went_back[:5]}"
     assert seen_before and seen_after
     assert during_load, "no read ran while the writer was loading"
     assert during_write, "no read overlapped the write transaction"
-
-
-
-@pytest.mark.xfail(strict=False, reason=(
-    "KNOWN DEFECT, open: under DuckDB 2.0 a reader on another cursor of the same connection occasionally "
-    "sees part of a large append at the moment it commits (e.g. 47,104 of 125,000 new alert rows with the "
-    "old source count), in a few runs out of six; not the checkpoint (seen with checkpoint_threshold=10GB). "
-    "Fix to come: a process-wide read/write lock around ingest's commit."))
-def test_no_reader_ever_sees_a_mix(files, monkeypatch):
-    test_concurrent_readers_see_the_data_before_or_after_a_load(files, monkeypatch)
-    assert not LAST_CONCURRENCY["mixed"], f"torn reads: {LAST_CONCURRENCY['mixed']}"

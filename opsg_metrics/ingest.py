@@ -34,7 +34,7 @@ CLASSIFICATIONS = ("white", "white-no-publish", "green", "amber", "red")
 # inferred: a value deduced (say from minutes), never shown as reported; its note says how.
 MEASURE_STATUSES = ("reported", "null", "unreliable", "inferred")
 ANNOTATION_SCOPES = ("all", "measure", "provider", "series")
-ANNOTATION_KINDS = ("event", "planned")
+ANNOTATION_KINDS = ("event", "planned", "rebase")
 
 # kind -> (required columns, optional columns)
 COLUMNS: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
@@ -615,7 +615,7 @@ def validate_annotations_row(check: RowCheck, catalogue: Catalogue) -> dict:
         check.problem(
             "kind",
             f"'{check.text('kind')}' is not an annotation kind (use event: something that happened, "
-            "or planned: a promised date)",
+            "planned: a promised date, or rebase: SPC limits are recomputed from this date)",
         )
         kind = None
     return {"date": day, "text": text, "scope": scope, "measure": measure, "provider": provider, "kind": kind}

@@ -14,7 +14,7 @@ from datetime import date
 import duckdb
 import pandas as pd
 
-from . import parse
+from . import parse, spc
 from .classification import most_restrictive
 from .db import schema_version
 from .status import STATUS_ICONS, STATUS_LABELS, latest_month, run_phrase, status_for_month
@@ -78,11 +78,13 @@ def _marks(row) -> list[str]:
 
 
 def cell_text(row) -> str:
-    """One matrix cell as text: shape, status word, value, run; marks for unreliable, inferred and revised."""
+    """One matrix cell as text: shape, status word, value, run; marks for unreliable, inferred and revised;
+    the SPC badge."""
     text = f"{STATUS_ICONS[row['status']]} {_status_word(row)}"
     if row["status"] != "no_data" or row["level_missing"]:
         text += f" {format_value(row['value'], row['unit'])}"
-    return " · ".join([text, *_marks(row)])
+    badge = spc_badge(row)
+    return " · ".join([text, *_marks(row), *([badge] if badge else [])])
 
 
 def cell_tooltip(row) -> str:
@@ -100,6 +102,9 @@ def cell_tooltip(row) -> str:
         parts.append(run_phrase(row))
     parts.append(f"{row['misses_in_window']} of {row['window_months']} months with data below target "
                  f"in the last {row['window']}")
+    sentence = row.get("spc_sentence")
+    if isinstance(sentence, str) and sentence:
+        parts.append(f"SPC ({spc.DEFAULT_MONTHS} months): {sentence}")
     if row["note"]:
         parts.append(f"Note: {row['note']}")
     if row["source"] is not None and not pd.isna(row["source"]):
@@ -107,11 +112,38 @@ def cell_tooltip(row) -> str:
     return "\n".join(parts)
 
 
+SPC_COLUMNS = ("variation", "badge_variation", "badge_target", "badge_minimum", "variation_title", "target_title",
+               "minimum_title", "sentence")
+
+
+def spc_badge(row) -> str:
+    """'SPC ~ T:F M:P': the series' variation and assurance letters (see spc.badges); '' without a reading."""
+    variation = row.get("spc_badge_variation")
+    if not isinstance(variation, str) or not variation:
+        return ""
+    parts = [f"SPC {variation}"]
+    for which, letter in (("T", row.get("spc_badge_target")), ("M", row.get("spc_badge_minimum"))):
+        if isinstance(letter, str) and letter:
+            parts.append(f"{which}:{letter}")
+    return " ".join(parts)
+
+
+def spc_kind(row) -> str:
+    """CSS class of the badge: improvement, concern, neutral, common or none (no reading)."""
+    variation = row.get("spc_variation")
+    if not isinstance(variation, str):
+        return "none"
+    return {spc.COMMON: "common", spc.IMPROVEMENT: "improvement", spc.CONCERN: "concern"}.get(variation, "neutral")
+
+
 def matrix_cells(con: duckdb.DuckDBPyConnection, month: date, *, window: int) -> pd.DataFrame:
-    """The month's status rows with their display texts: the data behind the matrix."""
+    """The month's status rows with their display texts and SPC readings: the data behind the matrix."""
     frame = status_for_month(con, month, window=window)
     if frame.empty:
         return frame
+    readings = spc.readings_for_month(con, month)[["measure", "provider", *SPC_COLUMNS]]
+    frame = frame.merge(readings.rename(columns={c: f"spc_{c}" for c in SPC_COLUMNS}),
+                        on=["measure", "provider"], how="left")
     rows = [row for _, row in frame.iterrows()]
     return frame.assign(
         cell=[cell_text(r) for r in rows],
@@ -161,6 +193,11 @@ table.opsg-matrix td .value { font-weight: 600; }
 table.opsg-matrix td a { color: inherit; text-decoration: none; display: block; }
 table.opsg-matrix td a:hover { text-decoration: underline; }
 table.opsg-matrix td .marks { display: block; font-size: 0.76rem; }
+table.opsg-matrix td .spc { display: inline-block; margin-top: 2px; padding: 0 4px; border-radius: 3px;
+  font-size: 0.72rem; border: 1px solid #8c8c8c; background: #ffffff; color: #333; }
+table.opsg-matrix td .spc-improvement { border-color: #0072B2; color: #0072B2; font-weight: 600; }
+table.opsg-matrix td .spc-concern { border-color: #E69F00; color: #7a5200; font-weight: 600; }
+table.opsg-matrix td .spc-neutral { border-color: #CC79A7; color: #7d2d5e; }
 </style>"""
 
 
@@ -199,11 +236,27 @@ def matrix_html(cells: pd.DataFrame, providers: list[str]) -> str:
                 f'<a href="{esc(link)}" target="_self">'
                 f'{STATUS_ICONS[row["status"]]} {esc(row["status_word"])}{value}'
                 + (f'<span class="marks">{esc(marks)}</span>' if marks else "")
+                + _badge_html(row)
                 + "</a></td>"
             )
         out.append("</tr>")
     out.append("</tbody></table>")
     return "".join(out)
+
+
+def _badge_html(row) -> str:
+    badge = spc_badge(row)
+    if not badge:
+        return ""
+    titles = [row.get("spc_variation_title"), row.get("spc_target_title"), row.get("spc_minimum_title")]
+    title = "SPC: " + "; ".join(t for t in titles if isinstance(t, str) and t)
+    return (f'<span class="spc spc-{spc_kind(row)}" title="{html.escape(title)}" '
+            f'aria-label="{html.escape(title)}">{html.escape(badge)}</span>')
+
+
+SPC_LEGEND = (f"SPC over the {spc.DEFAULT_MONTHS} months to the month: ~ common cause; H / L special cause high / low "
+              "(blue: improvement, orange: concern); T target and M minimum: P consistently met, F consistently "
+              "missed, ? hit and miss; – no reading (fewer than 12 figures since the last rebase: hover for why)")
 
 
 def month_options(months: list[date]) -> dict[str, str]:

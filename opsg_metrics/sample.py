@@ -884,6 +884,8 @@ ANNOTATIONS = [
     ["2020-02-14", "CSP C&S CPM1 fix: planned deployment (slipped from November 2019)", "series", "CPM1", "CSP C&S",
      "planned"],
     ["2020-02-20", "CSP C&S CPM1 fix deployed", "series", "CPM1", "CSP C&S", "event"],
+    ["2020-03-01", "CSP C&S CPM1: first full month with the fix; SPC limits recomputed", "series", "CPM1", "CSP C&S",
+     "rebase"],
     ["2020-03-23", "COVID-19 restrictions: most installations paused", "all", "", "", "event"],
     ["2020-05-14", "CSP N firmware payload fix deployed (Category 1 payloads)", "series", "PM2", "CSP N", "event"],
     ["2020-06-22", "CSP N reporting tool corrected; April 2020 figures to be restated", "provider", "", "CSP N", "event"],

@@ -144,8 +144,9 @@ def run_on_one_side(side: np.ndarray, length: int = RUN) -> np.ndarray:
 def trend(values: np.ndarray, length: int = TREND) -> np.ndarray:
     """+1 / -1 for points in a rising / falling trend of `length` points (each strictly beyond the last), else 0.
 
-    A point at a peak or trough, in both a rising and a falling trend, takes the direction of the trend
-    it starts (as the reference does)."""
+    A point in a trend takes the direction of its step to the next point when that point is in a trend
+    too, else of its step from the previous one (as the reference does: the top of a rising trend that a
+    falling trend starts from counts as falling)."""
     n = len(values)
     part = np.zeros(n, dtype=bool)
     steps = np.sign(np.diff(values)) if n > 1 else np.zeros(0)
@@ -275,6 +276,8 @@ def analyse(
     keys = list(range(len(raw))) if months is None else [_month(m) for m in months]
     if len(keys) != len(raw):
         raise ValueError("values and months differ in length")
+    if len(set(keys)) != len(keys):
+        raise ValueError("a month appears twice in the series")
     skipped = [k for k, v in zip(keys, raw) if v is None and months is not None]
     kept = [(k, v) for k, v in zip(keys, raw) if v is not None]
     order = sorted(range(len(kept)), key=lambda i: kept[i][0])
@@ -303,10 +306,17 @@ def analyse(
             since = f" since the rebase in {_label(first_month)}" if number > 0 else ""
             reason = (f"only {len(part)} figure{'s' if len(part) != 1 else ''}{since}; "
                       f"process limits need at least {min_points}")
-        elif baseline is not None and baseline < 2:
-            reason = "a baseline needs at least 2 figures"
+        elif baseline is not None and baseline < min_points:
+            reason = f"a baseline needs at least {min_points} figures (it was set to {baseline})"
         if reason is None:
             mean, amr = _limits(used, screen_outliers)
+            if amr == 0 and screen_outliers:
+                # Screening can leave nothing but zero moving ranges (100% month after month, one dip):
+                # limits on the mean would call every month a special cause. Use the unscreened AMR.
+                mean, amr = _limits(used, False)
+            if amr == 0:
+                reason = "the figures do not vary (every moving range is 0), so there are no process limits"
+        if reason is None:
             detail = _segment_points(part, sign, mean, amr)
             segment = Segment(start, stop, first_month, last_month, len(part), len(used), mean, amr,
                               detail["lpl"], detail["upl"], detail["lower_near"], detail["upper_near"])
@@ -404,3 +414,107 @@ def badges(result: SpcResult) -> dict[str, str]:
         out[which] = {PASS: "P", FAIL: "F", HIT_AND_MISS: "?", None: ""}[verdict]
         out[f"{which}_title"] = f"{which.capitalize()}: {ASSURANCE_TEXT[verdict]}" if verdict else ""
     return out
+
+
+# ------------------------------------------------------------------------------------- from the database
+
+def _months_before(month: date, months: int) -> date:
+    stamp = pd.Timestamp(month) - pd.DateOffset(months=months - 1)
+    return stamp.date().replace(day=1)
+
+
+SERIES_SQL = """
+SELECT v.month, v.measure, v.provider,
+       CASE WHEN v.status IN ('reported', 'unreliable') THEN v.value END AS value
+FROM current_measure_values AS v
+WHERE v.month BETWEEN ? AND ? {where}
+ORDER BY v.measure, v.provider, v.month
+"""
+
+LEVELS_SQL = """
+SELECT m.measure, m.provider, m.direction, m.unit, l.target, l.minimum
+FROM measures AS m
+LEFT JOIN service_levels_in_force AS l
+       ON l.measure = m.measure AND l.provider = m.provider
+      AND l.effective_from <= ? AND ? < l.effective_until
+{where}
+"""
+
+REBASE_SQL = """
+SELECT m.measure, m.provider, a.date
+FROM measures AS m
+JOIN current_annotations AS a
+  ON a.kind = 'rebase'
+ AND (a.scope = 'all'
+      OR (a.scope = 'measure' AND a.measure = m.measure)
+      OR (a.scope = 'provider' AND a.provider = m.provider)
+      OR (a.scope = 'series' AND a.measure = m.measure AND a.provider = m.provider))
+{where}
+ORDER BY a.date
+"""
+
+
+def _query(con, sql: str, params: list, measure: str | None, provider: str | None, prefix: str) -> pd.DataFrame:
+    clauses, extra = [], []
+    if measure is not None:
+        clauses.append(f"{prefix}.measure = ?")
+        extra.append(measure)
+    if provider is not None:
+        clauses.append(f"{prefix}.provider = ?")
+        extra.append(provider)
+    lead = "AND " if "WHERE" in sql.split("{where}")[0] else "WHERE "
+    where = (lead + " AND ".join(clauses)) if clauses else ""
+    return con.execute(sql.format(where=where), params + extra).df()
+
+
+def readings(con, start: date, end: date, *, measure: str | None = None, provider: str | None = None,
+             baseline: int | None = None, use_rebases: bool = True) -> dict[tuple[str, str], SpcResult]:
+    """The SPC analysis of every series (or one measure / provider) over the months start..end.
+
+    Reported and unreliable figures are the series; null and inferred months are skipped. Levels are
+    those in force in the month `end`; rebase dates come from the annotations of kind `rebase` that
+    apply to the series."""
+    figures = _query(con, SERIES_SQL, [start, end], measure, provider, "v")
+    levels = _query(con, LEVELS_SQL, [end, end], measure, provider, "m")
+    rebases = _query(con, REBASE_SQL, [], measure, provider, "m") if use_rebases else pd.DataFrame(
+        columns=["measure", "provider", "date"])
+    rebase_by = {k: list(g["date"]) for k, g in rebases.groupby(["measure", "provider"])} if not rebases.empty else {}
+    level_by = {(r.measure, r.provider): r for r in levels.itertuples()}
+    out = {}
+    for (m, p), group in figures.groupby(["measure", "provider"], sort=False):
+        level = level_by.get((m, p))
+        if level is None:
+            continue
+        target = None if pd.isna(level.target) else float(level.target)
+        minimum = None if pd.isna(level.minimum) else float(level.minimum)
+        out[(m, p)] = analyse(
+            [None if pd.isna(v) else v for v in group["value"]], list(group["month"]), direction=level.direction,
+            target=target, minimum=minimum, rebase=rebase_by.get((m, p), []), baseline=baseline,
+        )
+    return out
+
+
+def readings_for_month(con, month: date, *, months: int = DEFAULT_MONTHS) -> pd.DataFrame:
+    """One row per series with figures in the `months` months to `month`: its SPC reading as the overview
+    and the summary show it (point type of the latest figure, assurance, badges and their meanings, the
+    sentence)."""
+    results = readings(con, _months_before(month, months), month)
+    units = dict(con.execute("SELECT measure || '|' || provider, unit FROM measures").fetchall())
+    rows = []
+    for (m, p), result in results.items():
+        badge = badges(result)
+        rows.append({
+            "measure": m, "provider": p, "variation": result.variation,
+            "assurance_target": result.assurance_target, "assurance_minimum": result.assurance_minimum,
+            "special_causes": result.special_causes, "reason": result.reason,
+            "sentence": reading(result, units.get(f"{m}|{p}", "percent")),
+            "badge_variation": badge["variation"], "badge_target": badge["target"], "badge_minimum": badge["minimum"],
+            "variation_title": badge["variation_title"], "target_title": badge["target_title"],
+            "minimum_title": badge["minimum_title"],
+        })
+    return pd.DataFrame(rows, columns=READING_COLUMNS)
+
+
+READING_COLUMNS = ["measure", "provider", "variation", "assurance_target", "assurance_minimum", "special_causes",
+                   "reason", "sentence", "badge_variation", "badge_target", "badge_minimum", "variation_title",
+                   "target_title", "minimum_title"]

@@ -19,7 +19,7 @@ from datetime import date
 import duckdb
 import pandas as pd
 
-from . import context, parse
+from . import context, parse, spc
 from .classification import LABELS, most_restrictive
 from .db import OpsgError
 from .status import DEFAULT_WINDOW, STATUS_LABELS, check_window, latest_month, status_table
@@ -158,6 +158,24 @@ def miss_sentences(row) -> str:
     if row["unreliable"]:
         text += " The figure is flagged as unreliable" + (f": {row['note']}." if row["note"] else ".")
     return text
+
+
+def spc_sentence(readings: pd.DataFrame | None, row, month: date) -> str:
+    """' SPC, 36 months to April 2020: the process is stable but cannot consistently meet its target: ...'"""
+    key = (row["measure"], row["provider"])
+    if readings is None or key not in readings.index:
+        return ""
+    sentence = readings.loc[key, "sentence"]
+    return f" SPC, {spc.DEFAULT_MONTHS} months to {parse.month_label(month)}: {sentence[0].lower()}{sentence[1:]}"
+
+
+def spc_figures(readings: pd.DataFrame | None, row) -> dict:
+    key = (row["measure"], row["provider"])
+    if readings is None or key not in readings.index:
+        return {}
+    found = readings.loc[key]
+    return {f"spc_{name}": found[name] for name in ("variation", "assurance_target", "assurance_minimum")
+            if isinstance(found[name], str)}
 
 
 def _figures(row) -> dict:
@@ -455,9 +473,11 @@ def build_summary(con: duckdb.DuckDBPyConnection, month: date, *, window: int = 
         raise OpsgError(f"no figures are loaded for {parse.month_label(month)} (latest month loaded: "
                         f"{parse.month_label(latest)})")
     misses = now[now["status"].isin(["below_target", "below_minimum"])]
+    readings = spc.readings_for_month(con, month).set_index(["measure", "provider"]) if not misses.empty else None
     below = [Finding(f"below:{r['measure']}:{r['provider']}",
                      "Measures below target" if r["measure"].startswith("CPM") else "Service Provider measures below target",
-                     miss_sentences(r), r["measure"], r["provider"], r["status"], _figures(r), _source(r))
+                     miss_sentences(r) + spc_sentence(readings, r, month), r["measure"], r["provider"], r["status"],
+                     _figures(r) | spc_figures(readings, r), _source(r))
              for _, r in misses.iterrows()]
     cpm_below = [f for f in below if f.section == "Measures below target"]
     sp_below = [f for f in below if f.section != "Measures below target"]

@@ -49,7 +49,8 @@ providers = _providers(version)
 st.html(overview.MATRIX_CSS + overview.matrix_html(cells, providers))
 legend = " · ".join(f"{status.STATUS_ICONS[s]} {label}" for s, label in status.STATUS_LABELS.items())
 st.caption(f"{legend} · 'N mo' = consecutive months below target · ⚠ figure flagged unreliable · "
-           "hover a cell for its levels, note and source")
+           "hover a cell for its levels, note, source and SPC reading")
+st.caption(overview.SPC_LEGEND + ". See docs/spc.md for the method.")
 with st.expander("The matrix as a table (sortable, copyable)"):
     st.dataframe(overview.matrix(cells, providers), width="stretch")
 if info.unverified_levels:

@@ -33,17 +33,26 @@ def test_overview_defaults_to_the_latest_month(app):
     assert at.subheader[0].value == "Measures by provider, December 2021"
 
 
-def test_overview_matrix_shows_value_status_word_and_run(app):
+def test_overview_matrix_shows_value_status_word_and_run(app, sample_db):
     at = app(month="2020-04", window="17")
     table = at.dataframe[0].value
     assert list(table.columns[:4]) == ["Name", "DCC", "DSP", "CSP N"]
     assert table.index[0] == "CPM1"
     cell = table.loc["CPM1", "DCC"]
-    assert cell.startswith("▼ Below target ") and cell.endswith("· 16 mo")
+    assert cell.startswith("▼ Below target ") and "· 16 mo · SPC " in cell
     pm2 = table.loc["PM2", "CSP N"]
     assert pm2.startswith("✖ Below minimum 54.80%") and "⚠ unreliable" in pm2
     assert table.loc["PM2", "DCC"] == ""                 # PM2 is not a DCC measure
     matrix_html = at.html[0].value
+    # SPC badges: each series' reading over the 36 months to the month, its meaning in the tooltip.
+    from opsg_metrics import spc
+    from datetime import date
+    reading = spc.readings_for_month(sample_db, date(2020, 4, 1)).set_index(["measure", "provider"]).loc[("PM2", "CSP N")]
+    assert reading["variation"] == spc.CONCERN and reading["assurance_target"] == spc.FAIL
+    assert table.loc["PM2", "CSP N"].endswith(f"SPC {reading['badge_variation']} T:F M:F")
+    assert ('<span class="spc spc-concern" title="SPC: special cause: concern (outside the process limits); '
+            'Target: consistently missed; Minimum: consistently missed"') in matrix_html
+    assert any("SPC over the 36 months to the month" in c.value for c in at.caption)
     assert "✖ Below minimum <span class=\"value\">54.80%</span>" in matrix_html
     assert "Reported figure: OPSG_33xx minutes (22 Jun 2020)" in matrix_html   # in the tooltip
 

@@ -411,7 +411,7 @@ BAD_FILES = [
       (3, "measure", "unknown measure 'CPM9'"), (3, "provider", "unknown provider 'CSP West'")]),
     ("bad_annotation_kind.csv", "date,text,scope,kind\n2020-07-08,Reissued,all,promised\n", None,
      [(2, "kind", "'promised' is not an annotation kind (use event: something that happened, "
-                  "or planned: a promised date)")]),
+                  "planned: a promised date, or rebase: SPC limits are recomputed from this date)")]),
     ("bad_annotation_date.csv", "date,text,scope\n2020-13-08,Reissued,all\n08.07.2020,Reissued,all\n,,all\n", None,
      [(2, "date", "'2020-13-08' is not a date (use YYYY-MM-DD)"),
       (3, "date", "'08.07.2020' is not a date (use YYYY-MM-DD)"),

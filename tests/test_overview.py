@@ -15,14 +15,15 @@ def test_cells_text_and_tooltip(fresh_db):
         2018-02,L1,DSP,25,,
         """)
     cells = overview.matrix_cells(fresh_db, date(2018, 2, 1), window=12).set_index(["measure", "provider"])
-    assert cells.loc[("M1", "CSP N"), "cell"] == "✖ Below minimum 95.50% · 2 mo · ⚠ unreliable"
-    assert cells.loc[("L1", "DSP"), "cell"] == "✖ Below minimum 25"
+    assert cells.loc[("M1", "CSP N"), "cell"] == "✖ Below minimum 95.50% · 2 mo · ⚠ unreliable · SPC –"
+    assert cells.loc[("L1", "DSP"), "cell"] == "✖ Below minimum 25 · SPC –"
     assert cells.loc[("M1", "DCC"), "cell"] == "○ No data"
     tooltip = cells.loc[("M1", "CSP N"), "tooltip"].split("\n")
     assert tooltip == [
         "Target 99.00%, minimum 96.00%",
         "2 consecutive months below target since January 2018, this month below minimum",
         "2 of 2 months with data below target in the last 12",
+        "SPC (36 months): No SPC reading: only 2 figures; process limits need at least 12.",
         "Note: tool fault",
         "Source: test.csv",
     ]
@@ -34,9 +35,9 @@ def test_text_matrix_layout(fresh_db):
     table = overview.matrix(cells, overview.provider_order(fresh_db))
     assert list(table.index) == ["M1", "L1"]
     assert list(table.columns) == ["Name", "DCC", "DSP", "CSP N"]
-    assert table.loc["M1", "DCC"] == "✔ Met 99.50%"
+    assert table.loc["M1", "DCC"] == "✔ Met 99.50% · SPC –"
     assert table.loc["M1", "DSP"] == ""              # M1 is not a DSP measure
-    assert table.loc["L1", "DSP"] == "✔ Met 5"
+    assert table.loc["L1", "DSP"] == "✔ Met 5 · SPC –"
 
 
 def test_html_matrix_escapes_text_from_the_data(fresh_db):
@@ -66,14 +67,15 @@ def test_an_inferred_figure_is_marked_and_its_tooltip_says_so(fresh_db):
     assert result.ok, result.problems
     cells = overview.matrix_cells(fresh_db, date(2018, 3, 1), window=12).set_index(["measure", "provider"])
     # Its status comes from its value; its run is the reported run in progress (March is not counted).
-    assert cells.loc[("M1", "CSP N"), "cell"] == "✖ Below minimum 95.50% · 2 mo · inferred"
-    assert cells.loc[("M1", "DCC"), "cell"] == "▼ Below target 97.00%"
+    assert cells.loc[("M1", "CSP N"), "cell"] == "✖ Below minimum 95.50% · 2 mo · inferred · SPC –"
+    assert cells.loc[("M1", "DCC"), "cell"] == "▼ Below target 97.00% · SPC –"
     assert cells.loc[("M1", "CSP N"), "tooltip"].split("\n") == [
         "Inferred figure, not reported (see the note for how it was inferred); "
         "runs and windows count it as not reported",
         "Target 99.00%, minimum 96.00%",
         "2 consecutive months below target since January 2018 (1 month not reported)",
         "2 of 2 months with data below target in the last 12",
+        "SPC (36 months): No SPC reading: only 2 figures; process limits need at least 12.",
         "Note: OPSG minutes: below minimum in March",
         "Source: test.csv",
     ]

@@ -220,3 +220,26 @@ def test_reading_of_a_special_cause_names_the_rule():
         "The latest figure (August 2021) is a special cause of concern (outside the process limits); "
         "the process will meet and miss its target by chance")
     assert spc.badges(result)["variation"] == "L"
+
+
+def test_a_baseline_shorter_than_the_minimum_draws_no_limits():
+    result = spc.analyse(noise(20), baseline=6)
+    assert not result.has_limits
+    assert result.reason == "a baseline needs at least 12 figures (it was set to 6)"
+
+
+def test_a_flat_series_with_one_dip_is_not_all_special_causes():
+    # 100% month after month: screening alone would leave an average moving range of 0 and limits on the
+    # mean, making every month a special cause. The unscreened average is used instead.
+    values = [100.0] * 15 + [99.0] + [100.0] * 4
+    result = spc.analyse(values, target=100.0)
+    seg = result.last_segment
+    assert seg.amr == pytest.approx(2 / 19) and seg.upl > 100.0
+    assert flagged(result, "outside") == [15]
+    flat = spc.analyse([100.0] * 15)
+    assert not flat.has_limits and "do not vary" in flat.reason
+
+
+def test_a_month_twice_is_refused():
+    with pytest.raises(ValueError, match="twice"):
+        spc.analyse([1.0, 2.0], [date(2020, 1, 1), date(2020, 1, 1)])

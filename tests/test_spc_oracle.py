@@ -188,3 +188,8 @@ def test_short_segments_get_no_limits(case):
         result = spc.analyse(list(np.sin(np.arange(size))), min_points=threshold)
         assert result.has_limits is (not short)
         assert (result.reason is not None) is short
+
+
+@pytest.mark.parametrize("case", rule_cases("ptd_part_of_seven_trend"), ids=lambda c: c["name"])
+def test_the_part_of_a_run_helper_used_above_agrees_with_the_reference(case):
+    assert part_of(case["args"]["v"]) == [bool(e) for e in case["expected"]]

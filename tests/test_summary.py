@@ -36,27 +36,28 @@ def test_first_month_below_target_since_an_earlier_miss(fresh_db):
     built = summary.build_summary(fresh_db, date(2018, 3, 1))
     assert finding(built, "below:M1:CSP N").text == (
         "M1 in CSP N was below its Target Service Level (99%) at 97.00%. This is the first month below target "
-        "since January 2018; it has been below target in 2 of the 3 months reported in the last 12.")
+        "since January 2018; it has been below target in 2 of the 3 months reported in the last 12. SPC, 36 months "
+        "to March 2018: no SPC reading: only 3 figures; process limits need at least 12.")
 
 
 def test_first_month_below_target_ever(fresh_db):
     load_series(fresh_db, {"2018-01": 99.5, "2018-02": 97})
     built = summary.build_summary(fresh_db, date(2018, 2, 1))
-    assert finding(built, "below:M1:CSP N").text.endswith("This is the first month below target in the figures loaded.")
+    assert finding(built, "below:M1:CSP N").text.split(" SPC, ")[0].endswith("This is the first month below target in the figures loaded.")
 
 
 def test_long_run_and_a_window_shorter_than_the_history(fresh_db):
     load_series(fresh_db, {f"2018-{m:02d}": 97 for m in range(1, 13)})
-    assert finding(summary.build_summary(fresh_db, date(2018, 12, 1)), "below:M1").text.endswith(
+    assert finding(summary.build_summary(fresh_db, date(2018, 12, 1)), "below:M1").text.split(" SPC, ")[0].endswith(
         "It has been below target for 12 consecutive months, since January 2018, and in 12 of the last 12 months.")
-    assert finding(summary.build_summary(fresh_db, date(2018, 12, 1), window=3), "below:M1").text.endswith(
+    assert finding(summary.build_summary(fresh_db, date(2018, 12, 1), window=3), "below:M1").text.split(" SPC, ")[0].endswith(
         "It has been below target for 12 consecutive months, since January 2018, and in 3 of the last 3 months.")
 
 
 def test_run_across_null_months(fresh_db):
     load_series(fresh_db, {"2018-01": 97, "2018-02": None, "2018-03": 97, "2018-04": 97})
     built = summary.build_summary(fresh_db, date(2018, 4, 1))
-    assert finding(built, "below:M1").text.endswith(
+    assert finding(built, "below:M1").text.split(" SPC, ")[0].endswith(
         "It has been below target for 3 consecutive reported months, since January 2018 (1 month in that time "
         "was not reported), and in 3 of the 3 months reported in the last 12.")
 
@@ -66,7 +67,7 @@ def test_below_minimum_says_so_and_gives_the_minimum(fresh_db):
     text = finding(summary.build_summary(fresh_db, date(2018, 2, 1)), "below:M1").text
     assert text.startswith("M1 in CSP N was below its Minimum Service Level (96%) at 94.50%, against a Target "
                            "Service Level of 99%.")
-    assert text.endswith("It has been below its minimum for 2 consecutive months.")
+    assert text.split(" SPC, ")[0].endswith("It has been below its minimum for 2 consecutive months.")
 
 
 def test_back_to_target_and_new_misses_are_changes(fresh_db):
@@ -106,13 +107,30 @@ def april(sample_db_path):
 
 def test_april_2020_states_the_cpm1_run_and_pm2(april):
     _, built = april
-    texts = [f.text for f in built.findings]
+    texts = [f.text.split(" SPC, ")[0] for f in built.findings]
     assert ("CPM1 was below its Target Service Level (99%) at 98.32%. It has been below target for 16 consecutive "
             "months, since January 2019, and in 16 of the last 17 months.") in texts
     pm2 = finding(built, "below:PM2:CSP N")
     assert pm2.text.startswith("PM2 in CSP N was below its Minimum Service Level (96%) at 54.80%")
     assert pm2.figures["value"] == 54.8 and pm2.status == "below_minimum"
     assert pm2.sources == ["PMR April 2020 issue 1 (issued 20 May 2020)"]
+
+
+def test_each_measure_below_target_gets_its_spc_reading(april):
+    con, built = april
+    from opsg_metrics import spc
+    readings = spc.readings_for_month(con, date(2020, 4, 1)).set_index(["measure", "provider"])
+    below = [f for f in built.findings if f.key.startswith("below:") and f.measure]
+    assert len(below) == 5
+    for found in below:
+        sentence = readings.loc[(found.measure, found.provider), "sentence"]
+        assert found.text.endswith(f" SPC, 36 months to April 2020: {sentence[0].lower()}{sentence[1:]}")
+        assert found.figures["spc_variation"] == readings.loc[(found.measure, found.provider), "variation"]
+    pm2 = finding(built, "below:PM2:CSP N")
+    # PM2 in CSP N ran far below both levels: the process cannot meet either.
+    assert (pm2.figures["spc_assurance_target"], pm2.figures["spc_assurance_minimum"]) == ("fail", "fail")
+    assert "cannot consistently meet its target: the target (99.00%) lies above the upper process limit" in pm2.text
+    assert "cannot consistently meet its minimum: the minimum (96.00%) lies above the upper process limit" in pm2.text
 
 
 def test_october_2019_states_the_tenth_consecutive_month(sample_db):
@@ -194,7 +212,9 @@ def test_a_miss_whose_figure_is_inferred_says_so_and_counts_reported_months(fres
     assert finding(built, "below:M1:CSP N").text == (
         "M1 in CSP N was below its Target Service Level (99%) at 97.00%. The figure is inferred, not reported: "
         "OPSG minutes: below target since January. It has been below target for 2 consecutive reported months, "
-        "since January 2018 (1 month in that time was not reported), and in 2 of the 2 months reported in the last 12.")
+        "since January 2018 (1 month in that time was not reported), and in 2 of the 2 months reported in the last 12. "
+        # The inferred month is left out of the SPC series too: 2 figures, not 3.
+        "SPC, 36 months to March 2018: no SPC reading: only 2 figures; process limits need at least 12.")
     assert finding(built, "quality:inferred:M1:CSP N").text == (
         "M1 in CSP N at 97.00% is inferred, not reported: OPSG minutes: below target since January.")
     assert not [f for f in built.findings if f.key.startswith("quality:inferred:M1:DCC")]
@@ -211,13 +231,13 @@ def test_an_inferred_miss_after_met_months_and_an_inferred_minimum_run(fresh_db)
     load_rows(fresh_db, "2018-01,M1,CSP N,97,,\n2018-02,M1,CSP N,99.5,,\n"
                         "2018-03,M1,CSP N,95,inferred,minutes say below minimum\n")
     text = finding(summary.build_summary(fresh_db, date(2018, 3, 1)), "below:M1").text
-    assert text.endswith("The figure is inferred, not reported: minutes say below minimum. The last reported month "
+    assert text.split(" SPC, ")[0].endswith("The figure is inferred, not reported: minutes say below minimum. The last reported month "
                          "below target was January 2018; it has been below target in 1 of the 2 months reported "
                          "in the last 12.")
     assert "first month below target" not in text
     load_rows(fresh_db, "2018-04,M1,CSP N,95,,\n2018-05,M1,CSP N,95,inferred,minutes again\n", "later.csv")
     text = finding(summary.build_summary(fresh_db, date(2018, 5, 1)), "below:M1").text
-    assert text.endswith("The last reported month, April 2018, was below target too; it has been below target in 2 "
+    assert text.split(" SPC, ")[0].endswith("The last reported month, April 2018, was below target too; it has been below target in 2 "
                          "of the 3 months reported in the last 12. The last reported month was below its minimum too.")
 
 

@@ -81,6 +81,15 @@ def export_view(view: TrendView, fmt: str) -> tuple[str, bytes]:
     return file_name(view, fmt), render(export_spec(view), fmt)
 
 
+def export_spc_view(view, fmt: str) -> tuple[str, bytes]:
+    """An SPC view as a file: its chart with the provenance footer (rebases and the method noted)."""
+    providers = "_".join(slug(p) for p in view.results)
+    months = [m for r in view.results.values() for m in r.points["month"]]
+    first, last = (min(months), max(months)) if months else (view.pmr_month, view.pmr_month)
+    name = f"{parse.month_key(first)}_to_{parse.month_key(last)}_{view.measure}_{providers}_SPC.{fmt}"
+    return name, export_chart(view.chart, view.provenance, fmt, pmr_month=view.pmr_month, notes=view.rebase_notes)
+
+
 @dataclass
 class PackEntry:
     file: str

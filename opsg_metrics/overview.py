@@ -118,14 +118,8 @@ SPC_COLUMNS = ("variation", "badge_variation", "badge_target", "badge_minimum", 
 
 def spc_badge(row) -> str:
     """'SPC ~ T:F M:P': the series' variation and assurance letters (see spc.badges); '' without a reading."""
-    variation = row.get("spc_badge_variation")
-    if not isinstance(variation, str) or not variation:
-        return ""
-    parts = [f"SPC {variation}"]
-    for which, letter in (("T", row.get("spc_badge_target")), ("M", row.get("spc_badge_minimum"))):
-        if isinstance(letter, str) and letter:
-            parts.append(f"{which}:{letter}")
-    return " ".join(parts)
+    letters = {which: row.get(f"spc_badge_{which}") for which in ("variation", "target", "minimum")}
+    return spc.badge_text({k: v for k, v in letters.items() if isinstance(v, str)})
 
 
 def spc_kind(row) -> str:

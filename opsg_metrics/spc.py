@@ -416,6 +416,15 @@ def badges(result: SpcResult) -> dict[str, str]:
     return out
 
 
+def badge_text(badge: dict) -> str:
+    """'SPC ~ T:F M:P' from a badges() dict ('' without a variation letter)."""
+    if not badge.get("variation"):
+        return ""
+    parts = [f"SPC {badge['variation']}"]
+    parts += [f"{short}:{badge[which]}" for short, which in (("T", "target"), ("M", "minimum")) if badge.get(which)]
+    return " ".join(parts)
+
+
 # ------------------------------------------------------------------------------------- from the database
 
 def _months_before(month: date, months: int) -> date:

@@ -278,3 +278,79 @@ def figures_table(rows: pd.DataFrame) -> pd.DataFrame:
         "Note": rows["note"],
     })
     return table.reset_index(drop=True)
+
+
+# ------------------------------------------------------------------------------------------- SPC view
+
+@dataclass
+class SpcView:
+    """One measure's SPC (XmR) chart for some providers, with its readings and provenance."""
+
+    measure: str
+    name: str
+    unit: str
+    results: dict            # provider -> spc.SpcResult, in catalogue order
+    chart: "alt.VConcatChart"
+    provenance: Provenance
+    pmr_month: date
+    rebase_notes: list[str]  # the rebase annotations used, for the footer
+
+
+def spc_view(con, measure: str, providers: list[str], start: date, end: date, *, baseline: int | None = None,
+             use_rebases: bool = True) -> SpcView | None:
+    """The SPC view of one measure over start..end (the months shown), or None when nothing is there."""
+    from . import charts, spc
+
+    check_range(start, end)
+    found = spc.readings(con, start, end, measure=measure, baseline=baseline, use_rebases=use_rebases)
+    results = {p: found[(measure, p)] for p in providers if (measure, p) in found}
+    if not results:
+        return None
+    name, unit = con.execute("SELECT any_value(name), any_value(unit) FROM measures WHERE measure = ?",
+                             [measure]).fetchall()[0]
+    labels = [label for (label,) in con.execute(
+        """SELECT DISTINCT s.label FROM current_measure_values AS v JOIN sources AS s USING (source_id)
+           WHERE v.measure = ? AND v.provider IN (SELECT unnest(?::VARCHAR[])) AND v.month BETWEEN ? AND ?""",
+        [measure, list(results), start, end]).fetchall()]
+    rebase_rows = con.execute(
+        """SELECT DISTINCT a.date, a.text, a.source_id FROM current_annotations AS a
+           WHERE a.kind = 'rebase' AND a.date > ? AND a.date <= ?
+             AND (a.scope = 'all' OR (a.scope = 'measure' AND a.measure = ?)
+                  OR (a.scope IN ('provider', 'series') AND a.provider IN (SELECT unnest(?::VARCHAR[]))
+                      AND (a.scope = 'provider' OR a.measure = ?)))
+           ORDER BY a.date""",
+        [start, end, measure, list(results), measure]).fetchall() if use_rebases else []
+    origin = provenance(con, labels, [r[2] for r in rebase_rows if r[2] is not None])
+    notes = [f"Rebase {pd.Timestamp(d):%d %b %Y}: {text}" for d, text, _ in rebase_rows]
+    method = (f"Limits: mean ± 2.66 × average moving range per segment"
+              + (f", from the first {baseline} figures of each" if baseline else "")
+              + "; null and inferred months left out (method: docs/spc.md)")
+    chart = charts.spc_chart(
+        results, unit=unit, title=f"{measure}: {name}",
+        subtitle=f"SPC (XmR) view, {parse.month_label(start)} to {parse.month_label(end)}")
+    return SpcView(measure, name, unit, results, chart, origin, end, notes + [method])
+
+
+def spc_table(view: SpcView) -> pd.DataFrame:
+    """Each provider's SPC reading as people read it: one row per provider."""
+    from . import spc
+
+    rows = []
+    for provider, result in view.results.items():
+        last = result.last_segment
+        has = last is not None and last.has_limits
+        rows.append({
+            "Provider": provider,
+            "Reading": spc.reading(result, view.unit),
+            "Variation (latest)": spc.VARIATION_TEXT.get(result.variation, "no reading"),
+            "Target": spc.ASSURANCE_TEXT.get(result.assurance_target, "—"),
+            "Minimum": spc.ASSURANCE_TEXT.get(result.assurance_minimum, "—"),
+            "Figures": len(result.points),
+            "Segments": len(result.segments),
+            "Mean": last.mean if has else None,
+            "Lower limit": last.lpl if has else None,
+            "Upper limit": last.upl if has else None,
+            "Special causes (latest segment)": result.special_causes,
+            "Months left out": ", ".join(parse.month_key(m) for m in result.skipped),
+        })
+    return pd.DataFrame(rows)

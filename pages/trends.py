@@ -4,7 +4,7 @@ from datetime import date
 
 import streamlit as st
 
-from opsg_metrics import classification, db, export, parse, status, trends, ui
+from opsg_metrics import classification, db, export, parse, spc, status, trends, ui
 
 info, version = ui.page_start("Trends")
 
@@ -29,6 +29,17 @@ def _resolve(version, measures, providers):
 def _view(version, measure, providers, start, end, window, incidents, annotations):
     return trends.trend_view(ui.cursor(), measure, list(providers), parse.parse_month(start), parse.parse_month(end),
                              window=window, show_incidents=incidents, show_annotations=annotations)
+
+
+@st.cache_resource(show_spinner="Working out the process limits…", max_entries=32)
+def _spc_view(version, measure, providers, start, end, baseline, rebases):
+    return trends.spc_view(ui.cursor(), measure, list(providers), parse.parse_month(start), parse.parse_month(end),
+                           baseline=baseline or None, use_rebases=rebases)
+
+
+@st.cache_data(show_spinner=False, max_entries=64)
+def _spc_export(version, measure, providers, start, end, baseline, rebases, fmt):
+    return export.export_spc_view(_spc_view(version, measure, providers, start, end, baseline, rebases), fmt)[1]
 
 
 @st.cache_data(show_spinner=False, max_entries=64)
@@ -64,50 +75,102 @@ with right:
     available = _providers_for(version, tuple(measures))
     providers = st.multiselect("Providers", available, default=[p for p in providers if p in available])
 start_key, end_key = ui.month_slider(months, start_key, end_key)
+spc_mode = st.toggle("SPC view", value=query.get("view") == "spc",
+                     help="Statistical process control (XmR): is a miss noise, a signal, or a process that cannot "
+                          "meet its target? Limits are computed over the months shown.")
 toggles = st.columns(3)
-with toggles[0]:
-    show_incidents = st.toggle("Major incidents", value=query.get("incidents", "1") != "0")
-with toggles[1]:
-    show_annotations = st.toggle("Annotations", value=query.get("annotations", "1") != "0")
-with toggles[2]:
-    window = st.number_input("Rolling window (months)", 1, 120, ui.query_int("window", 1, 120, status.DEFAULT_WINDOW))
+if spc_mode:
+    with toggles[0]:
+        use_rebases = st.toggle("Rebase at annotations", value=query.get("rebase", "1") != "0",
+                                help="Recompute the limits from each annotation of kind 'rebase' "
+                                     "(a methodology change, a fix deployed).")
+    with toggles[1]:
+        baseline = st.number_input(
+            "Baseline (first N figures of each segment; 0 = all)", 0, 120, ui.query_int("baseline", 0, 120, 0),
+            help=f"Hold the limits computed from the first N figures (at least {spc.MIN_POINTS}).")
+    show_incidents = query.get("incidents", "1") != "0"
+    show_annotations = query.get("annotations", "1") != "0"
+    window = ui.query_int("window", 1, 120, status.DEFAULT_WINDOW)
+else:
+    use_rebases, baseline = query.get("rebase", "1") != "0", ui.query_int("baseline", 0, 120, 0)
+    with toggles[0]:
+        show_incidents = st.toggle("Major incidents", value=query.get("incidents", "1") != "0")
+    with toggles[1]:
+        show_annotations = st.toggle("Annotations", value=query.get("annotations", "1") != "0")
+    with toggles[2]:
+        window = st.number_input("Rolling window (months)", 1, 120,
+                                 ui.query_int("window", 1, 120, status.DEFAULT_WINDOW))
 
 st.query_params.from_dict({
     "measure": measures, "provider": providers, "from": start_key, "to": end_key,
     "incidents": "1" if show_incidents else "0", "annotations": "1" if show_annotations else "0",
-    "window": str(window),
+    "window": str(window), **({"view": "spc"} if spc_mode else {}),
+    **({"rebase": "0"} if not use_rebases else {}), **({"baseline": str(baseline)} if baseline else {}),
 })
 
 if not measures or not providers:
     st.info("Choose at least one measure and one provider.")
     st.stop()
 
-tables, shown_classes = [], []
-for measure in measures:
-    shown = tuple(p for p in providers if p in _providers_for(version, (measure,)))
-    if not shown:
-        st.info(f"{measure_names[measure]} is not reported for {', '.join(providers)}.")
-        continue
-    key = (version, measure, shown, start_key, end_key, int(window), show_incidents, show_annotations)
-    view = _view(*key)
-    if view is None:
-        st.info(f"No figures for {measure} in this range.")
-        continue
-    st.altair_chart(view.chart, theme=None)
-    st.caption(ui.md_escape(" · ".join(view.provenance.footer_lines(view.pmr_month))))
-    ui.chart_downloads(f"download-{measure}", export.file_name(view, "x")[:-2],
-                       lambda fmt, key=key: _export(*key, fmt), view.provenance.classification)
-    tables.append(trends.figures_table(view.rows))
-    shown_classes.append(view.provenance.classification)
+if spc_mode:
+    readings, shown_classes = [], []
+    for measure in measures:
+        shown = tuple(p for p in providers if p in _providers_for(version, (measure,)))
+        if not shown:
+            st.info(f"{measure_names[measure]} is not reported for {', '.join(providers)}.")
+            continue
+        key = (version, measure, shown, start_key, end_key, int(baseline), bool(use_rebases))
+        view = _spc_view(*key)
+        if view is None:
+            st.info(f"No figures for {measure} in this range.")
+            continue
+        st.altair_chart(view.chart, theme=None)
+        for provider, result in view.results.items():
+            st.markdown(f"**{ui.md_escape(measure)} · {ui.md_escape(provider)}** `{spc.badge_text(spc.badges(result))}` "
+                        f"{ui.md_escape(spc.reading(result, view.unit))}")
+        st.caption(ui.md_escape(" · ".join(view.provenance.footer_lines(view.pmr_month, view.rebase_notes))))
+        ui.chart_downloads(f"download-spc-{measure}", f"{start_key}_to_{end_key}_{measure}_SPC",
+                           lambda fmt, key=key: _spc_export(*key, fmt), view.provenance.classification)
+        readings.append(trends.spc_table(view).assign(Measure=measure))
+        shown_classes.append(view.provenance.classification)
+    if readings:
+        import pandas as pd
 
-if tables:
-    import pandas as pd
+        st.subheader("The SPC readings")
+        st.caption("~ common cause · H / L special cause high / low · T target, M minimum: P consistently met, "
+                   "F consistently missed, ? hit and miss. Method and its differences from the reference: docs/spc.md.")
+        table = pd.concat(readings, ignore_index=True)
+        st.dataframe(table, width="stretch", hide_index=True)
+        ui.csv_download("Download the readings (CSV)", table, f"opsg-spc-{start_key}_to_{end_key}.csv",
+                        "spc-csv", classification.most_restrictive(shown_classes))
 
-    table = pd.concat(tables, ignore_index=True)
-    st.subheader("The figures behind the charts")
-    st.dataframe(table, width="stretch", hide_index=True)
-    ui.csv_download("Download these rows (CSV)", table, f"opsg-figures-{start_key}_to_{end_key}.csv",
-                    "figures-csv", classification.most_restrictive(shown_classes))
+else:
+    tables, shown_classes = [], []
+    for measure in measures:
+        shown = tuple(p for p in providers if p in _providers_for(version, (measure,)))
+        if not shown:
+            st.info(f"{measure_names[measure]} is not reported for {', '.join(providers)}.")
+            continue
+        key = (version, measure, shown, start_key, end_key, int(window), show_incidents, show_annotations)
+        view = _view(*key)
+        if view is None:
+            st.info(f"No figures for {measure} in this range.")
+            continue
+        st.altair_chart(view.chart, theme=None)
+        st.caption(ui.md_escape(" · ".join(view.provenance.footer_lines(view.pmr_month))))
+        ui.chart_downloads(f"download-{measure}", export.file_name(view, "x")[:-2],
+                           lambda fmt, key=key: _export(*key, fmt), view.provenance.classification)
+        tables.append(trends.figures_table(view.rows))
+        shown_classes.append(view.provenance.classification)
+
+    if tables:
+        import pandas as pd
+
+        table = pd.concat(tables, ignore_index=True)
+        st.subheader("The figures behind the charts")
+        st.dataframe(table, width="stretch", hide_index=True)
+        ui.csv_download("Download these rows (CSV)", table, f"opsg-figures-{start_key}_to_{end_key}.csv",
+                        "figures-csv", classification.most_restrictive(shown_classes))
 
 st.divider()
 st.subheader("Month pack")

@@ -204,3 +204,25 @@ def test_restricted_downloads_need_a_confirmation_on_the_page(tmp_path, monkeypa
     at.checkbox(key="confirm-download-CPM1").check().run()
     assert [b.label for b in at.get("download_button") if b.label.startswith("Download")][:3] == [
         "Download PNG", "Download SVG", "Download PDF"]
+
+
+def test_spc_export_carries_rebases_method_sources_and_classification(sample_db):
+    view = trends.spc_view(sample_db, "CPM1", ["CSP C&S"], date(2018, 1, 1), date(2021, 12, 1))
+    name, svg = export.export_spc_view(view, "svg")
+    assert name == "2018-01_to_2021-12_CPM1_CSP-CandS_SPC.svg"
+    text = svg.decode("utf-8")
+    assert "Rebase 01 Mar 2020: CSP C&amp;S CPM1: first full month with the fix" in text
+    assert "Limits: mean ± 2.66 × average moving range per segment" in text
+    assert "Classification: WHITE" in text and "PMR month: December 2021" in text
+    result = view.results["CSP C&S"]
+    assert f"{result.last_segment.upl:.2f}%" in text            # the latest limits, in the panel's subtitle
+    png = export.export_spc_view(view, "png")[1]
+    assert png[:8] == b"\x89PNG\r\n\x1a\n" and png_ppi(png) == pytest.approx(export.PNG_PPI, abs=1)
+
+
+def test_spc_export_takes_the_most_restrictive_classification_shown(small):
+    load_text(small, "month,measure,provider,value\n2019-01,M1,CSP N,96.5\n", "pmr-amber.csv", classification="amber")
+    both = trends.spc_view(small, "M1", ["DCC", "CSP N"], date(2019, 1, 1), date(2019, 2, 1))
+    assert both.provenance.classification == "amber"
+    assert "Classification: AMBER" in export.export_spc_view(both, "svg")[1].decode()
+    assert trends.spc_view(small, "M1", ["DCC"], date(2019, 1, 1), date(2019, 2, 1)).provenance.classification == "white"

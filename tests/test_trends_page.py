@@ -19,6 +19,17 @@ def chart_specs(at) -> list[dict]:
     return [json.loads(c.proto.spec) for c in at.get("vega_lite_chart")]
 
 
+def chart_rows(at) -> list[dict]:
+    """Every data row of the page's charts (Streamlit sends the datasets beside the spec, as Arrow)."""
+    import pyarrow as pa
+
+    rows = []
+    for chart in at.get("vega_lite_chart"):
+        for dataset in chart.proto.datasets:
+            rows += pa.ipc.open_stream(dataset.data.data).read_all().to_pylist()
+    return rows
+
+
 def test_a_link_restores_the_view(trends_page):
     at = trends_page(measure=["PM2"], provider=["CSP N", "CSP C&S"], **{"from": "2019-01", "to": "2021-12"})
     assert not at.exception
@@ -63,7 +74,7 @@ def test_changing_the_selection_updates_the_url(trends_page):
     at.multiselect[1].set_value(["DCC", "CSP N"]).run()
     assert at.query_params["provider"] == ["DCC", "CSP N"]
     assert [p["title"]["text"] for p in chart_specs(at)[0]["vconcat"]] == ["DCC", "CSP N"]
-    at.toggle[0].set_value(False).run()
+    next(t for t in at.toggle if t.label == "Major incidents").set_value(False).run()
     assert at.query_params["incidents"] == "0"
     assert not any("major_incidents" in l["name"] for p in chart_specs(at)[0]["vconcat"] for l in p["layer"])
 
@@ -120,3 +131,53 @@ def test_month_pack_of_a_month_without_figures_warns(tmp_path, monkeypatch):
     at.button[0].click().run()
     assert not at.exception
     assert "No month pack: no figures for February 2019." in [w.value for w in at.warning]
+
+
+def test_the_spc_view_shows_limits_flags_and_readings(trends_page, sample_db):
+    from datetime import date
+
+    from opsg_metrics import spc
+
+    query = {"measure": ["CPM1"], "provider": ["CSP N", "CSP C&S"], "from": "2018-01", "to": "2021-12"}
+    at = trends_page(**query, view="spc")
+    assert not at.exception
+    assert at.toggle[0].label == "SPC view" and at.toggle[0].value is True
+    # The same analysis, straight from the module: the page must show exactly it.
+    expected = spc.readings(sample_db, date(2018, 1, 1), date(2021, 12, 1), measure="CPM1")
+    specs = chart_specs(at)
+    assert len(specs) == 1
+    panels = specs[0]["vconcat"]
+    assert [p["title"]["text"].split(" · ")[0] for p in panels] == ["CSP N", "CSP C&S"]
+    data = chart_rows(at)
+    for provider in ("CSP N", "CSP C&S"):
+        result = expected[("CPM1", provider)]
+        for segment in result.segments:
+            assert any(r.get("panel") == provider and r.get("value") == pytest.approx(segment.upl) for r in data)
+        concern = result.points[result.points["point_type"] == spc.CONCERN]
+        assert len(concern) > 0
+        assert sum(1 for r in data if r.get("panel") == provider and r.get("point_label") == "Concern") == len(concern)
+    # CSP C&S is rebased in March 2020 (the sample's rebase annotation): two segments, a rule, a footer note.
+    assert len(expected[("CPM1", "CSP C&S")].segments) == 2
+    assert any(r.get("panel") == "CSP C&S" and r.get("label") == "Rebase" for r in data)
+    from opsg_metrics.ui import md_escape
+
+    shown = [m.value for m in at.markdown]
+    for provider in ("CSP N", "CSP C&S"):
+        result = expected[("CPM1", provider)]
+        line = (f"**CPM1 · {md_escape(provider)}** `{spc.badge_text(spc.badges(result))}` "
+                f"{md_escape(spc.reading(result))}")
+        assert line in shown
+    footer = " ".join(c.value for c in at.caption).replace("\\", "")
+    assert "Rebase 01 Mar 2020: CSP C&S CPM1" in footer and "Classification: WHITE" in footer
+    table = at.dataframe[0].value
+    assert list(table["Provider"]) == ["CSP N", "CSP C&S"]
+    assert table.loc[1, "Upper limit"] == pytest.approx(expected[("CPM1", "CSP C&S")].last_segment.upl)
+    labels = [b.label for b in at.get("download_button")]
+    assert labels == ["Download PNG", "Download SVG", "Download PDF", "Download the readings (CSV)"]
+    # Switching the toggle off returns to the plain view, and the link follows.
+    at.toggle[0].set_value(False).run()
+    assert "view" not in at.query_params and chart_specs(at)[0]["vconcat"][0]["title"]["text"] == "CSP N"
+    # Without rebases, CSP C&S has one segment.
+    at = trends_page(**query, view="spc", rebase="0")
+    data = chart_rows(at)
+    assert data and not any(r.get("label") == "Rebase" for r in data)

@@ -112,12 +112,17 @@ if not measures or not providers:
     st.info("Choose at least one measure and one provider.")
     st.stop()
 
+shown_for = {}
+for measure in measures:
+    shown_for[measure] = tuple(p for p in providers if p in _providers_for(version, (measure,)))
+    if not shown_for[measure]:
+        st.info(f"{measure_names[measure]} is not reported for {', '.join(providers)}.")
+
 if spc_mode:
     readings, shown_classes = [], []
     for measure in measures:
-        shown = tuple(p for p in providers if p in _providers_for(version, (measure,)))
+        shown = shown_for[measure]
         if not shown:
-            st.info(f"{measure_names[measure]} is not reported for {', '.join(providers)}.")
             continue
         key = (version, measure, shown, start_key, end_key, int(baseline), bool(use_rebases))
         view = _spc_view(*key)
@@ -147,9 +152,8 @@ if spc_mode:
 else:
     tables, shown_classes = [], []
     for measure in measures:
-        shown = tuple(p for p in providers if p in _providers_for(version, (measure,)))
+        shown = shown_for[measure]
         if not shown:
-            st.info(f"{measure_names[measure]} is not reported for {', '.join(providers)}.")
             continue
         key = (version, measure, shown, start_key, end_key, int(window), show_incidents, show_annotations)
         view = _view(*key)

@@ -49,9 +49,25 @@ def cursor():
         st.stop()
 
 
+_VERSION_MEMO: dict[str, tuple] = {}     # session id -> (that run's cursors dict, data version)
+
+
 def db_version() -> tuple:
-    """The data version: part of every cache key, so a load shows without a restart."""
-    return (str(resolve_db_path()), *data_version(cursor()))
+    """The data version: part of every cache key, so a load shows without a restart.
+
+    Asked once per script run (the sidebar and the page both need it): Streamlit gives each run a fresh
+    `cursors` dict on its context; holding the dict (not its id, which a later dict could reuse) tells
+    this run from the next."""
+    from streamlit.runtime.scriptrunner_utils.script_run_context import get_script_run_ctx
+
+    ctx = get_script_run_ctx()
+    memo = _VERSION_MEMO.get(ctx.session_id) if ctx is not None else None
+    if memo is not None and memo[0] is ctx.cursors:
+        return memo[1]
+    version = (str(resolve_db_path()), *data_version(cursor()))
+    if ctx is not None:
+        _VERSION_MEMO[ctx.session_id] = (ctx.cursors, version)
+    return version
 
 
 @st.cache_data(show_spinner=False, max_entries=8)
@@ -167,6 +183,29 @@ def page_start(title: str) -> tuple[DatasetInfo, tuple]:
         st.info("No figures loaded yet. Load a PMR with `python -m opsg_metrics ingest FILE`.")
         st.stop()
     return info, db_version()
+
+
+@st.cache_resource(show_spinner=False, max_entries=256)
+def _built_chart(key: tuple, _build):
+    return _build()
+
+
+@st.cache_data(show_spinner=False, max_entries=256)
+def _chart_spec(key: tuple, _build) -> dict:
+    # Unvalidated (the test suite validates these charts); the same spec then serves the chart's exports.
+    from .charts import spec_of
+
+    return spec_of(_built_chart(key, _build))
+
+
+def altair(key: tuple, build, *, width: str = "stretch"):
+    """Show an Altair chart built by `build()`, built and turned into its spec once per `key`.
+
+    `key` must hold everything the chart depends on (the data version and every widget value used): a
+    rerun with the same key reuses the spec instead of rebuilding the chart and re-validating it, which
+    was most of a page's rerun time. Returns the chart (for its exports)."""
+    st.vega_lite_chart(spec=_chart_spec(key, build), theme=None, width=width)
+    return _built_chart(key, build)
 
 
 def chart_downloads(key: str, file_stem: str, make: "Callable[[str], bytes]", classification: str = "white") -> None:

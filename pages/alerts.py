@@ -126,8 +126,9 @@ if volumes.empty:
     st.info("No alert volumes for these regions, codes and months.")
 else:
     shown = [r for r in regions if r in set(volumes["region"])]
-    chart = context_charts.alert_volume_chart(volumes, regions=shown, codes=codes, start=start, end=end)
-    st.altair_chart(chart, theme=None, width="content")
+    chart = ui.altair(("alert-volumes", version, tuple(regions), tuple(codes), start_key, end_key),
+                      lambda: context_charts.alert_volume_chart(volumes, regions=shown, codes=codes, start=start,
+                                                                end=end), width="content")
     origin = _provenance(version, (), tuple(alerts.shown_source_ids(volumes)))
     ui.chart_with_provenance("alert-volumes", f"alert-volumes_{start_key}_to_{end_key}", chart, origin, end)
     with st.expander("Volumes, devices, first-time devices, share and month-on-month change", expanded=True):
@@ -144,8 +145,8 @@ st.caption("Alerts of the selected codes in the month ÷ Communications Hubs ins
            "× 1,000. CSP C&S = (alerts of C + S) ÷ (CHs of C + S); All CSPs likewise over N, C and S. "
            "A missing or zero hub figure gives no rate (a gap), never a zero.")
 rates = _rates(version, tuple(regions), tuple(codes), start_key, end_key)
-chart = context_charts.normalised_chart(rates, regions=regions, start=start, end=end)
-st.altair_chart(chart, theme=None, width="content")
+chart = ui.altair(("alert-rates", version, tuple(regions), tuple(codes), start_key, end_key),
+                  lambda: context_charts.normalised_chart(rates, regions=regions, start=start, end=end), width="content")
 origin = _provenance(version, (), tuple(alerts.shown_source_ids(rates)))
 ui.chart_with_provenance("alerts-per-hub", f"alerts-per-1000-CHs_{start_key}_to_{end_key}", chart, origin, end,
           operations.gap_notes(rates, "per_1000_chs"))
@@ -182,8 +183,8 @@ with row2[1]:
                                     index=measure_providers.index(measure_provider)
                                     if measure_provider in measure_providers else 0)
 view = _beside(version, beside_region, measure, measure_provider, start_key, end_key, beside_code, basis)
-chart = context_charts.beside_chart(view)
-st.altair_chart(chart, theme=None, width="content")
+chart = ui.altair(("alert-beside", version, beside_region, measure, measure_provider, start_key, end_key, beside_code,
+                   basis), lambda: context_charts.beside_chart(view), width="content")
 st.info(ui.md_escape(alerts.beside_finding(view)))
 origin = _provenance(version, tuple(view.source_labels), tuple(view.source_ids()))
 ui.chart_with_provenance("alerts-beside", f"alerts-beside-{measure}_{start_key}_to_{end_key}", chart, origin, end,

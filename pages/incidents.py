@@ -79,7 +79,7 @@ def _export(version, key, view, by, subtitle, fmt):
 
 
 def _show_chart(view, by, subtitle, stem):
-    st.altair_chart(_chart(version, key, view, by, subtitle), theme=None)
+    ui.altair(("incidents", version, key, view, by, subtitle), lambda: _chart(version, key, view, by, subtitle))
     st.caption(ui.md_escape(" · ".join(_provenance(version, key, view).footer_lines(None))))
     ui.chart_downloads(f"download-{view}", f"{stem}_{key[0]}_to_{key[1]}",
                        lambda fmt: _export(version, key, view, by, subtitle, fmt))

@@ -89,19 +89,19 @@ for column, row in zip(cards, exceptions_now.itertuples()):
 st.subheader("Installations, Communications Hubs and exceptions by region")
 series = operations.series(view)
 region_ids = tuple(operations.shown_source_ids(view.installations, view.exceptions))
-chart = context_charts.small_multiples(series, panels=REGION_PANELS, start=start, end=end,
-                                       title="Installations, Communications Hubs and exceptions by region",
-                                       subtitle="Installations and CHs installed are cumulative, at the end of "
-                                                "each month; installations in the month are the rise")
-st.altair_chart(chart, theme=None, width="content")
+chart = ui.altair(("ops-installations", version, tuple(regions), start_key, end_key), lambda: context_charts.small_multiples(
+    series, panels=REGION_PANELS, start=start, end=end,
+    title="Installations, Communications Hubs and exceptions by region",
+    subtitle="Installations and CHs installed are cumulative, at the end of each month; installations in the month "
+             "are the rise"), width="content")
 ui.chart_with_provenance("ops-installations", f"installations_{start_key}_to_{end_key}", chart, _provenance(version, region_ids), end)
 
 st.subheader("Exceptions as a proportion of installations")
 st.caption("Exceptions in the month ÷ installations made in the month (the rise in the cumulative installations "
            "figure) × 100; CSP C&S and All CSPs sum their regions in both. A missing figure, or no rise, gives no "
            "proportion (a gap, with the reason), never a zero.")
-chart = context_charts.exceptions_chart(view.exceptions, regions=regions, start=start, end=end)
-st.altair_chart(chart, theme=None, width="content")
+chart = ui.altair(("ops-exceptions", version, tuple(regions), start_key, end_key), lambda: context_charts.exceptions_chart(
+    view.exceptions, regions=regions, start=start, end=end), width="content")
 ui.chart_with_provenance("ops-exceptions", f"exceptions-proportion_{start_key}_to_{end_key}", chart,
           _provenance(version, region_ids), end, operations.gap_notes(view.exceptions, "exceptions_pct"))
 with st.expander("Installations, CHs installed and exceptions, month by month", expanded=True):
@@ -112,9 +112,9 @@ with st.expander("Installations, CHs installed and exceptions, month by month", 
 # --- changes and problems
 st.subheader("Changes and problems (DCC)")
 dcc_ids = tuple(operations.shown_source_ids(view.dcc))
-chart = context_charts.small_multiples(series, panels=DCC_PANELS, start=start, end=end, columns=3, width=165,
-                                       title="Changes and problems (DCC)")
-st.altair_chart(chart, theme=None, width="content")
+chart = ui.altair(("ops-changes", version, tuple(regions), start_key, end_key), lambda: context_charts.small_multiples(
+    series, panels=DCC_PANELS, start=start, end=end, columns=3, width=165, title="Changes and problems (DCC)"),
+    width="content")
 ui.chart_with_provenance("ops-changes", f"changes-problems_{start_key}_to_{end_key}", chart, _provenance(version, dcc_ids), end)
 with st.expander("Changes, change success rate and open problem tickets, month by month", expanded=True):
     table = operations.dcc_table(view)

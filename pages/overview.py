@@ -23,6 +23,12 @@ def _providers(version):
 
 
 @st.cache_data(show_spinner=False, max_entries=32)
+def _matrix(version, month_key, window):
+    cells, providers = _cells(version, month_key, window), _providers(version)
+    return overview.MATRIX_CSS + overview.matrix_html(cells, providers), overview.matrix(cells, providers)
+
+
+@st.cache_data(show_spinner=False, max_entries=32)
 def _flags(version, month_key, window):
     return status.active_flags(ui.cursor(), parse.parse_month(month_key), window=window)
 
@@ -44,15 +50,14 @@ with right:
 st.query_params.update({"month": month_key, "window": str(window)})
 
 st.subheader(f"Measures by provider, {months[month_key]}")
-cells = _cells(version, month_key, int(window))
-providers = _providers(version)
-st.html(overview.MATRIX_CSS + overview.matrix_html(cells, providers))
+matrix_html, matrix_table = _matrix(version, month_key, int(window))
+st.html(matrix_html)
 legend = " · ".join(f"{status.STATUS_ICONS[s]} {label}" for s, label in status.STATUS_LABELS.items())
 st.caption(f"{legend} · 'N mo' = consecutive months below target · ⚠ figure flagged unreliable · "
            "hover a cell for its levels, note, source and SPC reading")
 st.caption(overview.SPC_LEGEND + ". See docs/spc.md for the method.")
 with st.expander("The matrix as a table (sortable, copyable)"):
-    st.dataframe(overview.matrix(cells, providers), width="stretch")
+    st.dataframe(matrix_table, width="stretch")
 if info.unverified_levels:
     st.caption(
         f"{info.unverified_levels} of {info.levels} service levels are not yet verified against the SEC or the "

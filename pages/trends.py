@@ -129,7 +129,7 @@ if spc_mode:
         if view is None:
             st.info(f"No figures for {measure} in this range.")
             continue
-        st.altair_chart(view.chart, theme=None)
+        ui.altair(("spc", *key), lambda: view.chart)
         for provider, result in view.results.items():
             st.markdown(f"**{ui.md_escape(measure)} · {ui.md_escape(provider)}** `{spc.badge_text(spc.badges(result))}` "
                         f"{ui.md_escape(spc.reading(result, view.unit))}")
@@ -160,7 +160,7 @@ else:
         if view is None:
             st.info(f"No figures for {measure} in this range.")
             continue
-        st.altair_chart(view.chart, theme=None)
+        ui.altair(("trend", *key), lambda: view.chart)
         st.caption(ui.md_escape(" · ".join(view.provenance.footer_lines(view.pmr_month))))
         ui.chart_downloads(f"download-{measure}", export.file_name(view, "x")[:-2],
                            lambda fmt, key=key: _export(*key, fmt), view.provenance.classification)

@@ -344,16 +344,52 @@ def trend_chart(data: Annotated, *, subtitle: str | None = None) -> alt.VConcatC
     )
 
 
-def with_footer(chart: alt.TopLevelMixin, lines: list[str]) -> alt.VConcatChart:
-    """The chart with text lines beneath it (sources, PMR month, classification) for export."""
+def _footer_chart(lines: list[str]) -> alt.Chart:
     footer = pd.DataFrame({"line": lines, "order": range(len(lines))})
-    text = (
+    return (
         alt.Chart(footer, name="footer")
         .mark_text(align="left", baseline="top", fontSize=10, color="#222222")
         .encode(text="line:N", y=alt.Y("order:O", axis=None), x=alt.value(0))
         .properties(width=WIDTH, height=14 * len(lines), view=alt.ViewConfig(stroke=None))
     )
-    return alt.vconcat(chart, text, spacing=10)
+
+
+def with_footer(chart: alt.TopLevelMixin, lines: list[str]) -> alt.VConcatChart:
+    """The chart with text lines beneath it (sources, PMR month, classification) for export."""
+    return alt.vconcat(chart, _footer_chart(lines), spacing=10)
+
+
+_SPECS: dict[int, tuple] = {}       # id(chart) -> (weak reference to it, its Vega-Lite spec)
+TOP_LEVEL_ONLY = ("$schema", "config", "datasets", "autosize", "background", "padding", "usermeta")
+
+
+def spec_of(chart: alt.TopLevelMixin) -> dict:
+    """The chart's Vega-Lite spec (unvalidated: the test suite validates these charts), made once per chart
+    object: Altair's to_dict deep-copies the whole chart, which costs as much as rendering a small one.
+    The spec is shared: do not change it."""
+    import weakref
+
+    found = _SPECS.get(id(chart))
+    if found is not None and found[0]() is chart:
+        return found[1]
+    spec = chart.to_dict(validate=False)
+    key = id(chart)
+    _SPECS[key] = (weakref.ref(chart, lambda _ref, key=key: _SPECS.pop(key, None)), spec)
+    return spec
+
+
+def spec_with_footer(spec: dict, lines: list[str]) -> dict:
+    """A chart spec with text lines beneath it, composed as specs (the same layout as `with_footer`) so the
+    chart is not converted again."""
+    footer = _footer_chart(lines).to_dict(validate=False)
+    out = {k: spec[k] for k in TOP_LEVEL_ONLY if k in spec and k != "datasets"}
+    inner = {k: v for k, v in spec.items() if k not in TOP_LEVEL_ONLY}
+    below = {k: v for k, v in footer.items() if k not in TOP_LEVEL_ONLY}
+    out.update({"vconcat": [inner, below], "spacing": 10})
+    datasets = {**spec.get("datasets", {}), **footer.get("datasets", {})}
+    if datasets:
+        out["datasets"] = datasets
+    return out
 
 
 def month_label(day) -> str:

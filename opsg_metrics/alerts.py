@@ -49,6 +49,18 @@ def alert_codes(con: duckdb.DuckDBPyConnection) -> list[str]:
     return [r[0] for r in con.execute("SELECT DISTINCT alert_code FROM current_alerts ORDER BY alert_code").fetchall()]
 
 
+DEFAULT_CODES = 8      # codes shown when a link names none: the largest by volume
+
+
+def top_codes(con: duckdb.DuckDBPyConnection, n: int = DEFAULT_CODES) -> list[str]:
+    """The n codes with the most alerts over everything loaded, in code order (a readable default
+    where hundreds of codes are loaded)."""
+    rows = con.execute(
+        "SELECT alert_code FROM current_alerts GROUP BY alert_code ORDER BY sum(volume) DESC, alert_code LIMIT ?",
+        [n]).fetchall()
+    return sorted(r[0] for r in rows)
+
+
 def resolve_codes(codes_loaded: list[str], texts: list[str]) -> tuple[list[str], list[str]]:
     """The codes asked for (case ignored: '8f3e' -> '8F3E') that are loaded, and a message for each other."""
     known = {c.upper(): c for c in codes_loaded}

@@ -41,6 +41,11 @@ ANNOTATION_COLUMNS = ["date_iso", "date_text", "kind", "text", "label", "number"
 LEVEL_DASHES = [[1, 0], [6, 4]]
 
 
+# Our charts carry their data inline and bound it themselves (alert codes folded, ranges chosen); Altair's
+# 5,000-row guard would refuse a long range of a big dataset outright.
+alt.data_transformers.disable_max_rows()
+
+
 @alt.theme.register("opsg", enable=True)
 def opsg_theme() -> alt.theme.ThemeConfig:
     return {

@@ -140,14 +140,36 @@ def _gap_layers(gaps: pd.DataFrame, series_shown: int, start: date, end: date, c
 # Alerts
 
 
+MAX_CODES = 12         # codes drawn one by one; the others of the selection are summed as one band
+
+
+def fold_codes(volumes: pd.DataFrame, codes: list[str], limit: int = MAX_CODES) -> tuple[pd.DataFrame, list[str]]:
+    """At most `limit` bands: the largest codes (by volume over the period) one by one, and the rest of the
+    selection summed per month and region as 'Other N codes' (share summed; no month-on-month change)."""
+    if len(codes) <= limit:
+        return volumes, codes
+    totals = volumes.groupby("alert_code")["volume"].sum()
+    kept = sorted(totals.sort_values(ascending=False, kind="stable").index[:limit - 1])
+    other = f"Other {len(codes) - len(kept)} codes"
+    rest = volumes[~volumes["alert_code"].isin(kept)]
+    summed = rest.groupby(["month", "region"], as_index=False).agg(
+        volume=("volume", "sum"), devices=("devices", "sum"), first_time_devices=("first_time_devices", "sum"),
+        share_pct=("share_pct", "sum"))
+    summed["alert_code"] = other
+    summed["change_pct"] = float("nan")
+    folded = pd.concat([volumes[volumes["alert_code"].isin(kept)], summed], ignore_index=True)
+    return folded, [*kept, other]
+
+
 def alert_volume_chart(volumes: pd.DataFrame, *, regions: list[str], codes: list[str], start: date, end: date,
                        title: str = "Alert volumes by code") -> alt.VConcatChart:
     """Stacked bars of alert volume by code per month, one panel per region, one legend of codes.
 
     `volumes` is alerts.volumes(...) (month, alert_code, region, volume, devices, first_time_devices,
     share_pct, change_pct). Each region has its own y scale: the normalised chart compares regions."""
+    volumes, codes = fold_codes(volumes[volumes["alert_code"].isin(codes)], codes)
     order = {c: i for i, c in enumerate(codes)}
-    frame = volumes[volumes["alert_code"].isin(codes)].copy()
+    frame = volumes.copy()
     frame["code_order"] = frame["alert_code"].map(order)
     frame = frame.sort_values(["region", "month", "code_order"])
     frame["y1"] = frame.groupby(["region", "month"])["volume"].cumsum()

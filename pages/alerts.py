@@ -14,7 +14,7 @@ DEFAULT_REGIONS = ["CSP N", "CSP C", "CSP S"]
 def _options(version):
     cur = ui.cursor()
     months = [parse.month_key(m) for m in alerts.alert_months(cur)]
-    return months, alerts.alert_codes(cur), trends.measure_options(cur)
+    return months, alerts.alert_codes(cur), trends.measure_options(cur), alerts.top_codes(cur)
 
 
 @st.cache_data(show_spinner=False, max_entries=64)
@@ -58,7 +58,7 @@ def table_download(label, frame, file_name, key):
     ui.csv_download(label, frame, file_name, key, info.classification)
 
 
-months, codes_loaded, measure_names = _options(version)
+months, codes_loaded, measure_names, codes_default = _options(version)
 if not months:
     st.info("No alert volumes loaded yet. Load an alerts file with `python -m opsg_metrics ingest FILE`.")
     st.stop()
@@ -71,7 +71,7 @@ codes, code_problems = alerts.resolve_codes(codes_loaded, asked_codes)
 for problem in problems + code_problems:
     st.warning(f"{ui.md_escape(problem)}. The rest of the link is shown.")
 regions = regions or DEFAULT_REGIONS
-codes = codes or codes_loaded
+codes = codes or codes_default
 start_key, end_key = ui.query_range(months, months[max(0, len(months) - 60)])
 
 left, right = st.columns(2)
@@ -197,7 +197,7 @@ with st.expander("The two series month by month"):
                    "csv-beside")
 
 st.query_params.from_dict({
-    "provider": regions, "code": codes if codes != codes_loaded else [], "from": start_key, "to": end_key,
+    "provider": regions, "code": codes if codes != codes_default else [], "from": start_key, "to": end_key,
     "beside_code": beside_code, "region": beside_region, "basis": basis, "measure": measure,
     "measure_provider": measure_provider,
 })

@@ -496,3 +496,32 @@ def test_notes_from_the_data_are_shown_as_text_not_markup(tmp_path, monkeypatch)
     assert not any("<script>" in m.value for m in at.markdown)
     assert not any(note in (m.help or "") for m in at.metric)     # escaped where markdown would read it
     assert any("\\<script\\>" in (m.help or "") for m in at.metric)
+
+
+def test_many_codes_are_folded_into_one_band_beyond_twelve():
+    import pandas as pd
+
+    from opsg_metrics import context_charts
+
+    codes = [f"{0x8F00 + i:04X}" for i in range(15)]
+    rows = [{"month": pd.Timestamp("2020-01-01"), "region": "CSP N", "alert_code": code, "volume": 100 + i,
+             "devices": 10, "first_time_devices": 1, "share_pct": 1.0, "change_pct": 5.0}
+            for i, code in enumerate(codes)]
+    folded, shown = context_charts.fold_codes(pd.DataFrame(rows), codes)
+    # The 11 largest one by one (in code order), the other 4 summed.
+    assert shown[:-1] == codes[4:] and shown[-1] == "Other 4 codes"
+    other = folded[folded["alert_code"] == "Other 4 codes"].iloc[0]
+    assert other["volume"] == 100 + 101 + 102 + 103 and other["devices"] == 40 and other["share_pct"] == 4.0
+    assert pd.isna(other["change_pct"])
+    assert folded["volume"].sum() == sum(100 + i for i in range(15))
+    same, kept = context_charts.fold_codes(pd.DataFrame(rows[:12]), codes[:12])
+    assert kept == codes[:12] and len(same) == 12
+
+
+def test_the_default_codes_are_the_largest_by_volume(sample_db):
+    from opsg_metrics import alerts
+
+    top = alerts.top_codes(sample_db, 2)
+    totals = sample_db.execute(
+        "SELECT alert_code FROM current_alerts GROUP BY 1 ORDER BY sum(volume) DESC LIMIT 2").fetchall()
+    assert top == sorted(r[0] for r in totals) and len(top) == 2

@@ -1,0 +1,487 @@
+"""Benchmarks of OPSG Metrics against the floors of the parts it is built on.
+
+    python -m benchmarks.run                     # sample + stress databases, writes benchmarks/RESULTS.md
+    python -m benchmarks.run --stress-db PATH    # reuse a stress database built by benchmarks.stress
+    python -m benchmarks.run --scaling           # also build three stress sizes and measure how cost grows
+    python -m benchmarks.run --smoke --out F     # a tiny run that checks the runner works (make test)
+
+Every figure is a median of several repetitions, with the min-max; the machine is shared and noisy, so
+compare ratios measured in the same run, not seconds across runs. Not part of `make test` (only --smoke).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import platform
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(REPO))
+
+from opsg_metrics import bootstrap, db, export, parse, status, trends  # noqa: E402
+
+from . import pages as page_bench  # noqa: E402
+from . import pandas_status, stress  # noqa: E402
+
+TARGETS = {
+    "page_sample": 2.0, "page_stress": 3.0, "status": 20.0, "ingest": 0.5, "export": 1.2, "rss_mb": 300.0,
+}
+
+
+@dataclass
+class Timing:
+    times: list[float]
+
+    @property
+    def median(self) -> float:
+        return statistics.median(self.times)
+
+    def text(self, unit: str = "s") -> str:
+        scale = 1000 if unit == "ms" else 1
+        return (f"{self.median * scale:,.{0 if unit == 'ms' else 2}f} {unit} "
+                f"({min(self.times) * scale:,.{0 if unit == 'ms' else 2}f}–{max(self.times) * scale:,.{0 if unit == 'ms' else 2}f})")
+
+
+def timed(function, repeats: int) -> tuple[Timing, object]:
+    times, result = [], None
+    for _ in range(repeats):
+        start = time.perf_counter()
+        result = function()
+        times.append(time.perf_counter() - start)
+    return Timing(times), result
+
+
+@dataclass
+class Report:
+    sections: list[tuple[str, list[str]]] = field(default_factory=list)
+    verdicts: list[tuple[str, str, str, str]] = field(default_factory=list)   # what, measured, target, verdict
+
+    def add(self, title: str, lines: list[str]) -> None:
+        self.sections.append((title, lines))
+        print(f"\n## {title}\n" + "\n".join(lines), flush=True)
+
+    def verdict(self, what: str, measured: float, target: float, *, higher_is_better: bool, unit: str = "×") -> None:
+        ok = measured >= target if higher_is_better else measured <= target
+        sign = "≥" if higher_is_better else "≤"
+        self.verdicts.append((what, f"{measured:,.2f}{unit}", f"{sign} {target:g}{unit}", "met" if ok else "NOT MET"))
+
+
+# ----------------------------------------------------------------------------------------------- machine
+
+def machine() -> list[str]:
+    import altair
+    import duckdb
+    import pandas
+    import pyarrow
+    import streamlit
+    import vl_convert
+
+    cpu = "unknown CPU"
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    memory = ""
+    try:
+        kb = int(next(l for l in Path("/proc/meminfo").read_text().splitlines() if l.startswith("MemTotal")).split()[1])
+        memory = f", {kb / 1024 / 1024:.0f} GB RAM"
+    except (OSError, StopIteration):
+        pass
+    load = os.getloadavg()
+    return [
+        f"- Date: {datetime.now():%Y-%m-%d %H:%M}",
+        f"- Machine: {platform.machine()}, {os.cpu_count()} CPUs ({cpu}){memory}; {platform.platform()}",
+        f"- Load average at start: {load[0]:.2f} / {load[1]:.2f} / {load[2]:.2f} (shared machine)",
+        f"- Python {platform.python_version()}; duckdb {duckdb.__version__}, streamlit {streamlit.__version__}, "
+        f"altair {altair.__version__}, pandas {pandas.__version__}, pyarrow {pyarrow.__version__}, "
+        f"vl-convert {vl_convert.__version__}",
+    ]
+
+
+def sample_database(folder: Path) -> Path:
+    path = folder / "sample.duckdb"
+    con = db.connect(path)
+    bootstrap.initialise(con, sample=True)
+    con.close()
+    return path
+
+
+def copy_db(path: Path, folder: Path, name: str) -> Path:
+    target = folder / name
+    shutil.copy(path, target)
+    return target
+
+
+# ------------------------------------------------------------------------------------------------- pages
+
+def bench_pages(report: Report, label: str, db_path: Path, repeats: int, pages, target: float) -> list[dict]:
+    rows = page_bench.page_times(db_path, pages=pages, repeats=repeats)
+    lines = ["| page | widgets | elements | first render | rerun (median, min–max) | floor rerun | ratio |",
+             "|---|---:|---:|---:|---:|---:|---:|"]
+    for r in rows:
+        lines.append(
+            f"| {r['page']} | {r['widgets']} | {r['elements']} | {r['cold_s'] * 1000:,.0f} ms | "
+            f"{r['rerun_median_s'] * 1000:,.0f} ms ({r['rerun_min_s'] * 1000:,.0f}–{r['rerun_max_s'] * 1000:,.0f}) | "
+            f"{r['floor_median_s'] * 1000:,.0f} ms | {r['ratio']:.2f}× |")
+        report.verdict(f"{r['page']} page rerun ÷ floor, {label}", r["ratio"], target, higher_is_better=False)
+    report.add(f"Page reruns, {label} database ({repeats} reruns each)", lines)
+    return rows
+
+
+# ---------------------------------------------------------------------------------------------- status
+
+def bench_status(report: Report, label: str, db_path: Path, repeats: int) -> dict:
+    con = db.connect(db_path, read_only=True)
+    try:
+        sql_t, sql = timed(lambda: status.status_table(con), repeats)
+        pan_t, pan = timed(lambda: pandas_status.pandas_status_table(pandas_status.load_inputs(con)), repeats)
+        differences = pandas_status.compare(sql, pan)
+        series = con.execute("SELECT count(*) FROM measures").fetchall()[0][0]
+    finally:
+        con.close()
+    ratio = pan_t.median / sql_t.median
+    report.add(f"Status engine, {label} database (all series, all history, window 12; {repeats} runs)", [
+        f"- {len(sql):,} rows, {series} series",
+        f"- SQL (status.sql, one query): {sql_t.text('ms')}",
+        f"- pandas (groupby + loop, benchmarks/pandas_status.py): {pan_t.text('ms')}",
+        f"- ratio pandas ÷ SQL: **{ratio:.1f}×**; results "
+        + ("**identical** (every rule column of every row)" if not differences else
+           f"**differ** in {len(differences)} ways: " + "; ".join(differences[:3])),
+    ])
+    report.verdict(f"status engine speed-up over pandas, {label}", ratio, TARGETS["status"], higher_is_better=True)
+    return {"rows": len(sql), "sql": sql_t.median, "pandas": pan_t.median, "ratio": ratio,
+            "identical": not differences}
+
+
+# ---------------------------------------------------------------------------------------------- ingest
+
+def bench_ingest(report: Report, alerts_path: Path, folder: Path, repeats: int) -> dict:
+    import duckdb
+
+    rows = sum(1 for _ in open(alerts_path, encoding="utf-8")) - 1
+    size_mb = alerts_path.stat().st_size / 1e6
+
+    def ours():
+        path = folder / "ingest-ours.duckdb"
+        for p in (path, Path(f"{path}.wal")):
+            p.unlink(missing_ok=True)
+        con = db.connect(path)
+        bootstrap.load_reference_data(con)
+        start = time.perf_counter()
+        result = export_module_ingest(con, alerts_path)
+        seconds = time.perf_counter() - start
+        con.close()
+        if result.outcome != "loaded":
+            raise RuntimeError(f"the alerts file was not loaded: {result.problems[:3]}")
+        return seconds
+
+    def plain(primary_key: bool):
+        path = folder / "ingest-plain.duckdb"
+        for p in (path, Path(f"{path}.wal")):
+            p.unlink(missing_ok=True)
+        con = duckdb.connect(str(path), config=db.CONNECTION_CONFIG)
+        start = time.perf_counter()
+        if primary_key:
+            con.execute("CREATE TABLE a (month DATE, alert_code VARCHAR, provider VARCHAR, volume BIGINT, devices BIGINT,"
+                        " first_time_devices BIGINT, PRIMARY KEY (month, alert_code, provider))")
+            con.execute(f"INSERT INTO a SELECT strptime(month, '%Y-%m')::DATE, alert_code, provider, volume, devices,"
+                        f" first_time_devices FROM read_csv('{alerts_path}', all_varchar=false,"
+                        f" types={{'month': 'VARCHAR'}})")
+        else:
+            con.execute(f"CREATE TABLE a AS SELECT * FROM read_csv('{alerts_path}')")
+        con.execute("CHECKPOINT")
+        seconds = time.perf_counter() - start
+        con.close()
+        return seconds
+
+    ours_t = Timing([ours() for _ in range(repeats)])
+    plain_t = Timing([plain(False) for _ in range(max(3, repeats))])
+    keyed_t = Timing([plain(True) for _ in range(max(3, repeats))])
+    ratio = plain_t.median / ours_t.median
+    report.add(f"Ingest throughput: {rows:,}-row alerts file ({size_mb:.1f} MB)", [
+        f"- OPSG Metrics ingest (full validation, revision detection, keys, log; into a database with the "
+        f"catalogue): {ours_t.text()} = **{rows / ours_t.median:,.0f} rows/s**",
+        f"- DuckDB `read_csv` into a new table (no validation, no keys): {plain_t.text()} = "
+        f"{rows / plain_t.median:,.0f} rows/s",
+        f"- DuckDB `read_csv` into a table with the alerts primary key (a floor with keys, still no "
+        f"validation): {keyed_t.text()} = {rows / keyed_t.median:,.0f} rows/s",
+        f"- ratio of throughputs, ours ÷ plain `read_csv`: **{ratio:.3f}×**; ours ÷ keyed `read_csv`: "
+        f"{keyed_t.median / ours_t.median:.3f}×",
+    ])
+    report.verdict("ingest throughput ÷ plain read_csv", ratio, TARGETS["ingest"], higher_is_better=True)
+    return {"rows": rows, "ours": ours_t.median, "plain": plain_t.median, "keyed": keyed_t.median, "ratio": ratio}
+
+
+def export_module_ingest(con, path: Path):
+    from opsg_metrics.ingest import ingest_file
+
+    return ingest_file(con, path)
+
+
+# ---------------------------------------------------------------------------------------------- export
+
+def bench_export(report: Report, db_path: Path, repeats: int, pack_month: date | None) -> dict:
+    from opsg_metrics import charts
+
+    con = db.connect(db_path, read_only=True)
+    out = {}
+    try:
+        end = status.latest_month(con)
+        start = (datetime(end.year, end.month, 1).replace(year=end.year - 3)).date()
+        view = trends.trend_view(con, "CPM1", ["DCC", "CSP N", "CSP C&S"], start, end)
+        lines = [f"Chart: CPM1 for DCC, CSP N and CSP C&S, {parse.month_label(start)} to {parse.month_label(end)}."]
+        for fmt in ("png", "svg"):
+            spec = export.export_spec(view)
+
+            def fresh():
+                # A chart object never drawn before: its spec is made (Altair to_dict) as part of the export.
+                again = trends.trend_view(con, "CPM1", ["DCC", "CSP N", "CSP C&S"], start, end)
+                begin = time.perf_counter()
+                export.export_view(again, fmt)
+                return time.perf_counter() - begin
+
+            export.render(spec, fmt)                        # warm: vl-convert's first call of a format starts it
+            bare_t, _ = timed(lambda: export.render(spec, fmt), repeats)
+            ours_t, _ = timed(lambda: export.export_view(view, fmt), repeats)
+            fresh_t = Timing([fresh() for _ in range(repeats)])
+            out[fmt] = (bare_t.median, ours_t.median, fresh_t.median)
+            lines += [
+                f"- {fmt.upper()}: vl-convert on the spec {bare_t.text('ms')}; our export of the chart "
+                f"{ours_t.text('ms')} → **{ours_t.median / bare_t.median:.2f}×**; of a chart object never drawn "
+                f"before (its spec made during the export) {fresh_t.text('ms')} → "
+                f"{fresh_t.median / bare_t.median:.2f}×",
+            ]
+            report.verdict(f"{fmt.upper()} export ÷ vl-convert (chart as drawn)", ours_t.median / bare_t.median,
+                           TARGETS["export"], higher_is_better=False)
+            report.verdict(f"{fmt.upper()} export ÷ vl-convert (chart never drawn)",
+                           fresh_t.median / bare_t.median, TARGETS["export"], higher_is_better=False)
+        if pack_month is not None:
+            begin = time.perf_counter()
+            _, content, entries = export.month_pack(con, pack_month, "svg")
+            seconds = time.perf_counter() - begin
+            out["pack"] = seconds
+            lines.append(f"- Month pack, {parse.month_label(pack_month)}, SVG: {len(entries)} charts in "
+                         f"{seconds:.1f} s ({seconds / len(entries) * 1000:.0f} ms a chart), {len(content) / 1e6:.1f} MB")
+    finally:
+        con.close()
+    report.add("Chart export", lines)
+    return out
+
+
+def bench_summary(report: Report, db_path: Path, month: date, repeats: int) -> dict:
+    con = db.connect(db_path, read_only=True)
+    try:
+        md_t, _ = timed(lambda: export.summary_document(con, month, "md"), repeats)
+        docx_t, (_, docx, _) = timed(lambda: export.summary_document(con, month, "docx"), repeats)
+    finally:
+        con.close()
+    report.add(f"PMR summary, {parse.month_label(month)} ({repeats} runs)", [
+        f"- Markdown: {md_t.text('ms')}",
+        f"- Word with the charts of the misses: {docx_t.text('ms')} ({len(docx) / 1e3:,.0f} kB)",
+    ])
+    return {"md": md_t.median, "docx": docx_t.median}
+
+
+# ----------------------------------------------------------------------------------------------- memory
+
+def _status_kb(pid: int, field_name: str) -> int:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith(field_name + ":"):
+            return int(line.split()[1])
+    return 0
+
+
+def bench_rss(report: Report, label: str, db_path: Path, pages) -> dict:
+    """Peak RSS of `streamlit run app.py` serving the database while a real browser opens every page."""
+    import socket
+
+    from playwright.sync_api import sync_playwright
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    env = {**os.environ, "OPSG_DB": str(db_path)}
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "streamlit", "run", str(REPO / "app.py"), "--server.port", str(port),
+         "--server.address", "127.0.0.1", "--server.headless", "true", "--browser.gatherUsageStats", "false"],
+        cwd=REPO, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    url = f"http://127.0.0.1:{port}"
+    visited = []
+    try:
+        deadline = time.monotonic() + 90
+        while True:
+            try:
+                with urllib.request.urlopen(f"{url}/_stcore/health", timeout=2):
+                    break
+            except OSError:
+                if time.monotonic() > deadline:
+                    raise RuntimeError("the app did not start within 90 s")
+                time.sleep(0.3)
+        idle = _status_kb(proc.pid, "VmRSS")
+        chromium = shutil.which("chromium") or shutil.which("chromium-browser")
+        with sync_playwright() as playwright:
+            browser = playwright.chromium.launch(executable_path=chromium, args=[
+                "--headless", "--no-sandbox", "--disable-gpu", "--no-first-run"])
+            page = browser.new_page()
+            for name in pages:
+                begin = time.perf_counter()
+                page.goto(f"{url}/{'' if name == 'overview' else name}", timeout=180_000)
+                page.wait_for_selector("h1", timeout=180_000)
+                page.wait_for_function(
+                    "() => !document.querySelector('[data-testid=\"stStatusWidget\"]')", timeout=180_000)
+                visited.append((name, time.perf_counter() - begin, _status_kb(proc.pid, "VmRSS")))
+            browser.close()
+        peak = _status_kb(proc.pid, "VmHWM")
+        now = _status_kb(proc.pid, "VmRSS")
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+    lines = [f"- App process idle after start: {idle / 1024:,.0f} MB",
+             *(f"- after opening {name}: {rss / 1024:,.0f} MB (page ready in {seconds:.1f} s)"
+               for name, seconds, rss in visited),
+             f"- **peak RSS {peak / 1024:,.0f} MB** (VmHWM), {now / 1024:,.0f} MB at the end"]
+    report.add(f"Memory of the app serving the {label} database (a browser opens every page)", lines)
+    report.verdict(f"app peak RSS, {label}", peak / 1024, TARGETS["rss_mb"], higher_is_better=False, unit=" MB")
+    return {"peak_mb": peak / 1024, "idle_mb": idle / 1024}
+
+
+# ---------------------------------------------------------------------------------------------- scaling
+
+def bench_scaling(report: Report, folder: Path, scales: list[float], repeats: int) -> list[dict]:
+    rows = []
+    for scale in scales:
+        out_dir, path = folder / f"scale-{scale}", folder / f"scale-{scale}.duckdb"
+        built = stress.build(out_dir, path, scale=scale, progress=None, replace=True)
+        con = db.connect(path, read_only=True)
+        try:
+            status_t, table = timed(lambda: status.status_table(con), repeats)
+            spc_t, _ = timed(lambda: __import__("opsg_metrics.spc", fromlist=["spc"]).readings_for_month(
+                con, status.latest_month(con)), repeats)
+        finally:
+            con.close()
+        overview = page_bench.page_times(path, pages=("overview",), repeats=repeats)[0]
+        counts = built["counts"]
+        rows.append({
+            "scale": scale, "months": counts["months"], "series": counts["series"], "figures": counts["figures"],
+            "alert_rows": counts["alert_rows"], "incidents": counts["incidents"],
+            "db_mb": path.stat().st_size / 1e6, "alerts_ingest": built["seconds"]["ingest"].get("alerts", 0.0),
+            "build": built["seconds"]["total"], "status": status_t.median, "status_rows": len(table),
+            "spc": spc_t.median, "overview_rerun": overview["rerun_median_s"], "overview_cold": overview["cold_s"],
+        })
+    base = rows[0]
+    lines = ["| scale | months | figures | alert rows | DB | build | alerts ingest | status engine | SPC readings | "
+             "overview first / rerun |", "|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"]
+    for r in rows:
+        lines.append(
+            f"| {r['scale']:g} | {r['months']} | {r['figures']:,} | {r['alert_rows']:,} | {r['db_mb']:.0f} MB | "
+            f"{r['build']:.1f} s | {r['alerts_ingest']:.1f} s | {r['status'] * 1000:,.0f} ms | {r['spc'] * 1000:,.0f} ms | "
+            f"{r['overview_cold'] * 1000:,.0f} / {r['overview_rerun'] * 1000:,.0f} ms |")
+    lines.append("")
+    lines.append("Growth relative to the smallest size (cost ratio ÷ data ratio; ≤ 1 means no worse than linear):")
+    for r in rows[1:]:
+        data_ratio = r["figures"] / base["figures"]
+        alert_ratio = r["alert_rows"] / base["alert_rows"]
+        lines.append(
+            f"- scale {r['scale']:g}: figures ×{data_ratio:.1f}, status engine ×{r['status'] / base['status']:.1f} "
+            f"(→ {r['status'] / base['status'] / data_ratio:.2f}); alert rows ×{alert_ratio:.1f}, alerts ingest "
+            f"×{r['alerts_ingest'] / base['alerts_ingest']:.1f} (→ {r['alerts_ingest'] / base['alerts_ingest'] / alert_ratio:.2f}); "
+            f"SPC readings ×{r['spc'] / base['spc']:.1f} (→ {r['spc'] / base['spc'] / data_ratio:.2f})")
+    report.add("Scaling: three stress sizes", lines)
+    return rows
+
+
+# ------------------------------------------------------------------------------------------------ output
+
+def write_results(report: Report, path: Path, header: list[str], notes: list[str]) -> None:
+    out = ["# Benchmark results", "", "Written by `python -m benchmarks.run`. Medians of repeated runs, with min–max.",
+           "The machine is shared and noisy: read the ratios (measured in the same run), not absolute times.", "",
+           *header, "", "## Targets", "", "| measure | measured | target | verdict |", "|---|---:|---:|---|"]
+    out += [f"| {what} | {measured} | {target} | {verdict} |" for what, measured, target, verdict in report.verdicts]
+    for title, lines in report.sections:
+        out += ["", f"## {title}", "", *lines]
+    if notes:
+        out += ["", "## Notes", "", *notes]
+    path.write_text("\n".join(out) + "\n", encoding="utf-8")
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m benchmarks.run", description=__doc__.splitlines()[0])
+    parser.add_argument("--stress-db", type=Path, help="an existing stress database (else one is built)")
+    parser.add_argument("--stress-files", type=Path, help="the folder of the stress files (for the alerts file)")
+    parser.add_argument("--work", type=Path, help="where databases and files go (default: a temporary folder)")
+    parser.add_argument("--repeats", type=int, default=5)
+    parser.add_argument("--scaling", action="store_true", help="build three stress sizes and measure growth")
+    parser.add_argument("--scales", default="0.1,0.3,1.0")
+    parser.add_argument("--no-rss", action="store_true", help="skip the browser memory measurement")
+    parser.add_argument("--smoke", action="store_true", help="tiny data, one repetition: checks the runner works")
+    parser.add_argument("--out", type=Path, default=REPO / "benchmarks" / "RESULTS.md")
+    args = parser.parse_args(argv)
+
+    work = args.work or Path(tempfile.mkdtemp(prefix="opsg-bench-"))
+    work.mkdir(parents=True, exist_ok=True)
+    report = Report()
+    repeats = 1 if args.smoke else args.repeats
+    header = machine()
+    print("\n".join(header), flush=True)
+    sample = sample_database(work)
+    all_pages = ("overview", "trends") if args.smoke else page_bench.PAGES
+
+    if args.stress_db:
+        stress_db, stress_files = args.stress_db, args.stress_files
+    else:
+        stress_files, stress_db = work / "stress-files", work / "stress.duckdb"
+        built = stress.build(stress_files, stress_db, scale=0.01 if args.smoke else 1.0, progress=None, replace=True)
+        report.add("Stress database", [
+            f"- scale {built['scale']:g}: " + ", ".join(f"{k.replace('_', ' ')} {v:,}" for k, v in built["counts"].items()
+                                                        if isinstance(v, int)),
+            f"- built through the normal ingest in {built['seconds']['total']:.1f} s "
+            f"(alerts {built['seconds']['ingest'].get('alerts', 0):.1f} s); peak RSS of the build "
+            f"{built.get('peak_rss_mb', 0):,.0f} MB; database {stress_db.stat().st_size / 1e6:.0f} MB"])
+
+    # Each measurement on its own copy: the app (AppTest) holds a database read-write in this process.
+    bench_pages(report, "sample", copy_db(sample, work, "pages-sample.duckdb"), repeats, all_pages,
+                TARGETS["page_sample"])
+    bench_pages(report, "stress", copy_db(stress_db, work, "pages-stress.duckdb"), repeats, all_pages,
+                TARGETS["page_stress"])
+    for label, path in (("sample", sample), ("stress", stress_db)):
+        bench_status(report, label, copy_db(path, work, f"status-{label}.duckdb"), repeats)
+
+    alerts = None
+    if stress_files:
+        candidates = sorted(Path(stress_files).glob("alerts*.csv"))
+        alerts = candidates[0] if candidates else None
+    if alerts is not None:
+        bench_ingest(report, alerts, work, 1 if args.smoke else min(3, repeats))
+    bench_export(report, copy_db(sample, work, "export.duckdb"), repeats,
+                 None if args.smoke else date(2020, 4, 1))
+    bench_summary(report, copy_db(sample, work, "summary.duckdb"), date(2020, 4, 1), repeats)
+    if not args.no_rss:
+        bench_rss(report, "stress", copy_db(stress_db, work, "rss-stress.duckdb"), all_pages)
+    if args.scaling and not args.smoke:
+        bench_scaling(report, work / "scaling", [float(s) for s in args.scales.split(",")], min(3, repeats))
+
+    notes = [] if not args.smoke else ["Smoke run: tiny data, one repetition; the figures mean nothing."]
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    write_results(report, args.out, header, notes)
+    print(f"\nwrote {args.out}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,5 +1,7 @@
 """Data: load PMR files from the browser with a check first, see revisions and what was loaded."""
 
+import hashlib
+
 import pandas as pd
 import streamlit as st
 
@@ -8,6 +10,42 @@ from opsg_metrics import classification, ingest, parse, sources, ui
 MAX_UPLOAD_MB = 50
 
 ui.ensure_app_navigation()
+version = ui.db_version()
+
+
+@st.cache_data(show_spinner=False, max_entries=16)
+def _check(version, name, digest, raw_size, kind, source, level, issued, _raw):
+    # A file is checked once per data version and options, not again on every rerun of the page (a big
+    # file takes seconds). The digest names the content; _raw is not hashed.
+    return ingest.ingest_bytes(ui.cursor(), _raw, name, dry_run=True, kind=kind, source=source,
+                               classification=level, issued=issued)
+
+
+@st.cache_data(show_spinner=False, max_entries=8)
+def _revision_months(version):
+    return sources.revision_months(ui.cursor())
+
+
+@st.cache_data(show_spinner=False, max_entries=32)
+def _revisions(version, month):
+    return sources.revisions(ui.cursor(), month)
+
+
+@st.cache_data(show_spinner=False, max_entries=8)
+def _source_list(version):
+    return sources.source_list(ui.cursor())
+
+
+@st.cache_data(show_spinner=False, max_entries=8)
+def _ingest_log(version):
+    return sources.ingest_log(ui.cursor())
+
+
+@st.cache_data(show_spinner=False, max_entries=32)
+def _diff(version, first, second):
+    return sources.diff_sources(ui.cursor(), first, second)
+
+
 st.title("Data")
 st.caption("Load a PMR (or incidents, alerts, ops, catalogue, annotations) from CSV or XLSX. Every file is "
            "checked first; nothing is written until you confirm, and a file with any problem is not loaded.")
@@ -38,8 +76,9 @@ with load:
         with st.spinner("Checking…"):
             for upload in files:
                 raw = upload.getvalue()
-                checks.append((upload.name, raw, ingest.ingest_bytes(ui.cursor(), raw, upload.name, dry_run=True,
-                                                                     **options)))
+                digest = hashlib.sha256(raw).hexdigest()
+                checks.append((upload.name, raw, _check(version, upload.name, digest, len(raw), options["kind"],
+                                                        options["source"], level, issued, raw)))
         st.subheader("Check")
         summary = pd.DataFrame([{
             "File": name, "Kind": "+".join(result.kinds) or "?", "Rows read": result.rows_read,
@@ -77,15 +116,15 @@ with load:
             st.caption("Every page shows the new data from now on.")
 
 with revisions_tab:
-    months = sources.revision_months(ui.cursor())
+    months = _revision_months(version)
     history = None
     if not months:
         st.info("No figure has been revised yet.")
     else:
         month = st.selectbox("Month", months, format_func=parse.month_label)
-        history = sources.revisions(ui.cursor(), month)
+        history = _revisions(version, month)
         st.dataframe(history.drop(columns=["source_id"]), hide_index=True, width="stretch")
-    listed = sources.source_list(ui.cursor())
+    listed = _source_list(version)
     measures = listed[listed["kind"].str.contains("measures")]
     if len(measures) >= 2:
         st.subheader("Compare two sources")
@@ -100,7 +139,7 @@ with revisions_tab:
             first = st.selectbox("First", ids, index=ids.index(first_id), format_func=labels.get)
         with b:
             second = st.selectbox("Second", ids, index=ids.index(second_id), format_func=labels.get)
-        diff = sources.diff_sources(ui.cursor(), int(first), int(second))
+        diff = _diff(version, int(first), int(second))
         changed = diff[diff["difference"] != "not restated by the second (unchanged, or absent)"]
         st.caption(f"{len(changed)} figure{'s' if len(changed) != 1 else ''} changed or added by "
                    f"{ui.md_escape(labels[second])}; {len(diff) - len(changed)} of the first's not restated "
@@ -109,6 +148,6 @@ with revisions_tab:
 
 with log_tab:
     st.subheader("Sources")
-    st.dataframe(sources.source_list(ui.cursor()), hide_index=True, width="stretch")
+    st.dataframe(_source_list(version), hide_index=True, width="stretch")
     st.subheader("Ingest log")
-    st.dataframe(sources.ingest_log(ui.cursor()), hide_index=True, width="stretch")
+    st.dataframe(_ingest_log(version), hide_index=True, width="stretch")

@@ -62,6 +62,7 @@ class Catalogue:
     providers: list[str]
     aliases: dict[str, str]                     # normalised alias -> provider id
     measures: dict[tuple[str, str], MeasureDef] = field(default_factory=dict)
+    resolved: dict[str, str] = field(default_factory=dict, repr=False)   # text as written -> provider id
 
     @classmethod
     def from_db(cls, con: duckdb.DuckDBPyConnection) -> "Catalogue":
@@ -87,11 +88,15 @@ class Catalogue:
 
     def resolve_provider(self, text: str) -> str:
         """Provider id for a name or alias, or ValueError naming the valid ones."""
+        provider = self.resolved.get(text)         # a big file writes the same few texts a million times
+        if provider is not None:
+            return provider
         provider = self.aliases.get(normalise_key(text))
         if provider is None:
             if not text.strip():
                 raise ValueError("provider is empty")
             raise ValueError(f"unknown provider '{text.strip()}' (expected one of {', '.join(self.providers)})")
+        self.resolved[text] = provider
         return provider
 
     def resolve_measure(self, text: str) -> str:

@@ -7,6 +7,7 @@ command line and the pages parse a month typed by a person the same way.
 
 from __future__ import annotations
 
+import functools
 import math
 import re
 from datetime import date, datetime
@@ -35,8 +36,11 @@ def _check_year_month(text: str, year: int, month: int) -> date:
     return date(year, month, 1)
 
 
+@functools.lru_cache(maxsize=4096)
 def parse_month(text: str) -> date:
-    """A calendar month: YYYY-MM, YYYY-MM-01, 'Mon YYYY' or MM/YYYY -> first day."""
+    """A calendar month: YYYY-MM, YYYY-MM-01, 'Mon YYYY' or MM/YYYY -> first day.
+
+    Memoised (a big file repeats a few hundred months a million times); a bad month still raises."""
     value = text.strip()
     if not value:
         raise ValueError("month is empty")
@@ -121,6 +125,9 @@ MAX_COUNT = 2**53  # exact in a float and in the database's BIGINT
 
 def parse_count(text: str) -> int:
     """A whole number of things, zero or more."""
+    # Plain ASCII digits, short enough to be exact as a float: the general path gives the same int.
+    if len(text) <= 15 and text.isascii() and text.isdigit():
+        return int(text)
     number = parse_number(text)
     if number != int(number):
         raise ValueError(f"'{text.strip()}' is not a whole number")

@@ -60,3 +60,24 @@ def test_counts_and_booleans():
     assert [parse.parse_bool(t) for t in ("TRUE", "yes", "0", "n")] == [True, True, False, False]
     with pytest.raises(ValueError):
         parse.parse_bool("maybe")
+
+
+def test_count_fast_path_agrees_with_the_general_reading():
+    # Short plain-digit counts skip the general number reading; they must give what it gives.
+    from hypothesis import given, strategies as st
+
+    from opsg_metrics.parse import parse_count, parse_number
+
+    @given(st.text(alphabet="0123456789", min_size=1, max_size=15))
+    def agree(text):
+        assert parse_count(text) == int(parse_number(text))
+
+    agree()
+    # Other digits and long numbers still take the general path, with its results and messages.
+    for text in ("٣", "1٣"):
+        assert parse_count(text) == int(parse_number(text))
+    with pytest.raises(ValueError, match="is not a number"):
+        parse_count("²")
+    assert parse_count("1,234") == 1234 and parse_count("0007") == 7
+    with pytest.raises(ValueError, match="too large"):
+        parse_count("99999999999999999999")

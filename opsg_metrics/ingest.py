@@ -12,8 +12,10 @@ counted as unchanged and not stored again. Loading a file already loaded
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import functools
+import gc
 import getpass
 import re
 import hashlib
@@ -908,7 +910,36 @@ def _counts_message(result: IngestResult) -> str:
     return ", ".join(parts)
 
 
+@contextlib.contextmanager
+def _collector_paused():
+    """Python's cyclic garbage collector off for a load: reading a big file makes millions of small
+    objects, and the collector scanning them again and again took 45% of a 1,000,000-row load and made
+    its time grow faster than the file (they hold no cycles; it runs again at the end)."""
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was_enabled:
+            gc.enable()
+
+
 def ingest_bytes(
+    con: duckdb.DuckDBPyConnection,
+    raw: bytes,
+    file_name: str,
+    **options,
+) -> IngestResult:
+    """Validate and load one file's bytes; see the module docstring for the rules.
+
+    With dry_run the whole load is carried out inside the transaction and then
+    rolled back, so the counts are exactly what a real load would do.
+    """
+    with _collector_paused():
+        return _ingest_bytes(con, raw, file_name, **options)
+
+
+def _ingest_bytes(
     con: duckdb.DuckDBPyConnection,
     raw: bytes,
     file_name: str,
@@ -920,11 +951,6 @@ def ingest_bytes(
     is_sample: bool = False,
     dry_run: bool = False,
 ) -> IngestResult:
-    """Validate and load one file's bytes; see the module docstring for the rules.
-
-    With dry_run the whole load is carried out inside the transaction and then
-    rolled back, so the counts are exactly what a real load would do.
-    """
     label = Path(file_name).name
     result = IngestResult(file=label, outcome="rejected")
     if classification not in CLASSIFICATIONS:

@@ -11,6 +11,7 @@ import threading
 from pathlib import Path
 from typing import Callable
 
+import pandas as pd
 import streamlit as st
 
 from . import parse
@@ -70,7 +71,7 @@ def db_version() -> tuple:
     return version
 
 
-@st.cache_data(show_spinner=False, max_entries=8)
+@st.cache_resource(show_spinner=False, max_entries=8)   # read-only: no copy per rerun
 def _dataset_info(version: tuple) -> DatasetInfo:
     return dataset_info(cursor())
 
@@ -190,12 +191,23 @@ def _built_chart(key: tuple, _build):
     return _build()
 
 
-@st.cache_data(show_spinner=False, max_entries=256)
+@st.cache_resource(show_spinner=False, max_entries=256)
 def _chart_spec(key: tuple, _build) -> dict:
-    # Unvalidated (the test suite validates these charts); the same spec then serves the chart's exports.
+    """The spec Streamlit is given: the chart's own (unvalidated: the test suite validates these charts; it
+    also serves the exports), its datasets already as the Arrow bytes Streamlit would make of them on every
+    rerun. Shared between reruns: give Streamlit a copy of the top level (it removes `datasets`)."""
     from .charts import spec_of
 
-    return spec_of(_built_chart(key, _build))
+    spec = dict(spec_of(_built_chart(key, _build)))
+    if "datasets" in spec:
+        try:
+            from streamlit import dataframe_util
+
+            spec["datasets"] = {name: dataframe_util.convert_anything_to_arrow_bytes(pd.DataFrame(rows))
+                                for name, rows in spec["datasets"].items()}
+        except (ImportError, AttributeError):   # another Streamlit: it converts them itself
+            pass
+    return spec
 
 
 def altair(key: tuple, build, *, width: str = "stretch"):
@@ -204,7 +216,7 @@ def altair(key: tuple, build, *, width: str = "stretch"):
     `key` must hold everything the chart depends on (the data version and every widget value used): a
     rerun with the same key reuses the spec instead of rebuilding the chart and re-validating it, which
     was most of a page's rerun time. Returns the chart (for its exports)."""
-    st.vega_lite_chart(spec=_chart_spec(key, build), theme=None, width=width)
+    st.vega_lite_chart(spec=dict(_chart_spec(key, build)), theme=None, width=width)
     return _built_chart(key, build)
 
 
@@ -276,5 +288,6 @@ def csv_download(label: str, frame, file_name: str, key: str, classification: st
     from .export import csv_bytes
 
     if restricted_confirmed(classification, key):
-        st.download_button(label, data=csv_bytes(frame, classification), file_name=file_name, mime="text/csv",
-                           on_click="ignore", key=key)
+        # Made when clicked, not on every rerun of the page.
+        st.download_button(label, data=lambda: csv_bytes(frame, classification), file_name=file_name,
+                           mime="text/csv", on_click="ignore", key=key)

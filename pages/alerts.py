@@ -49,6 +49,22 @@ def _beside(version, region, measure, provider, start, end, code, basis):
                                  start=parse.parse_month(start), end=parse.parse_month(end), code=code, basis=basis)
 
 
+@st.cache_data(show_spinner=False, max_entries=32)
+def _volumes_table(version, regions, codes, start, end):
+    return alerts.volumes_table(_volumes(version, regions, codes, start, end))
+
+
+@st.cache_data(show_spinner=False, max_entries=32)
+def _rates_table(version, regions, codes, start, end):
+    return alerts.normalised_table(_rates(version, regions, codes, start, end))
+
+
+@st.cache_data(show_spinner=False, max_entries=32)
+def _beside_texts(version, region, measure, provider, start, end, code, basis):
+    view = _beside(version, region, measure, provider, start, end, code, basis)
+    return alerts.beside_table(view), alerts.beside_finding(view)
+
+
 @st.cache_data(show_spinner=False, max_entries=64)
 def _provenance(version, labels, ids):
     return trends.provenance(ui.cursor(), list(labels), list(ids))
@@ -134,7 +150,7 @@ else:
     with st.expander("Volumes, devices, first-time devices, share and month-on-month change", expanded=True):
         st.caption("Share: the code's part of every alert of the region that month (whatever codes are selected). "
                    "Change: on the previous month; no percentage from zero or from a month without a figure.")
-        table = alerts.volumes_table(volumes)
+        table = _volumes_table(version, tuple(regions), tuple(codes), start_key, end_key)
         ui.number_table(table)
         table_download("Download these rows (CSV)", table, f"alert-volumes-{start_key}_to_{end_key}.csv",
                        "csv-volumes")
@@ -156,7 +172,7 @@ if not gaps.empty:
     st.info(f"{len(gaps)} region-month{'s have' if len(gaps) != 1 else ' has'} no rate: "
             + ui.md_escape("; ".join(reasons[:6]) + (" …" if len(reasons) > 6 else "")))
 with st.expander("Alerts, CHs installed and the rate, month by month"):
-    table = alerts.normalised_table(rates)
+    table = _rates_table(version, tuple(regions), tuple(codes), start_key, end_key)
     ui.number_table(table)
     table_download("Download these rows (CSV)", table, f"alerts-per-1000-CHs-{start_key}_to_{end_key}.csv",
                    "csv-rates")
@@ -185,12 +201,14 @@ with row2[1]:
 view = _beside(version, beside_region, measure, measure_provider, start_key, end_key, beside_code, basis)
 chart = ui.altair(("alert-beside", version, beside_region, measure, measure_provider, start_key, end_key, beside_code,
                    basis), lambda: context_charts.beside_chart(view), width="content")
-st.info(ui.md_escape(alerts.beside_finding(view)))
+beside_table, beside_finding = _beside_texts(version, beside_region, measure, measure_provider, start_key, end_key,
+                                            beside_code, basis)
+st.info(ui.md_escape(beside_finding))
 origin = _provenance(version, tuple(view.source_labels), tuple(view.source_ids()))
 ui.chart_with_provenance("alerts-beside", f"alerts-beside-{measure}_{start_key}_to_{end_key}", chart, origin, end,
           operations.gap_notes(view.alerts.assign(region=beside_region), "value"))
 with st.expander("The two series month by month"):
-    table = alerts.beside_table(view)
+    table = beside_table
     ui.number_table(table)
     table_download("Download these rows (CSV)", table,
                    f"alerts-beside-{measure}-{export.slug(measure_provider)}-{start_key}_to_{end_key}.csv",

@@ -31,12 +31,12 @@ def _revisions(version, month):
     return sources.revisions(ui.cursor(), month)
 
 
-@st.cache_data(show_spinner=False, max_entries=8)
+@st.cache_resource(show_spinner=False, max_entries=8)   # read-only results: no copy per rerun
 def _source_list(version):
     return sources.source_list(ui.cursor())
 
 
-@st.cache_data(show_spinner=False, max_entries=8)
+@st.cache_resource(show_spinner=False, max_entries=8)
 def _ingest_log(version):
     return sources.ingest_log(ui.cursor())
 

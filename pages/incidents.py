@@ -57,6 +57,19 @@ def _data(version, key):
     }
 
 
+@st.cache_data(show_spinner=False, max_entries=16)
+def _tables(version, key, providers):
+    data, f = _data(version, key), _filter(key)
+    return {
+        "months": inc.monthly_table(data["counts"], f.period_months()),
+        "providers": inc.provider_table(data["counts"], list(providers)),
+        "majors": inc.incident_table(data["majors"]),
+        "resolution": inc.resolution_table(data["against"]),
+        "aged": inc.aged_table(data["aged"]),
+        "rdp": inc.rdp_table(data["rdp"]) if not data["rdp"].empty else None,
+    }
+
+
 @st.cache_data(show_spinner=False, max_entries=64)
 def _provenance(version, key, view):
     return inc.view_provenance(ui.cursor(), _filter(key), view)
@@ -192,7 +205,8 @@ key = (start_key, end_key, tuple(providers), tuple(categories), search.strip(), 
 f = _filter(key)
 data = _data(version, key)
 subtitle = inc.filter_description(f, every_provider=providers_all, restriction=restriction)
-months_table = inc.monthly_table(data["counts"], f.period_months())
+tables = _tables(version, key, tuple(providers or providers_all))
+months_table = tables["months"]
 
 # --- headline figures
 opened, majors = int(months_table["Opened"].sum()), len(data["majors"])
@@ -220,7 +234,7 @@ with per_month:
     st.dataframe(months_table, hide_index=True, width="stretch")
     _csv_button(months_table, "incidents-per-month")
 with per_provider:
-    provider_table = inc.provider_table(data["counts"], providers or providers_all)
+    provider_table = tables["providers"]
     st.dataframe(provider_table, hide_index=True, width="stretch")
     _csv_button(provider_table, "incidents-per-provider")
 
@@ -230,7 +244,7 @@ DATETIME = st.column_config.DatetimeColumn(format="YYYY-MM-DD HH:mm")
 st.subheader("Major incidents (Category 1–2)")
 st.caption("Opened in the period. Durations run to the resolution, or to the end of the period for an incident "
            "still open then.")
-majors_table = inc.incident_table(data["majors"])
+majors_table = tables["majors"]
 if majors_table.empty:
     st.info("No major incidents in this view.")
 else:
@@ -260,14 +274,14 @@ _csv_button(by_category, "time-to-resolve-by-category")
 if providers:
     st.caption(ui.md_escape(f"The shares count {', '.join(providers)} only; CPM4 and CPM5 cover every provider."))
 _show_chart("resolution", by, subtitle, "incidents-resolution")
-resolution_table = inc.resolution_table(data["against"])
+resolution_table = tables["resolution"]
 st.dataframe(resolution_table, hide_index=True, width="stretch")
 _csv_button(resolution_table, "resolution-vs-cpm4-cpm5")
 
 # --- aged open incidents
 st.subheader("Open at the end of the period")
 st.caption(f"Incidents still open at the end of {parse.month_label(f.end)}, oldest first, however long ago opened.")
-aged_table = inc.aged_table(data["aged"])
+aged_table = tables["aged"]
 if aged_table.empty:
     st.info("No incident in this view was open at the end of the period.")
 else:
@@ -281,6 +295,6 @@ if data["rdp"].empty:
 else:
     period = inc.filter_description(inc.IncidentFilter(f.start, f.end), restriction=restriction).split(" · ", 1)[1]
     _show_chart("rdp", by, f"From the operational figures DCC reports each month · {period}", "rdp-incidents")
-    rdp_table = inc.rdp_table(data["rdp"])
+    rdp_table = tables["rdp"]
     st.dataframe(rdp_table, hide_index=True, width="stretch")
     _csv_button(rdp_table, "rdp-incidents")

@@ -27,6 +27,12 @@ def _view(version, regions, start, end):
     return operations.operations_view(ui.cursor(), list(regions), parse.parse_month(start), parse.parse_month(end))
 
 
+@st.cache_data(show_spinner=False, max_entries=16)
+def _derived(version, regions, start, end):
+    view = _view(version, regions, start, end)
+    return operations.series(view), operations.installations_table(view), operations.dcc_table(view)
+
+
 @st.cache_data(show_spinner=False, max_entries=64)
 def _provenance(version, ids):
     return trends.provenance(ui.cursor(), [], list(ids))
@@ -87,7 +93,7 @@ for column, row in zip(cards, exceptions_now.itertuples()):
 
 # --- installations, hubs and exceptions by region
 st.subheader("Installations, Communications Hubs and exceptions by region")
-series = operations.series(view)
+series, installations_table, dcc_table = _derived(version, tuple(regions), start_key, end_key)
 region_ids = tuple(operations.shown_source_ids(view.installations, view.exceptions))
 chart = ui.altair(("ops-installations", version, tuple(regions), start_key, end_key), lambda: context_charts.small_multiples(
     series, panels=REGION_PANELS, start=start, end=end,
@@ -105,7 +111,7 @@ chart = ui.altair(("ops-exceptions", version, tuple(regions), start_key, end_key
 ui.chart_with_provenance("ops-exceptions", f"exceptions-proportion_{start_key}_to_{end_key}", chart,
           _provenance(version, region_ids), end, operations.gap_notes(view.exceptions, "exceptions_pct"))
 with st.expander("Installations, CHs installed and exceptions, month by month", expanded=True):
-    table = operations.installations_table(view)
+    table = installations_table
     ui.number_table(table)
     table_download(table, f"installations-exceptions-{start_key}_to_{end_key}.csv", "csv-installations")
 
@@ -117,6 +123,6 @@ chart = ui.altair(("ops-changes", version, tuple(regions), start_key, end_key), 
     width="content")
 ui.chart_with_provenance("ops-changes", f"changes-problems_{start_key}_to_{end_key}", chart, _provenance(version, dcc_ids), end)
 with st.expander("Changes, change success rate and open problem tickets, month by month", expanded=True):
-    table = operations.dcc_table(view)
+    table = dcc_table
     ui.number_table(table)
     table_download(table, f"changes-problems-{start_key}_to_{end_key}.csv", "csv-dcc")

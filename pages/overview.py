@@ -22,13 +22,13 @@ def _providers(version):
     return overview.provider_order(ui.cursor())
 
 
-@st.cache_data(show_spinner=False, max_entries=32)
+@st.cache_resource(show_spinner=False, max_entries=32)   # read-only results: no copy per rerun
 def _matrix(version, month_key, window):
     cells, providers = _cells(version, month_key, window), _providers(version)
     return overview.MATRIX_CSS + overview.matrix_html(cells, providers), overview.matrix(cells, providers)
 
 
-@st.cache_data(show_spinner=False, max_entries=32)
+@st.cache_resource(show_spinner=False, max_entries=32)
 def _flags(version, month_key, window):
     return status.active_flags(ui.cursor(), parse.parse_month(month_key), window=window)
 

@@ -589,3 +589,24 @@ def test_control_characters_in_text_are_refused(catalogue_db):
     result = load_text(catalogue_db, "month,measure,provider,value,note\n2020-04,PM2,CSP N,54.8,bad\x0bnote\n", "ctl.csv")
     assert [str(p) for p in result.problems] == [
         "ctl.csv:2:note: the text contains the control character U+000B, which documents cannot show; remove it"]
+
+
+def test_the_garbage_collector_is_paused_for_a_load_and_restored_after(catalogue_db, monkeypatch):
+    import gc
+
+    from opsg_metrics import ingest
+
+    seen = []
+    prepare = ingest.prepare
+    monkeypatch.setattr(ingest, "prepare", lambda *a, **k: (seen.append(gc.isenabled()), prepare(*a, **k))[1])
+    assert gc.isenabled()
+    result = load_text(catalogue_db, "month,alert_code,provider,volume\n2021-01,8F3E,CSP N,5\n", "a.csv")
+    assert result.outcome == "loaded" and seen == [False] and gc.isenabled()
+    bad = load_text(catalogue_db, "month,alert_code,provider,volume\n2021-13,8F3E,CSP N,5\n", "b.csv")
+    assert bad.outcome == "rejected" and gc.isenabled()
+    gc.disable()
+    try:
+        load_text(catalogue_db, "month,alert_code,provider,volume\n2021-02,8F3E,CSP N,5\n", "c.csv")
+        assert not gc.isenabled()             # left as the caller had it
+    finally:
+        gc.enable()

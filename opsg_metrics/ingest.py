@@ -1020,6 +1020,10 @@ def _ingest_bytes(
             result.source_id = None
             result.message = f"check only: would load {result.rows_read} rows ({_counts_message(result)})"
         else:
+            if any(part.kind in ("measures", "catalogue") for part in prepared):
+                from . import status as status_rules
+
+                status_rules.refresh_cache(con)     # in this transaction: figures and status commit together
             con.execute("COMMIT")
             result.outcome = "loaded"
     except Exception:

@@ -242,3 +242,40 @@ def test_previous_miss_month_for_a_first_month_below_target(fresh_db):
     assert rows["2018-01"].previous_miss_month is None or str(rows["2018-01"].previous_miss_month) == "NaT"
     assert rows["2018-04"].previous_miss_month.strftime("%Y-%m") == "2018-01"
     assert rows["2018-04"].run_below_target == 1
+
+
+def test_the_precomputed_status_table_is_the_live_result_and_follows_every_load(catalogue_db):
+    from benchmarks.pandas_status import compare
+    from opsg_metrics import status
+
+    load_text(catalogue_db, """\
+        month,measure,provider,value
+        2020-01,CPM1,DCC,98
+        2020-02,CPM1,DCC,98.5
+        2020-03,CPM1,DCC,99.5
+        """, "one.csv")
+    live = status.status_table(catalogue_db, live=True)
+    assert status._cache_usable(catalogue_db, 12, date(2020, 3, 1))
+    assert compare(live, status.status_table(catalogue_db)) == []
+    # A revision and a later month: the table is made again in the same load.
+    load_text(catalogue_db, "month,measure,provider,value\n2020-03,CPM1,DCC,97\n2020-04,CPM1,DCC,96.5\n", "two.csv")
+    assert status._cache_usable(catalogue_db, 12, date(2020, 4, 1))
+    cached = status.status_table(catalogue_db)
+    assert compare(status.status_table(catalogue_db, live=True), cached) == []
+    row = cached[(cached["measure"] == "CPM1") & (cached["provider"] == "DCC") & (cached["month"] == "2020-04-01")]
+    assert int(row["run_below_target"].iloc[0]) == 4        # March revised from 99.5 (met) to 97
+    # One month of it, as the overview asks.
+    april = status.status_table(catalogue_db, month=date(2020, 4, 1))
+    assert set(april["month"].dt.date) == {date(2020, 4, 1)} and len(april) == catalogue_db.execute(
+        "SELECT count(*) FROM measures").fetchall()[0][0]
+    # Another window, or a table made by other rules, is not used: computed live instead.
+    assert not status._cache_usable(catalogue_db, 17, date(2020, 4, 1))
+    catalogue_db.execute("UPDATE status_cache_meta SET sql_hash = 'older rules'")
+    assert not status._cache_usable(catalogue_db, 12, date(2020, 4, 1))
+    catalogue_db.execute("UPDATE status_cache SET run_below_target = 99")       # proves the live path runs
+    assert int(status.status_table(catalogue_db, month=date(2020, 4, 1)).query(
+        "measure == 'CPM1' and provider == 'DCC'")["run_below_target"].iloc[0]) == 4
+    # A check-only load changes nothing, the table included.
+    before = catalogue_db.execute("SELECT count(*) FROM status_cache WHERE run_below_target = 99").fetchall()
+    load_text(catalogue_db, "month,measure,provider,value\n2020-05,CPM1,DCC,99.9\n", "three.csv", dry_run=True)
+    assert catalogue_db.execute("SELECT count(*) FROM status_cache WHERE run_below_target = 99").fetchall() == before

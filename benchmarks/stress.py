@@ -65,6 +65,8 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Callable
 
+from opsg_metrics import sample
+
 SEED = "opsg-metrics-stress-v1"
 FIRST_YEAR = 2001
 BASE_MONTHS = 300
@@ -172,8 +174,7 @@ def hundredths(number: float) -> int:
     return int(round(number * 100))
 
 
-def fmt_hundredths(value: int) -> str:
-    return f"{value // 100}.{value % 100:02d}"
+fmt_hundredths = sample.fmt_hundredths
 
 
 def fmt_level(value: int) -> str:
@@ -221,21 +222,8 @@ def catalogue_plan(first_month: str) -> tuple[list[Series], list[list[str]]]:
 # ---------------------------------------------------------------------------- measures
 
 
-@dataclass(frozen=True)
-class Figure:
-    value: int | None              # hundredths; None when status is null
-    status: str = "reported"
-    numerator: int | None = None
-    denominator: int | None = None
-    note: str = ""
-
-    def cells(self, month: str, measure: str, provider: str) -> list[str]:
-        return [month, measure, provider,
-                "" if self.value is None else fmt_hundredths(self.value),
-                self.status,
-                "" if self.numerator is None else str(self.numerator),
-                "" if self.denominator is None else str(self.denominator),
-                self.note]
+# One measures row, as the sample data writes it.
+Figure = sample.Figure
 
 
 def ratio_hundredths(numerator: int, denominator: int) -> int:

@@ -484,12 +484,7 @@ def annotation_rows(months: list[str], series: list[Series]) -> list[list[str]]:
 # ---------------------------------------------------------------------------- writing
 
 
-def write_csv(path: Path, header: list[str], rows: list[list[str]]) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with open(path, "w", newline="", encoding="utf-8") as handle:
-        writer = csv.writer(handle, lineterminator="\n")
-        writer.writerow(header)
-        writer.writerows(rows)
+write_csv = sample.write_csv
 
 
 def check_scale(scale: float) -> float:

@@ -17,9 +17,7 @@ prints the medians, the ratio and whether the two agree.
 from __future__ import annotations
 
 import argparse
-import statistics
 import sys
-import time
 from collections import deque
 from datetime import date
 
@@ -282,24 +280,16 @@ def compare(sql: pd.DataFrame, pan: pd.DataFrame, *, columns: list[str] | None =
     return differences
 
 
-# --- timing ----------------------------------------------------------------------------------
-
-def _median_seconds(function, repeat: int) -> tuple[float, object]:
-    times, result = [], None
-    for _ in range(repeat):
-        start = time.perf_counter()
-        result = function()
-        times.append(time.perf_counter() - start)
-    return statistics.median(times), result
-
-
 def benchmark(con, *, window: int = 12, until: date | None = None, repeat: int = 5) -> dict:
     """Median seconds of status.status_table and of load_inputs + pandas_status_table, and the differences."""
     from opsg_metrics import status
 
-    sql_seconds, sql = _median_seconds(lambda: status.status_table(con, window=window, until=until), repeat)
-    pandas_seconds, pan = _median_seconds(
-        lambda: pandas_status_table(load_inputs(con), window=window, until=until), repeat)
+    from .timing import timed
+
+    # live: the engine computing, not the precomputed table it keeps.
+    sql_t, sql = timed(lambda: status.status_table(con, window=window, until=until, live=True), repeat)
+    pan_t, pan = timed(lambda: pandas_status_table(load_inputs(con), window=window, until=until), repeat)
+    sql_seconds, pandas_seconds = sql_t.median, pan_t.median
     return {
         "rows": len(sql),
         "series": con.execute("SELECT count(*) FROM measures").fetchone()[0],

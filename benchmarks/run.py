@@ -15,7 +15,6 @@ import argparse
 import os
 import platform
 import shutil
-import statistics
 import subprocess
 import sys
 import tempfile
@@ -32,33 +31,11 @@ from opsg_metrics import bootstrap, db, export, parse, status, trends  # noqa: E
 
 from . import pages as page_bench  # noqa: E402
 from . import pandas_status, stress  # noqa: E402
+from .timing import Timing, timed  # noqa: E402
 
 TARGETS = {
     "page_sample": 2.0, "page_stress": 3.0, "status": 20.0, "ingest": 0.5, "export": 1.2, "rss_mb": 300.0,
 }
-
-
-@dataclass
-class Timing:
-    times: list[float]
-
-    @property
-    def median(self) -> float:
-        return statistics.median(self.times)
-
-    def text(self, unit: str = "s") -> str:
-        scale = 1000 if unit == "ms" else 1
-        return (f"{self.median * scale:,.{0 if unit == 'ms' else 2}f} {unit} "
-                f"({min(self.times) * scale:,.{0 if unit == 'ms' else 2}f}–{max(self.times) * scale:,.{0 if unit == 'ms' else 2}f})")
-
-
-def timed(function, repeats: int) -> tuple[Timing, object]:
-    times, result = [], None
-    for _ in range(repeats):
-        start = time.perf_counter()
-        result = function()
-        times.append(time.perf_counter() - start)
-    return Timing(times), result
 
 
 @dataclass

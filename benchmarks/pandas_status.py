@@ -292,7 +292,7 @@ def benchmark(con, *, window: int = 12, until: date | None = None, repeat: int =
     sql_seconds, pandas_seconds = sql_t.median, pan_t.median
     return {
         "rows": len(sql),
-        "series": con.execute("SELECT count(*) FROM measures").fetchone()[0],
+        "series": con.execute("SELECT count(*) FROM measures").fetchall()[0][0],
         "sql_seconds": sql_seconds,
         "pandas_seconds": pandas_seconds,
         "ratio": pandas_seconds / sql_seconds,

@@ -14,7 +14,7 @@ from typing import Callable
 
 import duckdb
 
-from . import parse
+from . import parse, status
 from .catalogue import MEASURES_FILE, load_providers
 from .db import REPO_ROOT, OpsgError
 from .ingest import IngestResult, ingest_file
@@ -67,4 +67,5 @@ def initialise(con: duckdb.DuckDBPyConnection, *, sample: bool, progress=None) -
     results = load_reference_data(con)
     if sample:
         results += load_sample(con, progress=progress)
+    status.ensure_cache(con)          # a file made by an older version: its status table is remade
     return results

@@ -202,3 +202,20 @@ def data_version(con: duckdb.DuckDBPyConnection) -> tuple[int, int]:
             " (SELECT count(*) FROM service_levels)"
         ).fetchall()[0]
     )
+
+
+def frame(con: duckdb.DuckDBPyConnection, sql: str, params: dict | list | None = None):
+    """A query's result as a pandas DataFrame, through Arrow.
+
+    DuckDB's own .df() makes a Python string object per text cell; Arrow hands pandas its string
+    columns as they are (2-3x faster for the status table's 33,900 rows x 33 columns)."""
+    import pyarrow as pa
+
+    table = con.sql(sql, params=params).to_arrow_table()
+    # As .df() gives them: dates as datetime64[us], decimals (a literal such as 54.8) as float64.
+    schema = pa.schema([
+        f.with_type(pa.timestamp("us")) if pa.types.is_date(f.type)
+        else f.with_type(pa.float64()) if pa.types.is_decimal(f.type) else f
+        for f in table.schema
+    ])
+    return table.cast(schema).to_pandas()

@@ -15,7 +15,7 @@ from pathlib import Path
 import duckdb
 import pandas as pd
 
-from . import parse
+from . import db, parse
 from .catalogue import Catalogue
 from .db import OpsgError
 
@@ -75,7 +75,8 @@ def available_months(con: duckdb.DuckDBPyConnection) -> list[date]:
 # a 25-year, 113-series dataset). It is used only while it was made by this very status.sql, for this
 # window and up to this month; anything else is computed as before.
 CACHE_WINDOW = DEFAULT_WINDOW
-SQL_HASH = hashlib.sha256(STATUS_SQL.encode("utf-8")).hexdigest()[:16]
+CACHE_LAYOUT = "rows in sort_order, month order"       # part of the hash: a table stored otherwise is not used
+SQL_HASH = hashlib.sha256((STATUS_SQL + CACHE_LAYOUT).encode("utf-8")).hexdigest()[:16]
 
 
 def _sql(window: int) -> str:
@@ -89,19 +90,52 @@ def refresh_cache(con: duckdb.DuckDBPyConnection) -> None:
     if until is None:
         con.execute("DROP TABLE IF EXISTS status_cache")
         return
-    con.execute(f"CREATE OR REPLACE TABLE status_cache AS {_sql(CACHE_WINDOW)}", {"until": until})
+    # Stored in the order status_table returns it: a scan keeps insertion order (DuckDB's
+    # preserve_insertion_order, on by default), so reading it needs no sort.
+    con.execute(f"CREATE OR REPLACE TABLE status_cache AS SELECT * FROM ({_sql(CACHE_WINDOW)}) ORDER BY sort_order, month",
+                {"until": until})
     con.execute("CREATE TABLE status_cache_meta AS SELECT ?::VARCHAR AS sql_hash, ?::INTEGER AS window_months,"
                 " ?::DATE AS until", [SQL_HASH, CACHE_WINDOW, until])
 
 
-def _cache_usable(con: duckdb.DuckDBPyConnection, window: int, until: date) -> bool:
-    if window != CACHE_WINDOW:
+def ensure_cache(con: duckdb.DuckDBPyConnection) -> bool:
+    """Remake the precomputed status table if it was made by other rules or is missing (a database
+    from an older OPSG Metrics); True if it was remade. `init` calls it, so upgrading a file with
+    `init` leaves the app reading the table again rather than computing status on every page."""
+    until = latest_month(con)
+    if until is None or _cache_usable(con, CACHE_WINDOW, until):
         return False
+    con.execute("BEGIN TRANSACTION")
     try:
-        rows = con.execute("SELECT sql_hash, window_months, until FROM status_cache_meta").fetchall()
+        refresh_cache(con)
+        con.execute("COMMIT")
+    except Exception:
+        con.execute("ROLLBACK")
+        raise
+    return True
+
+
+def _cache_usable(con: duckdb.DuckDBPyConnection, window: int, until: date) -> bool:
+    return window == CACHE_WINDOW and _cache_meta(con) == [(SQL_HASH, CACHE_WINDOW, until)]
+
+
+def _cache_meta(con: duckdb.DuckDBPyConnection) -> list[tuple] | None:
+    try:
+        return con.execute("SELECT sql_hash, window_months, until FROM status_cache_meta").fetchall()
     except duckdb.CatalogException:
-        return False
-    return rows == [(SQL_HASH, CACHE_WINDOW, until)]
+        return None
+
+
+def _latest_and_meta(con: duckdb.DuckDBPyConnection) -> tuple[date | None, list[tuple] | None]:
+    """The latest month and the precomputed table's description, in one query (a page asks every rerun)."""
+    try:
+        latest, meta = con.execute(
+            "SELECT (SELECT max(month) FROM measure_values),"
+            " (SELECT list((sql_hash, window_months, until)) FROM status_cache_meta)"
+        ).fetchall()[0]
+    except duckdb.CatalogException:
+        return latest_month(con), None
+    return latest, [tuple(m.values()) if isinstance(m, dict) else tuple(m) for m in meta or []]
 
 
 def status_table(con: duckdb.DuckDBPyConnection, *, window: int = DEFAULT_WINDOW, until: date | None = None,
@@ -109,17 +143,15 @@ def status_table(con: duckdb.DuckDBPyConnection, *, window: int = DEFAULT_WINDOW
     """Status, runs and window counts for every series and month up to `until` (default: latest);
     only `month`'s rows if given. From the precomputed table when it holds exactly this (unless `live`)."""
     check_window(window)
-    until = until or latest_month(con)
+    latest, meta = _latest_and_meta(con)
+    until = until or latest
     if until is None:
         return pd.DataFrame(columns=[*JSON_FIELDS, "name", "unit", "direction", "sort_order"])
     where, params = ("WHERE month = $month", {"month": month}) if month is not None else ("", {})
-    if not live and _cache_usable(con, window, until):
-        frame = con.execute(f"SELECT * FROM status_cache {where} ORDER BY sort_order, month", params).df()
-    else:
-        frame = con.execute(f"SELECT * FROM ({_sql(window)}) {where} ORDER BY sort_order, month",
-                            {"until": until, **params}).df()
-    frame["window"] = window
-    return frame
+    if not live and window == CACHE_WINDOW and meta == [(SQL_HASH, CACHE_WINDOW, until)]:
+        return db.frame(con, f"SELECT *, {window} AS window FROM status_cache {where}", params)
+    return db.frame(con, f"SELECT *, {window} AS window FROM ({_sql(window)}) {where} ORDER BY sort_order, month",
+                    {"until": until, **params})
 
 
 def status_for_month(

@@ -4,7 +4,7 @@ from datetime import date
 
 import pytest
 
-from opsg_metrics import status
+from opsg_metrics import db, status
 from opsg_metrics.db import OpsgError
 
 from .conftest import load_text
@@ -279,3 +279,43 @@ def test_the_precomputed_status_table_is_the_live_result_and_follows_every_load(
     before = catalogue_db.execute("SELECT count(*) FROM status_cache WHERE run_below_target = 99").fetchall()
     load_text(catalogue_db, "month,measure,provider,value\n2020-05,CPM1,DCC,99.9\n", "three.csv", dry_run=True)
     assert catalogue_db.execute("SELECT count(*) FROM status_cache WHERE run_below_target = 99").fetchall() == before
+
+
+def test_the_precomputed_table_is_read_in_order_and_remade_by_init_when_stale(sample_db_path, tmp_path):
+    import shutil
+
+    import pandas as pd
+
+    from opsg_metrics import bootstrap, status
+
+    path = tmp_path / "copy.duckdb"
+    shutil.copy(sample_db_path, path)
+    con = db.connect(path)
+    live = status.status_table(con, live=True)
+    cached = status.status_table(con)
+    assert status._cache_usable(con, 12, status.latest_month(con))
+    # Read without a sort, it comes back in the live result's order, every column equal.
+    pd.testing.assert_frame_equal(cached, live)
+    assert list(cached["sort_order"]) == sorted(cached["sort_order"])
+    # Made by other rules (an older OPSG Metrics): not used, and init remakes it.
+    con.execute("UPDATE status_cache_meta SET sql_hash = 'older rules'")
+    con.execute("UPDATE status_cache SET run_below_target = -1")
+    assert not status._cache_usable(con, 12, status.latest_month(con))
+    assert (status.status_table(con)["run_below_target"] >= 0).all()        # computed live meanwhile
+    bootstrap.initialise(con, sample=False)
+    assert status._cache_usable(con, 12, status.latest_month(con))
+    assert con.execute("SELECT count(*) FROM status_cache WHERE run_below_target < 0").fetchall() == [(0,)]
+    assert status.ensure_cache(con) is False                               # current: nothing to do
+    pd.testing.assert_frame_equal(status.status_table(con), live)
+    con.close()
+
+
+def test_frames_through_arrow_match_duckdbs_own_conversion(catalogue_db):
+    import pandas as pd
+
+    sql = ("SELECT DATE '2020-04-01' AS month, 'CSP N' AS provider, NULL::VARCHAR AS note, 54.8 AS value,"
+           " NULL::DATE AS run_start, 3::INTEGER AS run, true AS flag UNION ALL "
+           "SELECT DATE '2020-05-01', 'DCC', 'x', NULL, DATE '2020-01-01', 0, false ORDER BY month")
+    ours = db.frame(catalogue_db, sql)
+    pd.testing.assert_frame_equal(ours, catalogue_db.execute(sql).df())
+    assert str(ours["month"].dtype) == "datetime64[us]" and ours["run_start"].isna().tolist() == [True, False]

@@ -965,6 +965,11 @@ def _stage_facts(con: duckdb.DuckDBPyConnection, part: Prepared) -> dict:
 INSERT_SLICE_ROWS = 60_000
 
 
+# Fact tables whose current view is a filter on a `superseded` flag rather than a window over every
+# row (schema.sql, migration 4): a load marks the rows its revisions replace.
+SUPERSEDED_FLAG = {"alerts"}
+
+
 def _insert_facts(con: duckdb.DuckDBPyConnection, kind: str, source_id: int) -> None:
     table, _, keys, values, schema = FACT_TABLES[kind]
     columns = [f.name for f in schema]
@@ -977,6 +982,13 @@ def _insert_facts(con: duckdb.DuckDBPyConnection, kind: str, source_id: int) -> 
             f"SELECT {', '.join(columns)}, ? FROM staged_{kind} "
             f"WHERE change <> 'unchanged' AND staged_seq >= ? AND staged_seq < ?",
             [source_id, start, start + INSERT_SLICE_ROWS],
+        )
+    if kind in SUPERSEDED_FLAG:
+        same_key = " AND ".join(f"t.{k} = s.{k}" for k in keys)
+        con.execute(
+            f"""UPDATE {table} AS t SET superseded = true FROM staged_{kind} AS s
+                WHERE s.change = 'revised' AND {same_key} AND t.source_id <> ? AND NOT t.superseded""",
+            [source_id],
         )
 
 

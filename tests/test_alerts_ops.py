@@ -108,6 +108,40 @@ def test_shares_are_of_every_code_of_the_region_and_month(context_db):
         assert everything[everything["month"] == pd.Timestamp(month)]["share_pct"].sum() == pytest.approx(100)
 
 
+def test_month_totals_in_the_database_follow_the_regional_rule_over_every_code(catalogue_db):
+    # Codes the parts do not all have, and CSP C&S's own rows: the totals summed in SQL are the
+    # totals of the rows regional() makes from every code, region by region.
+    load_text(catalogue_db, """\
+        month,alert_code,provider,volume
+        2021-01,8F3E,CSP C,10
+        2021-01,8F3E,CSP S,5
+        2021-01,8014,CSP C,7
+        2021-01,8014,CSP C&S,40
+        2021-01,8F3E,CSP C&S,1000
+        2021-01,8001,CSP N,3
+        2021-02,8F3E,CSP C,20
+        2021-02,8F3E,CSP S,6
+        2021-02,8F3E,CSP N,9
+        2021-02,8002,CSP S,4
+        """, "alerts.csv")
+    regions = list(operations.REGIONS)
+    rows = catalogue_db.execute("SELECT month, alert_code, provider, volume, devices, first_time_devices, source_id"
+                                " FROM current_alerts").df()
+    expected = (operations.regional(rows, ["month", "alert_code"], ["volume"], regions)
+                .groupby(["month", "region"], as_index=False)["volume"].sum())
+    got = alerts.month_totals(catalogue_db, regions, JAN, FEB)
+    merged = expected.merge(got, on=["month", "region"], how="outer")
+    assert len(merged) == len(expected) == len(got) == 9
+    assert (merged["volume"] == merged["month_total"]).all()
+    by = {(m.month, r): v for m, r, v in zip(got["month"], got["region"], got["month_total"])}
+    assert by[(1, "CSP C&S")] == 15 + 40         # 8F3E of C and S (not its own 1,000), its own 8014
+    assert by[(2, "CSP C&S")] == 26 and by[(1, "CSP C")] == 17 and by[(2, "CSP S")] == 10
+    assert by[(2, "All CSPs")] == 35 and (1, "All CSPs") not in by      # January: no code in all three
+    # And volumes() shares are of those totals, whichever codes are shown.
+    shown = alerts.volumes(catalogue_db, ["CSP C&S"], JAN, JAN, codes=["8F3E"])
+    assert shown["month_total"].tolist() == [55.0] and shown["share_pct"].tolist() == [pytest.approx(15 / 55 * 100)]
+
+
 def test_month_on_month_change_from_zero_is_no_percentage(context_db):
     frame = alerts.volumes(context_db, ["CSP N"], JAN, MAR)
     jan = row(frame, month=JAN, region="CSP N", alert_code="8F3E")

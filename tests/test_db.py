@@ -213,3 +213,56 @@ def test_a_migration_left_in_the_log_by_a_dead_process_replays_offline(tmp_path)
     assert db.schema_version(con) == db.SCHEMA_VERSION
     assert con.execute("SELECT count(*) FROM measures").fetchall()[0][0] > 0
     con.close()
+
+
+def test_a_version_3_database_with_alerts_upgrades_keeping_every_row(tmp_path):
+    from opsg_metrics.catalogue import load_providers
+    from opsg_metrics.ingest import ingest_bytes
+
+    path = tmp_path / "v3.duckdb"
+    con = duckdb.connect(str(path))
+    assert db.migrate(con, db.MIGRATIONS[:3]) == [1, 2, 3]
+    load_providers(con)
+    for label in ("alerts April 2020", "alerts April 2020 reissued"):
+        con.execute("INSERT INTO sources (label, kind, classification, file_name, sha256) "
+                    "VALUES (?, 'alerts', 'white', 'alerts.csv', ?)", [label, label])
+    con.execute("""INSERT INTO alerts VALUES
+        ('2020-04-01', '8F3E', 'CSP N', 120, 40, 5, 1, 2),
+        ('2020-04-01', '8014', 'CSP N', 30, NULL, NULL, 1, 3),
+        ('2020-05-01', '8F3E', 'DSP', 7, 7, 0, 1, 4),
+        ('2020-04-01', '8F3E', 'CSP N', 150, 44, NULL, 2, 2)""")
+    with pytest.raises(duckdb.ConstraintException):         # version 3 still has the key migration 4 drops
+        con.execute("INSERT INTO alerts VALUES ('2020-04-01', '8014', 'CSP N', 1, NULL, NULL, 1, 9)")
+    alerts_columns = "month, alert_code, provider, volume, devices, first_time_devices, source_id, source_row"
+    rows = sorted(con.execute(f"SELECT {alerts_columns} FROM alerts").fetchall())
+    current = sorted(con.execute(f"SELECT {alerts_columns} FROM current_alerts").fetchall())
+    con.close()
+
+    con = db.connect(path)                                  # the CLI's writable open applies migration 4
+    assert db.schema_version(con) == db.SCHEMA_VERSION >= 4
+    assert sorted(con.execute(f"SELECT {alerts_columns} FROM alerts").fetchall()) == rows
+    assert sorted(con.execute(f"SELECT {alerts_columns} FROM current_alerts").fetchall()) == current
+    assert len(rows) == 4 and len(current) == 3
+    assert ("8F3E", "CSP N", 150, 2) in [(r[1], r[2], r[3], r[6]) for r in current]   # the revision is still current
+    # The table and its view are as a new database has them: same columns, no key, same view.
+    fresh = db.connect(":memory:")
+    for query in (
+        "SELECT sql FROM duckdb_views() WHERE view_name = 'current_alerts'",
+        "SELECT column_name, data_type, is_nullable FROM information_schema.columns "
+        "WHERE table_name = 'alerts' ORDER BY ordinal_position",
+        "SELECT constraint_type, constraint_column_names FROM duckdb_constraints() "
+        "WHERE table_name = 'alerts' ORDER BY ALL",
+    ):
+        assert con.execute(query).fetchall() == fresh.execute(query).fetchall(), query
+    fresh.close()
+    assert con.execute("SELECT count(*) FROM duckdb_constraints() WHERE table_name = 'alerts' "
+                       "AND constraint_type IN ('PRIMARY KEY', 'FOREIGN KEY')").fetchall() == [(0,)]
+    # And it takes a further revision through ingest like any database.
+    result = ingest_bytes(con, b"month,alert_code,provider,volume\n2020-05,8F3E,DSP,9\n2020-04,8014,CSP N,30\n",
+                          "reissue.csv")
+    assert (result.outcome, result.new, result.revised, result.unchanged) == ("loaded", 0, 1, 1), result.problems
+    assert con.execute("SELECT volume, source_id FROM current_alerts WHERE alert_code = '8F3E' AND provider = 'DSP'"
+                       ).fetchall() == [(9, result.source_id)]
+    assert con.execute("SELECT count(*) FROM alerts").fetchall() == [(5,)]
+    con.close()
+    db.connect(path, read_only=True).close()               # and the app accepts it

@@ -10,62 +10,62 @@ info, version = ui.page_start("Alerts")
 DEFAULT_REGIONS = ["CSP N", "CSP C", "CSP S"]
 
 
-@st.cache_data(show_spinner=False, max_entries=8)
+@ui.cache_data(show_spinner=False, max_entries=8)
 def _options(version):
     cur = ui.cursor()
     months = [parse.month_key(m) for m in alerts.alert_months(cur)]
     return months, alerts.alert_codes(cur), trends.measure_options(cur), alerts.top_codes(cur)
 
 
-@st.cache_data(show_spinner=False, max_entries=64)
+@ui.cache_data(show_spinner=False, max_entries=64)
 def _regions(version, texts):
     return operations.resolve_regions(ui.cursor(), list(texts))
 
 
-@st.cache_data(show_spinner=False, max_entries=64)
+@ui.cache_data(show_spinner=False, max_entries=64)
 def _measure(version, measure, provider):
     return trends.resolve_selection(ui.cursor(), [measure], [provider] if provider else [])
 
 
-@st.cache_data(show_spinner=False, max_entries=64)
+@ui.cache_data(show_spinner=False, max_entries=64)
 def _providers_for(version, measure):
     return trends.providers_for(ui.cursor(), [measure])
 
 
-@st.cache_data(show_spinner="Counting alerts…", max_entries=32)
+@ui.cache_data(show_spinner="Counting alerts…", max_entries=32)
 def _volumes(version, regions, codes, start, end):
     return alerts.volumes(ui.cursor(), list(regions), parse.parse_month(start), parse.parse_month(end), codes=list(codes))
 
 
-@st.cache_data(show_spinner=False, max_entries=32)
+@ui.cache_data(show_spinner=False, max_entries=32)
 def _rates(version, regions, codes, start, end):
     return alerts.per_thousand_hubs(ui.cursor(), list(regions), parse.parse_month(start), parse.parse_month(end),
                                     codes=list(codes))
 
 
-@st.cache_data(show_spinner="Lining up the alerts and the measure…", max_entries=32)
+@ui.cache_data(show_spinner="Lining up the alerts and the measure…", max_entries=32)
 def _beside(version, region, measure, provider, start, end, code, basis):
     return alerts.beside_measure(ui.cursor(), region=region, measure=measure, measure_provider=provider,
                                  start=parse.parse_month(start), end=parse.parse_month(end), code=code, basis=basis)
 
 
-@st.cache_data(show_spinner=False, max_entries=32)
+@ui.cache_data(show_spinner=False, max_entries=32)
 def _volumes_table(version, regions, codes, start, end):
     return alerts.volumes_table(_volumes(version, regions, codes, start, end))
 
 
-@st.cache_data(show_spinner=False, max_entries=32)
+@ui.cache_data(show_spinner=False, max_entries=32)
 def _rates_table(version, regions, codes, start, end):
     return alerts.normalised_table(_rates(version, regions, codes, start, end))
 
 
-@st.cache_data(show_spinner=False, max_entries=32)
+@ui.cache_data(show_spinner=False, max_entries=32)
 def _beside_texts(version, region, measure, provider, start, end, code, basis):
     view = _beside(version, region, measure, provider, start, end, code, basis)
     return alerts.beside_table(view), alerts.beside_finding(view)
 
 
-@st.cache_data(show_spinner=False, max_entries=64)
+@ui.cache_data(show_spinner=False, max_entries=64)
 def _provenance(version, labels, ids):
     return trends.provenance(ui.cursor(), list(labels), list(ids))
 

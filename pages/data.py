@@ -13,7 +13,7 @@ ui.ensure_app_navigation()
 version = ui.db_version()
 
 
-@st.cache_data(show_spinner=False, max_entries=16)
+@ui.cache_data(show_spinner=False, max_entries=16)
 def _check(version, name, digest, raw_size, kind, source, level, issued, _raw):
     # A file is checked once per data version and options, not again on every rerun of the page (a big
     # file takes seconds). The digest names the content; _raw is not hashed.
@@ -21,29 +21,39 @@ def _check(version, name, digest, raw_size, kind, source, level, issued, _raw):
                                classification=level, issued=issued)
 
 
-@st.cache_data(show_spinner=False, max_entries=8)
+# Read-only results (cache_resource: no copy per rerun), in the form the page shows them.
+@ui.cache_resource(show_spinner=False, max_entries=8)
 def _revision_months(version):
     return sources.revision_months(ui.cursor())
 
 
-@st.cache_data(show_spinner=False, max_entries=32)
+@ui.cache_resource(show_spinner=False, max_entries=32)
 def _revisions(version, month):
-    return sources.revisions(ui.cursor(), month)
+    history = sources.revisions(ui.cursor(), month)
+    return history, history.drop(columns=["source_id"])
 
 
-@st.cache_resource(show_spinner=False, max_entries=8)   # read-only results: no copy per rerun
+@ui.cache_resource(show_spinner=False, max_entries=8)
 def _source_list(version):
     return sources.source_list(ui.cursor())
 
 
-@st.cache_resource(show_spinner=False, max_entries=8)
+@ui.cache_resource(show_spinner=False, max_entries=8)
+def _measure_sources(version):
+    listed = _source_list(version)
+    return listed[listed["kind"].str.contains("measures")]
+
+
+@ui.cache_resource(show_spinner=False, max_entries=8)
 def _ingest_log(version):
     return sources.ingest_log(ui.cursor())
 
 
-@st.cache_data(show_spinner=False, max_entries=32)
+@ui.cache_resource(show_spinner=False, max_entries=32)
 def _diff(version, first, second):
-    return sources.diff_sources(ui.cursor(), first, second)
+    """The comparison, and the rows the second source changed or added."""
+    diff = sources.diff_sources(ui.cursor(), first, second)
+    return diff, diff[diff["difference"] != "not restated by the second (unchanged, or absent)"]
 
 
 st.title("Data")
@@ -122,10 +132,9 @@ with revisions_tab:
         st.info("No figure has been revised yet.")
     else:
         month = st.selectbox("Month", months, format_func=parse.month_label)
-        history = _revisions(version, month)
-        st.dataframe(history.drop(columns=["source_id"]), hide_index=True, width="stretch")
-    listed = _source_list(version)
-    measures = listed[listed["kind"].str.contains("measures")]
+        history, shown = _revisions(version, month)
+        st.dataframe(shown, hide_index=True, width="stretch")
+    measures = _measure_sources(version)
     if len(measures) >= 2:
         st.subheader("Compare two sources")
         labels = dict(zip(measures["id"], measures["source"]))
@@ -139,8 +148,7 @@ with revisions_tab:
             first = st.selectbox("First", ids, index=ids.index(first_id), format_func=labels.get)
         with b:
             second = st.selectbox("Second", ids, index=ids.index(second_id), format_func=labels.get)
-        diff = _diff(version, int(first), int(second))
-        changed = diff[diff["difference"] != "not restated by the second (unchanged, or absent)"]
+        diff, changed = _diff(version, int(first), int(second))
         st.caption(f"{len(changed)} figure{'s' if len(changed) != 1 else ''} changed or added by "
                    f"{ui.md_escape(labels[second])}; {len(diff) - len(changed)} of the first's not restated "
                    "(a later source stores only what it changes).")

@@ -14,24 +14,24 @@ LEVEL_WORDS = {"target": "below target", "minimum": "below minimum"}
 BY_WORDS = {"category": "Category", "provider": "Provider"}
 
 
-@st.cache_data(show_spinner=False, max_entries=8)
+@ui.cache_data(show_spinner=False, max_entries=8)
 def _options(version):
     cur = ui.cursor()
     return ([parse.month_key(m) for m in inc.incident_months(cur)], inc.incident_providers(cur),
             trends.measure_options(cur))
 
 
-@st.cache_data(show_spinner=False, max_entries=64)
+@ui.cache_data(show_spinner=False, max_entries=64)
 def _providers_for(version, measure):
     return trends.providers_for(ui.cursor(), [measure])
 
 
-@st.cache_data(show_spinner=False, max_entries=64)
+@ui.cache_data(show_spinner=False, max_entries=64)
 def _resolve(version, measures, providers):
     return trends.resolve_selection(ui.cursor(), list(measures), list(providers))
 
 
-@st.cache_data(show_spinner=False, max_entries=32)
+@ui.cache_data(show_spinner=False, max_entries=32)
 def _months_below(version, measure, provider, level, start, end):
     months = inc.months_below(ui.cursor(), measure, provider, level, parse.parse_month(start), parse.parse_month(end))
     return tuple(parse.month_key(m) for m in months)
@@ -43,7 +43,7 @@ def _filter(key) -> inc.IncidentFilter:
                               None if months is None else tuple(parse.parse_month(m) for m in months))
 
 
-@st.cache_data(show_spinner="Counting incidents…", max_entries=16)
+@ui.cache_data(show_spinner="Counting incidents…", max_entries=16)
 def _data(version, key):
     cur, f = ui.cursor(), _filter(key)
     return {
@@ -57,7 +57,7 @@ def _data(version, key):
     }
 
 
-@st.cache_data(show_spinner=False, max_entries=16)
+@ui.cache_data(show_spinner=False, max_entries=16)
 def _tables(version, key, providers):
     data, f = _data(version, key), _filter(key)
     return {
@@ -70,7 +70,7 @@ def _tables(version, key, providers):
     }
 
 
-@st.cache_data(show_spinner=False, max_entries=64)
+@ui.cache_data(show_spinner=False, max_entries=64)
 def _provenance(version, key, view):
     return inc.view_provenance(ui.cursor(), _filter(key), view)
 
@@ -85,7 +85,7 @@ def _chart(version, key, view, by, subtitle):
     return incident_charts.rdp_chart(data["rdp"], subtitle=subtitle)
 
 
-@st.cache_data(show_spinner=False, max_entries=32)
+@ui.cache_data(show_spinner=False, max_entries=32)
 def _export(version, key, view, by, subtitle, fmt):
     return export.export_chart(_chart(version, key, view, by, subtitle), _provenance(version, key, view), fmt,
                                pmr_month=parse.parse_month(key[1]))

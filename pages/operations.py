@@ -12,28 +12,28 @@ REGION_PANELS = ["Installations (cumulative)", "CHs installed (cumulative)", "In
 DCC_PANELS = ["Changes implemented", "Change success rate (%)", "Open problem tickets"]
 
 
-@st.cache_data(show_spinner=False, max_entries=8)
+@ui.cache_data(show_spinner=False, max_entries=8)
 def _months(version):
     return [parse.month_key(m) for m in operations.ops_months(ui.cursor())]
 
 
-@st.cache_data(show_spinner=False, max_entries=64)
+@ui.cache_data(show_spinner=False, max_entries=64)
 def _regions(version, texts):
     return operations.resolve_regions(ui.cursor(), list(texts))
 
 
-@st.cache_data(show_spinner="Gathering the operational figures…", max_entries=32)
+@ui.cache_data(show_spinner="Gathering the operational figures…", max_entries=32)
 def _view(version, regions, start, end):
     return operations.operations_view(ui.cursor(), list(regions), parse.parse_month(start), parse.parse_month(end))
 
 
-@st.cache_data(show_spinner=False, max_entries=16)
+@ui.cache_data(show_spinner=False, max_entries=16)
 def _derived(version, regions, start, end):
     view = _view(version, regions, start, end)
     return operations.series(view), operations.installations_table(view), operations.dcc_table(view)
 
 
-@st.cache_data(show_spinner=False, max_entries=64)
+@ui.cache_data(show_spinner=False, max_entries=64)
 def _provenance(version, ids):
     return trends.provenance(ui.cursor(), [], list(ids))
 

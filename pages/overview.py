@@ -7,28 +7,28 @@ from opsg_metrics import overview, parse, status, ui
 info, version = ui.page_start("Overview")
 
 
-@st.cache_data(show_spinner=False, max_entries=32)
+@ui.cache_data(show_spinner=False, max_entries=32)
 def _months(version):
     return overview.month_options(status.available_months(ui.cursor()))
 
 
-@st.cache_data(show_spinner="Working out status and runs…", max_entries=32)
+@ui.cache_data(show_spinner="Working out status and runs…", max_entries=32)
 def _cells(version, month_key, window):
     return overview.matrix_cells(ui.cursor(), parse.parse_month(month_key), window=window)
 
 
-@st.cache_data(show_spinner=False, max_entries=8)
+@ui.cache_data(show_spinner=False, max_entries=8)
 def _providers(version):
     return overview.provider_order(ui.cursor())
 
 
-@st.cache_resource(show_spinner=False, max_entries=32)   # read-only results: no copy per rerun
+@ui.cache_resource(show_spinner=False, max_entries=32)   # read-only results: no copy per rerun
 def _matrix(version, month_key, window):
     cells, providers = _cells(version, month_key, window), _providers(version)
     return overview.MATRIX_CSS + overview.matrix_html(cells, providers), overview.matrix(cells, providers)
 
 
-@st.cache_resource(show_spinner=False, max_entries=32)
+@ui.cache_resource(show_spinner=False, max_entries=32)
 def _flags(version, month_key, window):
     return status.active_flags(ui.cursor(), parse.parse_month(month_key), window=window)
 

@@ -8,12 +8,12 @@ from opsg_metrics import db, export, overview, parse, status, summary, ui
 info, version = ui.page_start("PMR summary")
 
 
-@st.cache_data(show_spinner=False, max_entries=8)
+@ui.cache_data(show_spinner=False, max_entries=8)
 def _months(version):
     return overview.month_options(status.available_months(ui.cursor()))
 
 
-@st.cache_resource(show_spinner="Writing the summary…", max_entries=16)
+@ui.cache_resource(show_spinner="Writing the summary…", max_entries=16)
 def _summary(version, month_key, window):
     try:
         return summary.build_summary(ui.cursor(), parse.parse_month(month_key), window=window), None
@@ -21,7 +21,7 @@ def _summary(version, month_key, window):
         return None, str(exc)
 
 
-@st.cache_data(show_spinner=False, max_entries=16)
+@ui.cache_data(show_spinner=False, max_entries=16)
 def _document(version, month_key, window, fmt, commentary_items):
     return export.summary_document(ui.cursor(), parse.parse_month(month_key), fmt, window=window,
                                    commentary=dict(commentary_items))

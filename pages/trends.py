@@ -9,40 +9,40 @@ from opsg_metrics import classification, db, export, parse, spc, status, trends,
 info, version = ui.page_start("Trends")
 
 
-@st.cache_data(show_spinner=False, max_entries=8)
+@ui.cache_data(show_spinner=False, max_entries=8)
 def _options(version):
     cur = ui.cursor()
     return trends.measure_options(cur), [parse.month_key(m) for m in reversed(status.available_months(cur))]
 
 
-@st.cache_data(show_spinner=False, max_entries=64)
+@ui.cache_data(show_spinner=False, max_entries=64)
 def _providers_for(version, measures):
     return trends.providers_for(ui.cursor(), list(measures))
 
 
-@st.cache_data(show_spinner=False, max_entries=64)
+@ui.cache_data(show_spinner=False, max_entries=64)
 def _resolve(version, measures, providers):
     return trends.resolve_selection(ui.cursor(), list(measures), list(providers))
 
 
-@st.cache_resource(show_spinner="Drawing the chart…", max_entries=32)
+@ui.cache_resource(show_spinner="Drawing the chart…", max_entries=32)
 def _view(version, measure, providers, start, end, window, incidents, annotations):
     return trends.trend_view(ui.cursor(), measure, list(providers), parse.parse_month(start), parse.parse_month(end),
                              window=window, show_incidents=incidents, show_annotations=annotations)
 
 
-@st.cache_resource(show_spinner="Working out the process limits…", max_entries=32)
+@ui.cache_resource(show_spinner="Working out the process limits…", max_entries=32)
 def _spc_view(version, measure, providers, start, end, baseline, rebases):
     return trends.spc_view(ui.cursor(), measure, list(providers), parse.parse_month(start), parse.parse_month(end),
                            baseline=baseline or None, use_rebases=rebases)
 
 
-@st.cache_data(show_spinner=False, max_entries=64)
+@ui.cache_data(show_spinner=False, max_entries=64)
 def _spc_export(version, measure, providers, start, end, baseline, rebases, fmt):
     return export.export_spc_view(_spc_view(version, measure, providers, start, end, baseline, rebases), fmt)[1]
 
 
-@st.cache_data(show_spinner=False, max_entries=64)
+@ui.cache_data(show_spinner=False, max_entries=64)
 def _export(version, measure, providers, start, end, window, incidents, annotations, fmt):
     view = _view(version, measure, providers, start, end, window, incidents, annotations)
     return export.export_view(view, fmt)[1]

@@ -934,6 +934,16 @@ CATALOGUE_SCHEMA = pa.schema([
 def _stage_facts(con: duckdb.DuckDBPyConnection, part: Prepared) -> dict:
     """Stage one sheet's rows, marking each new, revised or unchanged against the current data."""
     table, view, keys, values, schema = FACT_TABLES[part.kind]
+    if part.table is not None and not con.execute(
+        f"SELECT EXISTS (SELECT 1 FROM {table} WHERE {keys[0]} IN (SELECT {keys[0]} FROM {part.table}))"
+    ).fetchall()[0][0]:
+        # Nothing loaded shares a month with the file (a new month of alerts): every row is new, and the
+        # staged rows are the prepared table itself rather than a copy joined to the current data
+        # (a quarter of a second for a million rows). source_row is unique in a file: it orders the slices.
+        con.execute(f"CREATE OR REPLACE TEMP VIEW staged_{part.kind} AS "
+                    f"SELECT *, 'new' AS change, source_row AS staged_seq FROM {part.table}")
+        new = con.execute(f"SELECT count(*) FROM {part.table}").fetchall()[0][0]
+        return {"new": new, "revised": 0, "unchanged": 0}
     if part.table is None:
         con.register("staged_input", pa.Table.from_pylist(part.records, schema=schema))
     else:
@@ -973,10 +983,10 @@ SUPERSEDED_FLAG = {"alerts"}
 def _insert_facts(con: duckdb.DuckDBPyConnection, kind: str, source_id: int) -> None:
     table, _, keys, values, schema = FACT_TABLES[kind]
     columns = [f.name for f in schema]
-    # staged_seq numbers the staged rows 0, 1, 2, ... (rowid does not: rows made inside a transaction
-    # are numbered from 2**62).
-    total = con.execute(f"SELECT count(*) FROM staged_{kind}").fetchall()[0][0]
-    for start in range(0, max(total, 1), INSERT_SLICE_ROWS):
+    # staged_seq numbers the staged rows 0, 1, 2, ... or by their line in the file (rowid does not: rows
+    # made inside a transaction are numbered from 2**62); the slices cover its whole range.
+    low, high = con.execute(f"SELECT min(staged_seq), max(staged_seq) FROM staged_{kind}").fetchall()[0]
+    for start in range(low or 0, (high or 0) + 1, INSERT_SLICE_ROWS):
         con.execute(
             f"INSERT INTO {table} ({', '.join(columns)}, source_id) "
             f"SELECT {', '.join(columns)}, ? FROM staged_{kind} "
@@ -1209,8 +1219,15 @@ def _load_prepared(
         raise
     finally:
         for part in prepared:
-            con.execute(f"DROP TABLE IF EXISTS staged_{part.kind}")
+            _drop_staged(con, part.kind)
     return result
+
+
+def _drop_staged(con: duckdb.DuckDBPyConnection, kind: str) -> None:
+    """Drop a load's staged rows: a temp table, or a temp view of the prepared table (_stage_facts)."""
+    is_view = con.execute("SELECT count(*) FROM duckdb_views() WHERE temporary AND view_name = ?",
+                          [f"staged_{kind}"]).fetchall()[0][0]
+    con.execute(f"DROP {'VIEW' if is_view else 'TABLE'} IF EXISTS staged_{kind}")
 
 
 def _user() -> str:

@@ -676,6 +676,68 @@ def test_source_row_is_the_line_number_in_a_file_bigger_than_a_row_group():
         con.close()
 
 
+def staged_kind_seen(monkeypatch) -> list:
+    """Records, at each load's insert, whether its staged alerts were a view (the prepared table itself)
+    or a table (joined to the current data), and the staged rows' change counts."""
+    seen = []
+    real = ingest._insert_facts
+
+    def spy(con, kind, source_id):
+        views = con.execute("SELECT count(*) FROM duckdb_views() WHERE temporary AND view_name = ?",
+                            [f"staged_{kind}"]).fetchall()[0][0]
+        counts = dict(con.execute(f"SELECT change, count(*) FROM staged_{kind} GROUP BY ALL").fetchall())
+        seen.append(("view" if views else "table", counts))
+        return real(con, kind, source_id)
+
+    monkeypatch.setattr(ingest, "_insert_facts", spy)
+    return seen
+
+
+def test_a_new_month_is_staged_without_a_copy_and_a_month_already_loaded_is_compared(monkeypatch):
+    seen = staged_kind_seen(monkeypatch)
+    rows = 130_000                                    # more than two slices, more than a row group
+    months = rows // BIG_CODES + 1
+    first = big_alerts_file(rows)
+    # The next file: the same rows with every tenth volume changed, plus rows for later months.
+    lines = first.decode().splitlines()
+    changed = [lines[0]] + [
+        (line.rsplit(",", 1)[0] + f",{int(line.rsplit(',', 1)[1]) + 1}") if n % 10 == 0 else line
+        for n, line in enumerate(lines[1:])]
+    later = [f"{2000 + (months + m) // 12}-{(months + m) % 12 + 1:02d},0001,CSP N,5" for m in range(3)]
+    second = ("\n".join(changed + later) + "\n").encode()
+    con = fresh_db()
+    try:
+        one = load(first, "first.csv", fast=True, con=con)
+        assert isinstance(one.columnar[0], Prepared) and one.result.new == rows and one.leftovers == []
+        two = load(second, "second.csv", fast=True, con=con)
+        assert isinstance(two.columnar[0], Prepared) and two.leftovers == []
+        revised = len(range(0, rows, 10))
+        assert (two.result.new, two.result.revised, two.result.unchanged) == (3, revised, rows - revised)
+        assert seen == [("view", {"new": rows}),
+                        ("table", {"new": 3, "revised": revised, "unchanged": rows - revised})]
+        current = con.execute("SELECT count(*), sum(volume), count(DISTINCT (month, alert_code, provider)) "
+                              "FROM current_alerts").fetchall()[0]
+        expected_sum = sum(i + 2 for i in range(rows)) + revised + 15
+        assert current == (rows + 3, expected_sum, rows + 3)
+        assert con.execute("SELECT count(*) FROM alerts").fetchall()[0][0] == rows + revised + 3
+    finally:
+        con.close()
+    # Row by row, the same two loads leave the same data.
+    slow_con = fresh_db()
+    try:
+        load(first, "first.csv", fast=False, con=slow_con)
+        load(second, "second.csv", fast=False, con=slow_con)
+        fast_con = fresh_db()
+        try:
+            load(first, "first.csv", fast=True, con=fast_con)
+            load(second, "second.csv", fast=True, con=fast_con)
+            assert fast_con.execute(ALERT_ROWS).fetchall() == slow_con.execute(ALERT_ROWS).fetchall()
+        finally:
+            fast_con.close()
+    finally:
+        slow_con.close()
+
+
 def test_a_big_file_with_one_bad_cell_at_the_end_is_declined_and_located():
     rows = 130_000
     raw = big_alerts_file(rows).rstrip(b"\n") + b"\n2099-01,8F3E,CSP N,x\n"

@@ -272,7 +272,8 @@ def beside_measure(
         alerts = frame.rename(columns={"missing": "note"})[["month", "value", "note", "source_ids"]]
     if table is None:
         latest = latest_month(con)
-        table = status_table(con, until=max(end, latest) if latest else end)
+        table = status_table(con, until=max(end, latest) if latest else end, measures=[measure],
+                             providers=[measure_provider], start=start, end=end)
     months = table["month"]
     rows = table[(table["measure"] == measure) & (table["provider"] == measure_provider)
                  & (months >= pd.Timestamp(start)) & (months <= pd.Timestamp(end))]

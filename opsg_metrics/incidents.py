@@ -413,7 +413,8 @@ def resolution_against_cpm(con: duckdb.DuckDBPyConnection, f: IncidentFilter,
     `table` is a status_table already computed; else it is computed."""
     resolved = _resolved_in_period(con, f, use_filters=False)
     if table is None:
-        table = status_table(con, until=max(f.end, _latest_month(con) or f.end))
+        table = status_table(con, until=max(f.end, _latest_month(con) or f.end), measures=list(CPM_CATEGORIES),
+                             providers=[CPM_PROVIDER])
     figures = table[table["measure"].isin(list(CPM_CATEGORIES)) & (table["provider"] == CPM_PROVIDER)]
     figures = figures.assign(month_date=pd.to_datetime(figures["month"]).dt.date).set_index(["measure", "month_date"])
     rows = []
@@ -525,7 +526,8 @@ def months_below(con: duckdb.DuckDBPyConnection, measure: str, provider: str, le
         raise OpsgError(str(exc)) from None
     start, end = _first_of_month(start), _first_of_month(end)
     if table is None:
-        table = status_table(con, until=max(end, _latest_month(con) or end))
+        table = status_table(con, until=max(end, _latest_month(con) or end), measures=[series.measure],
+                             providers=[series.provider], start=start, end=end)
     wanted = ("below_target", "below_minimum") if level == "target" else ("below_minimum",)
     months = pd.to_datetime(table["month"]).dt.date
     rows = table[(table["measure"] == series.measure) & (table["provider"] == series.provider)

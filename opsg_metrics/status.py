@@ -139,19 +139,57 @@ def _latest_and_meta(con: duckdb.DuckDBPyConnection) -> tuple[date | None, list[
 
 
 def status_table(con: duckdb.DuckDBPyConnection, *, window: int = DEFAULT_WINDOW, until: date | None = None,
-                 month: date | None = None, live: bool = False) -> pd.DataFrame:
-    """Status, runs and window counts for every series and month up to `until` (default: latest);
-    only `month`'s rows if given. From the precomputed table when it holds exactly this (unless `live`)."""
+                 month: date | None = None, live: bool = False, measures: list[str] | None = None,
+                 providers: list[str] | None = None, start: date | None = None,
+                 end: date | None = None) -> pd.DataFrame:
+    """Status, runs and window counts for every series and month up to `until` (default: latest),
+    computed over all history; only the rows of `month`, of `measures`, of `providers`, or from `start`
+    to `end` if given (the rest stays in the database: all of it is ~34,000 rows x 33 columns on the
+    stress data). From the precomputed table when it holds exactly this (unless `live`)."""
+    filters, params = [], {}
+    if month is not None:
+        filters.append("month = $month")
+        params["month"] = month
+    if measures is not None:
+        filters.append("list_contains($measures, measure)")
+        params["measures"] = list(measures)
+    if providers is not None:
+        filters.append("list_contains($providers, provider)")
+        params["providers"] = list(providers)
+    if start is not None:
+        filters.append("month >= $start")
+        params["start"] = start
+    if end is not None:
+        filters.append("month <= $end")
+        params["end"] = end
+    return _status_rows(con, window, until, live, " AND ".join(filters), params)
+
+
+def last_reported_before(con: duckdb.DuckDBPyConnection, month: date, *, window: int = DEFAULT_WINDOW,
+                         until: date | None = None) -> pd.DataFrame:
+    """Each series' last reported month before `month` (its status_table row): a month with a figure
+    judged against a level (not no_data) and reported rather than inferred. A null month in between
+    hides nothing."""
+    return _status_rows(
+        con, window, until, False, "month < $before AND status <> 'no_data' AND NOT inferred", {"before": month},
+        qualify="QUALIFY row_number() OVER (PARTITION BY measure, provider ORDER BY month DESC) = 1",
+    )
+
+
+def _status_rows(con: duckdb.DuckDBPyConnection, window: int, until: date | None, live: bool, where: str,
+                 params: dict, qualify: str = "") -> pd.DataFrame:
     check_window(window)
     latest, meta = _latest_and_meta(con)
     until = until or latest
     if until is None:
         return pd.DataFrame(columns=[*JSON_FIELDS, "name", "unit", "direction", "sort_order"])
-    where, params = ("WHERE month = $month", {"month": month}) if month is not None else ("", {})
+    where = f"WHERE {where}" if where else ""
     if not live and window == CACHE_WINDOW and meta == [(SQL_HASH, CACHE_WINDOW, until)]:
-        return db.frame(con, f"SELECT *, {window} AS window FROM status_cache {where}", params)
-    return db.frame(con, f"SELECT *, {window} AS window FROM ({_sql(window)}) {where} ORDER BY sort_order, month",
-                    {"until": until, **params})
+        # Stored in sort_order, month order; a QUALIFY may reorder, so say the order then.
+        order = "ORDER BY sort_order, month" if qualify else ""
+        return db.frame(con, f"SELECT *, {window} AS window FROM status_cache {where} {qualify} {order}", params)
+    return db.frame(con, f"SELECT *, {window} AS window FROM ({_sql(window)}) {where} {qualify} "
+                         "ORDER BY sort_order, month", {"until": until, **params})
 
 
 def status_for_month(

@@ -22,7 +22,7 @@ import pandas as pd
 from . import context, parse, spc
 from .classification import LABELS, most_restrictive
 from .db import OpsgError
-from .status import DEFAULT_WINDOW, STATUS_LABELS, check_window, latest_month, status_table
+from .status import DEFAULT_WINDOW, STATUS_LABELS, check_window, last_reported_before, latest_month, status_table
 
 MOVEMENTS_SHOWN = 5
 
@@ -459,16 +459,15 @@ def build_summary(con: duckdb.DuckDBPyConnection, month: date, *, window: int = 
     """Everything the summary for a PMR month says, as findings and tables."""
     check_window(window)
     latest = latest_month(con)
-    table = status_table(con, window=window, until=max(month, latest) if latest else month)
-    if table.empty:
+    if latest is None:
         raise OpsgError("no figures are loaded at all: load a PMR first")
+    until = max(month, latest)
     providers = {p: i for i, (p,) in enumerate(con.execute("SELECT provider FROM providers ORDER BY sort_order").fetchall())}
-    table = table.assign(provider_order=table["provider"].map(providers))
-    now = table[table["month"].dt.date == month].sort_values("sort_order").reset_index(drop=True)
+    now = status_table(con, window=window, until=until, month=month)
+    now = now.assign(provider_order=now["provider"].map(providers)).sort_values("sort_order").reset_index(drop=True)
     # Each series' last reported month before this one (a null month in between hides nothing;
     # an inferred month is not a reported one).
-    before = (table[(table["month"].dt.date < month) & (table["status"] != "no_data") & ~table["inferred"]]
-              .sort_values("month").groupby(["measure", "provider"], as_index=False).tail(1))
+    before = last_reported_before(con, month, window=window, until=until)
     if now.empty or (now["figure_status"] == "absent").all():
         raise OpsgError(f"no figures are loaded for {parse.month_label(month)} (latest month loaded: "
                         f"{parse.month_label(latest)})")

@@ -75,7 +75,8 @@ def figures(con, selection: TrendSelection, *, window: int = DEFAULT_WINDOW,
     `table` is a status_table already computed (by a caller drawing many charts); else it is computed."""
     if table is None:
         until = max(selection.end, latest_month(con) or selection.end)
-        table = status_table(con, window=window, until=until)
+        table = status_table(con, window=window, until=until, measures=selection.measures,
+                             providers=selection.providers, start=selection.start, end=selection.end)
     frame = table
     months = frame["month"].dt.date
     keep = (

@@ -2,6 +2,7 @@
 
 from datetime import date
 
+import pandas as pd
 import pytest
 
 from opsg_metrics import db, status
@@ -319,3 +320,47 @@ def test_frames_through_arrow_match_duckdbs_own_conversion(catalogue_db):
     ours = db.frame(catalogue_db, sql)
     pd.testing.assert_frame_equal(ours, catalogue_db.execute(sql).df())
     assert str(ours["month"].dtype) == "datetime64[us]" and ours["run_start"].isna().tolist() == [True, False]
+
+
+FILTERS = {
+    "one series over a range": dict(measures=["CPM1"], providers=["DCC"], start=date(2019, 3, 1), end=date(2020, 2, 1)),
+    "measures of every provider": dict(measures=["CPM1", "CPM4", "PM2"]),
+    "a provider's measures to a month": dict(providers=["CSP N"], end=date(2019, 6, 1)),
+    "one month": dict(month=date(2020, 4, 1)),
+    "nothing matches": dict(measures=["CPM1"], providers=["no such provider"]),
+}
+
+
+@pytest.mark.parametrize("live", [False, True], ids=["precomputed", "live"])
+@pytest.mark.parametrize("options", FILTERS.values(), ids=FILTERS.keys())
+def test_a_filtered_status_table_is_the_rows_of_the_whole_one(sample_db, options, live):
+    whole = status.status_table(sample_db, live=live)
+    part = status.status_table(sample_db, live=live, **options)
+    keep = pd.Series(True, index=whole.index)
+    if "measures" in options:
+        keep &= whole["measure"].isin(options["measures"])
+    if "providers" in options:
+        keep &= whole["provider"].isin(options["providers"])
+    if "start" in options:
+        keep &= whole["month"] >= pd.Timestamp(options["start"])
+    if "end" in options:
+        keep &= whole["month"] <= pd.Timestamp(options["end"])
+    if "month" in options:
+        keep &= whole["month"] == pd.Timestamp(options["month"])
+    expected = whole[keep].reset_index(drop=True)
+    pd.testing.assert_frame_equal(part, expected)
+    assert part.empty if options.get("providers") == ["no such provider"] else len(part) > 0
+
+
+@pytest.mark.parametrize("month", [date(2018, 2, 1), date(2020, 4, 1), date(2021, 12, 1)])
+def test_last_reported_before_is_each_series_last_judged_reported_month(sample_db, month):
+    whole = status.status_table(sample_db)
+    earlier = whole[(whole["month"] < pd.Timestamp(month)) & (whole["status"] != "no_data") & ~whole["inferred"]]
+    expected = (earlier.sort_values(["sort_order", "month"]).groupby(["measure", "provider"]).tail(1)
+                .reset_index(drop=True))
+    found = status.last_reported_before(sample_db, month)
+    pd.testing.assert_frame_equal(found, expected)
+    assert found["month"].lt(pd.Timestamp(month)).all()
+    assert not found.duplicated(["measure", "provider"]).any()
+    if month > date(2018, 6, 1):
+        assert len(found) > 20

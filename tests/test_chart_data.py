@@ -16,6 +16,9 @@ from altair.utils.core import sanitize_pandas_dataframe
 from opsg_metrics import charts, export, status
 
 
+SPEC_OF = charts.spec_of          # the real one (a fixture below spies on it)
+
+
 def altair_records(frame: pd.DataFrame) -> list[dict]:
     return sanitize_pandas_dataframe(frame).to_dict(orient="records")
 
@@ -93,6 +96,18 @@ def test_the_transformer_is_on_and_keeps_altair_s_answer_for_what_it_declines():
     assert len(values) == 6000
 
 
+def assert_spec_of_is_altairs(chart) -> None:
+    """charts.spec_of skips Altair's copies of the composed chart: the spec must be Altair's own, and
+    the chart (shared by the pages' caches) must be left as it was."""
+    before_type, before_kwds = type(chart), dict(chart._kwds)
+    parts = {key: list(chart._kwds[key]) for key in charts._COMPOSED_KEYS if isinstance(chart._get(key), list)}
+    fast = charts._composed(chart).to_dict(validate=False)
+    assert type(chart) is before_type and type(chart).__module__.startswith("altair.")
+    assert chart._kwds == before_kwds and all(chart._kwds[k] == v for k, v in parts.items())
+    assert same(fast, chart.to_dict(validate=False))
+    assert same(SPEC_OF(chart), fast)
+
+
 def spec_both_ways(chart) -> tuple[dict, dict]:
     ours = chart.to_dict(validate=False)
     with alt.data_transformers.enable("default", max_rows=None):
@@ -130,6 +145,7 @@ def test_every_chart_the_pages_draw_has_the_spec_altair_would_make(open_app, dra
         ours, theirs = spec_both_ways(chart)
         assert same(ours, theirs)
         assert ours["datasets"], "a chart with data inline"
+        assert_spec_of_is_altairs(chart)
 
 
 def test_the_month_pack_charts_have_the_spec_altair_would_make(sample_db):
@@ -145,3 +161,6 @@ def test_the_month_pack_charts_have_the_spec_altair_would_make(sample_db):
         for chart in (view.chart, footer):
             ours, theirs = spec_both_ways(chart)
             assert same(ours, theirs)
+            assert_spec_of_is_altairs(chart)
+        spc = trends.spc_view(sample_db, measure, [provider], start, month)
+        assert_spec_of_is_altairs(spc.chart)

@@ -980,8 +980,8 @@ INSERT_SLICE_ROWS = 60_000
 
 
 # Fact tables whose current view is a filter on a `superseded` flag rather than a window over every
-# row (schema.sql, migration 4): a load marks the rows its revisions replace.
-SUPERSEDED_FLAG = {"alerts"}
+# row (schema.sql, migrations 4 and 5): a load marks the rows its revisions replace.
+SUPERSEDED_FLAG = {"alerts", "incidents"}
 
 
 def _insert_facts(con: duckdb.DuckDBPyConnection, kind: str, source_id: int) -> None:

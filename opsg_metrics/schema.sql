@@ -249,3 +249,36 @@ ALTER TABLE alerts_v4 RENAME TO alerts;
 
 CREATE VIEW current_alerts AS
 SELECT * EXCLUDE (superseded) FROM alerts WHERE NOT superseded;
+
+-- migration: 5 incidents_superseded_flag
+-- current_incidents was a window over every incident row, titles and root causes included (50,000
+-- incidents at the stress size): a page asking for the major incidents of three years made DuckDB sort
+-- them all (~14 MB held by the app for it). As for alerts (migration 4), a revision now marks the row it
+-- replaces as superseded, in the load's transaction, and the view is a filter. The key and the
+-- reference to sources stay.
+CREATE TABLE incidents_v5 (
+    incident_id  VARCHAR NOT NULL,
+    opened       TIMESTAMP NOT NULL,
+    resolved     TIMESTAMP,
+    category     INTEGER NOT NULL CHECK (category BETWEEN 1 AND 5),
+    provider     VARCHAR NOT NULL,
+    major        BOOLEAN NOT NULL,
+    title        VARCHAR NOT NULL,
+    root_cause   VARCHAR NOT NULL DEFAULT '',
+    source_id    INTEGER NOT NULL REFERENCES sources (source_id),
+    source_row   INTEGER NOT NULL,
+    superseded   BOOLEAN NOT NULL DEFAULT false,   -- a later source revised this incident
+    PRIMARY KEY (incident_id, source_id)
+);
+
+INSERT INTO incidents_v5
+SELECT incident_id, opened, resolved, category, provider, major, title, root_cause, source_id, source_row,
+       row_number() OVER (PARTITION BY incident_id ORDER BY source_id DESC) > 1
+FROM incidents ORDER BY source_id, source_row;
+
+DROP VIEW current_incidents;
+DROP TABLE incidents;
+ALTER TABLE incidents_v5 RENAME TO incidents;
+
+CREATE VIEW current_incidents AS
+SELECT * EXCLUDE (superseded) FROM incidents WHERE NOT superseded;

@@ -1,5 +1,7 @@
 """Migrations are numbered, recorded and checked; the read-only app gets clear errors."""
 
+from datetime import datetime
+
 import duckdb
 import pytest
 
@@ -264,5 +266,62 @@ def test_a_version_3_database_with_alerts_upgrades_keeping_every_row(tmp_path):
     assert con.execute("SELECT volume, source_id FROM current_alerts WHERE alert_code = '8F3E' AND provider = 'DSP'"
                        ).fetchall() == [(9, result.source_id)]
     assert con.execute("SELECT count(*) FROM alerts").fetchall() == [(5,)]
+    con.close()
+    db.connect(path, read_only=True).close()               # and the app accepts it
+
+
+def test_a_version_4_database_with_incidents_upgrades_keeping_every_row(tmp_path):
+    from opsg_metrics.catalogue import load_providers
+    from opsg_metrics.ingest import ingest_bytes
+
+    path = tmp_path / "v4.duckdb"
+    con = duckdb.connect(str(path))
+    assert db.migrate(con, db.MIGRATIONS[:4]) == [1, 2, 3, 4]
+    load_providers(con)
+    for label in ("incidents April 2020", "incidents April 2020 reissued"):
+        con.execute("INSERT INTO sources (label, kind, classification, file_name, sha256) "
+                    "VALUES (?, 'incidents', 'white', 'incidents.csv', ?)", [label, label])
+    con.execute("""INSERT INTO incidents VALUES
+        ('INC1', '2020-04-02 09:00', NULL, 2, 'CSP N', true, 'Hub outage', '', 1, 2),
+        ('INC2', '2020-04-03 10:00', '2020-04-04 10:00', 4, 'DSP', false, 'Slow responses', 'config', 1, 3),
+        ('INC1', '2020-04-02 09:00', '2020-04-05 12:00', 1, 'CSP N', true, 'Hub outage (reclassified)', 'power', 2, 2)""")
+    columns = "incident_id, opened, resolved, category, provider, major, title, root_cause, source_id, source_row"
+    rows = con.execute(f"SELECT {columns} FROM incidents ORDER BY incident_id, source_id").fetchall()
+    current = con.execute(f"SELECT {columns} FROM current_incidents ORDER BY incident_id, source_id").fetchall()
+    con.close()
+
+    con = db.connect(path)                                  # the CLI's writable open applies migration 5
+    assert db.schema_version(con) == db.SCHEMA_VERSION >= 5
+    assert con.execute(f"SELECT {columns} FROM incidents ORDER BY incident_id, source_id").fetchall() == rows
+    assert con.execute(f"SELECT {columns} FROM current_incidents ORDER BY incident_id, source_id").fetchall() == current
+    assert len(rows) == 3 and [(r[0], r[8]) for r in current] == [("INC1", 2), ("INC2", 1)]
+    assert con.execute("SELECT incident_id, source_id FROM incidents WHERE superseded").fetchall() == [("INC1", 1)]
+    fresh = db.connect(":memory:")
+    for query in (
+        "SELECT sql FROM duckdb_views() WHERE view_name = 'current_incidents'",
+        "SELECT column_name, data_type, is_nullable, column_default FROM information_schema.columns "
+        "WHERE table_name = 'incidents' ORDER BY ordinal_position",
+        "SELECT constraint_type, constraint_column_names FROM duckdb_constraints() "
+        "WHERE table_name = 'incidents' ORDER BY ALL",
+    ):
+        assert con.execute(query).fetchall() == fresh.execute(query).fetchall(), query
+    fresh.close()
+    # The key still holds, and a further revision through ingest marks the row it replaces.
+    with pytest.raises(duckdb.ConstraintException):
+        con.execute("INSERT INTO incidents (incident_id, opened, category, provider, major, title, source_id, "
+                    "source_row) VALUES ('INC2', '2020-04-03', 4, 'DSP', false, 'again', 1, 9)")
+    header = "incident_id,opened,resolved,category,provider,major,title,root_cause\n"
+    result = ingest_bytes(con, (header + "INC2,2020-04-03 10:00,2020-04-06 10:00,4,DSP,false,Slow responses,config\n"
+                                "INC1,2020-04-02 09:00,2020-04-05 12:00,1,CSP N,true,Hub outage (reclassified),power\n"
+                                ).encode(), "reissue.csv")
+    assert (result.outcome, result.new, result.revised, result.unchanged) == ("loaded", 0, 1, 1), result.problems
+    assert con.execute("SELECT incident_id, source_id FROM incidents WHERE superseded ORDER BY ALL").fetchall() == [
+        ("INC1", 1), ("INC2", 1)]
+    assert con.execute("SELECT incident_id, source_id, resolved FROM current_incidents ORDER BY ALL").fetchall() == [
+        ("INC1", 2, datetime(2020, 4, 5, 12)), ("INC2", result.source_id, datetime(2020, 4, 6, 10))]
+    # The flag agrees with the rule it stands for: the latest source of each incident is current.
+    assert con.execute(
+        "SELECT count(*) FILTER (WHERE superseded = (source_id <> latest)), count(*) FROM "
+        "(SELECT *, max(source_id) OVER (PARTITION BY incident_id) AS latest FROM incidents)").fetchall() == [(4, 4)]
     con.close()
     db.connect(path, read_only=True).close()               # and the app accepts it

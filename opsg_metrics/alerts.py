@@ -74,16 +74,23 @@ def resolve_codes(codes_loaded: list[str], texts: list[str]) -> tuple[list[str],
     return list(dict.fromkeys(good)), problems
 
 
+def _selected(providers: list[str], start: date, end: date, codes: list[str] | None) -> tuple[str, dict]:
+    """The WHERE clause (and its parameters) choosing current alerts of some providers (and codes; None
+    means every code) from start to end."""
+    where = "provider IN (SELECT unnest($providers::VARCHAR[])) AND month BETWEEN $start AND $end"
+    params = {"providers": list(providers), "start": start, "end": end}
+    if codes is not None:
+        where += " AND alert_code IN (SELECT unnest($codes::VARCHAR[]))"
+        params["codes"] = list(codes)
+    return where, params
+
+
 def _alert_rows(con, providers: list[str], start: date, end: date, codes: list[str] | None = None) -> pd.DataFrame:
     """Current alert rows of some providers (and codes) from start to end, counts as floats (missing: NaN)."""
+    where, params = _selected(providers, start, end, codes)
     frame = con.execute(
         f"""SELECT month, alert_code, provider, volume, devices, first_time_devices, source_id
-            FROM current_alerts
-            WHERE provider IN (SELECT unnest(?::VARCHAR[])) AND month BETWEEN ? AND ?
-                  {"AND alert_code IN (SELECT unnest(?::VARCHAR[]))" if codes is not None else ""}
-            ORDER BY month, alert_code, provider""",
-        [providers, start, end, *([list(codes)] if codes is not None else [])],
-    ).df()
+            FROM current_alerts WHERE {where} ORDER BY month, alert_code, provider""", params).df()
     for column in COUNT_COLUMNS:
         frame[column] = frame[column].astype("float64")
     return frame
@@ -147,14 +154,12 @@ def _provider_month_totals(con, providers: list[str], start: date, end: date,
                            codes: list[str] | None = None) -> pd.DataFrame:
     """Per month and provider with alerts (of the codes; None means every code): value (their volumes
     summed), source_id (the latest source among them) and source_ids (all of them, in order)."""
+    where, params = _selected(providers, start, end, codes)
     return db.frame(con, f"""
         SELECT month, provider, sum(volume)::DOUBLE AS value, max(source_id) AS source_id,
                list(DISTINCT source_id ORDER BY source_id) AS source_ids
-        FROM current_alerts
-        WHERE provider IN (SELECT unnest($providers::VARCHAR[])) AND month BETWEEN $start AND $end
-              {"AND alert_code IN (SELECT unnest($codes::VARCHAR[]))" if codes is not None else ""}
-        GROUP BY month, provider ORDER BY month, provider""",
-        {"providers": list(providers), "start": start, "end": end, **({"codes": list(codes)} if codes is not None else {})})
+        FROM current_alerts WHERE {where}
+        GROUP BY month, provider ORDER BY month, provider""", params)
 
 
 def region_alerts(con: duckdb.DuckDBPyConnection, regions, start: date, end: date, *,

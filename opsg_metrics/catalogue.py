@@ -18,6 +18,7 @@ from pathlib import Path
 import duckdb
 
 from .db import REPO_ROOT
+from .text import identifier_problem, quote, trim
 
 CATALOGUE_DIR = REPO_ROOT / "data" / "catalogue"
 PROVIDERS_FILE = CATALOGUE_DIR / "providers.csv"
@@ -91,23 +92,27 @@ class Catalogue:
         provider = self.resolved.get(text)         # a big file writes the same few texts a million times
         if provider is not None:
             return provider
+        if (problem := identifier_problem(trim(text), "a provider")) is not None:
+            raise ValueError(problem)
         provider = self.aliases.get(normalise_key(text))
         if provider is None:
             if not text.strip():
                 raise ValueError("provider is empty")
-            raise ValueError(f"unknown provider '{text.strip()}' (expected one of {', '.join(self.providers)})")
+            raise ValueError(f"unknown provider {quote(text.strip())} (expected one of {', '.join(self.providers)})")
         self.resolved[text] = provider
         return provider
 
     def resolve_measure(self, text: str) -> str:
         """Catalogue measure id for what was written, or ValueError with a suggestion."""
+        if (problem := identifier_problem(trim(text), "a measure id")) is not None:
+            raise ValueError(problem)
         measure = normalise_measure_id(text)
         if not measure:
             raise ValueError("measure is empty")
         if measure not in self.measure_ids:
             close = difflib.get_close_matches(measure, sorted(self.measure_ids), n=1)
-            hint = f"; did you mean '{close[0]}'?" if close else ""
-            raise ValueError(f"unknown measure '{text.strip()}' (not in the catalogue{hint})")
+            hint = f"; did you mean {quote(close[0])}?" if close else ""
+            raise ValueError(f"unknown measure {quote(text.strip())} (not in the catalogue{hint})")
         return measure
 
     def resolve_series(self, measure_text: str, provider_text: str) -> MeasureDef:
@@ -116,7 +121,7 @@ class Catalogue:
         definition = self.measures.get((measure, provider))
         if definition is None:
             raise ValueError(
-                f"measure '{measure}' is not defined for provider '{provider}' "
+                f"measure {quote(measure)} is not defined for provider {quote(provider)} "
                 f"(it is for {', '.join(self.providers_of(measure))})"
             )
         return definition

@@ -12,6 +12,7 @@ counted as unchanged and not stored again. Loading a file already loaded
 
 from __future__ import annotations
 
+import codecs
 import contextlib
 import csv
 import functools
@@ -19,10 +20,14 @@ import gc
 import getpass
 import hashlib
 import io
+import math
+import os
 import re
+import stat
 import shutil
 import tempfile
 import zipfile
+import zlib
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from pathlib import Path
@@ -32,10 +37,12 @@ import duckdb
 import pyarrow as pa
 
 from . import parse
+from . import text as text_rules
+from .classification import ORDER as CLASSIFICATIONS
 from .catalogue import Catalogue, MeasureDef, normalise_key, normalise_measure_id
+from .db import database_path, explain_database_error
 
 KINDS = ("measures", "incidents", "alerts", "ops", "catalogue", "annotations")
-CLASSIFICATIONS = ("white", "white-no-publish", "green", "amber", "red")
 # inferred: a value deduced (say from minutes), never shown as reported; its note says how.
 MEASURE_STATUSES = ("reported", "null", "unreliable", "inferred")
 ANNOTATION_SCOPES = ("all", "measure", "provider", "series")
@@ -75,6 +82,14 @@ class Problem:
     row: int
     column: str
     message: str
+
+    def __post_init__(self) -> None:
+        # A message quotes what the file holds: shown everywhere, it must itself be printable.
+        for name in ("file", "column", "message"):
+            value = getattr(self, name)
+            if text_rules.UNPRINTABLE.search(value):
+                object.__setattr__(self, name, display_name(value) if name != "message" else
+                                   text_rules.UNPRINTABLE.sub(lambda m: f"<U+{ord(m.group()):04X}>", value))
 
     def __str__(self) -> str:
         return f"{self.file}:{self.row}:{self.column}: {self.message}"
@@ -118,6 +133,7 @@ class IngestResult:
     problems: list[Problem] = field(default_factory=list)
     message: str = ""
     revisions: list[dict] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)     # for the person loading: encoding used, sheets not read
 
     @property
     def ok(self) -> bool:
@@ -130,45 +146,163 @@ class IngestResult:
 
 # ---------------------------------------------------------------- reading
 
+# Limits on what one file may make the reader hold: a hostile or damaged file is refused with a message
+# before it exhausts memory. A spreadsheet cell holds at most 32,767 characters (Excel's own limit).
+MAX_FILE_BYTES = 512 * 1024 * 1024           # a file on disk (the Data page takes 50 MB)
+MAX_XLSX_EXPANDED_BYTES = 400 * 1024 * 1024  # a workbook's parts, uncompressed
+MAX_CELLS = 12_000_000                       # cells in one file (two million rows of six columns)
+MAX_CELL_CHARS = 32_767
+
+
+@dataclass
+class Reading:
+    """What reading a file gave: its sheets, its problems and notes for the person loading it."""
+
+    sheets: list[Sheet] = field(default_factory=list)
+    problems: list[Problem] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+
+
+def display_name(name: str) -> str:
+    """A file or sheet name as messages show it: characters that cannot be printed as their code points,
+    at most 120 characters."""
+    shown = text_rules.UNPRINTABLE.sub(lambda m: f"<U+{ord(m.group()):04X}>", name)
+    return shown if len(shown) <= 120 else shown[:119] + "…"
+
 
 def _normalise_header(name: str) -> str:
     return "_".join(name.replace("\ufeff", "").strip().lower().replace("-", " ").split())
 
 
-def _decode(raw: bytes) -> str:
-    try:
-        return raw.decode("utf-8-sig")
-    except UnicodeDecodeError:
-        pass
-    try:
-        # Excel on Windows saves "CSV" in Windows-1252; accept it rather than refuse a real PMR export.
-        return raw.decode("cp1252")
-    except UnicodeDecodeError:
-        raise ValueError("the file is not text in UTF-8 or Windows-1252 encoding") from None
+# A valid UTF-8 sequence of two or more bytes: beside a byte that is not UTF-8, the file mixes encodings.
+_UTF8_MULTIBYTE = re.compile(
+    rb"[\xc2-\xdf][\x80-\xbf]|\xe0[\xa0-\xbf][\x80-\xbf]|[\xe1-\xec\xee\xef][\x80-\xbf]{2}|\xed[\x80-\x9f][\x80-\xbf]"
+    rb"|\xf0[\x90-\xbf][\x80-\xbf]{2}|[\xf1-\xf3][\x80-\xbf]{3}|\xf4[\x80-\x8f][\x80-\xbf]{2}"
+)
 
 
-def read_csv_sheet(raw: bytes, label: str) -> tuple[Sheet | None, list[Problem]]:
+def _row_of(raw: bytes, offset: int) -> int:
+    return raw.count(b"\n", 0, offset) + 1
+
+
+def _decode(raw: bytes) -> tuple[str, str]:
+    """The file's text and the encoding it was read in: UTF-8 (with or without a BOM), UTF-16 with a BOM
+    (Excel's "Unicode text"), or Windows-1252 (Excel's "CSV" on Windows) when no byte is UTF-8.
+
+    A file mixing UTF-8 and Windows-1252 bytes (two files pasted together) is refused, with a row of each."""
+    if raw.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+        try:
+            return raw.decode("utf-16"), "UTF-16"
+        except UnicodeDecodeError as exc:
+            raise ValueError(f"the file starts as UTF-16 text but is damaged at byte {exc.start:,}") from None
+    try:
+        return raw.decode("utf-8-sig"), "UTF-8"
+    except UnicodeDecodeError as exc:
+        bad_at = exc.start
+    if raw.startswith(codecs.BOM_UTF8):
+        raise ValueError(
+            f"the file starts with a UTF-8 byte-order mark, but row {_row_of(raw, bad_at)} is not UTF-8 (byte "
+            f"0x{raw[bad_at]:02X}): it mixes encodings; save the whole file as UTF-8 CSV"
+        )
+    multibyte = _UTF8_MULTIBYTE.search(raw)
+    if multibyte is not None:
+        raise ValueError(
+            f"the file mixes encodings: row {_row_of(raw, multibyte.start())} is UTF-8 but row "
+            f"{_row_of(raw, bad_at)} is not (byte 0x{raw[bad_at]:02X}); save the whole file as UTF-8 CSV"
+        )
+    try:
+        return raw.decode("cp1252"), "Windows-1252"
+    except UnicodeDecodeError as exc:
+        raise ValueError(
+            f"the file is not text in UTF-8 or Windows-1252 encoding (byte 0x{raw[exc.start]:02X} on row "
+            f"{_row_of(raw, exc.start)}); save it as UTF-8 CSV"
+        ) from None
+
+
+def _looks_utf16_without_bom(raw: bytes) -> bool:
+    """Every other byte NUL at the start: UTF-16 text saved without its byte-order mark."""
+    head = raw[:400]
+    return len(head) >= 8 and (head[1::2].count(0) > 0.9 * len(head[1::2]) or head[0::2].count(0) > 0.9 * len(head[0::2]))
+
+
+def _delimiter(text: str) -> str:
+    """',' unless the first line has tabs and no commas (Excel's "Unicode text" and other tab-separated files)."""
+    first = text.lstrip("\ufeff").split("\n", 1)[0]
+    return "\t" if "\t" in first and "," not in first else ","
+
+
+def read_csv_sheet(raw: bytes, label: str) -> Reading:
+    reading = Reading()
+
+    def refuse(message: str, row: int = 1, column: str = "header") -> Reading:
+        reading.problems.append(Problem(label, row, column, message))
+        return reading
+
     if not raw.strip():
-        return None, [Problem(label, 1, "header", "the file is empty: expected a header row and data rows")]
-    if b"\x00" in raw:
-        return None, [Problem(label, 1, "header", "the file is binary, not CSV text (did you mean an .xlsx file?)")]
+        return refuse("the file is empty: expected a header row and data rows")
+    if raw.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+        pass
+    elif _looks_utf16_without_bom(raw):
+        return refuse("the file looks like UTF-16 text without its byte-order mark; save it as UTF-8 CSV "
+                      "(or as Excel's \"Unicode Text\", which has the mark)")
+    elif b"\x00" in raw:
+        return refuse("the file is binary, not CSV text (did you mean an .xlsx file?)")
     try:
-        text = _decode(raw)
+        text, encoding = _decode(raw)
     except ValueError as exc:
-        return None, [Problem(label, 1, "header", str(exc))]
+        return refuse(str(exc))
+    if encoding != "UTF-8":
+        reading.notes.append(f"{label}: read as {encoding} text")
+    delimiter = _delimiter(text)
+    if delimiter == "\t":
+        reading.notes.append(f"{label}: read as tab-separated text")
     records: list[tuple[int, list[str]]] = []
-    reader = csv.reader(io.StringIO(text, newline=""), strict=True)
+    cells = 0
+    reader = csv.reader(io.StringIO(text, newline=""), strict=True, delimiter=delimiter)
     try:
-        for number, cells in enumerate(reader, start=1):
-            records.append((number, cells))
+        for number, row in enumerate(reader, start=1):
+            cells += len(row)
+            if cells > MAX_CELLS:
+                return refuse(f"the file has more than {MAX_CELLS:,} cells, more than one load may hold; "
+                              "split it into smaller files", number, "-")
+            records.append((number, row))
     except csv.Error as exc:
         row = len(records) + 1
-        return None, [Problem(label, row, "-", f"the CSV cannot be read here: {exc} (check the quoting)")]
-    return _sheet_from_records(records, label, None)
+        if "field larger than field limit" in str(exc):
+            return refuse(f"a cell is longer than {csv.field_size_limit():,} characters (a spreadsheet cell "
+                          f"holds at most {MAX_CELL_CHARS:,}; check the quoting)", row, "-")
+        return refuse(f"the CSV cannot be read here: {exc} (check the quoting)", row, "-")
+    scan = text_rules.UNPRINTABLE.search(text) is not None or len(text) > MAX_CELL_CHARS
+    sheet, problems = _sheet_from_records(records, label, None, scan=scan)
+    reading.problems += problems
+    if sheet:
+        reading.sheets.append(sheet)
+    return reading
+
+
+def _cell_problems(records: list[tuple[int, list[str]]], label: str, header: list[str]) -> list[Problem]:
+    """Cells holding a character that cannot be printed, or longer than a spreadsheet cell: one rule for
+    every column of every kind (free text, ids, names), read before any column is looked at."""
+    names = [_normalise_header(h) for h in header]
+    problems = []
+    for number, row in records:
+        joined = "".join(row)
+        if len(joined) <= MAX_CELL_CHARS and not text_rules.UNPRINTABLE.search(joined):
+            continue
+        for index, cell in enumerate(row):
+            column = "header" if row is header else (names[index] if index < len(names) and names[index]
+                                                       else f"column {index + 1}")
+            if len(cell) > MAX_CELL_CHARS:
+                problems.append(Problem(label, number, column,
+                                        f"a cell of {len(cell):,} characters is longer than a spreadsheet cell holds "
+                                        f"({MAX_CELL_CHARS:,}): {text_rules.quote(cell)}"))
+            elif (problem := text_rules.unprintable_problem(cell)) is not None:
+                problems.append(Problem(label, number, column, problem))
+    return problems
 
 
 def _sheet_from_records(
-    records: list[tuple[int, list[str]]], label: str, kind_from_name: str | None
+    records: list[tuple[int, list[str]]], label: str, kind_from_name: str | None, *, scan: bool = True
 ) -> tuple[Sheet | None, list[Problem]]:
     # A row with any non-blank cell (joined: one C-level strip instead of one per cell).
     non_blank = [(n, cells) for n, cells in records if "".join(cells).strip()]
@@ -176,7 +310,8 @@ def _sheet_from_records(
         return None, [Problem(label, 1, "header", "the file is empty: expected a header row and data rows")]
     header_row, header = non_blank[0]
     rows = [(n, cells) for n, cells in non_blank[1:]]
-    return Sheet(label, header, rows, kind_from_name), []
+    problems = _cell_problems(non_blank, label, header) if scan else []
+    return Sheet(label, header, rows, kind_from_name), problems
 
 
 def _is_percent_format(number_format: str) -> bool:
@@ -201,6 +336,8 @@ def _cell_text(cell) -> str:
         return value.strftime("%Y-%m-%d")
     if isinstance(value, (int, float)):
         number = float(value)
+        if not math.isfinite(number):
+            return str(value)
         if _is_percent_format(getattr(cell, "number_format", "") or ""):
             # A cell formatted as a percentage holds a fraction: 0.548 shows as 54.80%.
             number *= 100
@@ -211,42 +348,138 @@ def _cell_text(cell) -> str:
     return str(value)
 
 
-def read_xlsx_sheets(raw: bytes, label: str) -> tuple[list[Sheet], list[Problem]]:
+class _WorkbookDamaged(Exception):
+    """A workbook part that cannot be read (raised inside the reader, reported as a problem)."""
+
+
+def _workbook_parts(raw: bytes, label: str) -> tuple[dict[str, bytes] | None, list[Problem]]:
+    """The workbook's worksheet parts that hold formulas (name -> XML), after checking its size: a small
+    file that would expand past MAX_XLSX_EXPANDED_BYTES (a "zip bomb") is refused before it is opened."""
+    try:
+        with zipfile.ZipFile(io.BytesIO(raw)) as archive:
+            infos = archive.infolist()
+            expanded = sum(info.file_size for info in infos)
+            if expanded > MAX_XLSX_EXPANDED_BYTES:
+                return None, [Problem(label, 1, "-",
+                                      f"the workbook expands to {expanded / 1e6:,.0f} MB, more than the "
+                                      f"{MAX_XLSX_EXPANDED_BYTES / 1e6:,.0f} MB a load may read; split it into smaller files")]
+            formulas = {}
+            for info in infos:
+                if info.filename.startswith("xl/worksheets/") and info.filename.endswith(".xml"):
+                    part = archive.read(info)
+                    if b"<f>" in part or b"<f " in part or b":f>" in part or b":f " in part:
+                        formulas[info.filename] = part
+            return formulas, []
+    except (zipfile.BadZipFile, zipfile.LargeZipFile, OSError, EOFError, RuntimeError, ValueError,
+            NotImplementedError, zlib.error) as exc:
+        return None, [Problem(label, 1, "header", f"not a readable XLSX workbook: {_reason(exc)}")]
+
+
+def _reason(exc: BaseException) -> str:
+    """An exception as a short reason for a message."""
+    message = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
+    return f"{exc.__class__.__name__}" + (f" ({message[:160]})" if message else "")
+
+
+def _sheet_records(ws, label: str, budget: list[int]) -> list[tuple[int, list[str]]]:
+    records = []
+    # Some exporters write a wrong <dimension>; read-only mode trusts it and drops cells.
+    ws.reset_dimensions()
+    for number, row in enumerate(ws.iter_rows(), start=1):
+        budget[0] -= len(row)
+        if budget[0] < 0:
+            raise _WorkbookDamaged(f"the workbook has more than {MAX_CELLS:,} cells, more than one load may hold; "
+                                   "split it into smaller files")
+        records.append((number, [_cell_text(c) for c in row]))
+    return records
+
+
+def _unsaved_formulas(formula_book, title: str, records, label: str) -> list[Problem]:
+    """Formula cells without a value saved with them: openpyxl reads them as empty, which would load a
+    figure as missing. Such a workbook was written by a program that does not calculate (a script)."""
+    problems = []
+    ws = formula_book[title]
+    ws.reset_dimensions()
+    values = dict(records)
+    header = next((cells for _, cells in records if "".join(cells).strip()), [])
+    names = [_normalise_header(h) for h in header]
+    for number, row in enumerate(ws.iter_rows(), start=1):
+        for index, cell in enumerate(row):
+            if getattr(cell, "data_type", None) == "f" or (isinstance(cell.value, str) and cell.value.startswith("=")):
+                saved = values.get(number, [])
+                if index >= len(saved) or saved[index] == "":
+                    column = names[index] if index < len(names) and names[index] else f"column {index + 1}"
+                    problems.append(Problem(label, number, column,
+                                            "formula without a saved value: open and save the file in Excel"))
+    return problems
+
+
+def read_xlsx_sheets(raw: bytes, label: str) -> Reading:
+    """The sheets of a workbook: every sheet named after a kind (all sheets of one kind are one table:
+    prepare() checks them together), or the first sheet when none is. Damaged parts, sizes past the
+    limits and formulas without saved values are problems, never a traceback."""
     import openpyxl
 
+    reading = Reading()
+    formulas, problems = _workbook_parts(raw, label)
+    if problems:
+        reading.problems += problems
+        return reading
+    books = []
     try:
         book = openpyxl.load_workbook(io.BytesIO(raw), read_only=True, data_only=True)
-    except (zipfile.BadZipFile, KeyError, ValueError, OSError) as exc:
-        return [], [Problem(label, 1, "header", f"not a readable XLSX workbook ({exc.__class__.__name__})")]
-    except Exception as exc:  # openpyxl raises many kinds of error for damaged files
-        return [], [Problem(label, 1, "header", f"not a readable XLSX workbook ({exc})")]
-    try:
-        named = [ws for ws in book.worksheets if ws.title.strip().lower() in KINDS]
-        chosen = named or book.worksheets[:1]
-        sheets, problems = [], []
-        for ws in chosen:
-            kind = ws.title.strip().lower() if named else None
-            sheet_label = f"{label}[{ws.title}]" if named else label
-            # Some exporters write a wrong <dimension>; read-only mode trusts it and drops cells.
-            ws.reset_dimensions()
-            records = []
-            for number, row in enumerate(ws.iter_rows(), start=1):
-                records.append((number, [_cell_text(c) for c in row]))
+        books.append(book)
+        formula_book = None
+        if formulas:
+            formula_book = openpyxl.load_workbook(io.BytesIO(raw), read_only=True, data_only=False)
+            books.append(formula_book)
+        titles = [ws.title for ws in book.worksheets]
+        named = [t for t in titles if t.strip().lower() in KINDS]
+        budget = [MAX_CELLS]
+        for title in (named or titles[:1]):
+            kind = title.strip().lower() if named else None
+            sheet_label = f"{label}[{display_name(title)}]" if named else label
+            records = _sheet_records(book[title], sheet_label, budget)
             sheet, sheet_problems = _sheet_from_records(records, sheet_label, kind)
-            problems += sheet_problems
+            reading.problems += sheet_problems
+            if formula_book is not None:
+                reading.problems += _unsaved_formulas(formula_book, title, records, sheet_label)
             if sheet:
-                sheets.append(sheet)
-        return sheets, problems
+                reading.sheets.append(sheet)
+        for title in titles:
+            if not named or title in named:
+                continue
+            records = _sheet_records(book[title], f"{label}[{display_name(title)}]", budget)
+            sheet, _ = _sheet_from_records(records, f"{label}[{display_name(title)}]", None, scan=False)
+            looks_like = detect_kind({_normalise_header(h) for h in sheet.header}) if sheet else None
+            if looks_like:
+                reading.problems.append(Problem(
+                    f"{label}[{display_name(title)}]", 1, "header",
+                    f"this sheet holds {looks_like} rows, but only sheets named after a kind are read "
+                    f"({', '.join(KINDS)}): name it {text_rules.quote(looks_like)} to load it, or remove it"))
+            elif sheet:
+                reading.notes.append(f"{label}: sheet '{display_name(title)}' was not read (its name is not a kind: "
+                                     f"{', '.join(KINDS)})")
+    except _WorkbookDamaged as exc:
+        reading.problems.append(Problem(label, 1, "-", str(exc)))
+    except Exception as exc:  # noqa: BLE001 - openpyxl and the XML parser raise many kinds of error for damaged files
+        reading.problems.append(Problem(label, 1, "-", f"the workbook is damaged and cannot be read: {_reason(exc)}"))
     finally:
-        book.close()
+        for opened in books:
+            with contextlib.suppress(Exception):
+                opened.close()
+    return reading
 
 
-def read_sheets(raw: bytes, label: str) -> tuple[list[Sheet], list[Problem]]:
+def is_workbook(raw: bytes, label: str) -> bool:
+    return raw[:4] == b"PK\x03\x04" or label.lower().endswith((".xlsx", ".xlsm"))
+
+
+def read_sheets(raw: bytes, label: str) -> Reading:
     """The sheets of a file: an .xlsx workbook (by its content) or CSV text."""
-    if raw[:4] == b"PK\x03\x04" or label.lower().endswith((".xlsx", ".xlsm")):
+    if is_workbook(raw, label):
         return read_xlsx_sheets(raw, label)
-    sheet, problems = read_csv_sheet(raw, label)
-    return ([sheet] if sheet else []), problems
+    return read_csv_sheet(raw, label)
 
 
 # ---------------------------------------------------------------- kind and header
@@ -280,7 +513,7 @@ def check_header(sheet: Sheet, kind: str | None) -> tuple[str | None, dict[str, 
                 problems.append(Problem(sheet.label, 1, f"column {index + 1}", "this column has data but no name"))
             continue
         if name in positions:
-            problems.append(Problem(sheet.label, 1, name, f"column '{name}' appears twice"))
+            problems.append(Problem(sheet.label, 1, name, f"column {text_rules.quote(name)} appears twice"))
             continue
         positions[name] = index
     detected = detect_kind(set(positions))
@@ -299,19 +532,19 @@ def check_header(sheet: Sheet, kind: str | None) -> tuple[str | None, dict[str, 
         return None, positions, problems
     if kind and detected and detected != kind:
         problems.append(
-            Problem(sheet.label, 1, "header", f"the header is that of a '{detected}' file, but the kind asked for is '{kind}'")
+            Problem(sheet.label, 1, "header", f"the header is that of a {text_rules.quote(detected)} file, but the kind asked for is {text_rules.quote(kind)}")
         )
     required, optional = COLUMNS[chosen]
     for name in required:
         if name not in positions:
-            problems.append(Problem(sheet.label, 1, name, f"required column '{name}' is missing for a '{chosen}' file"))
+            problems.append(Problem(sheet.label, 1, name, f"required column {text_rules.quote(name)} is missing for a {text_rules.quote(chosen)} file"))
     allowed = set(required) | set(optional)
     for name in positions:
         if name not in allowed and not name.startswith("x_"):
             problems.append(
                 Problem(
                     sheet.label, 1, name,
-                    f"unknown column '{name}' for a '{chosen}' file (extra columns must start with x_)",
+                    f"unknown column {text_rules.quote(name)} for a {text_rules.quote(chosen)} file (extra columns must start with x_)",
                 )
             )
     return chosen, positions, problems
@@ -331,7 +564,7 @@ class RowCheck:
         index = self.positions.get(column)
         if index is None or index >= len(self.cells):
             return ""
-        return self.cells[index].strip()
+        return text_rules.trim(self.cells[index])
 
     def problem(self, column: str, message: str) -> None:
         self.problems.append(Problem(self.label, self.row, column, message))
@@ -350,17 +583,13 @@ class RowCheck:
             return None
 
     def free_text(self, column: str, *, required: bool = False) -> str | None:
+        """A free-text cell (characters that cannot be printed were refused when the file was read)."""
         text = self.text(column)
         if required and not text:
             self.problem(column, f"{column} is required")
             return None
         if len(text) > MAX_FIELD_CHARS:
-            self.problem(column, f"text of {len(text)} characters is longer than the {MAX_FIELD_CHARS} allowed")
-            return None
-        control = next((c for c in text if (ord(c) < 32 and c not in "\t\n\r") or ord(c) == 127), None)
-        if control is not None:
-            self.problem(column, f"the text contains the control character U+{ord(control):04X}, which documents "
-                                 "cannot show; remove it")
+            self.problem(column, f"text of {len(text):,} characters is longer than the {MAX_FIELD_CHARS:,} allowed")
             return None
         return text
 
@@ -368,14 +597,15 @@ class RowCheck:
 def _percent_range(check: RowCheck, column: str, value: float | None, unit: str) -> None:
     if value is None:
         return
+    written = check.text(column)         # as written: 100.0000001 is not "100"
     if unit == "percent" and not 0 <= value <= 100:
-        check.problem(column, f"{value:g} is out of range: a percentage is between 0 and 100")
+        check.problem(column, f"{written} is out of range: a percentage is between 0 and 100")
     elif unit != "percent" and value < 0:
-        check.problem(column, f"{value:g} is out of range: a {unit} value cannot be negative")
+        check.problem(column, f"{written} is out of range: a {unit} value cannot be negative")
 
 
 def validate_measures_row(check: RowCheck, catalogue: Catalogue) -> dict:
-    month = check.get("month", parse.parse_month)
+    month = check.get("month", parse.parse_figure_month)
     definition: MeasureDef | None = None
     measure_text, provider_text = check.text("measure"), check.text("provider")
     measure = provider = None
@@ -394,7 +624,7 @@ def validate_measures_row(check: RowCheck, catalogue: Catalogue) -> dict:
             check.problem("provider", str(exc))
     status = check.text("status").lower() or "reported"
     if status not in MEASURE_STATUSES:
-        check.problem("status", f"'{check.text('status')}' is not a status (use {', '.join(MEASURE_STATUSES)})")
+        check.problem("status", f"{text_rules.quote(check.text('status'))} is not a status (use {', '.join(MEASURE_STATUSES)})")
         status = None
     unit = definition.unit if definition else "percent"
     value_text = check.text("value")
@@ -403,7 +633,7 @@ def validate_measures_row(check: RowCheck, catalogue: Catalogue) -> dict:
         if value_text:
             check.problem(
                 "value",
-                f"a null figure has no value, but '{value_text}' is given "
+                f"a null figure has no value, but {text_rules.quote(value_text)} is given "
                 "(leave value empty, or use status=unreliable to keep a doubtful value)",
             )
     elif not value_text:
@@ -418,19 +648,21 @@ def validate_measures_row(check: RowCheck, catalogue: Catalogue) -> dict:
     denominator = check.get("denominator", parse.parse_number, required=False)
     for column, count in (("numerator", numerator), ("denominator", denominator)):
         if count is not None and count < 0:
-            check.problem(column, f"{count:g} is negative; an event count is zero or more")
+            check.problem(column, f"{check.text(column)} is negative; an event count is zero or more")
     if numerator is not None and denominator is not None and numerator >= 0 and denominator >= 0:
         if unit != "percent":
             check.problem("numerator", f"numerator and denominator apply to percentage measures; {measure} is a {unit} measure")
         elif denominator == 0:
             check.problem("denominator", "denominator is 0: no events, so no percentage (use status=null)")
         elif numerator > denominator:
-            check.problem("numerator", f"numerator {numerator:g} is greater than denominator {denominator:g}")
+            check.problem("numerator", f"numerator {check.text('numerator')} is greater than denominator "
+                                       f"{check.text('denominator')}")
         elif value is not None and abs(numerator / denominator * 100 - value) > 0.01 + 1e-9:
             check.problem(
                 "value",
-                f"{value:g} does not agree with numerator/denominator "
-                f"{numerator:g}/{denominator:g} = {numerator / denominator * 100:.4f}% (allowed difference 0.01)",
+                f"{check.text('value')} does not agree with numerator/denominator "
+                f"{check.text('numerator')}/{check.text('denominator')} = {numerator / denominator * 100:.4f}% "
+                "(allowed difference 0.01)",
             )
     note = check.free_text("note")
     if status == "inferred" and not check.text("note"):
@@ -447,8 +679,10 @@ def validate_incidents_row(check: RowCheck, catalogue: Catalogue) -> dict:
     incident_id = check.text("incident_id").upper()
     if not incident_id:
         check.problem("incident_id", "incident_id is required")
+    elif (problem := text_rules.identifier_problem(check.text("incident_id"), "an incident id")) is not None:
+        check.problem("incident_id", problem)
     elif not (incident_id.replace("-", "").replace("_", "").isalnum() and len(incident_id) <= 40):
-        check.problem("incident_id", f"'{incident_id}' is not an incident id (letters and digits, such as INC000000526144)")
+        check.problem("incident_id", f"{text_rules.quote(incident_id)} is not an incident id (letters and digits, such as INC000000526144)")
     opened = check.get("opened", parse.parse_datetime)
     resolved = check.get("resolved", parse.parse_datetime, required=False)
     if opened and resolved and resolved < opened:
@@ -470,11 +704,13 @@ def validate_incidents_row(check: RowCheck, catalogue: Catalogue) -> dict:
 
 @functools.lru_cache(maxsize=65536)
 def _alert_code(text: str) -> str:
+    if (problem := text_rules.identifier_problem(text_rules.trim(text), "an alert code")) is not None:
+        raise ValueError(problem)
     code = text.strip().upper()
     if code.startswith("0X"):
         code = code[2:]
     if len(code) != 4 or any(c not in "0123456789ABCDEF" for c in code):
-        raise ValueError(f"'{text.strip()}' is not an alert code (4 hexadecimal digits, such as 8F3E)")
+        raise ValueError(f"{text_rules.quote(text.strip())} is not an alert code (4 hexadecimal digits, such as 8F3E)")
     return code
 
 
@@ -482,7 +718,7 @@ def alerts_columns(catalogue: Catalogue) -> tuple[tuple[str, Callable, bool], ..
     """(column, parser, required) of an alerts file: each cell is read on its own. The row-by-row
     check and the columnar reader of big files (read_alerts_columnar) both read cells with these."""
     return (
-        ("month", parse.parse_month, True),
+        ("month", parse.parse_figure_month, True),
         ("alert_code", _alert_code, True),
         ("provider", catalogue.resolve_provider, True),
         ("volume", parse.parse_count, True),
@@ -511,10 +747,12 @@ OPS_UNITS = {"%": "percent", "percent": "percent", "pct": "percent", "count": "c
 
 
 def validate_ops_row(check: RowCheck, catalogue: Catalogue) -> dict:
-    month = check.get("month", parse.parse_month)
+    month = check.get("month", parse.parse_figure_month)
     metric = " ".join(check.text("metric").split())
     if not metric:
         check.problem("metric", "metric is required")
+    elif (problem := text_rules.identifier_problem(metric, "a metric name")) is not None:
+        check.problem("metric", problem)
     elif len(metric) > 200:
         check.problem("metric", "metric name is longer than 200 characters")
     provider = check.get("provider", catalogue.resolve_provider)
@@ -523,7 +761,7 @@ def validate_ops_row(check: RowCheck, catalogue: Catalogue) -> dict:
     if not unit_text:
         check.problem("unit", "unit is required")
     elif unit is None:
-        check.problem("unit", f"'{unit_text}' is not a unit (use {', '.join(sorted(set(OPS_UNITS.values())))})")
+        check.problem("unit", f"{text_rules.quote(unit_text)} is not a unit (use {', '.join(sorted(set(OPS_UNITS.values())))})")
     value = check.get("value", parse.parse_number, allow_percent=True)
     if unit:
         _percent_range(check, "value", value, unit)
@@ -539,17 +777,19 @@ def validate_catalogue_row(check: RowCheck, catalogue: Catalogue) -> dict:
     measure = normalise_measure_id(check.text("measure"))
     if not measure:
         check.problem("measure", "measure is required")
+    elif (problem := text_rules.identifier_problem(check.text("measure"), "a measure id")) is not None:
+        check.problem("measure", problem)
     elif not all(c.isalnum() or c in ".-" for c in measure) or len(measure) > 40:
-        check.problem("measure", f"'{measure}' is not a measure id (letters, digits, '.' and '-', such as PM4.3)")
+        check.problem("measure", f"{text_rules.quote(measure)} is not a measure id (letters, digits, '.' and '-', such as PM4.3)")
     provider = check.get("provider", catalogue.resolve_provider)
     name = check.free_text("name", required=True)
     unit = check.text("unit").lower()
     if unit not in ("percent", "count", "minutes"):
-        check.problem("unit", f"'{check.text('unit')}' is not a unit (use percent, count or minutes)")
+        check.problem("unit", f"{text_rules.quote(check.text('unit'))} is not a unit (use percent, count or minutes)")
         unit = None
     direction = check.text("direction").lower()
     if direction not in ("higher", "lower"):
-        check.problem("direction", f"'{check.text('direction')}' is not a direction (use higher or lower: which is better)")
+        check.problem("direction", f"{text_rules.quote(check.text('direction'))} is not a direction (use higher or lower: which is better)")
         direction = None
     target = check.get("target", parse.parse_number, allow_percent=True)
     minimum = check.get("minimum", parse.parse_number, allow_percent=True)
@@ -558,9 +798,9 @@ def validate_catalogue_row(check: RowCheck, catalogue: Catalogue) -> dict:
         _percent_range(check, "minimum", minimum, unit)
     if direction and target is not None and minimum is not None:
         if direction == "higher" and minimum > target:
-            check.problem("minimum", f"minimum {minimum:g} is above target {target:g} for a higher-is-better measure")
+            check.problem("minimum", f"minimum {check.text('minimum')} is above target {check.text('target')} for a higher-is-better measure")
         if direction == "lower" and minimum < target:
-            check.problem("minimum", f"minimum {minimum:g} is below target {target:g} for a lower-is-better measure")
+            check.problem("minimum", f"minimum {check.text('minimum')} is below target {check.text('target')} for a lower-is-better measure")
     effective_from = check.get("effective_from", _level_date)
     effective_to = check.get("effective_to", _level_date, required=False)
     if effective_from and effective_to and effective_to <= effective_from:
@@ -594,10 +834,10 @@ def _scope_mismatch(scope: str, given: dict[str, str]) -> str | None:
         if needed and not given[column]:
             faults.append(f"{column} is missing")
         elif not needed and given[column]:
-            faults.append(f"{column} '{given[column]}' is given")
+            faults.append(f"{column} {text_rules.quote(given[column])} is given")
     if not faults:
         return None
-    return f"scope '{scope}' ({meaning}) needs {wanted}, but {' and '.join(faults)}"
+    return f"scope {text_rules.quote(scope)} ({meaning}) needs {wanted}, but {' and '.join(faults)}"
 
 
 def validate_annotations_row(check: RowCheck, catalogue: Catalogue) -> dict:
@@ -620,7 +860,7 @@ def validate_annotations_row(check: RowCheck, catalogue: Catalogue) -> dict:
         check.problem("scope", f"scope is required (use {', '.join(ANNOTATION_SCOPES)})")
         scope = None
     elif scope not in ANNOTATION_SCOPES:
-        check.problem("scope", f"'{check.text('scope')}' is not a scope (use {', '.join(ANNOTATION_SCOPES)})")
+        check.problem("scope", f"{text_rules.quote(check.text('scope'))} is not a scope (use {', '.join(ANNOTATION_SCOPES)})")
         scope = None
     elif mismatch := _scope_mismatch(scope, given):
         check.problem("scope", mismatch)
@@ -633,7 +873,7 @@ def validate_annotations_row(check: RowCheck, catalogue: Catalogue) -> dict:
     if kind not in ANNOTATION_KINDS:
         check.problem(
             "kind",
-            f"'{check.text('kind')}' is not an annotation kind (use event: something that happened, "
+            f"{text_rules.quote(check.text('kind'))} is not an annotation kind (use event: something that happened, "
             "planned: a promised date, or rebase: SPC limits are recomputed from this date)",
         )
         kind = None
@@ -672,93 +912,112 @@ def _describe_key(kind: str) -> str:
     return names[0] if len(names) == 1 else ", ".join(names[:-1]) + " and " + names[-1]
 
 
-def validate_sheet(sheet: Sheet, kind: str, positions: dict[str, int], catalogue: Catalogue) -> tuple[Prepared, list[Problem]]:
+def validate_sheets(
+    sheets: list[tuple[Sheet, dict[str, int]]], kind: str, catalogue: Catalogue
+) -> tuple[Prepared, list[Problem]]:
+    """The rows of every sheet of one kind (a CSV file is one sheet; a workbook may have several sheets of
+    a kind, as one table), each checked, and every key checked across them all."""
     validator = VALIDATORS[kind]
     records, problems = [], []
-    seen: dict[tuple, int] = {}
+    seen: dict[tuple, tuple[str, int]] = {}
     first_definition: dict[tuple, tuple[int, tuple]] = {}
-    width = len(sheet.header)
-    for row_number, cells in sheet.rows:
-        check = RowCheck(sheet.label, row_number, cells, positions)
-        extra = [c for c in cells[width:] if c.strip()]
-        if extra:
-            check.problem(f"column {width + 1}", f"the row has {len(cells)} cells but the header only {width} columns")
-        # A validator always returns what it could parse; the row is kept only without problems,
-        # but its key still counts, so a duplicate is found even beside a faulty twin.
-        record = validator(check, catalogue)
-        problems += check.problems
-        # An empty cell in a column of NULLABLE_KEYS is part of the key ("" here); one filled in
-        # but unreadable (None) leaves the key incomplete, and an incomplete key is not compared.
-        nullable = NULLABLE_KEYS.get(kind, ())
-        key = tuple(
-            "" if k in nullable and record[k] is None and not check.text(k) else record[k] for k in KEYS[kind]
-        )
-        if all(v is not None and (v != "" or k in nullable) for k, v in zip(KEYS[kind], key)):
-            if key in seen:
-                problems.append(
-                    Problem(sheet.label, row_number, KEYS[kind][0],
-                            f"duplicate of row {seen[key]}: the same {_describe_key(kind)} appear twice in one file")
-                )
+    nullable = NULLABLE_KEYS.get(kind, ())
+    for sheet, positions in sheets:
+        width = len(sheet.header)
+        for row_number, cells in sheet.rows:
+            check = RowCheck(sheet.label, row_number, cells, positions)
+            extra = [c for c in cells[width:] if c.strip()]
+            if extra:
+                check.problem(f"column {width + 1}", f"the row has {len(cells)} cells but the header only {width} columns")
+            # A validator always returns what it could parse; the row is kept only without problems,
+            # but its key still counts, so a duplicate is found even beside a faulty twin.
+            record = validator(check, catalogue)
+            problems += check.problems
+            # An empty cell in a column of NULLABLE_KEYS is part of the key ("" here); one filled in
+            # but unreadable (None) leaves the key incomplete, and an incomplete key is not compared.
+            key = tuple(
+                "" if k in nullable and record[k] is None and not check.text(k) else record[k] for k in KEYS[kind]
+            )
+            if all(v is not None and (v != "" or k in nullable) for k, v in zip(KEYS[kind], key)):
+                if key in seen:
+                    where_label, where_row = seen[key]
+                    where = f"row {where_row}" if where_label == sheet.label else f"{where_label} row {where_row}"
+                    problems.append(
+                        Problem(sheet.label, row_number, KEYS[kind][0],
+                                f"duplicate of {where}: the same {_describe_key(kind)} appear twice in one file")
+                    )
+                    continue
+                seen[key] = (sheet.label, row_number)
+            if check.problems:
                 continue
-            seen[key] = row_number
-        if check.problems:
-            continue
-        if kind == "catalogue":
-            series = (record["measure"], record["provider"])
-            definition = (record["name"], record["unit"], record["direction"])
-            if series in first_definition and first_definition[series][1] != definition:
-                problems.append(
-                    Problem(sheet.label, row_number, "name",
-                            f"{series[0]} ({series[1]}) has a different name, unit or direction "
-                            f"than in row {first_definition[series][0]}")
-                )
-                continue
-            first_definition.setdefault(series, (row_number, definition))
-        record["source_row"] = row_number
-        records.append(record)
-    if not sheet.rows:
-        problems.append(Problem(sheet.label, 2, "-", "the file has a header but no data rows"))
-    return Prepared(kind, sheet.label, records, len(sheet.rows)), problems
+            if kind == "catalogue":
+                series = (record["measure"], record["provider"])
+                definition = (record["name"], record["unit"], record["direction"])
+                if series in first_definition and first_definition[series][1] != definition:
+                    problems.append(
+                        Problem(sheet.label, row_number, "name",
+                                f"{series[0]} ({series[1]}) has a different name, unit or direction "
+                                f"than in row {first_definition[series][0]}")
+                    )
+                    continue
+                first_definition.setdefault(series, (row_number, definition))
+            record["source_row"] = row_number
+            records.append(record)
+        if not sheet.rows:
+            problems.append(Problem(sheet.label, 2, "-", "the file has a header but no data rows"))
+    label = " + ".join(sheet.label for sheet, _ in sheets)
+    return Prepared(kind, label, records, sum(len(sheet.rows) for sheet, _ in sheets)), problems
 
 
 def prepare(
     raw: bytes, label: str, catalogue: Catalogue, kind: str | None = None,
-    con: duckdb.DuckDBPyConnection | None = None,
+    con: duckdb.DuckDBPyConnection | None = None, notes: list[str] | None = None,
 ) -> tuple[list[Prepared], list[Problem]]:
     """Read and validate a whole file; every problem in it, or its rows ready to load.
 
     Given a connection, a plain alerts CSV is first read by DuckDB (read_alerts_columnar); a file
-    that reader cannot vouch for is read row by row, which words every problem."""
+    that reader cannot vouch for is read row by row, which words every problem. Notes for the person
+    loading the file (the encoding used, sheets not read) are added to `notes`."""
     if kind is not None and kind not in KINDS:
-        return [], [Problem(label, 1, "header", f"unknown kind '{kind}' (use {', '.join(KINDS)})")]
+        return [], [Problem(label, 1, "header", f"unknown kind {text_rules.quote(kind)} (use {', '.join(KINDS)})")]
     if con is not None:
         columnar = read_alerts_columnar(con, raw, label, catalogue, kind)
         if columnar is not None:
             return [columnar], []
-    sheets, problems = read_sheets(raw, label)
-    headed = []
-    for sheet in sheets:
+    reading = read_sheets(raw, label)
+    problems = list(reading.problems)
+    # A cell refused as it was read (cannot be printed, too long, a formula without a value) is not
+    # also refused again by its column's rule.
+    refused_cells = {(p.file, p.row, p.column) for p in reading.problems}
+    if notes is not None:
+        notes += reading.notes
+    by_kind: dict[str, list[tuple[Sheet, dict[str, int]]]] = {}
+    for sheet in reading.sheets:
         sheet_kind, positions, header_problems = check_header(sheet, kind)
         problems += header_problems
         if sheet_kind:
-            headed.append((sheet, sheet_kind, positions))
+            by_kind.setdefault(sheet_kind, []).append((sheet, positions))
     prepared: list[Prepared] = []
     # The catalogue sheets first: the measures in this file may use measures they define.
-    for sheet, sheet_kind, positions in sorted(headed, key=lambda item: KIND_ORDER[item[1]]):
-        part, part_problems = validate_sheet(sheet, sheet_kind, positions, catalogue)
+    for sheet_kind in sorted(by_kind, key=KIND_ORDER.get):
+        part, part_problems = validate_sheets(by_kind[sheet_kind], sheet_kind, catalogue)
         # A missing column is reported once, on the header, not again on every row.
-        missing = set(COLUMNS[sheet_kind][0]) - set(positions)
-        if sheet_kind == "measures" and "value" not in positions and any(p.column == "value" for p in part_problems):
-            missing.add("value")
-            problems.append(Problem(sheet.label, 1, "value",
-                                    "required column 'value' is missing (only a file whose every row has "
-                                    "status=null may leave it out)"))
-        problems += [p for p in part_problems if p.column not in missing]
+        for sheet, positions in by_kind[sheet_kind]:
+            missing = set(COLUMNS[sheet_kind][0]) - set(positions)
+            mine = [p for p in part_problems if p.file == sheet.label and (p.file, p.row, p.column) not in refused_cells]
+            if sheet_kind == "measures" and "value" not in positions and any(p.column == "value" for p in mine):
+                missing.add("value")
+                problems.append(Problem(sheet.label, 1, "value",
+                                        "required column 'value' is missing (only a file whose every row has "
+                                        "status=null may leave it out)"))
+            problems += [p for p in mine if p.column not in missing]
         prepared.append(part)
         if sheet_kind == "catalogue":
             for record in part.records:
                 key = (record["measure"], record["provider"])
                 catalogue.measures[key] = MeasureDef(record["measure"], record["provider"], record["unit"], record["direction"])
+    if not problems and not any(part.rows_read for part in prepared):
+        problems.append(Problem(label, 2, "-", "no rows could be read from the file"))
     return prepared, sorted(set(problems), key=lambda p: (p.file, p.row, p.column, p.message))
 
 
@@ -785,7 +1044,7 @@ def _map_column(texts: list, parser: Callable, required: bool) -> tuple[list, li
     """Each distinct text of a column read as the row-by-row check reads a cell; None if one fails."""
     keys, values = [], []
     for text in texts:
-        cell = (text or "").strip()
+        cell = text_rules.trim(text or "")
         if not cell:
             if required:
                 return None
@@ -816,7 +1075,7 @@ def read_alerts_columnar(
     if kind not in (None, "alerts") or raw[:4] == b"PK\x03\x04" or label.lower().endswith((".xlsx", ".xlsm")):
         return None
     lines = _plain_csv_lines(raw)
-    if lines is None or lines < 2:
+    if lines is None or lines < 2 or text_rules.UNPRINTABLE_UTF8.search(raw):
         return None
     try:
         header_line = raw[:raw.find(b"\n")].rstrip(b"\r").decode("utf-8-sig")
@@ -1102,22 +1361,27 @@ def _collector_paused():
             gc.enable()
 
 
+MAX_LABEL_CHARS = 200
+
+
+def check_names(file_name: str, source: str | None) -> list[Problem]:
+    """The file name and the source label, checked as text: both are printed on every chart footer and
+    document that shows the file's data, so a character that cannot be printed is refused here."""
+    label = display_name(Path(file_name).name)
+    problems = []
+    for what, value, limit in (("the file name", Path(file_name).name, 255), ("the source label", source, MAX_LABEL_CHARS)):
+        if value is None:
+            continue
+        if (problem := text_rules.unprintable_problem(value)) is not None:
+            problems.append(Problem(label, 1, "-", f"{what} {problem.removeprefix('text ')}"))
+        elif len(value) > limit:
+            problems.append(Problem(label, 1, "-", f"{what} is {len(value):,} characters long; at most {limit} are allowed"))
+        elif what == "the source label" and not value.strip():
+            problems.append(Problem(label, 1, "-", "the source label is empty"))
+    return problems
+
+
 def ingest_bytes(
-    con: duckdb.DuckDBPyConnection,
-    raw: bytes,
-    file_name: str,
-    **options,
-) -> IngestResult:
-    """Validate and load one file's bytes; see the module docstring for the rules.
-
-    With dry_run the whole load is carried out inside the transaction and then
-    rolled back, so the counts are exactly what a real load would do.
-    """
-    with _collector_paused():
-        return _ingest_bytes(con, raw, file_name, **options)
-
-
-def _ingest_bytes(
     con: duckdb.DuckDBPyConnection,
     raw: bytes,
     file_name: str,
@@ -1129,35 +1393,66 @@ def _ingest_bytes(
     is_sample: bool = False,
     dry_run: bool = False,
 ) -> IngestResult:
-    label = Path(file_name).name
-    result = IngestResult(file=label, outcome="rejected")
-    if classification not in CLASSIFICATIONS:
-        result.problems = [Problem(label, 1, "-", f"unknown classification '{classification}' (use {', '.join(CLASSIFICATIONS)})")]
-        return result
-    sha256 = hashlib.sha256(raw).hexdigest()
-    catalogue = Catalogue.from_db(con)
-    prepared, problems = prepare(raw, label, catalogue, kind, con)
-    try:
-        return _load_prepared(con, result, prepared, problems, sha256, label, source, classification,
-                              issued, is_sample, dry_run)
-    finally:
-        for part in prepared:
-            if part.table:
-                con.execute(f"DROP TABLE IF EXISTS {part.table}")
+    """Validate and load one file's bytes; see the module docstring for the rules.
+
+    kind: the file's kind (default: detected from its header); source: the source document's label
+    (default: the file name); classification: the source's marking; issued: its issue date;
+    is_sample: the file is illustrative sample data; dry_run: carry the whole load out inside the
+    transaction and roll it back, so the counts are exactly what a real load would do.
+    """
+    with _collector_paused():
+        label = display_name(Path(file_name).name)
+        result = IngestResult(file=label, outcome="rejected")
+        problems = check_names(file_name, source)
+        if classification not in CLASSIFICATIONS:
+            problems.append(Problem(label, 1, "-", f"unknown classification {text_rules.quote(classification)} "
+                                                   f"(use {', '.join(CLASSIFICATIONS)})"))
+        if problems:
+            return _rejected(result, problems)
+        sha256 = hashlib.sha256(raw).hexdigest()
+        catalogue = Catalogue.from_db(con)
+        prepared: list[Prepared] = []
+        try:
+            prepared, problems = prepare(raw, label, catalogue, kind, con, notes=result.notes)
+            if problems:
+                result.kinds = [p.kind for p in prepared]
+                result.rows_read = sum(p.rows_read for p in prepared)
+                return _rejected(result, problems)
+            return _load_prepared(con, result, prepared, _Load(sha256, label, source or label, classification,
+                                                               issued, is_sample, dry_run))
+        except (RecursionError, MemoryError) as exc:
+            return _rejected(result, [Problem(label, 1, "-", f"the file cannot be read: {_reason(exc)}")])
+        finally:
+            for part in prepared:
+                if part.table:
+                    con.execute(f"DROP TABLE IF EXISTS {part.table}")
+
+
+def _rejected(result: IngestResult, problems: list[Problem]) -> IngestResult:
+    result.problems = problems
+    result.message = f"rejected: {len(problems)} problem{'s' if len(problems) != 1 else ''}; nothing was loaded"
+    return result
+
+
+@dataclass(frozen=True)
+class _Load:
+    """What a load records beside its rows."""
+
+    sha256: str
+    file: str
+    source: str
+    classification: str
+    issued: date | None
+    is_sample: bool
+    dry_run: bool
 
 
 def _load_prepared(
-    con: duckdb.DuckDBPyConnection, result: IngestResult, prepared: list[Prepared], problems: list[Problem],
-    sha256: str, label: str, source: str | None, classification: str, issued: date | None,
-    is_sample: bool, dry_run: bool,
+    con: duckdb.DuckDBPyConnection, result: IngestResult, prepared: list[Prepared], load: _Load
 ) -> IngestResult:
     result.kinds = [p.kind for p in prepared]
     result.rows_read = sum(p.rows_read for p in prepared)
-    if problems:
-        result.problems = problems
-        result.message = f"rejected: {len(problems)} problem{'s' if len(problems) != 1 else ''}; nothing was loaded"
-        return result
-    previous = _already_loaded(con, sha256)
+    previous = _already_loaded(con, load.sha256)
     if previous:
         result.outcome = "unchanged"
         result.unchanged = result.rows_read
@@ -1165,7 +1460,6 @@ def _load_prepared(
             f"already loaded: identical to '{previous[0]}' loaded {previous[2]} as source '{previous[1]}'; nothing changed"
         )
         return result
-    source_label = source or label
     con.execute("BEGIN TRANSACTION")
     try:
         for part in prepared:
@@ -1190,23 +1484,23 @@ def _load_prepared(
         source_id = con.execute(
             """INSERT INTO sources (label, kind, classification, issued_on, file_name, sha256, is_sample)
                VALUES (?, ?, ?, ?, ?, ?, ?) RETURNING source_id""",
-            [source_label, "+".join(sorted(set(result.kinds), key=KIND_ORDER.get)), classification, issued,
-             label, sha256, is_sample],
+            [load.source, "+".join(sorted(set(result.kinds), key=KIND_ORDER.get)), load.classification, load.issued,
+             load.file, load.sha256, load.is_sample],
         ).fetchall()[0][0]
         for part in prepared:
             if part.kind == "catalogue":
                 _apply_catalogue(con)
             else:
                 _insert_facts(con, part.kind, source_id)
-        result.source_id, result.source_label = source_id, source_label
-        result.message = f"loaded {result.rows_read} rows as source '{source_label}' ({_counts_message(result)})"
+        result.source_id, result.source_label = source_id, load.source
+        result.message = f"loaded {result.rows_read} rows as source '{load.source}' ({_counts_message(result)})"
         con.execute(
             """INSERT INTO ingest_log (file_name, sha256, kind, source_id, rows_read, rows_loaded, outcome, message, loaded_by)
                VALUES (?, ?, ?, ?, ?, ?, 'loaded', ?, ?)""",
-            [label, sha256, "+".join(result.kinds), source_id, result.rows_read,
+            [load.file, load.sha256, "+".join(result.kinds), source_id, result.rows_read,
              result.rows_loaded + result.replaced, result.message, _user()],
         )
-        if dry_run:
+        if load.dry_run:
             con.execute("ROLLBACK")
             result.outcome = "checked"
             result.source_id = None
@@ -1218,13 +1512,23 @@ def _load_prepared(
                 status_rules.refresh_cache(con)     # in this transaction: figures and status commit together
             con.execute("COMMIT")
             result.outcome = "loaded"
-    except Exception:
-        con.execute("ROLLBACK")
+    except BaseException as exc:
+        _roll_back(con)
+        if isinstance(exc, duckdb.Error):
+            raise explain_database_error(exc, database_path(con), writing=True) from None
         raise
     finally:
         for part in prepared:
-            _drop_staged(con, part.kind)
+            with contextlib.suppress(duckdb.Error):
+                _drop_staged(con, part.kind)
     return result
+
+
+def _roll_back(con: duckdb.DuckDBPyConnection) -> None:
+    """Roll the load's transaction back; a commit that failed has already ended it (DuckDB then says
+    'no transaction is active', which must not hide the reason the commit failed)."""
+    with contextlib.suppress(duckdb.Error):
+        con.execute("ROLLBACK")
 
 
 def _drop_staged(con: duckdb.DuckDBPyConnection, kind: str) -> None:
@@ -1241,14 +1545,33 @@ def _user() -> str:
         return ""
 
 
-def ingest_file(con: duckdb.DuckDBPyConnection, path: str | Path, **options) -> IngestResult:
-    """Load one file from disk (see ingest_bytes for the options)."""
+def read_file_bytes(path: str | Path) -> bytes:
+    """A file's bytes, if it is a regular file of at most MAX_FILE_BYTES; ValueError saying why not.
+
+    A FIFO would wait for ever and a device such as /dev/zero would never end: only regular files."""
     file_path = Path(path)
     try:
-        raw = file_path.read_bytes()
+        if stat.S_ISDIR(os.stat(file_path).st_mode):
+            raise ValueError("this is a folder, not a file")
+        # Non-blocking: a FIFO put in the file's place after the check still cannot make the open wait.
+        with open(file_path, "rb", opener=lambda name, flags: os.open(name, flags | os.O_NONBLOCK)) as handle:
+            info = os.fstat(handle.fileno())
+            if not stat.S_ISREG(info.st_mode):
+                raise ValueError("this is not a regular file (a pipe, socket or device); save the data to a file first")
+            if info.st_size > MAX_FILE_BYTES:
+                raise ValueError(f"the file is {info.st_size / 1e6:,.0f} MB, more than the {MAX_FILE_BYTES / 1e6:,.0f} MB "
+                                 "one load may read; split it into smaller files")
+            return handle.read(MAX_FILE_BYTES + 1)
     except OSError as exc:
-        result = IngestResult(file=file_path.name, outcome="rejected")
-        result.problems = [Problem(file_path.name, 1, "-", f"cannot read the file: {exc.strerror or exc}")]
-        result.message = "rejected: the file cannot be read"
-        return result
+        raise ValueError(f"cannot read the file: {exc.strerror or exc}") from None
+
+
+def ingest_file(con: duckdb.DuckDBPyConnection, path: str | Path, **options) -> IngestResult:
+    """Load one file from disk (the options are ingest_bytes's)."""
+    file_path = Path(path)
+    try:
+        raw = read_file_bytes(file_path)
+    except ValueError as exc:
+        result = IngestResult(file=display_name(file_path.name), outcome="rejected")
+        return _rejected(result, [Problem(result.file, 1, "-", str(exc))])
     return ingest_bytes(con, raw, file_path.name, **options)

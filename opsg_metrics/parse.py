@@ -12,6 +12,8 @@ import math
 import re
 from datetime import date, datetime
 
+from .text import char_name, quote
+
 MONTH_NAMES = {
     name: number
     for number, names in enumerate(
@@ -30,10 +32,18 @@ _YEAR_MIN, _YEAR_MAX = 2000, 2100
 
 def _check_year_month(text: str, year: int, month: int) -> date:
     if not 1 <= month <= 12:
-        raise ValueError(f"'{text}' is not a valid month: month {month} does not exist")
+        raise ValueError(f"{quote(text)} is not a valid month: month {month} does not exist")
     if not _YEAR_MIN <= year <= _YEAR_MAX:
-        raise ValueError(f"'{text}' is out of range: year {year} is not between {_YEAR_MIN} and {_YEAR_MAX}")
+        raise ValueError(f"{quote(text)} is out of range: year {year} is not between {_YEAR_MIN} and {_YEAR_MAX}")
     return date(year, month, 1)
+
+
+def _ascii(value: str) -> None:
+    """Numbers, months and dates are written with ASCII digits: '١٢' (Arabic-Indic) or a full-width '２' is
+    refused by name rather than read as a digit, as Python's own parsers would."""
+    if not value.isascii():
+        char = next(c for c in value if not c.isascii())
+        raise ValueError(f"{quote(value)} holds {char_name(char)}; write numbers and dates with ASCII digits and letters")
 
 
 @functools.lru_cache(maxsize=4096)
@@ -44,21 +54,22 @@ def parse_month(text: str) -> date:
     value = text.strip()
     if not value:
         raise ValueError("month is empty")
-    if m := re.fullmatch(r"(\d{4})-(\d{1,2})", value):
+    _ascii(value)
+    if m := re.fullmatch(r"([0-9]{4})-([0-9]{1,2})", value):
         return _check_year_month(value, int(m.group(1)), int(m.group(2)))
-    if m := re.fullmatch(r"(\d{4})-(\d{1,2})-(\d{1,2})(?:[ T]00:00(?::00)?)?", value):
+    if m := re.fullmatch(r"([0-9]{4})-([0-9]{1,2})-([0-9]{1,2})(?:[ T]00:00(?::00)?)?", value):
         first = _check_year_month(value, int(m.group(1)), int(m.group(2)))
         if int(m.group(3)) != 1:
-            raise ValueError(f"'{value}' is not the first day of a month (use YYYY-MM for a month)")
+            raise ValueError(f"{quote(value)} is not the first day of a month (use YYYY-MM for a month)")
         return first
-    if m := re.fullmatch(r"([A-Za-z]{3,9})\.?[ -](\d{4})", value):
+    if m := re.fullmatch(r"([A-Za-z]{3,9})\.?[ -]([0-9]{4})", value):
         number = MONTH_NAMES.get(m.group(1).lower())
         if number is None:
-            raise ValueError(f"'{value}' is not a month: unknown month name '{m.group(1)}'")
+            raise ValueError(f"{quote(value)} is not a month: unknown month name {quote(m.group(1))}")
         return _check_year_month(value, int(m.group(2)), number)
-    if m := re.fullmatch(r"(\d{1,2})/(\d{4})", value):
+    if m := re.fullmatch(r"([0-9]{1,2})/([0-9]{4})", value):
         return _check_year_month(value, int(m.group(2)), int(m.group(1)))
-    raise ValueError(f"'{value}' is not a month (use YYYY-MM, YYYY-MM-01, 'Mon YYYY' or MM/YYYY)")
+    raise ValueError(f"{quote(value)} is not a month (use YYYY-MM, YYYY-MM-01, 'Mon YYYY' or MM/YYYY)")
 
 
 def _first_format(value: str, formats: tuple[str, ...]) -> datetime | None:
@@ -69,7 +80,7 @@ def _first_format(value: str, formats: tuple[str, ...]) -> datetime | None:
         except ValueError:
             continue
         if not _YEAR_MIN <= moment.year <= _YEAR_MAX:
-            raise ValueError(f"'{value}' is out of range: year {moment.year} is not between {_YEAR_MIN} and {_YEAR_MAX}")
+            raise ValueError(f"{quote(value)} is out of range: year {moment.year} is not between {_YEAR_MIN} and {_YEAR_MAX}")
         return moment
     return None
 
@@ -81,42 +92,70 @@ DATETIME_FORMATS = (
 )
 
 
+def next_month(month: date) -> date:
+    """The first day of the month after `month`'s."""
+    return date(month.year + (month.month == 12), 1 if month.month == 12 else month.month + 1, 1)
+
+
+def previous_month(month: date) -> date:
+    """The first day of the month before `month`'s."""
+    return date(month.year - (month.month == 1), 12 if month.month == 1 else month.month - 1, 1)
+
+
+def latest_figure_month(today: date | None = None) -> date:
+    """The latest month a figure may be for: the month after today's (a PMR is never for a later month)."""
+    return next_month(today or date.today())
+
+
+def parse_figure_month(text: str) -> date:
+    """The month of a figure (measures, alerts, ops): a month no later than the month after today's."""
+    month = parse_month(text)
+    limit = latest_figure_month()
+    if month > limit:
+        raise ValueError(f"{quote(text.strip())} is in the future: figures can be for months up to "
+                         f"{month_label(limit)}")
+    return month
+
+
 def parse_date(text: str) -> date:
     """A day: YYYY-MM-DD or DD/MM/YYYY; a bare month YYYY-MM means its first day."""
     value = text.strip()
-    if re.fullmatch(r"\d{4}-\d{1,2}", value):
+    _ascii(value)
+    if re.fullmatch(r"[0-9]{4}-[0-9]{1,2}", value):
         return parse_month(value)
     moment = _first_format(value, DATE_FORMATS)
     if moment is None:
-        raise ValueError(f"'{value}' is not a date (use YYYY-MM-DD)")
+        raise ValueError(f"{quote(value)} is not a date (use YYYY-MM-DD)")
     return moment.date()
 
 
 def parse_datetime(text: str) -> datetime:
     """A moment: YYYY-MM-DD[ HH:MM[:SS]] (or T instead of the space), or DD/MM/YYYY[ HH:MM]."""
     value = text.strip()
+    _ascii(value)
     moment = _first_format(value, DATETIME_FORMATS)
     if moment is None:
-        raise ValueError(f"'{value}' is not a date and time (use YYYY-MM-DD HH:MM)")
+        raise ValueError(f"{quote(value)} is not a date and time (use YYYY-MM-DD HH:MM)")
     return moment
 
 
-_NUMBER = re.compile(r"[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?")
-_GROUPED = re.compile(r"[+-]?\d{1,3}(,\d{3})+(\.\d+)?")
+_NUMBER = re.compile(r"[+-]?([0-9]+(\.[0-9]*)?|\.[0-9]+)([eE][+-]?[0-9]+)?")
+_GROUPED = re.compile(r"[+-]?[0-9]{1,3}(,[0-9]{3})+(\.[0-9]+)?")
 
 
 def parse_number(text: str, *, allow_percent: bool = False) -> float:
     """A finite decimal number; '1,234' thousands separators; a trailing % if allowed."""
     value = text.strip()
+    _ascii(value)
     if allow_percent and value.endswith("%"):
         value = value[:-1].strip()
     if _GROUPED.fullmatch(value):
         value = value.replace(",", "")
     if not _NUMBER.fullmatch(value):
-        raise ValueError(f"'{text.strip()}' is not a number")
+        raise ValueError(f"{quote(text.strip())} is not a number")
     number = float(value)
     if not math.isfinite(number):
-        raise ValueError(f"'{text.strip()}' is not a finite number")
+        raise ValueError(f"{quote(text.strip())} is not a finite number")
     return number + 0.0  # -0 is 0
 
 
@@ -130,11 +169,11 @@ def parse_count(text: str) -> int:
         return int(text)
     number = parse_number(text)
     if number != int(number):
-        raise ValueError(f"'{text.strip()}' is not a whole number")
+        raise ValueError(f"{quote(text.strip())} is not a whole number")
     if number < 0:
-        raise ValueError(f"'{text.strip()}' is negative; a count is zero or more")
+        raise ValueError(f"{quote(text.strip())} is negative; a count is zero or more")
     if number > MAX_COUNT:
-        raise ValueError(f"'{text.strip()}' is too large for a count (at most {MAX_COUNT:,})")
+        raise ValueError(f"{quote(text.strip())} is too large for a count (at most {MAX_COUNT:,})")
     return int(number)
 
 
@@ -144,11 +183,12 @@ FALSE_WORDS = {"false", "no", "n", "0", "f"}
 
 def parse_bool(text: str) -> bool:
     value = text.strip().lower()
+    _ascii(value)
     if value in TRUE_WORDS:
         return True
     if value in FALSE_WORDS:
         return False
-    raise ValueError(f"'{text.strip()}' is not true or false")
+    raise ValueError(f"{quote(text.strip())} is not true or false")
 
 
 def month_label(day: date) -> str:

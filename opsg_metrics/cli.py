@@ -9,15 +9,17 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 from datetime import date
+from pathlib import Path
 
 import duckdb
 
 from . import parse
 from .bootstrap import initialise
 from .classification import LABELS
-from .db import OpsgError, connect, resolve_db_path
+from .db import OpsgError, connect, explain_database_error, resolve_db_path
 from .ingest import CLASSIFICATIONS, KINDS, ingest_file
 from .status import DEFAULT_WINDOW, STATUS_LABELS, latest_month, status_for_month, to_records
 
@@ -127,6 +129,43 @@ def _err(message: str) -> None:
     print(f"error: {message}", file=sys.stderr)
 
 
+def output_file(text: str) -> Path:
+    """A file to write: its folder must exist and be writable, and it must not be a folder itself.
+    Checked before any work is done, so a mistyped path costs nothing."""
+    path = Path(text)
+    if path.is_dir():
+        raise OpsgError(f"{path}: is a folder; give a file name (for example {path / 'summary.docx'})")
+    folder = path.parent if str(path.parent) else Path(".")
+    if not folder.exists():
+        raise OpsgError(f"{path}: the folder {folder} does not exist; create it first")
+    if not folder.is_dir():
+        raise OpsgError(f"{path}: {folder} is a file, not a folder")
+    if (path.exists() and not os.access(path, os.W_OK)) or not os.access(folder, os.W_OK | os.X_OK):
+        raise OpsgError(f"{path}: no permission to write here")
+    return path
+
+
+def output_folder(text: str) -> Path:
+    """A folder to write into, created if needed; a file in its place or no permission is an error."""
+    path = Path(text)
+    if path.exists() and not path.is_dir():
+        raise OpsgError(f"{path}: is a file, not a folder; give a folder to write the charts into")
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise OpsgError(f"{path}: cannot create the folder ({exc.strerror or exc})") from None
+    if not os.access(path, os.W_OK | os.X_OK):
+        raise OpsgError(f"{path}: no permission to write into this folder")
+    return path
+
+
+def write_output(path: Path, content: bytes) -> None:
+    try:
+        path.write_bytes(content)
+    except OSError as exc:
+        raise OpsgError(f"{path}: cannot write the file ({exc.strerror or exc}); nothing was written") from None
+
+
 def cmd_init(args) -> int:
     path = resolve_db_path(args.db)
     existed = path.exists()
@@ -157,10 +196,17 @@ def cmd_ingest(args) -> int:
     failed = 0
     try:
         for file_name in args.files:
-            result = ingest_file(
-                con, file_name, kind=args.kind, source=args.source,
-                classification=args.classification, issued=args.issued,
-            )
+            try:
+                result = ingest_file(
+                    con, file_name, kind=args.kind, source=args.source,
+                    classification=args.classification, issued=args.issued,
+                )
+            except OpsgError as exc:        # the database itself (full disk, damaged): this file, then the next
+                failed += 1
+                _err(f"{Path(file_name).name}: {exc}")
+                continue
+            for note in result.notes:
+                print(f"  note: {note}")
             if result.ok:
                 print(f"{result.file}: {result.message}")
                 for revision in result.revisions[:20]:
@@ -237,49 +283,45 @@ def cmd_status(args) -> int:
 
 
 def cmd_export_charts(args) -> int:
-    from pathlib import Path
-
-    from .export import check_restricted, month_classification, write_month_charts
-    from .status import status_for_month
+    from .export import check_restricted, pack_charts, pack_classification, write_month_charts
 
     con = connect(args.db, read_only=True)
     try:
         if args.measure:
             status_for_month(con, args.month, measure=args.measure)   # a clear error for an unknown measure
-
-        def progress(number, total, name):
-            print(f"  [{number}/{total}] {name}", flush=True)
-
-        out = Path(args.out)
-        check_restricted(month_classification(con, args.month, args.measure), args.allow_restricted)
-        print(f"Charts for the PMR of {parse.month_label(args.month)} into {out}/")
-        entries = write_month_charts(con, args.month, out, args.format, measure=args.measure,
-                                     window=args.window, progress=progress)
+        charts = pack_charts(con, args.month, args.format, measure=args.measure, window=args.window)
     finally:
         con.close()
-    from .classification import most_restrictive
+    # The gate and the marking both come from exactly the charts about to be written.
+    classification = pack_classification(charts)
+    check_restricted(classification, args.allow_restricted)
+    out = output_folder(args.out)
 
+    def progress(number, total, name):
+        print(f"  [{number}/{total}] {name}", flush=True)
+
+    print(f"Charts for the PMR of {parse.month_label(args.month)} into {out}/")
+    entries = write_month_charts(charts, out, args.format, progress)
     print(f"Done: {len(entries)} charts and manifest.csv; classification "
-          f"{most_restrictive(e.classification for e in entries).upper()} (most restrictive of them).")
+          f"{classification.upper()} (most restrictive of them).")
     return EXIT_OK
 
 
 def cmd_summary(args) -> int:
-    from pathlib import Path
-
     from .export import check_restricted, summary_document
 
     if args.format == "docx" and not args.output:
         raise OpsgError("a Word document needs a file: add -o FILE.docx")
+    output = output_file(args.output) if args.output else None
     con = connect(args.db, read_only=True)
     try:
         name, content, classification = summary_document(con, args.month, args.format, window=args.window)
     finally:
         con.close()
     check_restricted(classification, args.allow_restricted)
-    if args.output:
-        Path(args.output).write_bytes(content)
-        print(f"Wrote {args.output} ({len(content):,} bytes; classification {LABELS[classification]})")
+    if output:
+        write_output(output, content)
+        print(f"Wrote {output} ({len(content):,} bytes; classification {LABELS[classification]})")
     else:
         sys.stdout.write(content.decode("utf-8"))
     return EXIT_OK
@@ -299,9 +341,13 @@ def main(argv: list[str] | None = None) -> int:
         _err(str(exc))
         return EXIT_ERROR
     except duckdb.Error as exc:
-        # Not a user mistake we foresaw, but still no traceback: say what the database said.
-        _err(f"database error: {exc}")
+        # Not a user mistake we foresaw, but still no traceback: say what the database means.
+        _err(str(explain_database_error(exc, resolve_db_path(args.db))))
         return EXIT_ERROR
     except KeyboardInterrupt:
         _err("interrupted; nothing half-written is kept (each file loads in one transaction)")
         return 130
+    except Exception as exc:  # noqa: BLE001 - a defect, still said in one line: never a traceback
+        _err(f"internal error ({exc.__class__.__name__}: {str(exc)[:300]}); nothing was changed. "
+             "Please report this with the command you ran.")
+        return EXIT_ERROR

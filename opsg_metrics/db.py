@@ -130,10 +130,39 @@ def _check_is_duckdb_file(path: Path) -> None:
     """Refuse a file that is not a DuckDB database (DuckDB would open some, such as a CSV, as one)."""
     if str(path) == ":memory:" or not path.exists() or path.stat().st_size == 0:
         return
+    if not path.is_file():
+        raise OpsgError(f"{path}: not a database file (it is a folder or a device)")
     with open(path, "rb") as handle:
         header = handle.read(12)
     if header[8:12] != b"DUCK":
         raise OpsgError(f"{path}: not an OPSG Metrics database (this file is not a DuckDB database)")
+
+
+def database_path(con: duckdb.DuckDBPyConnection) -> str:
+    """The file a connection has open (':memory:' for none)."""
+    try:
+        rows = con.execute("SELECT file FROM pragma_database_list WHERE name = current_database()").fetchall()
+    except duckdb.Error:
+        return "the database"
+    return (rows[0][0] if rows and rows[0][0] else ":memory:")
+
+
+def explain_database_error(exc: BaseException, path: str | os.PathLike, *, writing: bool = False) -> OpsgError:
+    """A DuckDB error as what it means for the person using OPSG Metrics: the file in use, damaged, the
+    disk full, or (otherwise) what DuckDB said. One place, so every command and page words them alike."""
+    message = str(exc)
+    lowered = message.lower()
+    if "could not set lock" in lowered or "conflicting lock" in lowered:
+        return OpsgError(f"{path}: the database is in use by another process (is the app running?); stop it first")
+    if "no space left on device" in lowered or "disk is full" in lowered or "errno 28" in lowered:
+        kept = " Nothing was loaded; the database is as it was." if writing else ""
+        return OpsgError(f"{path}: the disk is full.{kept} Free some space and try again.")
+    if "corrupt database file" in lowered or "checksum" in lowered or "invalidated" in lowered and "fatal" in lowered:
+        return OpsgError(f"{path}: the database file is damaged ({message.splitlines()[0][:200]}); "
+                         "restore it from a backup, or rebuild it with 'init'")
+    if "permission denied" in lowered or "read-only file system" in lowered:
+        return OpsgError(f"{path}: no permission to {'write' if writing else 'read'} the database file")
+    return OpsgError(f"{path}: database error: {message.splitlines()[0][:300] if message else exc.__class__.__name__}")
 
 
 def _open(path: Path, read_only: bool) -> duckdb.DuckDBPyConnection:
@@ -141,11 +170,23 @@ def _open(path: Path, read_only: bool) -> duckdb.DuckDBPyConnection:
     try:
         return duckdb.connect(str(path), read_only=read_only, config=CONNECTION_CONFIG)
     except duckdb.Error as exc:
-        if "lock" in str(exc).lower():
-            raise OpsgError(
-                f"{path}: the database is in use by another process (is the app running?); stop it first"
-            ) from None
-        raise OpsgError(f"{path}: cannot open this as an OPSG Metrics database: {exc}") from None
+        error = explain_database_error(exc, path, writing=not read_only)
+        if "database error:" in str(error):
+            error = OpsgError(f"{path}: cannot open this as an OPSG Metrics database: {exc}")
+        raise error from None
+
+
+_OPSG_TABLES = ("providers", "measures", "sources", "measure_values")
+
+
+def _check_is_ours(con: duckdb.DuckDBPyConnection, path: Path) -> None:
+    """Refuse a DuckDB file made by something else before writing to it: a file with tables but no
+    migrations table of ours, or without OPSG's tables, is another program's database."""
+    tables = {name for (name,) in con.execute(
+        "SELECT table_name FROM information_schema.tables WHERE table_schema = 'main'").fetchall()}
+    if tables and ("schema_migrations" not in tables or not set(_OPSG_TABLES) <= tables):
+        raise OpsgError(f"{path}: this DuckDB file belongs to another program (it has tables, but not OPSG "
+                        "Metrics'); nothing was written to it. Use another file for OPSG Metrics.")
 
 
 def connect(path: str | os.PathLike | None = None, *, read_only: bool = False) -> duckdb.DuckDBPyConnection:
@@ -163,10 +204,14 @@ def connect(path: str | os.PathLike | None = None, *, read_only: bool = False) -
             )
         con = _open(db_path, read_only=True)
         try:
+            _check_is_ours(con, db_path)
             version = schema_version(con)
+        except OpsgError:
+            con.close()
+            raise
         except duckdb.Error as exc:
             con.close()
-            raise OpsgError(f"{db_path}: not an OPSG Metrics database ({exc})") from None
+            raise explain_database_error(exc, db_path) from None
         if version != SCHEMA_VERSION:
             con.close()
             older = version < SCHEMA_VERSION
@@ -184,13 +229,17 @@ def connect(path: str | os.PathLike | None = None, *, read_only: bool = False) -
         db_path.parent.mkdir(parents=True, exist_ok=True)
     con = _open(db_path, read_only=False)
     try:
+        _check_is_ours(con, db_path)
         if migrate(con):
             # Fold the schema change into the file now: a process that dies before its first checkpoint
             # would otherwise leave the migration in the write-ahead log for the next open to replay.
             con.execute("CHECKPOINT")
+    except OpsgError:
+        con.close()
+        raise
     except duckdb.Error as exc:
         con.close()
-        raise OpsgError(f"{db_path}: not an OPSG Metrics database, or a damaged one ({exc})") from None
+        raise explain_database_error(exc, db_path, writing=True) from None
     return con
 
 

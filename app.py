@@ -5,6 +5,9 @@ import streamlit as st
 from opsg_metrics import ui
 
 st.set_page_config(page_title="OPSG Metrics", page_icon="📊", layout="wide")
+# Tables and chart data views offer no CSV of their own (also set in .streamlit/config.toml): every CSV
+# the app lets out is neutralised and marked with its classification (opsg_metrics.export.csv_bytes).
+st.set_option("client.disableDataExport", True)
 ui.app_run_started()
 
 navigation = st.navigation(

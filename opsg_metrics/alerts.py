@@ -235,7 +235,7 @@ class BesideView:
     unit: str
     start: date
     end: date
-    source_labels: list[str] = field(default_factory=list)
+    measure_source_ids: list[int] = field(default_factory=list)
 
     @property
     def alert_label(self) -> str:
@@ -249,7 +249,8 @@ class BesideView:
         return f"{self.measure_id} ({self.measure_provider}): {self.measure_name}"
 
     def source_ids(self) -> list[int]:
-        return shown_source_ids(self.alerts)
+        """The sources of the alert figures and of the measure's figures shown beside them."""
+        return sorted(set(shown_source_ids(self.alerts)) | set(self.measure_source_ids))
 
     def below_minimum_months(self) -> list[date]:
         return [m.date() for m in self.measure.loc[self.measure["status"] == "below_minimum", "month"]]
@@ -308,7 +309,7 @@ def beside_measure(
     return BesideView(
         alerts=alerts.reset_index(drop=True), measure=measure_rows, code=code, basis=basis, region=region,
         measure_id=measure, measure_provider=measure_provider, measure_name=name, unit=unit, start=start, end=end,
-        source_labels=sorted(set(rows["source"].dropna())),
+        measure_source_ids=sorted({int(i) for i in rows["source_id"].dropna()}),
     )
 
 

@@ -9,6 +9,8 @@ from __future__ import annotations
 from typing import Iterable
 
 ORDER = ("white", "white-no-publish", "green", "amber", "red")
+# Exporting data marked with one of these needs an explicit confirmation (the page) or --allow-restricted.
+RESTRICTED = ("amber", "red")
 LABELS = {
     "white": "WHITE (may be published)",
     "white-no-publish": "WHITE (shared with SEC Parties, not published online)",

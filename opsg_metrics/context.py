@@ -13,8 +13,7 @@ import duckdb
 import pandas as pd
 
 
-def previous_month(month: date) -> date:
-    return date(month.year - (month.month == 1), 12 if month.month == 1 else month.month - 1, 1)
+from .parse import previous_month
 
 
 def percent_change(new: float | None, old: float | None) -> float | None:
@@ -28,7 +27,7 @@ def incidents_opened(con: duckdb.DuckDBPyConnection, month: date, *, major_only:
     """Incidents opened in the month (current revision), oldest first."""
     return con.execute(
         f"""SELECT i.incident_id, i.opened, i.resolved, i.category, i.provider, i.major, i.title, i.root_cause,
-                   s.label AS source
+                   s.label AS source, i.source_id
             FROM current_incidents AS i JOIN sources AS s USING (source_id)
             WHERE i.opened >= ? AND i.opened < ?::DATE + INTERVAL 1 MONTH {"AND i.major" if major_only else ""}
             ORDER BY i.opened, i.incident_id""",
@@ -60,7 +59,8 @@ def _with_previous(con, view: str, keys: tuple[str, ...], value: str, columns: s
     """A month's rows of a current_* view, with the previous month's value of the same key and the change."""
     join = " AND ".join(f"p.{k} = c.{k}" for k in keys)
     frame = con.execute(
-        f"""SELECT {", ".join(f"c.{k}" for k in keys)}, {columns}, s.label AS source, p.{value} AS previous
+        f"""SELECT {", ".join(f"c.{k}" for k in keys)}, {columns}, s.label AS source, c.source_id,
+                   p.{value} AS previous, p.source_id AS previous_source_id
             FROM {view} AS c JOIN sources AS s USING (source_id)
             LEFT JOIN {view} AS p ON {join} AND p.month = ?
             JOIN providers AS pr ON pr.provider = c.provider
@@ -82,12 +82,10 @@ def alert_volumes(con: duckdb.DuckDBPyConnection, month: date) -> pd.DataFrame:
                           "c.volume, c.devices, c.first_time_devices", month)
 
 
-def source_labels_for_month(con: duckdb.DuckDBPyConnection, month: date) -> list[int]:
-    """Source ids of the incidents, alerts and ops figures of a month (what its context shows)."""
+def incident_source_ids(con: duckdb.DuckDBPyConnection, month: date) -> list[int]:
+    """Source ids of the incidents opened in a month (what incident_counts counts)."""
     rows = con.execute(
-        """SELECT source_id FROM current_incidents WHERE opened >= ? AND opened < ?::DATE + INTERVAL 1 MONTH
-           UNION SELECT source_id FROM current_alerts WHERE month = ?
-           UNION SELECT source_id FROM current_ops_figures WHERE month = ?""",
-        [month, month, month, month],
+        """SELECT DISTINCT source_id FROM current_incidents WHERE opened >= ? AND opened < ?::DATE + INTERVAL 1 MONTH""",
+        [month, month],
     ).fetchall()
     return sorted(r[0] for r in rows)

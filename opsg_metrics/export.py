@@ -7,7 +7,6 @@ what it shows. File names say what they are: 2020-04_CPM1_DCC.png.
 
 from __future__ import annotations
 
-import csv
 import io
 import zipfile
 from dataclasses import dataclass
@@ -17,34 +16,17 @@ from typing import Callable, Iterator
 
 import duckdb
 import pandas as pd
-import vl_convert as vlc
 
 from . import charts, parse
-from .classification import LABELS, most_restrictive
+from .classification import LABELS, RESTRICTED, most_restrictive
 from .db import OpsgError
+from .renderer import FORMATS, PNG_PPI, render, render_many
+from .text import printable
 from .status import DEFAULT_WINDOW, status_for_month, status_table
-from .trends import Provenance, TrendView, annotation_lines, trend_view
+from .trends import Provenance, TrendView, annotation_lines, provenance, trend_view
 
-FORMATS = ("png", "svg", "pdf")
-PNG_PPI = 200
 PACK_MONTHS = 24
 MEDIA_TYPES = {"png": "image/png", "svg": "image/svg+xml", "pdf": "application/pdf", "zip": "application/zip"}
-
-for _fonts in (Path("/usr/share/fonts"),):
-    if _fonts.is_dir():
-        vlc.register_font_directory(str(_fonts))
-
-
-def render(spec: dict, fmt: str) -> bytes:
-    """A Vega-Lite spec as PNG (at PNG_PPI), SVG or PDF bytes."""
-    if fmt == "png":
-        return vlc.vegalite_to_png(spec, ppi=PNG_PPI)
-    if fmt == "svg":
-        return vlc.vegalite_to_svg(spec).encode("utf-8")
-    if fmt == "pdf":
-        return vlc.vegalite_to_pdf(spec)
-    raise OpsgError(f"unknown format '{fmt}' (use {', '.join(FORMATS)})")
-
 
 def chart_spec(chart, provenance: Provenance, pmr_month: date | None = None, notes: list[str] | None = None) -> dict:
     """Any chart with its provenance footer (notes, sources, PMR month, sample notice, classification),
@@ -91,13 +73,21 @@ def export_spc_view(view, fmt: str) -> tuple[str, bytes]:
     return name, export_chart(view.chart, view.provenance, fmt, pmr_month=view.pmr_month, notes=view.rebase_notes)
 
 
-@dataclass
+@dataclass(frozen=True)
 class PackEntry:
     file: str
     measure: str
     provider: str
     classification: str
     sources: str
+
+
+@dataclass(frozen=True)
+class PackChart:
+    """One chart of a month pack, ready to draw: its manifest entry and its spec (footer included)."""
+
+    entry: PackEntry
+    spec: dict
 
 
 def series_with_data(con, month: date, measure: str | None = None) -> list[tuple[str, str]]:
@@ -107,16 +97,16 @@ def series_with_data(con, month: date, measure: str | None = None) -> list[tuple
     return list(zip(frame["measure"], frame["provider"]))
 
 
-def month_charts(
+def pack_charts(
     con: duckdb.DuckDBPyConnection,
     month: date,
     fmt: str,
     *,
     measure: str | None = None,
     window: int = DEFAULT_WINDOW,
-    progress: Callable[[int, int, str], None] | None = None,
-) -> Iterator[tuple[PackEntry, bytes]]:
-    """One chart per measure and provider with data in the month, over the PACK_MONTHS months to it."""
+) -> list[PackChart]:
+    """One chart per measure and provider with data in the month, over the PACK_MONTHS months to it, as
+    specs (nothing drawn yet): the pack's classification and its gate come from exactly these charts."""
     if fmt not in FORMATS:
         raise OpsgError(f"unknown format '{fmt}' (use {', '.join(FORMATS)})")
     series = series_with_data(con, month, measure)
@@ -124,65 +114,68 @@ def month_charts(
         raise OpsgError(f"no figures for {parse.month_label(month)}" + (f" for {measure}" if measure else ""))
     start = (pd.Timestamp(month) - pd.DateOffset(months=PACK_MONTHS - 1)).date()
     table = status_table(con, window=window, until=month)      # once for the whole pack
-    for number, (series_measure, provider) in enumerate(series, start=1):
+    out = []
+    for series_measure, provider in series:
         view = trend_view(con, series_measure, [provider], start, month, window=window, table=table)
         name = f"{parse.month_key(month)}_{series_measure}_{slug(provider)}.{fmt}"
-        if progress:
-            progress(number, len(series), name)
         entry = PackEntry(name, series_measure, provider, view.provenance.classification,
                           "; ".join(label for label, *_ in view.provenance.sources))
-        yield entry, render(export_spec(view), fmt)
+        out.append(PackChart(entry, export_spec(view)))
+    return out
 
 
-def month_classification(con, month: date, measure: str | None = None) -> str:
-    """The most restrictive classification a month's charts would carry: the sources of the PACK_MONTHS
-    of figures to the month, and of the incidents and annotations drawn on them."""
-    start = (pd.Timestamp(month) - pd.DateOffset(months=PACK_MONTHS - 1)).date()
-    rows = con.execute(
-        """SELECT DISTINCT s.classification FROM sources AS s WHERE s.source_id IN (
-               SELECT source_id FROM current_measure_values
-               WHERE month BETWEEN ? AND ? AND (? IS NULL OR measure = ?)
-               UNION SELECT source_id FROM current_incidents
-               WHERE major AND opened >= ? AND opened < ?::DATE + INTERVAL 1 MONTH
-               UNION SELECT source_id FROM current_annotations WHERE date >= ? AND date < ?::DATE + INTERVAL 1 MONTH)""",
-        [start, month, measure, measure, start, month, start, month],
-    ).fetchall()
-    return most_restrictive(r[0] for r in rows)
+def pack_classification(charts: list[PackChart]) -> str:
+    """The most restrictive classification of a pack's charts (each chart's own is on it)."""
+    return most_restrictive(chart.entry.classification for chart in charts)
 
 
-def month_pack(con, month: date, fmt: str = "png", **options) -> tuple[str, bytes, list[PackEntry]]:
-    """A zip of every chart of the month, with a manifest; named with the most restrictive classification."""
+def drawn(charts: list[PackChart], fmt: str,
+          progress: Callable[[int, int, str], None] | None = None) -> Iterator[tuple[PackEntry, bytes]]:
+    """Each chart of a pack drawn (in parallel, one per core), in order, reporting progress as each is ready."""
+    for number, (chart, content) in enumerate(zip(charts, render_many((c.spec for c in charts), fmt)), start=1):
+        if progress:
+            progress(number, len(charts), chart.entry.file)
+        yield chart.entry, content
+
+
+def month_pack(con, month: date, fmt: str = "png", *, allow_restricted: bool = True,
+               progress: Callable[[int, int, str], None] | None = None, **options) -> tuple[str, bytes, list[PackEntry]]:
+    """A zip of every chart of the month, with a manifest; named with the most restrictive classification.
+
+    allow_restricted=False refuses (before drawing anything) a pack that would be AMBER or RED."""
+    charts = pack_charts(con, month, fmt, **options)
+    classification = pack_classification(charts)
+    check_restricted(classification, allow_restricted)
     buffer = io.BytesIO()
     entries = []
     with zipfile.ZipFile(buffer, "w", compression=zipfile.ZIP_DEFLATED) as pack:
-        for entry, content in month_charts(con, month, fmt, **options):
+        for entry, content in drawn(charts, fmt, progress):
             pack.writestr(entry.file, content)
             entries.append(entry)
-        classification = most_restrictive(e.classification for e in entries)
-        pack.writestr("manifest.csv", _manifest(entries))
+        pack.writestr("manifest.csv", manifest_csv(entries))
         pack.writestr("README.txt", _readme(month, entries, classification))
     name = f"opsg-charts-{parse.month_key(month)}-{classification}.zip"
     return name, buffer.getvalue(), entries
 
 
-def write_month_charts(con, month: date, out_dir: Path, fmt: str, **options) -> list[PackEntry]:
-    """The month's charts as files in a folder, with manifest.csv."""
-    out_dir.mkdir(parents=True, exist_ok=True)
+def write_month_charts(charts: list[PackChart], out_dir: Path, fmt: str,
+                       progress: Callable[[int, int, str], None] | None = None) -> list[PackEntry]:
+    """A pack's charts as files in a folder, with manifest.csv (the folder must exist)."""
     entries = []
-    for entry, content in month_charts(con, month, fmt, **options):
-        (out_dir / entry.file).write_bytes(content)
-        entries.append(entry)
-    (out_dir / "manifest.csv").write_text(_manifest(entries), encoding="utf-8")
+    try:
+        for entry, content in drawn(charts, fmt, progress):
+            (out_dir / entry.file).write_bytes(content)
+            entries.append(entry)
+        (out_dir / "manifest.csv").write_bytes(manifest_csv(entries))
+    except OSError as exc:
+        raise OpsgError(f"{out_dir}: cannot write the charts ({exc.strerror or exc})") from None
     return entries
 
 
-def _manifest(entries: list[PackEntry]) -> str:
-    out = io.StringIO()
-    writer = csv.writer(out, lineterminator="\n")
-    writer.writerow(["file", "measure", "provider", "classification", "sources"])
-    for e in entries:
-        writer.writerow([e.file, e.measure, e.provider, e.classification, e.sources])
-    return out.getvalue()
+def manifest_csv(entries: list[PackEntry]) -> bytes:
+    """The pack's manifest (file, measure, provider, classification, sources), through the one CSV writer."""
+    frame = pd.DataFrame([vars(e) for e in entries], columns=["file", "measure", "provider", "classification", "sources"])
+    return csv_bytes(frame, most_restrictive(e.classification for e in entries))
 
 
 def _readme(month: date, entries: list[PackEntry], classification: str) -> str:
@@ -200,9 +193,12 @@ FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
 
 def neutralise(value):
     """A text cell that a spreadsheet would run as a formula gets a leading apostrophe (OWASP's
-    advice for CSV injection); numbers, including negative ones, are left alone."""
-    if isinstance(value, str) and value.startswith(FORMULA_PREFIXES):
-        return "'" + value
+    advice for CSV injection), and any character that cannot be printed is replaced; numbers,
+    including negative ones, are left alone."""
+    if isinstance(value, str):
+        value = printable(value)
+        if value.startswith(FORMULA_PREFIXES):
+            return "'" + value
     return value
 
 
@@ -219,7 +215,7 @@ def csv_bytes(frame: pd.DataFrame, classification: str) -> bytes:
 
 def check_restricted(classification: str, allowed: bool) -> None:
     """Refuse to export AMBER or RED data unless the caller has explicitly allowed it."""
-    if classification in ("amber", "red") and not allowed:
+    if classification in RESTRICTED and not allowed:
         raise OpsgError(f"the output would be classified {classification.upper()} under the Panel Information "
                         "Policy; add --allow-restricted to export it (the marking is printed on it)")
 
@@ -227,10 +223,9 @@ def check_restricted(classification: str, allowed: bool) -> None:
 SUMMARY_FORMATS = ("md", "docx", "html")
 
 
-def summary_charts(con, summary, fmt: str) -> list[tuple[str, bytes]]:
-    """One chart per measure below target (its providers below target), over the PACK_MONTHS to the month.
-
-    The charts show earlier months too: their sources join the summary's (classification and sample flag)."""
+def summary_charts(con, summary, fmt: str) -> list[tuple[str, TrendView]]:
+    """One chart per measure below target (its providers below target), over the PACK_MONTHS to the month,
+    as (caption, view): the views' sources join the summary's (classification and sample flag)."""
     start = (pd.Timestamp(summary.month) - pd.DateOffset(months=PACK_MONTHS - 1)).date()
     table = status_table(con, window=summary.window, until=summary.month)
     out = []
@@ -239,23 +234,38 @@ def summary_charts(con, summary, fmt: str) -> list[tuple[str, bytes]]:
         if view is None:
             continue
         caption = f"{measure}, {', '.join(providers)}: the {PACK_MONTHS} months to {parse.month_label(summary.month)}"
-        out.append((caption, render(export_spec(view), fmt)))
-        summary.classification = most_restrictive([summary.classification, view.provenance.classification])
-        summary.sample = summary.sample or view.provenance.sample
+        out.append((caption, view))
     return out
+
+
+def with_charts(con, built, fmt: str):
+    """A built summary with the charts a document in `fmt` carries: (summary whose provenance covers the
+    charts too, [(caption, view)]). Markdown carries none; Word and HTML the charts of the misses."""
+    import dataclasses
+
+    views = summary_charts(con, built, fmt) if fmt != "md" else []
+    if not views:
+        return built, views
+    ids = set(built.source_ids) | {i for _, v in views for i in v.provenance.source_ids}
+    origin = provenance(con, ids)
+    return dataclasses.replace(built, classification=origin.classification, sample=origin.sample,
+                               sources=list(dict.fromkeys((label, issued) for label, issued, _ in origin.sources)),
+                               source_ids=origin.source_ids), views
 
 
 def summary_document(con, month: date, fmt: str, *, window: int = DEFAULT_WINDOW, commentary: dict | None = None,
                      charts: bool = True) -> tuple[str, bytes, str]:
     """The month's summary as a file: (file name, bytes, classification). Word and HTML carry the
-    charts of the misses."""
+    charts of the misses; the classification is the most restrictive of exactly the rows the document
+    states or draws."""
     from . import summary as summaries
 
     if fmt not in SUMMARY_FORMATS:
         raise OpsgError(f"unknown format '{fmt}' (use {', '.join(SUMMARY_FORMATS)})")
     built = summaries.build_summary(con, month, window=window)
-    # Charts first: what they show can raise the document's classification.
-    rendered = summary_charts(con, built, "png" if fmt == "docx" else "svg") if charts and fmt != "md" else []
+    built, views = with_charts(con, built, fmt) if charts else (built, [])
+    chart_fmt = "png" if fmt == "docx" else "svg"
+    rendered = list(zip([c for c, _ in views], render_many((export_spec(v) for _, v in views), chart_fmt)))
     name = f"pmr-summary-{parse.month_key(month)}-{built.classification}.{fmt}"
     if fmt == "md":
         content = summaries.to_markdown(built, commentary).encode("utf-8")

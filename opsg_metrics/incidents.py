@@ -586,7 +586,7 @@ def source_ids(con: duckdb.DuckDBPyConnection, f: IncidentFilter, *, incidents: 
 def provenance(con: duckdb.DuckDBPyConnection, f: IncidentFilter, **parts) -> Provenance:
     """The provenance (sources, most restrictive classification, sample flag) of a view:
     `parts` as for source_ids."""
-    return sources_provenance(con, [], source_ids(con, f, **parts))
+    return sources_provenance(con, source_ids(con, f, **parts))
 
 
 VIEWS = ("opened", "majors", "resolution", "aged", "rdp")

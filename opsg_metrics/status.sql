@@ -102,7 +102,7 @@ SELECT c.month, c.measure, c.provider, c.name, c.unit, c.direction,
        (c.value IS NOT NULL AND c.target IS NULL) AS level_missing,
        c.revision_count > 1 AS revised, c.revision_count,
        coalesce(c.note, '') AS note, src.label AS source, src.issued_on AS source_issued_on,
-       src.classification AS classification,
+       src.classification AS classification, c.source_id,
        r.run_below_target::INTEGER AS run_below_target,
        CASE WHEN r.run_below_target > 0 THEN r.run_start END AS run_start,
        CASE WHEN r.run_below_target > 0

@@ -21,6 +21,7 @@ import pandas as pd
 
 from . import context, parse, spc
 from .classification import LABELS, most_restrictive
+from .text import printable
 from .db import OpsgError
 from .status import DEFAULT_WINDOW, STATUS_LABELS, check_window, last_reported_before, latest_month, status_table
 
@@ -53,6 +54,7 @@ class Summary:
     sample: bool
     sources: list[tuple[str, date | None]]
     charts: list[tuple[str, list[str]]]          # (measure, providers below target) to draw
+    source_ids: tuple[int, ...] = ()             # exactly the sources of the rows the summary states
 
     @property
     def title(self) -> str:
@@ -299,7 +301,8 @@ def revisions(con: duckdb.DuckDBPyConnection, month: date) -> pd.DataFrame:
                WHERE v.month = ?)
            SELECT f.measure, f.provider, f.value AS first_value, f.status AS first_status, f.label AS first_source,
                   f.issued_on AS first_issued, l.value AS current_value, l.status AS current_status,
-                  l.label AS current_source, l.issued_on AS current_issued, f.revisions
+                  l.label AS current_source, l.issued_on AS current_issued, f.revisions,
+                  f.source_id AS first_source_id, l.source_id AS current_source_id
            FROM history AS f JOIN history AS l USING (measure, provider)
            JOIN measures AS m USING (measure, provider)
            WHERE f.first_rank = 1 AND l.last_rank = 1 AND f.revisions > 1
@@ -366,10 +369,31 @@ def _ops_value(ops: pd.DataFrame, metric: str, provider: str):
     return None if match.empty else match.iloc[0]
 
 
-def _context(con, month: date) -> tuple[list[Finding], pd.DataFrame, pd.DataFrame]:
+def _ids(*values) -> set[int]:
+    """Source ids from ids, rows (their source_id and previous_source_id) and frames of rows."""
+    out: set[int] = set()
+    for value in values:
+        if value is None:
+            continue
+        if isinstance(value, pd.DataFrame):
+            for column in ("source_id", "previous_source_id"):
+                if column in value:
+                    out |= {int(i) for i in value[column].dropna()}
+        elif isinstance(value, pd.Series):
+            out |= {int(value[c]) for c in ("source_id", "previous_source_id") if c in value and pd.notna(value[c])}
+        else:
+            out |= {int(i) for i in value}
+    return out
+
+
+def _context(con, month: date) -> tuple[list[Finding], pd.DataFrame, pd.DataFrame, set[int]]:
+    """The month's context findings and tables, and the ids of the sources of exactly the rows they use
+    (the previous month's too, where a change on it is stated)."""
     section = "Context"
     findings = []
+    used: set[int] = set()
     majors = context.incidents_opened(con, month, major_only=True)
+    used |= _ids(majors)
     if majors.empty:
         findings.append(Finding("context:majors", section, "No major incidents (Category 1–2) were opened in the month."))
     else:
@@ -384,6 +408,7 @@ def _context(con, month: date) -> tuple[list[Finding], pd.DataFrame, pd.DataFram
                                 sources=sorted(set(majors["source"]))))
     incident_table = context.incident_counts(con, month)
     if not incident_table.empty:
+        used |= _ids(context.incident_source_ids(con, month))
         total = int(incident_table.loc["All", "Total"])
         findings.append(Finding("context:incidents", section,
                                 f"{total} incident{'s were' if total != 1 else ' was'} opened in the month "
@@ -391,12 +416,14 @@ def _context(con, month: date) -> tuple[list[Finding], pd.DataFrame, pd.DataFram
                                 figures={"incidents_opened": total}))
     ops = context.ops_figures(con, month)
     rdp = [(_ops_value(ops, f"RDP incidents {what}", "RDP"), what) for what in ("opened", "resolved", "still open")]
+    used |= _ids(*(r for r, _ in rdp))
     if any(r is not None for r, _ in rdp):
         parts = [f"{int(r['value'])} {what}{' in month' if what == 'resolved' else ''}" for r, what in rdp if r is not None]
         findings.append(Finding("context:rdp", section, "RDP incidents: " + ", ".join(parts) + ".",
                                 provider="RDP", figures={what: float(r["value"]) for r, what in rdp if r is not None},
                                 sources=sorted({r["source"] for r, _ in rdp if r is not None})))
     changes, success = _ops_value(ops, "changes implemented", "DCC"), _ops_value(ops, "change success rate", "DCC")
+    used |= {int(r["source_id"]) for r in (changes, success) if r is not None}
     if changes is not None:
         text = f"{int(changes['value'])} changes were implemented"
         text += f", {success['value']:.1f}% successfully." if success is not None else "."
@@ -406,10 +433,12 @@ def _context(con, month: date) -> tuple[list[Finding], pd.DataFrame, pd.DataFram
                                 sources=[changes["source"]]))
     problems = _ops_value(ops, "open problem tickets", "DCC")
     if problems is not None:
+        used.add(int(problems["source_id"]))
         findings.append(Finding("context:problems", section, f"{int(problems['value'])} problem tickets were open"
                                 + (f" ({problems['note']})." if problems["note"] else "."),
                                 figures={"open_problems": float(problems["value"])}, sources=[problems["source"]]))
     installs = ops[ops["metric"] == "installations"]
+    used |= _ids(installs)
     if not installs.empty:
         parts = []
         for r in installs.itertuples():
@@ -419,6 +448,7 @@ def _context(con, month: date) -> tuple[list[Finding], pd.DataFrame, pd.DataFram
                                 figures={r.provider: float(r.value) for r in installs.itertuples()},
                                 sources=sorted(set(installs["source"]))))
     alerts = context.alert_volumes(con, month)
+    used |= _ids(alerts)
     alert_table = pd.DataFrame()
     if not alerts.empty:
         by_code = alerts.groupby("alert_code", sort=True).agg(volume=("volume", "sum"), previous=("previous", "sum"))
@@ -439,7 +469,7 @@ def _context(con, month: date) -> tuple[list[Finding], pd.DataFrame, pd.DataFram
         alert_table.index.name = "Alert code"
     if not findings:
         findings.append(Finding("context:none", section, "No incidents, alerts or operational figures are loaded for the month."))
-    return findings, incident_table, alert_table
+    return findings, incident_table, alert_table, used
 
 
 def _status_table(now: pd.DataFrame) -> pd.DataFrame:
@@ -497,7 +527,7 @@ def build_summary(con: duckdb.DuckDBPyConnection, month: date, *, window: int = 
         cpm_below = [Finding("below:cpm:none", "Measures below target", text,
                              figures={"cpm_figures": len(cpms), "not_reported": unreported})]
     revised = revisions(con, month)
-    context_findings, incident_table, alert_table = _context(con, month)
+    context_findings, incident_table, alert_table, context_ids = _context(con, month)
     sections = [("Headline", _headline(now, month))]
     if cpm_below:
         sections.append(("Measures below target", cpm_below))
@@ -508,44 +538,32 @@ def build_summary(con: duckdb.DuckDBPyConnection, month: date, *, window: int = 
         ("Data quality", _quality(now, revised)),
         ("Context", context_findings),
     ]
-    # Provenance: the month's figures (all revisions), the earlier figures quoted under Changes,
-    # and the context shown. Charts added to a document add their own (export.summary_document).
-    compared_sources = [int(i) for i in con.execute(
-        """SELECT DISTINCT v.source_id FROM current_measure_values AS v
-           JOIN (SELECT unnest(?::VARCHAR[]) AS measure, unnest(?::VARCHAR[]) AS provider,
-                        unnest(?::DATE[]) AS month) AS b USING (measure, provider, month)""",
-        [list(before["measure"]), list(before["provider"]), [m.date() for m in before["month"]]],
-    ).df()["source_id"]]
+    # Provenance, by source id: the month's current figures, the first issue of each revised one (Data
+    # quality names both), the earlier figures compared under Changes, and the context rows used. Charts
+    # added to a document add their own (export.summary_document).
+    used = (_ids(now, before) | _ids(revised["first_source_id"].dropna(), revised["current_source_id"].dropna())
+            | context_ids)
     source_rows = con.execute(
-        """SELECT DISTINCT s.label, s.issued_on, s.classification, s.is_sample, s.source_id
-           FROM sources AS s
-           WHERE s.source_id IN (SELECT source_id FROM measure_values WHERE month = ?)
-              OR s.source_id IN (SELECT unnest(?::INTEGER[]))
+        """SELECT s.label, s.issued_on, s.classification, s.is_sample, s.source_id
+           FROM sources AS s WHERE s.source_id IN (SELECT unnest(?::INTEGER[]))
            ORDER BY s.issued_on NULLS LAST, s.source_id""",
-        [month, context.source_labels_for_month(con, month) + compared_sources],
+        [sorted(used)],
     ).fetchall()
     charts = [(measure, list(group["provider"])) for measure, group in misses.groupby("measure", sort=False)]
     return Summary(
         month=month, window=window, sections=sections, table=_status_table(now),
         incident_table=incident_table, alert_table=alert_table,
         classification=most_restrictive(r[2] for r in source_rows), sample=any(r[3] for r in source_rows),
-        sources=[(r[0], r[1]) for r in source_rows], charts=charts,
+        sources=list(dict.fromkeys((r[0], r[1]) for r in source_rows)), charts=charts,
+        source_ids=tuple(sorted(used)),
     )
 
 
 # ---------------------------------------------------------------- rendering
 
 
-_CONTROL = {c: None for c in range(32) if c not in (9, 10, 13)} | {127: None}
-
-
-def clean_text(text: str) -> str:
-    """Text without control characters (they break Word and the chart renderer)."""
-    return text.translate(_CONTROL)
-
-
 def _commentary(commentary: dict | None, key: str) -> str:
-    return clean_text(((commentary or {}).get(key) or "")).strip()
+    return printable(((commentary or {}).get(key) or "")).strip()
 
 
 _MD_SPECIALS = "\\`*_[]<>|#"
@@ -585,7 +603,7 @@ def to_markdown(summary: Summary, commentary: dict | None = None) -> str:
                 lines += ["### Alert volumes by code and region", ""] + _md_table(summary.alert_table, "Alert code") + [""]
     lines += ["## Every measure and provider", ""] + _md_table(summary.table) + [""]
     lines += ["---", ""] + [f"{md_inline(line)}  " for line in summary.footer_lines()]
-    return "\n".join(lines).rstrip() + "\n"
+    return printable("\n".join(lines).rstrip() + "\n")
 
 
 HTML_STYLE = """
@@ -632,7 +650,7 @@ def to_html(summary: Summary, commentary: dict | None = None, charts_svg: list[t
         parts.append(f"<figure>{svg}<figcaption>{esc(caption)}</figcaption></figure>")
     parts.append("<h2>Every measure and provider</h2>" + _html_table(summary.table))
     parts.append("<footer>" + "<br/>".join(esc(line) for line in summary.footer_lines()) + "</footer></body></html>")
-    return "\n".join(parts) + "\n"
+    return printable("\n".join(parts) + "\n")
 
 
 def to_docx(summary: Summary, commentary: dict | None = None, charts_png: list[tuple[str, bytes]] | None = None) -> bytes:
@@ -657,17 +675,17 @@ def to_docx(summary: Summary, commentary: dict | None = None, charts_png: list[t
         table = document.add_table(rows=1, cols=len(frame.columns))
         table.style = "Light Grid Accent 1"
         for cell, name in zip(table.rows[0].cells, frame.columns):
-            cell.text = str(name)
+            cell.text = printable(str(name))
         for row in frame.itertuples(index=False):
             cells = table.add_row().cells
             for cell, value in zip(cells, row):
-                cell.text = str(value)
+                cell.text = printable(str(value))
         return table
 
     for heading, findings in summary.sections:
-        document.add_heading(heading, level=1)
+        document.add_heading(printable(heading), level=1)
         for f in findings:
-            document.add_paragraph(f.text, style="List Bullet")
+            document.add_paragraph(printable(f.text), style="List Bullet")
             note = _commentary(commentary, f.key)
             if note:
                 paragraph = document.add_paragraph(style="List Bullet 2")
@@ -684,12 +702,15 @@ def to_docx(summary: Summary, commentary: dict | None = None, charts_png: list[t
         document.add_heading("Charts of the measures below target", level=1)
         for caption, png in charts_png:
             document.add_picture(io.BytesIO(png), width=Cm(16.5))
-            document.add_paragraph(caption, style="Caption")
+            document.add_paragraph(printable(caption), style="Caption")
     document.add_heading("Every measure and provider", level=1)
     add_table(summary.table)
     document.add_paragraph()
     for line in summary.footer_lines():
-        document.add_paragraph(line).runs[0].font.size = Pt(9)
+        document.add_paragraph(printable(line)).runs[0].font.size = Pt(9)
     buffer = io.BytesIO()
-    document.save(buffer)
+    try:
+        document.save(buffer)
+    except (ValueError, OSError) as exc:
+        raise OpsgError(f"the Word document could not be written: {str(exc)[:200]}") from None
     return buffer.getvalue()

@@ -90,7 +90,7 @@ def figures(con, selection: TrendSelection, *, window: int = DEFAULT_WINDOW,
 def major_incidents(con, providers: list[str], start: date, end: date) -> pd.DataFrame:
     """Major (Category 1-2) incidents opened in the range, one row per panel they belong on."""
     rows = con.execute(
-        """SELECT incident_id, opened, category, provider, title, root_cause
+        """SELECT incident_id, opened, category, provider, title, root_cause, source_id
            FROM current_incidents
            WHERE major AND opened >= ? AND opened < ? + INTERVAL 1 MONTH ORDER BY opened""",
         [start, end],
@@ -109,7 +109,7 @@ def major_incidents(con, providers: list[str], start: date, end: date) -> pd.Dat
 def annotations(con, measure: str, providers: list[str], start: date, end: date) -> pd.DataFrame:
     """Annotations in the range that apply to a measure's panels, one row per panel."""
     rows = con.execute(
-        """SELECT date, text, scope, measure, provider, kind FROM current_annotations
+        """SELECT date, text, scope, measure, provider, kind, source_id FROM current_annotations
            WHERE date >= ? AND date < ? + INTERVAL 1 MONTH ORDER BY date, text""",
         [start, end],
     ).df()
@@ -149,6 +149,7 @@ class Provenance:
     sources: list[tuple[str, date | None, str]]      # label, issue date, kind of document
     classification: str
     sample: bool
+    source_ids: tuple[int, ...] = ()                 # exactly the sources of the rows shown
 
     def footer_lines(self, pmr_month: date | None, notes: list[str] | None = None) -> list[str]:
         lines = list(notes or [])
@@ -176,38 +177,35 @@ class Provenance:
         return lines
 
 
-def provenance(con, source_labels: list[str], extra_source_ids: list[int] | None = None) -> Provenance:
-    """Sources (by label, in issue order), the most restrictive classification and the sample flag.
-
-    Give the labels of the figures' sources and/or the ids of any other sources whose data is shown."""
+def provenance(con, source_ids) -> Provenance:
+    """The sources whose rows an output shows (by id: two sources may share a label), in issue order; the
+    most restrictive of their classifications; whether any is sample data."""
+    ids = sorted({int(i) for i in source_ids if i is not None and not pd.isna(i)})
     rows = con.execute(
-        """SELECT label, min(issued_on) AS issued, list(DISTINCT classification) AS classes,
-                  bool_or(is_sample) AS sample, min(kind) AS kind
-           FROM sources
-           WHERE label IN (SELECT unnest(?::VARCHAR[])) OR source_id IN (SELECT unnest(?::INTEGER[]))
-           GROUP BY label ORDER BY issued NULLS LAST, label""",
-        [list(source_labels), list(extra_source_ids or [])],
+        """SELECT label, issued_on, classification, is_sample, kind FROM sources
+           WHERE source_id IN (SELECT unnest(?::INTEGER[]))
+           ORDER BY issued_on NULLS LAST, label, source_id""",
+        [ids],
     ).fetchall()
-    classes = [c for row in rows for c in row[2]]
     return Provenance(
-        sources=[(label, issued, kind) for label, issued, _, _, kind in rows],
-        classification=most_restrictive(classes),
+        sources=list(dict.fromkeys((label, issued, kind) for label, issued, _, _, kind in rows)),
+        classification=most_restrictive(row[2] for row in rows),
         sample=any(row[3] for row in rows),
+        source_ids=tuple(ids),
     )
 
 
-def context_source_ids(con, incidents: pd.DataFrame, annotations_frame: pd.DataFrame) -> list[int]:
-    """Sources of the incidents and annotations drawn on a chart (their classification counts too)."""
-    ids = []
-    if not incidents.empty:
-        ids += [r[0] for r in con.execute(
-            "SELECT DISTINCT source_id FROM current_incidents WHERE incident_id IN (SELECT unnest(?::VARCHAR[]))",
-            [list(incidents["incident_id"].unique())]).fetchall()]
-    if not annotations_frame.empty:
-        ids += [r[0] for r in con.execute(
-            "SELECT DISTINCT source_id FROM current_annotations WHERE text IN (SELECT unnest(?::VARCHAR[]))",
-            [list(annotations_frame["text"].unique())]).fetchall()]
-    return ids
+def frame_source_ids(*frames: pd.DataFrame) -> list[int]:
+    """The source ids of the rows of some frames: a `source_id` column, or a `source_ids` column of tuples."""
+    ids: set[int] = set()
+    for frame in frames:
+        if frame is None or frame.empty:
+            continue
+        if "source_id" in frame:
+            ids |= {int(i) for i in frame["source_id"].dropna()}
+        if "source_ids" in frame:
+            ids |= {int(i) for row in frame["source_ids"] for i in (row if isinstance(row, (list, tuple)) else ())}
+    return sorted(ids)
 
 
 def check_range(start: date, end: date) -> None:
@@ -250,8 +248,7 @@ def trend_view(
     incidents = major_incidents(con, shown, start, end) if show_incidents else pd.DataFrame()
     notes = annotations(con, measure, shown, start, end) if show_annotations else pd.DataFrame()
     data = charts.trend_layers_data(rows, incidents=incidents, annotations=notes)
-    source_labels = [s for s in rows["source"].dropna().unique()]
-    origin = provenance(con, source_labels, context_source_ids(con, incidents, notes))
+    origin = provenance(con, frame_source_ids(rows, incidents, notes))
     return TrendView(measure, rows, charts.trend_chart(data), data, origin, end)
 
 
@@ -309,8 +306,8 @@ def spc_view(con, measure: str, providers: list[str], start: date, end: date, *,
         return None
     name, unit = con.execute("SELECT any_value(name), any_value(unit) FROM measures WHERE measure = ?",
                              [measure]).fetchall()[0]
-    labels = [label for (label,) in con.execute(
-        """SELECT DISTINCT s.label FROM current_measure_values AS v JOIN sources AS s USING (source_id)
+    figure_ids = [i for (i,) in con.execute(
+        """SELECT DISTINCT v.source_id FROM current_measure_values AS v
            WHERE v.measure = ? AND v.provider IN (SELECT unnest(?::VARCHAR[])) AND v.month BETWEEN ? AND ?""",
         [measure, list(results), start, end]).fetchall()]
     rebase_rows = con.execute(
@@ -321,7 +318,7 @@ def spc_view(con, measure: str, providers: list[str], start: date, end: date, *,
                       AND (a.scope = 'provider' OR a.measure = ?)))
            ORDER BY a.date""",
         [start, end, measure, list(results), measure]).fetchall() if use_rebases else []
-    origin = provenance(con, labels, [r[2] for r in rebase_rows if r[2] is not None])
+    origin = provenance(con, figure_ids + [r[2] for r in rebase_rows])
     notes = [f"Rebase {pd.Timestamp(d):%d %b %Y}: {text}" for d, text, _ in rebase_rows]
     method = (f"Limits: mean ± 2.66 × average moving range per segment"
               + (f", from the first {baseline} figures of each" if baseline else "")

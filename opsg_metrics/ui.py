@@ -308,7 +308,7 @@ def month_slider(months: list[str], start: str, end: str, label: str = "Months")
                             format_func=lambda m: parse.month_label(parse.parse_month(m)))
 
 
-RESTRICTED = ("amber", "red")
+from .classification import RESTRICTED  # noqa: E402
 
 
 def restricted_confirmed(classification: str, key: str) -> bool:

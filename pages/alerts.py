@@ -66,12 +66,13 @@ def _beside_texts(version, region, measure, provider, start, end, code, basis):
 
 
 @ui.cache_data(show_spinner=False, max_entries=64)
-def _provenance(version, labels, ids):
-    return trends.provenance(ui.cursor(), list(labels), list(ids))
+def _provenance(version, ids):
+    return trends.provenance(ui.cursor(), list(ids))
 
 
-def table_download(label, frame, file_name, key):
-    ui.csv_download(label, frame, file_name, key, info.classification)
+def table_download(label, frame, file_name, key, origin):
+    """The table's rows as CSV, marked with the classification of exactly their sources (the chart's)."""
+    ui.csv_download(label, frame, file_name, key, origin.classification)
 
 
 months, codes_loaded, measure_names, codes_default = _options(version)
@@ -145,7 +146,7 @@ else:
     chart = ui.altair(("alert-volumes", version, tuple(regions), tuple(codes), start_key, end_key),
                       lambda: context_charts.alert_volume_chart(volumes, regions=shown, codes=codes, start=start,
                                                                 end=end), width="content")
-    origin = _provenance(version, (), tuple(alerts.shown_source_ids(volumes)))
+    origin = _provenance(version, tuple(alerts.shown_source_ids(volumes)))
     ui.chart_with_provenance("alert-volumes", f"alert-volumes_{start_key}_to_{end_key}", chart, origin, end)
     with st.expander("Volumes, devices, first-time devices, share and month-on-month change", expanded=True):
         st.caption("Share: the code's part of every alert of the region that month (whatever codes are selected). "
@@ -153,7 +154,7 @@ else:
         table = _volumes_table(version, tuple(regions), tuple(codes), start_key, end_key)
         ui.number_table(table)
         table_download("Download these rows (CSV)", table, f"alert-volumes-{start_key}_to_{end_key}.csv",
-                       "csv-volumes")
+                       "csv-volumes", origin)
 
 # --- normalised
 st.subheader("Alerts per 1,000 installed Communications Hubs")
@@ -163,7 +164,7 @@ st.caption("Alerts of the selected codes in the month ÷ Communications Hubs ins
 rates = _rates(version, tuple(regions), tuple(codes), start_key, end_key)
 chart = ui.altair(("alert-rates", version, tuple(regions), tuple(codes), start_key, end_key),
                   lambda: context_charts.normalised_chart(rates, regions=regions, start=start, end=end), width="content")
-origin = _provenance(version, (), tuple(alerts.shown_source_ids(rates)))
+origin = _provenance(version, tuple(alerts.shown_source_ids(rates)))
 ui.chart_with_provenance("alerts-per-hub", f"alerts-per-1000-CHs_{start_key}_to_{end_key}", chart, origin, end,
           operations.gap_notes(rates, "per_1000_chs"))
 gaps = rates[rates["per_1000_chs"].isna()]
@@ -175,7 +176,7 @@ with st.expander("Alerts, CHs installed and the rate, month by month"):
     table = _rates_table(version, tuple(regions), tuple(codes), start_key, end_key)
     ui.number_table(table)
     table_download("Download these rows (CSV)", table, f"alerts-per-1000-CHs-{start_key}_to_{end_key}.csv",
-                   "csv-rates")
+                   "csv-rates", origin)
 
 # --- beside a measure
 st.subheader("Alerts beside a measure")
@@ -204,7 +205,7 @@ chart = ui.altair(("alert-beside", version, beside_region, measure, measure_prov
 beside_table, beside_finding = _beside_texts(version, beside_region, measure, measure_provider, start_key, end_key,
                                             beside_code, basis)
 st.info(ui.md_escape(beside_finding))
-origin = _provenance(version, tuple(view.source_labels), tuple(view.source_ids()))
+origin = _provenance(version, tuple(view.source_ids()))
 ui.chart_with_provenance("alerts-beside", f"alerts-beside-{measure}_{start_key}_to_{end_key}", chart, origin, end,
           operations.gap_notes(view.alerts.assign(region=beside_region), "value"))
 with st.expander("The two series month by month"):
@@ -212,7 +213,7 @@ with st.expander("The two series month by month"):
     ui.number_table(table)
     table_download("Download these rows (CSV)", table,
                    f"alerts-beside-{measure}-{export.slug(measure_provider)}-{start_key}_to_{end_key}.csv",
-                   "csv-beside")
+                   "csv-beside", origin)
 
 st.query_params.from_dict({
     "provider": regions, "code": codes if codes != codes_default else [], "from": start_key, "to": end_key,

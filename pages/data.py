@@ -5,7 +5,7 @@ import hashlib
 import pandas as pd
 import streamlit as st
 
-from opsg_metrics import classification, ingest, parse, sources, ui
+from opsg_metrics import classification, db, ingest, parse, sources, ui
 
 MAX_UPLOAD_MB = 50
 
@@ -17,8 +17,17 @@ version = ui.db_version()
 def _check(version, name, digest, raw_size, kind, source, level, issued, _raw):
     # A file is checked once per data version and options, not again on every rerun of the page (a big
     # file takes seconds). The digest names the content; _raw is not hashed.
-    return ingest.ingest_bytes(ui.cursor(), _raw, name, dry_run=True, kind=kind, source=source,
-                               classification=level, issued=issued)
+    try:
+        return ingest.ingest_bytes(ui.cursor(), _raw, name, dry_run=True, kind=kind, source=source,
+                                   classification=level, issued=issued)
+    except db.OpsgError as exc:        # the database itself (a full disk, a damaged file), not the upload
+        return _refused(name, str(exc))
+
+
+def _refused(name, message):
+    result = ingest.IngestResult(file=name, outcome="rejected", message=f"rejected: {message}")
+    result.problems = [ingest.Problem(ingest.display_name(name), 1, "-", message)]
+    return result
 
 
 # Read-only results (cache_resource: no copy per rerun), in the form the page shows them.
@@ -62,7 +71,7 @@ st.caption("Load a PMR (or incidents, alerts, ops, catalogue, annotations) from 
 load, revisions_tab, log_tab = st.tabs(["Load files", "Revisions", "Sources and ingest log"])
 
 with load:
-    files = st.file_uploader("Files", type=["csv", "xlsx"], accept_multiple_files=True,
+    files = st.file_uploader("Files", type=["csv", "xlsx", "txt", "tsv"], accept_multiple_files=True,
                              help=f"Up to {MAX_UPLOAD_MB} MB a file.")
     left, middle, right = st.columns(3)
     with left:
@@ -96,6 +105,8 @@ with load:
             "Problems": len(result.problems), "Outcome": result.message,
         } for name, _, result in checks])
         st.dataframe(summary, hide_index=True, width="stretch")
+        for note in (n for _, _, result in checks for n in result.notes):
+            st.info(ui.md_escape(note))
         problems = [str(p) for _, _, result in checks for p in result.problems]
         if problems:
             st.error(f"{len(problems)} problem{'s' if len(problems) != 1 else ''}: correct the files and upload "
@@ -115,7 +126,10 @@ with load:
             progress = st.progress(0.0, text="Loading…")
             for number, (name, raw) in enumerate(to_load, start=1):
                 progress.progress((number - 1) / len(to_load), text=f"Loading {name} ({number} of {len(to_load)})")
-                result = ingest.ingest_bytes(ui.cursor(), raw, name, **options)
+                try:
+                    result = ingest.ingest_bytes(ui.cursor(), raw, name, **options)
+                except db.OpsgError as exc:
+                    result = _refused(name, str(exc))
                 if result.ok:
                     st.success(f"{name}: {result.message}")
                 else:

@@ -98,8 +98,10 @@ def _show_chart(view, by, subtitle, stem):
                        lambda fmt: _export(version, key, view, by, subtitle, fmt))
 
 
-def _csv_button(table, name, label="Download CSV"):
-    ui.csv_download(label, table, f"opsg-{name}_{key[0]}_to_{key[1]}.csv", f"csv-{name}", info.classification)
+def _csv_button(table, name, view, label="Download CSV"):
+    """The table's rows as CSV, marked with the classification of the view they come from."""
+    ui.csv_download(label, table, f"opsg-{name}_{key[0]}_to_{key[1]}.csv", f"csv-{name}",
+                    _provenance(version, key, view).classification)
 
 
 months, providers_all, measure_names = _options(version)
@@ -232,11 +234,11 @@ _show_chart("opened", by, subtitle, "incidents-opened")
 per_month, per_provider = st.tabs(["Per month", "Per provider"])
 with per_month:
     st.dataframe(months_table, hide_index=True, width="stretch")
-    _csv_button(months_table, "incidents-per-month")
+    _csv_button(months_table, "incidents-per-month", "opened")
 with per_provider:
     provider_table = tables["providers"]
     st.dataframe(provider_table, hide_index=True, width="stretch")
-    _csv_button(provider_table, "incidents-per-provider")
+    _csv_button(provider_table, "incidents-per-provider", "opened")
 
 DATETIME = st.column_config.DatetimeColumn(format="YYYY-MM-DD HH:mm")
 
@@ -252,7 +254,7 @@ else:
                  column_config={"Opened": DATETIME, "Resolved": DATETIME,
                                 "Duration (hours)": st.column_config.NumberColumn(format="%.1f"),
                                 "Duration (days)": st.column_config.NumberColumn(format="%.2f")})
-    _csv_button(majors_table, "major-incidents")
+    _csv_button(majors_table, "major-incidents", "majors")
 
 # --- time to resolve
 st.subheader("Time to resolve, against CPM4 and CPM5")
@@ -270,13 +272,13 @@ by_category = data["by_category"].rename(columns={
     "median_hours": "Median hours", "max_hours": "Longest (hours)", "open_at_end": "Open at end",
     "open_past_trt": "Open past TRT"})
 st.dataframe(by_category, hide_index=True, width="stretch")
-_csv_button(by_category, "time-to-resolve-by-category")
+_csv_button(by_category, "time-to-resolve-by-category", "resolution")
 if providers:
     st.caption(ui.md_escape(f"The shares count {', '.join(providers)} only; CPM4 and CPM5 cover every provider."))
 _show_chart("resolution", by, subtitle, "incidents-resolution")
 resolution_table = tables["resolution"]
 st.dataframe(resolution_table, hide_index=True, width="stretch")
-_csv_button(resolution_table, "resolution-vs-cpm4-cpm5")
+_csv_button(resolution_table, "resolution-vs-cpm4-cpm5", "resolution")
 
 # --- aged open incidents
 st.subheader("Open at the end of the period")
@@ -286,7 +288,7 @@ if aged_table.empty:
     st.info("No incident in this view was open at the end of the period.")
 else:
     st.dataframe(aged_table, hide_index=True, width="stretch", column_config={"Opened": DATETIME})
-    _csv_button(aged_table, "open-incidents")
+    _csv_button(aged_table, "open-incidents", "aged")
 
 # --- RDP
 st.subheader("Registration Data Provider (RDP) incidents")
@@ -297,4 +299,4 @@ else:
     _show_chart("rdp", by, f"From the operational figures DCC reports each month · {period}", "rdp-incidents")
     rdp_table = tables["rdp"]
     st.dataframe(rdp_table, hide_index=True, width="stretch")
-    _csv_button(rdp_table, "rdp-incidents")
+    _csv_button(rdp_table, "rdp-incidents", "rdp")

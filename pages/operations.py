@@ -35,11 +35,12 @@ def _derived(version, regions, start, end):
 
 @ui.cache_data(show_spinner=False, max_entries=64)
 def _provenance(version, ids):
-    return trends.provenance(ui.cursor(), [], list(ids))
+    return trends.provenance(ui.cursor(), list(ids))
 
 
-def table_download(frame, file_name, key):
-    ui.csv_download("Download these rows (CSV)", frame, file_name, key, info.classification)
+def table_download(frame, file_name, key, ids):
+    """The table's rows as CSV, marked with the classification of exactly their sources."""
+    ui.csv_download("Download these rows (CSV)", frame, file_name, key, _provenance(version, ids).classification)
 
 
 def number(value, fmt="{:,.0f}"):
@@ -113,7 +114,7 @@ ui.chart_with_provenance("ops-exceptions", f"exceptions-proportion_{start_key}_t
 with st.expander("Installations, CHs installed and exceptions, month by month", expanded=True):
     table = installations_table
     ui.number_table(table)
-    table_download(table, f"installations-exceptions-{start_key}_to_{end_key}.csv", "csv-installations")
+    table_download(table, f"installations-exceptions-{start_key}_to_{end_key}.csv", "csv-installations", region_ids)
 
 # --- changes and problems
 st.subheader("Changes and problems (DCC)")
@@ -125,4 +126,4 @@ ui.chart_with_provenance("ops-changes", f"changes-problems_{start_key}_to_{end_k
 with st.expander("Changes, change success rate and open problem tickets, month by month", expanded=True):
     table = dcc_table
     ui.number_table(table)
-    table_download(table, f"changes-problems-{start_key}_to_{end_key}.csv", "csv-dcc")
+    table_download(table, f"changes-problems-{start_key}_to_{end_key}.csv", "csv-dcc", dcc_ids)

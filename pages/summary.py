@@ -3,7 +3,7 @@
 import pandas as pd
 import streamlit as st
 
-from opsg_metrics import db, export, overview, parse, status, summary, ui
+from opsg_metrics import classification, db, export, overview, parse, status, summary, ui
 
 info, version = ui.page_start("PMR summary")
 
@@ -19,6 +19,13 @@ def _summary(version, month_key, window):
         return summary.build_summary(ui.cursor(), parse.parse_month(month_key), window=window), None
     except db.OpsgError as exc:
         return None, str(exc)
+
+
+@ui.cache_data(show_spinner=False, max_entries=48)
+def _classification(version, month_key, window, fmt):
+    """The classification of the document in `fmt` (Word and HTML carry charts of earlier months too)."""
+    built, _ = _summary(version, month_key, window)
+    return export.with_charts(ui.cursor(), built, fmt)[0].classification
 
 
 @ui.cache_data(show_spinner=False, max_entries=16)
@@ -74,17 +81,20 @@ st.caption(ui.md_escape(" ".join(built.footer_lines())))
 
 st.subheader("Download")
 items = tuple(sorted(commentary.items()))
-if not ui.restricted_confirmed(built.classification, "summary"):
-    st.stop()
+marks = {fmt: _classification(version, month_key, window, fmt) for fmt in ("docx", "md", "html")}
+strictest = classification.most_restrictive(marks.values())
+confirmed = ui.restricted_confirmed(strictest, "summary")
 columns = st.columns(3)
 for column, (fmt, label) in zip(columns, [("docx", "Word (.docx)"), ("md", "Markdown"), ("html", "HTML")]):
     with column:
         st.download_button(
             label, data=lambda fmt=fmt: _document(version, month_key, window, fmt, items)[1],
-            file_name=f"pmr-summary-{month_key}-{built.classification}.{fmt}", mime={
+            file_name=f"pmr-summary-{month_key}-{marks[fmt]}.{fmt}", mime={
                 "docx": "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
                 "md": "text/markdown", "html": "text/html"}[fmt],
             on_click="ignore", key=f"summary-{fmt}", type="primary" if fmt == "docx" else "secondary",
+            disabled=marks[fmt] in ui.RESTRICTED and not confirmed,
         )
+        st.caption(classification.LABELS[marks[fmt]])
 if commentary:
     st.caption(f"The downloads include {len(commentary)} commentar{'ies' if len(commentary) != 1 else 'y'}.")

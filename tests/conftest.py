@@ -2,6 +2,11 @@
 
 from __future__ import annotations
 
+import contextlib
+import io
+import os
+import subprocess
+import sys
 import textwrap
 from pathlib import Path
 
@@ -21,6 +26,66 @@ M1,DCC,Higher is better,percent,higher,95,90,2019-01,,test fixture,true,a test m
 M1,CSP N,Higher is better,percent,higher,99,96,2018-01,,test fixture,true,a test measure
 L1,DSP,Lower is better,minutes,lower,10,20,2018-01,,test fixture,true,minutes to respond
 """
+
+
+# Every table a load may write: a rejected file must leave each exactly as it was.
+TABLES = ("measure_values", "incidents", "alerts", "ops_figures", "annotations", "sources", "ingest_log", "measures",
+          "service_levels")
+
+
+def snapshot(con) -> dict:
+    """Every row of every table a load may write, comparable before and after."""
+    return {t: sorted(map(repr, con.execute(f"SELECT * FROM {t}").fetchall())) for t in TABLES}
+
+
+def xlsx_bytes(sheets: dict[str, list[list]]) -> bytes:
+    """A workbook with the given sheets (title -> rows), made by openpyxl."""
+    import openpyxl
+
+    book = openpyxl.Workbook()
+    book.remove(book.active)
+    for title, rows in sheets.items():
+        sheet = book.create_sheet(title)
+        for row in rows:
+            sheet.append(row)
+    buffer = io.BytesIO()
+    book.save(buffer)
+    return buffer.getvalue()
+
+
+def cli(*args, env_db=None, check=None):
+    """The command line as a separate process (for exit codes and `python -m`)."""
+    env = {k: v for k, v in os.environ.items() if k != "OPSG_DB"}
+    if env_db:
+        env["OPSG_DB"] = str(env_db)
+    proc = subprocess.run([sys.executable, "-m", "opsg_metrics", *map(str, args)],
+                          cwd=REPO, env=env, capture_output=True, text=True, timeout=120)
+    if check is not None:
+        assert proc.returncode == check, (proc.returncode, proc.stdout, proc.stderr)
+    return proc
+
+
+def run_cli(*args, check=None) -> tuple[int, str, str]:
+    """The command line in this process, through cli.main: (exit code, stdout, stderr)."""
+    from opsg_metrics import cli as command_line
+
+    out, err = io.StringIO(), io.StringIO()
+    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+        code = command_line.main([str(a) for a in args])
+    if check is not None:
+        assert code == check, (code, out.getvalue(), err.getvalue())
+    return code, out.getvalue(), err.getvalue()
+
+
+def read_marked_csv(raw: bytes) -> tuple[str, list[dict]]:
+    """A CSV the product wrote: (its classification line, its rows as dicts)."""
+    import csv
+    import io
+
+    text = raw.decode("utf-8-sig")
+    marking, body = text.split("\n", 1)
+    assert marking.startswith("Classification: "), marking
+    return marking, list(csv.DictReader(io.StringIO(body)))
 
 
 def load_text(con, text: str, name: str = "test.csv", **options):

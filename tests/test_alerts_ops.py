@@ -357,7 +357,7 @@ def test_an_exported_chart_carries_its_gaps_sources_and_the_most_restrictive_cla
     load_text(catalogue_db, MEASURES, "pmr.csv", classification="green")
     view = alerts.beside_measure(catalogue_db, region="CSP N", measure="PM2", measure_provider="CSP N",
                                  start=JAN, end=MAR, basis="per1000")
-    origin = trends.provenance(catalogue_db, view.source_labels, view.source_ids())
+    origin = trends.provenance(catalogue_db, view.source_ids())
     assert origin.classification == "amber"
     notes = operations.gap_notes(view.alerts.assign(region="CSP N"), "value")
     assert notes == ["No figure for CSP N, March 2021: no CHs installed figure for CSP N"]

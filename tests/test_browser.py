@@ -162,3 +162,30 @@ def test_a_shared_link_as_the_first_request_of_a_new_server(sample_db_path, brow
         assert [n.split()[-1] for n in nav][:2] == ["Overview", "Trends"]
         assert "from=2020-01" in page.url
         page.close()
+
+
+def test_an_annotation_that_cannot_be_printed_never_stops_the_server(sample_db_path, browser, tmp_path):
+    """The hostile-input review's worst case: one U+FFFF in an annotation, then Download PNG killed the
+    server for every user. Written straight into the database (as a file loaded before the rule would
+    leave it): the chart still downloads and the server still answers."""
+    from opsg_metrics import db
+
+    database = tmp_path / "poisoned.duckdb"
+    shutil.copy(sample_db_path, database)
+    con = db.connect(database)
+    con.execute("UPDATE annotations SET text = text || ' \uffff\x0b'")
+    con.close()
+    with running_app(database) as url:
+        page = browser.new_page(viewport={"width": 1400, "height": 1200}, accept_downloads=True)
+        page.goto(f"{url}/trends?measure=CPM1&provider=CSP+C%26S&from=2019-01&to=2020-06", wait_until="domcontentloaded")
+        page.locator(".vega-embed svg text", has_text="CPM1").first.wait_for(timeout=60_000)
+        with page.expect_download(timeout=90_000) as download_info:
+            page.get_by_role("button", name="Download PNG").first.click()
+        target = tmp_path / "chart.png"
+        download_info.value.save_as(target)
+        assert target.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+        with urllib.request.urlopen(f"{url}/_stcore/health", timeout=10) as response:
+            assert response.status == 200
+        page.reload(wait_until="domcontentloaded")
+        page.locator(".vega-embed svg text", has_text="CPM1").first.wait_for(timeout=60_000)
+        page.close()

@@ -9,22 +9,11 @@ import sys
 
 import pytest
 
-from .conftest import REPO
+from .conftest import REPO, cli
 
 JSON_FIELDS = {"month", "measure", "provider", "value", "target", "minimum", "status", "unreliable", "inferred",
                "run_below_target", "run_start", "run_gap_months", "run_below_minimum",
                "misses_in_window", "window_months"}
-
-
-def cli(*args, env_db=None, check=None):
-    env = {k: v for k, v in os.environ.items() if k != "OPSG_DB"}
-    if env_db:
-        env["OPSG_DB"] = str(env_db)
-    proc = subprocess.run([sys.executable, "-m", "opsg_metrics", *map(str, args)],
-                          cwd=REPO, env=env, capture_output=True, text=True, timeout=120)
-    if check is not None:
-        assert proc.returncode == check, (proc.returncode, proc.stdout, proc.stderr)
-    return proc
 
 
 @pytest.fixture

@@ -13,8 +13,7 @@ import pytest
 
 from opsg_metrics import export, trends
 
-from .conftest import load_text
-from .test_cli import cli
+from .conftest import cli, load_text, read_marked_csv
 
 
 def png_ppi(png: bytes) -> float:
@@ -102,7 +101,8 @@ def test_month_pack_holds_one_chart_per_series_with_data(small):
     with zipfile.ZipFile(io.BytesIO(content)) as pack:
         files = sorted(pack.namelist())
         assert files == ["2019-02_L1_DSP.svg", "2019-02_M1_CSP-N.svg", "2019-02_M1_DCC.svg", "README.txt", "manifest.csv"]
-        manifest = list(csv.DictReader(io.StringIO(pack.read("manifest.csv").decode())))
+        marking, manifest = read_marked_csv(pack.read("manifest.csv"))
+        assert marking == "Classification: WHITE (may be published)"
         assert {m["file"] for m in manifest} == {e.file for e in entries}
         assert all(m["classification"] == "white" for m in manifest)
         assert b"Classification: WHITE" in pack.read("2019-02_M1_DCC.svg")

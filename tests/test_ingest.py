@@ -11,27 +11,7 @@ import pytest
 
 from opsg_metrics.ingest import ingest_bytes
 
-from .conftest import load_text
-
-TABLES = ("measure_values", "incidents", "alerts", "ops_figures", "annotations", "sources", "ingest_log", "measures",
-          "service_levels")
-
-
-def snapshot(con) -> dict:
-    return {t: sorted(map(repr, con.execute(f"SELECT * FROM {t}").fetchall())) for t in TABLES}
-
-
-def xlsx_bytes(sheets: dict[str, list[list]]) -> bytes:
-    book = openpyxl.Workbook()
-    book.remove(book.active)
-    for title, rows in sheets.items():
-        sheet = book.create_sheet(title)
-        for row in rows:
-            sheet.append(row)
-    buffer = io.BytesIO()
-    book.save(buffer)
-    return buffer.getvalue()
-
+from .conftest import load_text, snapshot, xlsx_bytes
 
 # ------------------------------------------------------------------ good files
 
@@ -588,7 +568,7 @@ def test_duplicate_header_is_a_problem(catalogue_db):
 def test_control_characters_in_text_are_refused(catalogue_db):
     result = load_text(catalogue_db, "month,measure,provider,value,note\n2020-04,PM2,CSP N,54.8,bad\x0bnote\n", "ctl.csv")
     assert [str(p) for p in result.problems] == [
-        "ctl.csv:2:note: the text contains the control character U+000B, which documents cannot show; remove it"]
+        "ctl.csv:2:note: text holds U+000B, which cannot be printed (remove it)"]
 
 
 def test_the_garbage_collector_is_paused_for_a_load_and_restored_after(catalogue_db, monkeypatch):

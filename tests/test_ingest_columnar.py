@@ -400,16 +400,17 @@ DECLINED = {
     # --- encodings
     "windows_1252_in_an_x_column": ((H4.rstrip("\n") + ",x_note\n2020-04,8F3E,CSP N,10,café\n").encode("cp1252"), None,
                                     "a.csv", ("loaded", 1)),
+    # A no-break space is not trimmed away (it would fold a look-alike into the id): refused by name.
     "windows_1252_no_break_space_after_a_provider": ((H4 + "2020-04,8F3E,North\xa0,10\n").encode("cp1252"), None,
-                                                     "a.csv", ("loaded", 1)),
+                                                     "a.csv", ("rejected", {(2, "provider")})),
     "windows_1252_unknown_provider": ((H4 + "2020-04,8F3E,Noré,10\n").encode("cp1252"), None, "a.csv",
                                       ("rejected", {(2, "provider")})),
     "utf8_bom_then_windows_1252": (b"\xef\xbb\xbf" + (H4.rstrip("\n") + ",x_note\n2020-04,8F3E,CSP N,10,café\n")
-                                   .encode("cp1252"), None, "a.csv", ("rejected", {(1, "month"), (1, "ï»¿month")})),
+                                   .encode("cp1252"), None, "a.csv", ("rejected", {(1, "header")})),
     "utf8_bom_then_windows_1252_deep_in_the_file": (
         b"\xef\xbb\xbf" + (H4.rstrip("\n") + ",x_note\n" + many_good_rows(5000).replace("\n", ",\n")
                            + "2020-05,8F3E,CSP N,10,café\n").encode("cp1252"),
-        None, "a.csv", ("rejected", {(1, "month"), (1, "ï»¿month")})),
+        None, "a.csv", ("rejected", {(1, "header")})),
     "invalid_in_utf8_and_windows_1252": ((H4.rstrip("\n") + ",x_note\n2020-04,8F3E,CSP N,10,").encode() + b"\x81\n",
                                          None, "a.csv", ("rejected", {(1, "header")})),
     "utf8_surrogate_in_an_x_column": ((H4.rstrip("\n") + ",x_note\n2020-04,8F3E,CSP N,10,").encode() + b"\xed\xa0\x80\n",
@@ -740,7 +741,7 @@ def test_a_new_month_is_staged_without_a_copy_and_a_month_already_loaded_is_comp
 
 def test_a_big_file_with_one_bad_cell_at_the_end_is_declined_and_located():
     rows = 130_000
-    raw = big_alerts_file(rows).rstrip(b"\n") + b"\n2099-01,8F3E,CSP N,x\n"
+    raw = big_alerts_file(rows).rstrip(b"\n") + b"\n2026-01,8F3E,CSP N,x\n"
     part, _, left = read_columnar(raw)
     assert part is None and left == []
     result = load(raw, "big.csv", fast=True)

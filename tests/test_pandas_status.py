@@ -263,5 +263,5 @@ def test_random_series_agree(histories, window, until_offset):
 def test_rule_columns_cover_every_rule_output_of_status_sql(sample_db):
     """Every column status.sql returns is compared, except names, units and source labels."""
     sql = status.status_table(sample_db)
-    not_rules = {"name", "unit", "source", "source_issued_on", "classification"}
+    not_rules = {"name", "unit", "source", "source_issued_on", "classification", "source_id"}
     assert set(sql.columns) - not_rules == set(RULE_COLUMNS)

@@ -13,8 +13,7 @@ import pytest
 from opsg_metrics import export, summary
 from opsg_metrics.db import OpsgError
 
-from .conftest import load_text
-from .test_cli import cli
+from .conftest import cli, load_text
 
 
 def load_series(con, values: dict, measure="M1", provider="CSP N"):

@@ -2,7 +2,7 @@
 
 import streamlit as st
 
-from opsg_metrics import ui
+from opsg_metrics.app import ui
 
 st.set_page_config(page_title="OPSG Metrics", page_icon="📊", layout="wide")
 # Tables and chart data views offer no CSV of their own (also set in .streamlit/config.toml): every CSV

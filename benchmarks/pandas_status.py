@@ -282,7 +282,7 @@ def compare(sql: pd.DataFrame, pan: pd.DataFrame, *, columns: list[str] | None =
 
 def benchmark(con, *, window: int = 12, until: date | None = None, repeat: int = 5) -> dict:
     """Median seconds of status.status_table and of load_inputs + pandas_status_table, and the differences."""
-    from opsg_metrics import status
+    from opsg_metrics.rules import status
 
     from .timing import timed
 
@@ -301,7 +301,8 @@ def benchmark(con, *, window: int = 12, until: date | None = None, repeat: int =
 
 
 def main(argv: list[str] | None = None) -> int:
-    from opsg_metrics import bootstrap, db
+    from opsg_metrics.ingest import bootstrap
+    from opsg_metrics.store import connect as db
 
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("db", nargs="?", help="database file, opened read-only (default: the sample, in memory)")

@@ -28,7 +28,12 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
-from opsg_metrics import bootstrap, db, export, parse, status, trends  # noqa: E402
+from opsg_metrics.ingest import bootstrap
+from opsg_metrics.store import connect as db
+from opsg_metrics.render import files as export
+from opsg_metrics.store import parse
+from opsg_metrics.rules import status
+from opsg_metrics.queries import trends  # noqa: E402
 
 from . import pages as page_bench  # noqa: E402
 from . import pandas_status, stress  # noqa: E402
@@ -212,7 +217,7 @@ def bench_ingest(report: Report, alerts_path: Path, folder: Path, repeats: int) 
 
 
 def export_module_ingest(con, path: Path):
-    from opsg_metrics.ingest import ingest_file
+    from opsg_metrics.ingest.load import ingest_file
 
     return ingest_file(con, path)
 
@@ -220,7 +225,7 @@ def export_module_ingest(con, path: Path):
 # ---------------------------------------------------------------------------------------------- export
 
 def bench_export(report: Report, db_path: Path, repeats: int, pack_month: date | None) -> dict:
-    from opsg_metrics import charts
+    from opsg_metrics.render.charts import trend as charts
 
     con = db.connect(db_path, read_only=True)
     out = {}
@@ -376,7 +381,7 @@ def monthly_load(path: Path, repeats: int) -> Timing:
     """One more month's PMR (a figure for every series) loaded into the database, then reissued with
     other values (repeats - 1 times): what the secretariat's monthly load costs at this size. Each load
     also remakes the precomputed status table over all history, in its transaction."""
-    from opsg_metrics.ingest import ingest_bytes
+    from opsg_metrics.ingest.load import ingest_bytes
 
     con = db.connect(path)
     try:

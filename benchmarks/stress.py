@@ -182,7 +182,7 @@ def fmt_level(value: int) -> str:
 
 
 def read_bundled_catalogue() -> list[dict]:
-    from opsg_metrics.catalogue import MEASURES_FILE
+    from opsg_metrics.store.catalogue import MEASURES_FILE
 
     with open(MEASURES_FILE, newline="", encoding="utf-8") as handle:
         return [{k.strip().lower(): (v or "").strip() for k, v in row.items()} for row in csv.DictReader(handle)]
@@ -620,8 +620,10 @@ def _prepare_db_path(db_path: Path, replace: bool) -> None:
 def load(out_dir: Path | str, db_path: Path | str, *, progress: Callable[[str], None] | None = print,
          replace: bool = False) -> dict:
     """Build a new database at db_path from the files in out_dir (manifest order) through the normal ingest."""
-    from opsg_metrics import bootstrap, db, parse
-    from opsg_metrics.ingest import ingest_file
+    from opsg_metrics.ingest import bootstrap
+    from opsg_metrics.store import connect as db
+    from opsg_metrics.store import parse
+    from opsg_metrics.ingest.load import ingest_file
 
     say = progress or (lambda _text: None)
     out, path = Path(out_dir), Path(db_path)

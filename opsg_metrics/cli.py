@@ -16,12 +16,12 @@ from pathlib import Path
 
 import duckdb
 
-from . import parse
-from .bootstrap import initialise
-from .classification import LABELS
-from .db import OpsgError, connect, explain_database_error, resolve_db_path
-from .ingest import CLASSIFICATIONS, KINDS, ingest_file
-from .status import DEFAULT_WINDOW, STATUS_LABELS, latest_month, status_for_month, to_records
+from opsg_metrics.store import parse
+from opsg_metrics.ingest.bootstrap import initialise
+from opsg_metrics.store.classification import LABELS
+from opsg_metrics.store.connect import OpsgError, connect, explain_database_error, resolve_db_path
+from opsg_metrics.ingest.load import CLASSIFICATIONS, KINDS, ingest_file
+from opsg_metrics.rules.status import DEFAULT_WINDOW, STATUS_LABELS, latest_month, status_for_month, to_records
 
 EXIT_OK, EXIT_ERROR, EXIT_USAGE = 0, 1, 2
 
@@ -283,7 +283,7 @@ def cmd_status(args) -> int:
 
 
 def cmd_export_charts(args) -> int:
-    from .export import check_restricted, pack_charts, pack_classification, write_month_charts
+    from opsg_metrics.render.files import check_restricted, pack_charts, pack_classification, write_month_charts
 
     con = connect(args.db, read_only=True)
     try:
@@ -308,7 +308,7 @@ def cmd_export_charts(args) -> int:
 
 
 def cmd_summary(args) -> int:
-    from .export import check_restricted, summary_document
+    from opsg_metrics.render.files import check_restricted, summary_document
 
     if args.format == "docx" and not args.output:
         raise OpsgError("a Word document needs a file: add -o FILE.docx")

@@ -5,7 +5,12 @@ import hashlib
 import pandas as pd
 import streamlit as st
 
-from opsg_metrics import classification, db, ingest, parse, sources, ui
+from opsg_metrics.store import classification
+from opsg_metrics.store import connect as db
+from opsg_metrics.ingest import load as ingest
+from opsg_metrics.store import parse
+from opsg_metrics.store import sources
+from opsg_metrics.app import ui
 
 MAX_UPLOAD_MB = 50
 

@@ -3,9 +3,13 @@ against CPM4/CPM5, aged open incidents and RDP incidents, with exports (UI only)
 
 import streamlit as st
 
-from opsg_metrics import export, incident_charts, parse, trends, ui
-from opsg_metrics import incidents as inc
-from opsg_metrics.db import OpsgError
+from opsg_metrics.render import files as export
+from opsg_metrics.render.charts import incidents as incident_charts
+from opsg_metrics.store import parse
+from opsg_metrics.queries import trends
+from opsg_metrics.app import ui
+from opsg_metrics.queries import incidents as inc
+from opsg_metrics.store.connect import OpsgError
 
 info, version = ui.page_start("Incidents")
 

@@ -3,7 +3,12 @@
 import pandas as pd
 import streamlit as st
 
-from opsg_metrics import context_charts, export, operations, parse, trends, ui
+from opsg_metrics.render.charts import context as context_charts
+from opsg_metrics.render import files as export
+from opsg_metrics.queries import operations
+from opsg_metrics.store import parse
+from opsg_metrics.queries import trends
+from opsg_metrics.app import ui
 
 info, version = ui.page_start("Operations")
 

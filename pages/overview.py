@@ -2,7 +2,10 @@
 
 import streamlit as st
 
-from opsg_metrics import overview, parse, status, ui
+from opsg_metrics.queries import overview
+from opsg_metrics.store import parse
+from opsg_metrics.rules import status
+from opsg_metrics.app import ui
 
 info, version = ui.page_start("Overview")
 

@@ -3,7 +3,14 @@
 import pandas as pd
 import streamlit as st
 
-from opsg_metrics import classification, db, export, overview, parse, status, summary, ui
+from opsg_metrics.store import classification
+from opsg_metrics.store import connect as db
+from opsg_metrics.render import files as export
+from opsg_metrics.queries import overview
+from opsg_metrics.store import parse
+from opsg_metrics.rules import status
+from opsg_metrics.queries import summary
+from opsg_metrics.app import ui
 
 info, version = ui.page_start("PMR summary")
 

@@ -4,7 +4,14 @@ from datetime import date
 
 import streamlit as st
 
-from opsg_metrics import classification, db, export, parse, spc, status, trends, ui
+from opsg_metrics.store import classification
+from opsg_metrics.store import connect as db
+from opsg_metrics.render import files as export
+from opsg_metrics.store import parse
+from opsg_metrics.rules import spc
+from opsg_metrics.rules import status
+from opsg_metrics.queries import trends
+from opsg_metrics.app import ui
 
 info, version = ui.page_start("Trends")
 

@@ -12,9 +12,10 @@ from pathlib import Path
 
 import pytest
 
-from opsg_metrics import bootstrap, db
-from opsg_metrics.catalogue import load_providers
-from opsg_metrics.ingest import ingest_bytes
+from opsg_metrics.ingest import bootstrap
+from opsg_metrics.store import connect as db
+from opsg_metrics.store.catalogue import load_providers
+from opsg_metrics.ingest.load import ingest_bytes
 
 REPO = Path(__file__).resolve().parent.parent
 

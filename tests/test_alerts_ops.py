@@ -13,7 +13,11 @@ import pandas as pd
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from opsg_metrics import alerts, bootstrap, context_charts, db, operations
+from opsg_metrics.queries import alerts
+from opsg_metrics.ingest import bootstrap
+from opsg_metrics.render.charts import context as context_charts
+from opsg_metrics.store import connect as db
+from opsg_metrics.queries import operations
 
 from .conftest import REPO, load_text
 
@@ -350,7 +354,8 @@ def test_normalised_chart_draws_gaps_not_zeros_and_tells_regions_apart_without_c
 
 
 def test_an_exported_chart_carries_its_gaps_sources_and_the_most_restrictive_classification(catalogue_db):
-    from opsg_metrics import export, trends
+    from opsg_metrics.render import files as export
+    from opsg_metrics.queries import trends
 
     load_text(catalogue_db, ALERTS, "alerts.csv", classification="amber")
     load_text(catalogue_db, OPS, "ops.csv")
@@ -448,7 +453,7 @@ def test_alerts_page_per_thousand_hubs_agrees_with_the_csvs(alerts_page, sample_
 
 
 def test_alerts_page_answers_the_done_when_question(alerts_page, sample_db):
-    from opsg_metrics.status import status_table
+    from opsg_metrics.rules.status import status_table
 
     at = alerts_page()
     statuses = status_table(sample_db)
@@ -535,7 +540,7 @@ def test_notes_from_the_data_are_shown_as_text_not_markup(tmp_path, monkeypatch)
 def test_many_codes_are_folded_into_one_band_beyond_twelve():
     import pandas as pd
 
-    from opsg_metrics import context_charts
+    from opsg_metrics.render.charts import context as context_charts
 
     codes = [f"{0x8F00 + i:04X}" for i in range(15)]
     rows = [{"month": pd.Timestamp("2020-01-01"), "region": "CSP N", "alert_code": code, "volume": 100 + i,
@@ -553,7 +558,7 @@ def test_many_codes_are_folded_into_one_band_beyond_twelve():
 
 
 def test_the_default_codes_are_the_largest_by_volume(sample_db):
-    from opsg_metrics import alerts
+    from opsg_metrics.queries import alerts
 
     top = alerts.top_codes(sample_db, 2)
     totals = sample_db.execute(

@@ -45,7 +45,7 @@ def test_overview_matrix_shows_value_status_word_and_run(app, sample_db):
     assert table.loc["PM2", "DCC"] == ""                 # PM2 is not a DCC measure
     matrix_html = at.html[0].value
     # SPC badges: each series' reading over the 36 months to the month, its meaning in the tooltip.
-    from opsg_metrics import spc
+    from opsg_metrics.rules import spc
     from datetime import date
     reading = spc.readings_for_month(sample_db, date(2020, 4, 1)).set_index(["measure", "provider"]).loc[("PM2", "CSP N")]
     assert reading["variation"] == spc.CONCERN and reading["assurance_target"] == spc.FAIL

@@ -168,7 +168,7 @@ def test_an_annotation_that_cannot_be_printed_never_stops_the_server(sample_db_p
     """The hostile-input review's worst case: one U+FFFF in an annotation, then Download PNG killed the
     server for every user. Written straight into the database (as a file loaded before the rule would
     leave it): the chart still downloads and the server still answers."""
-    from opsg_metrics import db
+    from opsg_metrics.store import connect as db
 
     database = tmp_path / "poisoned.duckdb"
     shutil.copy(sample_db_path, database)

@@ -2,7 +2,7 @@
 
 import csv
 
-from opsg_metrics.catalogue import MEASURES_FILE, PROVIDERS_FILE, Catalogue
+from opsg_metrics.store.catalogue import MEASURES_FILE, PROVIDERS_FILE, Catalogue
 
 PRIMER_MEASURES = {
     "DCC": [f"CPM{i}" for i in range(1, 9)],

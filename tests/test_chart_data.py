@@ -13,7 +13,9 @@ import pytest
 import streamlit as st
 from altair.utils.core import sanitize_pandas_dataframe
 
-from opsg_metrics import charts, export, status
+from opsg_metrics.render.charts import trend as charts
+from opsg_metrics.render import files as export
+from opsg_metrics.rules import status
 
 
 SPEC_OF = charts.spec_of          # the real one (a fixture below spies on it)
@@ -149,7 +151,7 @@ def test_every_chart_the_pages_draw_has_the_spec_altair_would_make(open_app, dra
 
 
 def test_the_month_pack_charts_have_the_spec_altair_would_make(sample_db):
-    from opsg_metrics import trends
+    from opsg_metrics.queries import trends
 
     month = status.latest_month(sample_db)
     start = (pd.Timestamp(month) - pd.DateOffset(months=export.PACK_MONTHS - 1)).date()

@@ -8,7 +8,8 @@ from datetime import date
 import altair as alt
 import pytest
 
-from opsg_metrics import charts, trends
+from opsg_metrics.render.charts import trend as charts
+from opsg_metrics.queries import trends
 
 from .conftest import load_text
 

@@ -5,7 +5,7 @@ from datetime import datetime
 import duckdb
 import pytest
 
-from opsg_metrics import db
+from opsg_metrics.store import connect as db
 
 
 def test_new_database_records_every_migration(tmp_path):
@@ -181,7 +181,8 @@ def _die_after(code: str, path) -> None:
     import subprocess, sys, textwrap
     script = textwrap.dedent(f"""
         import os, duckdb
-        from opsg_metrics import db, bootstrap
+        from opsg_metrics.store import connect as db
+        from opsg_metrics.ingest import bootstrap
         path = {str(path)!r}
     """) + textwrap.dedent(code) + "\nos._exit(0)\n"
     done = subprocess.run([sys.executable, "-c", script], cwd=db.REPO_ROOT, capture_output=True, text=True,
@@ -218,8 +219,8 @@ def test_a_migration_left_in_the_log_by_a_dead_process_replays_offline(tmp_path)
 
 
 def test_a_version_3_database_with_alerts_upgrades_keeping_every_row(tmp_path):
-    from opsg_metrics.catalogue import load_providers
-    from opsg_metrics.ingest import ingest_bytes
+    from opsg_metrics.store.catalogue import load_providers
+    from opsg_metrics.ingest.load import ingest_bytes
 
     path = tmp_path / "v3.duckdb"
     con = duckdb.connect(str(path))
@@ -271,8 +272,8 @@ def test_a_version_3_database_with_alerts_upgrades_keeping_every_row(tmp_path):
 
 
 def test_a_version_4_database_with_incidents_upgrades_keeping_every_row(tmp_path):
-    from opsg_metrics.catalogue import load_providers
-    from opsg_metrics.ingest import ingest_bytes
+    from opsg_metrics.store.catalogue import load_providers
+    from opsg_metrics.ingest.load import ingest_bytes
 
     path = tmp_path / "v4.duckdb"
     con = duckdb.connect(str(path))

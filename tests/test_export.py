@@ -11,7 +11,8 @@ from datetime import date
 import pandas as pd
 import pytest
 
-from opsg_metrics import export, trends
+from opsg_metrics.render import files as export
+from opsg_metrics.queries import trends
 
 from .conftest import cli, load_text, read_marked_csv
 
@@ -161,8 +162,9 @@ def test_file_names_give_the_range_unless_one_month(small):
 
 
 def test_restricted_exports_need_allow_restricted_on_the_cli(tmp_path):
-    from opsg_metrics import bootstrap, db
-    from opsg_metrics.ingest import ingest_bytes
+    from opsg_metrics.ingest import bootstrap
+    from opsg_metrics.store import connect as db
+    from opsg_metrics.ingest.load import ingest_bytes
 
     path = tmp_path / "amber.duckdb"
     con = db.connect(path)
@@ -186,8 +188,9 @@ def test_restricted_exports_need_allow_restricted_on_the_cli(tmp_path):
 def test_restricted_downloads_need_a_confirmation_on_the_page(tmp_path, monkeypatch):
     from streamlit.testing.v1 import AppTest
 
-    from opsg_metrics import bootstrap, db
-    from opsg_metrics.ingest import ingest_bytes
+    from opsg_metrics.ingest import bootstrap
+    from opsg_metrics.store import connect as db
+    from opsg_metrics.ingest.load import ingest_bytes
 
     from .conftest import REPO
 

@@ -22,8 +22,9 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from opsg_metrics import ingest, text
-from opsg_metrics.ingest import ingest_bytes, ingest_file
+from opsg_metrics.ingest import load as ingest
+from opsg_metrics.store import text
+from opsg_metrics.ingest.load import ingest_bytes, ingest_file
 
 from .conftest import load_text, run_cli, snapshot, xlsx_bytes
 
@@ -150,7 +151,8 @@ def test_long_or_empty_source_labels_and_unknown_classifications_are_refused(cat
 
 
 def test_the_cli_refuses_a_source_label_that_cannot_be_printed(tmp_path):
-    from opsg_metrics import bootstrap, db
+    from opsg_metrics.ingest import bootstrap
+    from opsg_metrics.store import connect as db
 
     path = tmp_path / "x.duckdb"
     con = db.connect(path)
@@ -335,7 +337,8 @@ def test_an_empty_workbook_is_never_nothing_new(catalogue_db):
 
 
 def test_the_command_line_loads_the_files_after_a_damaged_one(tmp_path):
-    from opsg_metrics import bootstrap, db
+    from opsg_metrics.ingest import bootstrap
+    from opsg_metrics.store import connect as db
 
     path = tmp_path / "x.duckdb"
     con = db.connect(path)

@@ -17,8 +17,14 @@ from pathlib import Path
 import docx
 import pytest
 
-from opsg_metrics import bootstrap, db, export, renderer, summary, text, trends
-from opsg_metrics.ingest import ingest_bytes
+from opsg_metrics.ingest import bootstrap
+from opsg_metrics.store import connect as db
+from opsg_metrics.render import files as export
+from opsg_metrics.render import draw as renderer
+from opsg_metrics.queries import summary
+from opsg_metrics.store import text
+from opsg_metrics.queries import trends
+from opsg_metrics.ingest.load import ingest_bytes
 
 from .conftest import REPO, load_text, read_marked_csv, run_cli, snapshot
 
@@ -134,8 +140,8 @@ def test_every_csv_is_written_by_the_one_neutralising_writer():
         for pattern in (r"\.to_csv\(", r"csv\.writer\(", r"csv\.DictWriter\(", r'mime="text/csv"'):
             for _ in re.finditer(pattern, source):
                 writers.append(f"{path.relative_to(REPO)}: {pattern}")
-    assert sorted(writers) == ["opsg_metrics/export.py: \\.to_csv\\(", "opsg_metrics/sample.py: csv\\.writer\\(",
-                               'opsg_metrics/ui.py: mime="text/csv"']
+    assert sorted(writers) == ['opsg_metrics/app/ui.py: mime="text/csv"', "opsg_metrics/render/files.py: \\.to_csv\\(",
+                               "opsg_metrics/sample.py: csv\\.writer\\("]
 
 
 # ------------------------------------------------------------------ 6. marking from exactly the rows used
@@ -276,7 +282,7 @@ def test_a_full_disk_says_so_and_keeps_the_database_as_it_was(db_file, tmp_path)
 
 def test_the_command_line_says_the_disk_is_full(db_file, tmp_path):
     (tmp_path / "may.csv").write_bytes(b"month,measure,provider,value\n2020-05,CPM1,DCC,98\n")
-    script = (f"import os, sys; sys.path.insert(0, {str(REPO)!r}); from opsg_metrics import cli, db; "
+    script = (f"import os, sys; sys.path.insert(0, {str(REPO)!r}); from opsg_metrics import cli; from opsg_metrics.store import connect as db; "
               f"con = db.connect({str(db_file)!r}); con.close(); os.symlink('/dev/full', {str(db_file) + '.wal'!r}); "
               f"sys.exit(cli.main(['--db', {str(db_file)!r}, 'ingest', {str(tmp_path / 'may.csv')!r}]))")
     proc = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=120)

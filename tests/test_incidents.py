@@ -11,9 +11,11 @@ from datetime import date, datetime
 import pandas as pd
 import pytest
 
-from opsg_metrics import bootstrap, db, incident_charts
-from opsg_metrics import incidents as inc
-from opsg_metrics.db import OpsgError
+from opsg_metrics.ingest import bootstrap
+from opsg_metrics.store import connect as db
+from opsg_metrics.render.charts import incidents as incident_charts
+from opsg_metrics.queries import incidents as inc
+from opsg_metrics.store.connect import OpsgError
 
 from .conftest import REPO, load_text
 
@@ -275,7 +277,7 @@ def test_sources_and_classification_behind_each_view(incident_db):
 
 
 def test_an_exported_chart_carries_its_sources_and_classification(incident_db):
-    from opsg_metrics import export
+    from opsg_metrics.render import files as export
 
     f = period(AUG, SEP)
     chart = incident_charts.opened_chart(inc.monthly_counts(incident_db, f), f.period_months())
@@ -469,6 +471,6 @@ def test_text_from_the_data_is_shown_literally(hostile_db_path, monkeypatch):
         for raw in ("<script", "<b>", "<img", "**bold**"):
             assert raw not in value, value
     # The CSV of the same rows keeps the text, and neutralises a formula.
-    from opsg_metrics import export
+    from opsg_metrics.render import files as export
     csv_text = export.csv_bytes(majors, "white").decode("utf-8")
     assert SCRIPT in csv_text and "'=cmd" in csv_text

@@ -9,7 +9,7 @@ from datetime import date, datetime
 import openpyxl
 import pytest
 
-from opsg_metrics.ingest import ingest_bytes
+from opsg_metrics.ingest.load import ingest_bytes
 
 from .conftest import load_text, snapshot, xlsx_bytes
 
@@ -145,7 +145,7 @@ def test_revision_is_stored_beside_the_original_and_becomes_current(catalogue_db
 def test_facts_written_in_slices_store_each_changed_row_once(catalogue_db, monkeypatch):
     # Large loads are appended a slice at a time (a DuckDB defect, see ingest.INSERT_SLICE_ROWS); with
     # slices of 3 rows, a reissue of 10 rows of which 4 are unchanged must store exactly the 6 others.
-    from opsg_metrics import ingest
+    from opsg_metrics.ingest import load as ingest
 
     monkeypatch.setattr(ingest, "INSERT_SLICE_ROWS", 3)
     months = [f"2021-{m:02d}" for m in range(1, 11)]
@@ -574,7 +574,7 @@ def test_control_characters_in_text_are_refused(catalogue_db):
 def test_the_garbage_collector_is_paused_for_a_load_and_restored_after(catalogue_db, monkeypatch):
     import gc
 
-    from opsg_metrics import ingest
+    from opsg_metrics.ingest import load as ingest
 
     seen = []
     prepare = ingest.prepare

@@ -22,10 +22,11 @@ import pytest
 from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 
-from opsg_metrics import db, ingest
-from opsg_metrics.bootstrap import load_reference_data
-from opsg_metrics.catalogue import Catalogue
-from opsg_metrics.ingest import IngestResult, Prepared
+from opsg_metrics.store import connect as db
+from opsg_metrics.ingest import load as ingest
+from opsg_metrics.ingest.bootstrap import load_reference_data
+from opsg_metrics.store.catalogue import Catalogue
+from opsg_metrics.ingest.load import IngestResult, Prepared
 
 ALERT_ROWS = ("SELECT month, alert_code, provider, volume, devices, first_time_devices, source_row "
               "FROM alerts ORDER BY ALL")

@@ -14,9 +14,10 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from opsg_metrics import db, text
-from opsg_metrics.bootstrap import load_reference_data
-from opsg_metrics.ingest import ingest_bytes
+from opsg_metrics.store import connect as db
+from opsg_metrics.store import text
+from opsg_metrics.ingest.bootstrap import load_reference_data
+from opsg_metrics.ingest.load import ingest_bytes
 
 from .conftest import snapshot, xlsx_bytes
 

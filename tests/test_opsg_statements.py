@@ -2,7 +2,7 @@
 
 from datetime import date
 
-from opsg_metrics import status
+from opsg_metrics.rules import status
 
 
 def cpm1(con, month, window=12):

@@ -2,7 +2,7 @@
 
 from datetime import date
 
-from opsg_metrics import overview
+from opsg_metrics.queries import overview
 
 from .conftest import load_text
 

@@ -16,8 +16,9 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from benchmarks.pandas_status import RULE_COLUMNS, compare, load_inputs, pandas_status_table
-from opsg_metrics import db, status
-from opsg_metrics.catalogue import load_providers
+from opsg_metrics.store import connect as db
+from opsg_metrics.rules import status
+from opsg_metrics.store.catalogue import load_providers
 
 from .conftest import TEST_CATALOGUE, load_text
 

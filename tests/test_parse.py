@@ -4,7 +4,7 @@ from datetime import date, datetime
 
 import pytest
 
-from opsg_metrics import parse
+from opsg_metrics.store import parse
 
 
 @pytest.mark.parametrize("text,expected", [
@@ -66,7 +66,7 @@ def test_count_fast_path_agrees_with_the_general_reading():
     # Short plain-digit counts skip the general number reading; they must give what it gives.
     from hypothesis import given, strategies as st
 
-    from opsg_metrics.parse import parse_count, parse_number
+    from opsg_metrics.store.parse import parse_count, parse_number
 
     @given(st.text(alphabet="0123456789", min_size=1, max_size=15))
     def agree(text):

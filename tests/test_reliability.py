@@ -29,8 +29,10 @@ from pathlib import Path
 
 import pytest
 
-from opsg_metrics import bootstrap, db, ingest
-from opsg_metrics.ingest import ingest_bytes, ingest_file
+from opsg_metrics.ingest import bootstrap
+from opsg_metrics.store import connect as db
+from opsg_metrics.ingest import load as ingest
+from opsg_metrics.ingest.load import ingest_bytes, ingest_file
 
 REPO = Path(__file__).resolve().parent.parent
 
@@ -138,7 +140,8 @@ def fresh_copy(base: Path, path: Path) -> Path:
 # reading, validation), in the write transaction, after the commit (closing, checkpoint), or after exit.
 COMMAND = """\
 import sys
-from opsg_metrics import cli, ingest
+from opsg_metrics import cli
+from opsg_metrics.ingest import load as ingest
 def mark(name):
     print("MARK", name, flush=True)
 prepare, ingest_bytes = ingest.prepare, ingest.ingest_bytes

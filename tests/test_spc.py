@@ -6,7 +6,7 @@ from datetime import date
 
 import pytest
 
-from opsg_metrics import spc
+from opsg_metrics.rules import spc
 
 
 def noise(n: int, amplitude: float = 0.5, start_high: bool = True) -> list[float]:

@@ -17,7 +17,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from opsg_metrics import spc
+from opsg_metrics.rules import spc
 
 CASES = json.loads((Path(__file__).parent / "data" / "spc_oracle.json").read_text(encoding="utf-8"))
 SERIES = [c for c in CASES if c["kind"] == "series"]

@@ -5,8 +5,9 @@ from datetime import date
 import pandas as pd
 import pytest
 
-from opsg_metrics import db, status
-from opsg_metrics.db import OpsgError
+from opsg_metrics.store import connect as db
+from opsg_metrics.rules import status
+from opsg_metrics.store.connect import OpsgError
 
 from .conftest import load_text
 
@@ -247,7 +248,7 @@ def test_previous_miss_month_for_a_first_month_below_target(fresh_db):
 
 def test_the_precomputed_status_table_is_the_live_result_and_follows_every_load(catalogue_db):
     from benchmarks.pandas_status import compare
-    from opsg_metrics import status
+    from opsg_metrics.rules import status
 
     load_text(catalogue_db, """\
         month,measure,provider,value
@@ -287,7 +288,8 @@ def test_the_precomputed_table_is_read_in_order_and_remade_by_init_when_stale(sa
 
     import pandas as pd
 
-    from opsg_metrics import bootstrap, status
+    from opsg_metrics.ingest import bootstrap
+    from opsg_metrics.rules import status
 
     path = tmp_path / "copy.duckdb"
     shutil.copy(sample_db_path, path)

@@ -8,7 +8,8 @@ import csv
 import pytest
 
 from benchmarks import stress
-from opsg_metrics import db, status
+from opsg_metrics.store import connect as db
+from opsg_metrics.rules import status
 
 SCALE = 0.01  # 3 months, 500 incidents, 10,000 alert rows; the 113 series stay
 

@@ -10,8 +10,9 @@ from datetime import date
 import docx
 import pytest
 
-from opsg_metrics import export, summary
-from opsg_metrics.db import OpsgError
+from opsg_metrics.render import files as export
+from opsg_metrics.queries import summary
+from opsg_metrics.store.connect import OpsgError
 
 from .conftest import cli, load_text
 
@@ -98,7 +99,7 @@ def test_the_same_data_gives_the_same_text(fresh_db):
 
 @pytest.fixture(scope="module")
 def april(sample_db_path):
-    from opsg_metrics import db
+    from opsg_metrics.store import connect as db
     con = db.connect(sample_db_path, read_only=True)
     yield con, summary.build_summary(con, date(2020, 4, 1), window=17)
     con.close()
@@ -117,7 +118,7 @@ def test_april_2020_states_the_cpm1_run_and_pm2(april):
 
 def test_each_measure_below_target_gets_its_spc_reading(april):
     con, built = april
-    from opsg_metrics import spc
+    from opsg_metrics.rules import spc
     readings = spc.readings_for_month(con, date(2020, 4, 1)).set_index(["measure", "provider"])
     below = [f for f in built.findings if f.key.startswith("below:") and f.measure]
     assert len(below) == 5

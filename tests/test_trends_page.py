@@ -117,8 +117,9 @@ def test_a_range_wholly_before_the_data_is_explained(trends_page):
 
 
 def test_month_pack_of_a_month_without_figures_warns(tmp_path, monkeypatch):
-    from opsg_metrics import bootstrap, db
-    from opsg_metrics.ingest import ingest_bytes
+    from opsg_metrics.ingest import bootstrap
+    from opsg_metrics.store import connect as db
+    from opsg_metrics.ingest.load import ingest_bytes
 
     path = tmp_path / "nulls.duckdb"
     con = db.connect(path)
@@ -136,7 +137,7 @@ def test_month_pack_of_a_month_without_figures_warns(tmp_path, monkeypatch):
 def test_the_spc_view_shows_limits_flags_and_readings(trends_page, sample_db):
     from datetime import date
 
-    from opsg_metrics import spc
+    from opsg_metrics.rules import spc
 
     query = {"measure": ["CPM1"], "provider": ["CSP N", "CSP C&S"], "from": "2018-01", "to": "2021-12"}
     at = trends_page(**query, view="spc")
@@ -159,7 +160,7 @@ def test_the_spc_view_shows_limits_flags_and_readings(trends_page, sample_db):
     # CSP C&S is rebased in March 2020 (the sample's rebase annotation): two segments, a rule, a footer note.
     assert len(expected[("CPM1", "CSP C&S")].segments) == 2
     assert any(r.get("panel") == "CSP C&S" and r.get("label") == "Rebase" for r in data)
-    from opsg_metrics.ui import md_escape
+    from opsg_metrics.app.ui import md_escape
 
     shown = [m.value for m in at.markdown]
     for provider in ("CSP N", "CSP C&S"):

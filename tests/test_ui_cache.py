@@ -11,7 +11,7 @@ import warnings
 
 import pytest
 
-from opsg_metrics import ui
+from opsg_metrics.app import ui
 
 PAGE = '''
 CALLS = []

@@ -12,7 +12,7 @@ import math
 import re
 from datetime import date, datetime
 
-from .text import char_name, quote
+from opsg_metrics.store.text import char_name, quote
 
 MONTH_NAMES = {
     name: number

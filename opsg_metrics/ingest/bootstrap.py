@@ -14,10 +14,11 @@ from typing import Callable
 
 import duckdb
 
-from . import parse, status
-from .catalogue import MEASURES_FILE, load_providers
-from .db import REPO_ROOT, OpsgError
-from .ingest import IngestResult, ingest_file
+from opsg_metrics.store import parse
+from opsg_metrics.rules import status
+from opsg_metrics.store.catalogue import MEASURES_FILE, load_providers
+from opsg_metrics.store.connect import REPO_ROOT, OpsgError
+from opsg_metrics.ingest.load import IngestResult, ingest_file
 
 SAMPLE_DIR = REPO_ROOT / "data" / "sample"
 CATALOGUE_SOURCE = "OPSG Metrics measure catalogue"

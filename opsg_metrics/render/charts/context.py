@@ -19,9 +19,9 @@ from datetime import date
 import altair as alt
 import pandas as pd
 
-from . import charts  # noqa: F401  (registers and enables the "opsg" theme)
-from .charts import FONT, LEVEL_DASHES, LEVEL_DOMAIN, OKABE_ITO, PANEL_HEIGHT, WIDTH
-from .status import STATUS_LABELS
+from opsg_metrics.render.charts import trend as charts# noqa: F401  (registers and enables the "opsg" theme)
+from opsg_metrics.render.charts.trend import FONT, LEVEL_DASHES, LEVEL_DOMAIN, OKABE_ITO, PANEL_HEIGHT, WIDTH
+from opsg_metrics.rules.status import STATUS_LABELS
 
 # Region -> colour, dash, point shape: three cues, so colour is never the only one.
 REGION_STYLES = {

@@ -1,6 +1,6 @@
 """A chart renderer's worker process: Vega-Lite specs in on standard input, drawn files out on standard output.
 
-Started by opsg_metrics.renderer as a plain script (`python render_worker.py`), so that it imports
+Started by opsg_metrics.render.draw as a plain script (`python draw_worker.py`), so that it imports
 nothing but vl-convert and never the program that started it. One request at a time:
 
     request:  4-byte big-endian length, then that many bytes of JSON {"fmt": "png"|"svg"|"pdf",

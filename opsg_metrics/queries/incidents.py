@@ -32,11 +32,11 @@ from typing import Iterable, Sequence
 import duckdb
 import pandas as pd
 
-from . import parse
-from .catalogue import CATALOGUE_DIR, Catalogue
-from .db import OpsgError
-from .status import status_table
-from .trends import Provenance, provenance as sources_provenance
+from opsg_metrics.store import parse
+from opsg_metrics.store.catalogue import CATALOGUE_DIR, Catalogue
+from opsg_metrics.store.connect import OpsgError
+from opsg_metrics.rules.status import status_table
+from opsg_metrics.queries.trends import Provenance, provenance as sources_provenance
 
 RESOLUTION_TIMES_FILE = CATALOGUE_DIR / "resolution_times.csv"
 CATEGORIES = (1, 2, 3, 4, 5)
@@ -451,7 +451,7 @@ def _latest_month(con) -> date | None:
 
 def resolution_table(frame: pd.DataFrame) -> pd.DataFrame:
     """A resolution_against_cpm frame as the page and its CSV show it."""
-    from .status import STATUS_LABELS
+    from opsg_metrics.rules.status import STATUS_LABELS
 
     return pd.DataFrame({
         "Month": [parse.month_key(m) for m in frame["month"]],

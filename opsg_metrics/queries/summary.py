@@ -19,11 +19,13 @@ from datetime import date
 import duckdb
 import pandas as pd
 
-from . import context, parse, spc
-from .classification import LABELS, most_restrictive
-from .text import printable
-from .db import OpsgError
-from .status import DEFAULT_WINDOW, STATUS_LABELS, check_window, last_reported_before, latest_month, status_table
+from opsg_metrics.queries import context
+from opsg_metrics.store import parse
+from opsg_metrics.rules import spc
+from opsg_metrics.store.classification import LABELS, most_restrictive
+from opsg_metrics.store.text import printable
+from opsg_metrics.store.connect import OpsgError
+from opsg_metrics.rules.status import DEFAULT_WINDOW, STATUS_LABELS, check_window, last_reported_before, latest_month, status_table
 
 MOVEMENTS_SHOWN = 5
 

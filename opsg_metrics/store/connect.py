@@ -19,7 +19,7 @@ from pathlib import Path
 import duckdb
 
 PACKAGE_DIR = Path(__file__).resolve().parent
-REPO_ROOT = PACKAGE_DIR.parent
+REPO_ROOT = PACKAGE_DIR.parent.parent
 DEFAULT_DB_PATH = REPO_ROOT / "data" / "opsg.duckdb"
 SCHEMA_FILE = PACKAGE_DIR / "schema.sql"
 

@@ -36,11 +36,11 @@ from typing import Callable
 import duckdb
 import pyarrow as pa
 
-from . import parse
-from . import text as text_rules
-from .classification import ORDER as CLASSIFICATIONS
-from .catalogue import Catalogue, MeasureDef, normalise_key, normalise_measure_id
-from .db import database_path, explain_database_error
+from opsg_metrics.store import parse
+from opsg_metrics.store import text as text_rules
+from opsg_metrics.store.classification import ORDER as CLASSIFICATIONS
+from opsg_metrics.store.catalogue import Catalogue, MeasureDef, normalise_key, normalise_measure_id
+from opsg_metrics.store.connect import database_path, explain_database_error
 
 KINDS = ("measures", "incidents", "alerts", "ops", "catalogue", "annotations")
 # inferred: a value deduced (say from minutes), never shown as reported; its note says how.
@@ -1507,7 +1507,7 @@ def _load_prepared(
             result.message = f"check only: would load {result.rows_read} rows ({_counts_message(result)})"
         else:
             if any(part.kind in ("measures", "catalogue") for part in prepared):
-                from . import status as status_rules
+                from opsg_metrics.rules import status as status_rules
 
                 status_rules.refresh_cache(con)     # in this transaction: figures and status commit together
             con.execute("COMMIT")

@@ -24,13 +24,14 @@ from datetime import date
 import duckdb
 import pandas as pd
 
-from . import db, parse
-from .catalogue import Catalogue
-from .context import percent_change, previous_month
-from .db import OpsgError
-from .operations import (ALL_CSPS, COMBINED, HUBS, REGIONS, join_notes, month_range, missing_parts, providers_of,
+from opsg_metrics.store import connect as db
+from opsg_metrics.store import parse
+from opsg_metrics.store.catalogue import Catalogue
+from opsg_metrics.queries.context import percent_change, previous_month
+from opsg_metrics.store.connect import OpsgError
+from opsg_metrics.queries.operations import (ALL_CSPS, COMBINED, HUBS, REGIONS, join_notes, month_range, missing_parts, providers_of,
                          regional, regional_metric, shown_source_ids)
-from .status import latest_month, status_table
+from opsg_metrics.rules.status import latest_month, status_table
 
 PER_HUBS = 1000
 ALL_CODES = "all"
@@ -377,7 +378,7 @@ def normalised_table(frame: pd.DataFrame) -> pd.DataFrame:
 
 def beside_table(view: BesideView) -> pd.DataFrame:
     """The two series of the beside view month by month."""
-    from .status import STATUS_LABELS
+    from opsg_metrics.rules.status import STATUS_LABELS
 
     merged = view.alerts.merge(view.measure, on="month", suffixes=("_alerts", ""))
     label = BASES[view.basis] + ("" if view.code == ALL_CODES else f" ({view.code})")

@@ -15,10 +15,10 @@ from typing import Callable
 import pandas as pd
 import streamlit as st
 
-from . import parse
-from .classification import LABELS
-from .db import OpsgError, connect, data_version, resolve_db_path
-from .overview import DatasetInfo, dataset_info
+from opsg_metrics.store import parse
+from opsg_metrics.store.classification import LABELS
+from opsg_metrics.store.connect import OpsgError, connect, data_version, resolve_db_path
+from opsg_metrics.queries.overview import DatasetInfo, dataset_info
 
 SAMPLE_BANNER = (
     "**Illustrative sample data.** The figures shown are generated for demonstration and are not "
@@ -235,7 +235,7 @@ def _chart_spec(key: tuple, _build) -> dict:
     """The spec Streamlit is given: the chart's own (unvalidated: the test suite validates these charts; it
     also serves the exports), its datasets already as the Arrow bytes Streamlit would make of them on every
     rerun. Shared between reruns: give Streamlit a copy of the top level (it removes `datasets`)."""
-    from .charts import spec_of
+    from opsg_metrics.render.charts.trend import spec_of
 
     spec = dict(spec_of(_built_chart(key, _build)))
     if "datasets" in spec:
@@ -262,7 +262,7 @@ def altair(key: tuple, build, *, width: str = "stretch"):
 def chart_downloads(key: str, file_stem: str, make: "Callable[[str], bytes]", classification: str = "white") -> None:
     """PNG, SVG and PDF buttons for a chart; `make(fmt)` renders only when a button is clicked.
     AMBER or RED charts need an explicit confirmation first."""
-    from .export import FORMATS, MEDIA_TYPES
+    from opsg_metrics.render.files import FORMATS, MEDIA_TYPES
 
     if not restricted_confirmed(classification, key):
         return
@@ -276,7 +276,7 @@ def chart_downloads(key: str, file_stem: str, make: "Callable[[str], bytes]", cl
 
 def chart_with_provenance(key: str, stem: str, chart, origin, end, notes: list[str] | None = None) -> None:
     """A chart's provenance as a caption and its PNG/SVG/PDF buttons (footer: notes, sources, classification)."""
-    from . import export
+    from opsg_metrics.render import files as export
 
     st.caption(md_escape(" · ".join(origin.footer_lines(end))))
     chart_downloads(key, stem, lambda fmt: export.export_chart(chart, origin, fmt, pmr_month=end, notes=notes),
@@ -308,14 +308,14 @@ def month_slider(months: list[str], start: str, end: str, label: str = "Months")
                             format_func=lambda m: parse.month_label(parse.parse_month(m)))
 
 
-from .classification import RESTRICTED  # noqa: E402
+from opsg_metrics.store.classification import RESTRICTED  # noqa: E402
 
 
 def restricted_confirmed(classification: str, key: str) -> bool:
     """For AMBER or RED data, an explicit confirmation before anything can be downloaded."""
     if classification not in RESTRICTED:
         return True
-    from .classification import LABELS
+    from opsg_metrics.store.classification import LABELS
 
     st.warning(f"This is classified **{LABELS[classification]}** under the Panel Information Policy. "
                "Exports carry the marking; share them only as the classification allows.")
@@ -324,7 +324,7 @@ def restricted_confirmed(classification: str, key: str) -> bool:
 
 def csv_download(label: str, frame, file_name: str, key: str, classification: str) -> None:
     """A CSV download marked with its classification (first line), neutralised, confirmed if restricted."""
-    from .export import csv_bytes
+    from opsg_metrics.render.files import csv_bytes
 
     if restricted_confirmed(classification, key):
         # Made when clicked, not on every rerun of the page.

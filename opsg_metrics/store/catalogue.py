@@ -17,8 +17,8 @@ from pathlib import Path
 
 import duckdb
 
-from .db import REPO_ROOT
-from .text import identifier_problem, quote, trim
+from opsg_metrics.store.connect import REPO_ROOT
+from opsg_metrics.store.text import identifier_problem, quote, trim
 
 CATALOGUE_DIR = REPO_ROOT / "data" / "catalogue"
 PROVIDERS_FILE = CATALOGUE_DIR / "providers.csv"

@@ -15,9 +15,10 @@ from pathlib import Path
 import duckdb
 import pandas as pd
 
-from . import db, parse
-from .catalogue import Catalogue
-from .db import OpsgError
+from opsg_metrics.store import connect as db
+from opsg_metrics.store import parse
+from opsg_metrics.store.catalogue import Catalogue
+from opsg_metrics.store.connect import OpsgError
 
 STATUS_SQL = (Path(__file__).resolve().parent / "status.sql").read_text(encoding="utf-8")
 DEFAULT_WINDOW = 12

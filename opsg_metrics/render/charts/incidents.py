@@ -15,8 +15,8 @@ from typing import Sequence
 import altair as alt
 import pandas as pd
 
-from . import charts  # noqa: F401  (importing it registers the shared theme)
-from .charts import LEVEL_DASHES, LEVEL_DOMAIN, OKABE_ITO, PANEL_HEIGHT, WIDTH
+from opsg_metrics.render.charts import trend as charts# noqa: F401  (importing it registers the shared theme)
+from opsg_metrics.render.charts.trend import LEVEL_DASHES, LEVEL_DOMAIN, OKABE_ITO, PANEL_HEIGHT, WIDTH
 
 CATEGORY_DOMAIN = ["Cat 1", "Cat 2", "Cat 3", "Cat 4", "Cat 5"]
 # Viridis at five steps: dark (Category 1, most severe) to light; monotonic in lightness.

@@ -14,10 +14,11 @@ from datetime import date
 import duckdb
 import pandas as pd
 
-from . import parse, spc
-from .classification import most_restrictive
-from .db import schema_version
-from .status import STATUS_ICONS, STATUS_LABELS, latest_month, run_phrase, status_for_month
+from opsg_metrics.store import parse
+from opsg_metrics.rules import spc
+from opsg_metrics.store.classification import most_restrictive
+from opsg_metrics.store.connect import schema_version
+from opsg_metrics.rules.status import STATUS_ICONS, STATUS_LABELS, latest_month, run_phrase, status_for_month
 
 
 @dataclass

@@ -4,7 +4,7 @@ vl-convert aborts the whole process (a Rust panic that cannot unwind) on some in
 cannot carry among them. Two defences, both here and nowhere else:
 
 - every string of a spec is made printable (text.printable) before vl-convert sees it;
-- vl-convert runs in worker processes (render_worker.py, a plain script that imports nothing of the
+- vl-convert runs in worker processes (draw_worker.py, a plain script that imports nothing of the
   program that started it), so whatever it does, the caller gets an OpsgError ("the chart could not be
   drawn ...") and the next render starts a fresh worker: a renderer failure is a message, never a dead app.
 
@@ -25,12 +25,12 @@ import threading
 from pathlib import Path
 from typing import Iterable, Iterator
 
-from . import text
-from .db import OpsgError
+from opsg_metrics.store import text
+from opsg_metrics.store.connect import OpsgError
 
 FORMATS = ("png", "svg", "pdf")
 PNG_PPI = 200
-WORKER_SCRIPT = Path(__file__).resolve().with_name("render_worker.py")
+WORKER_SCRIPT = Path(__file__).resolve().with_name("draw_worker.py")
 
 
 def workers() -> int:

@@ -20,8 +20,8 @@ import altair as alt
 import numpy as np
 import pandas as pd
 
-from . import parse
-from .status import STATUS_LABELS
+from opsg_metrics.store import parse
+from opsg_metrics.rules.status import STATUS_LABELS
 
 FONT = "DejaVu Sans"
 WIDTH = 640
@@ -504,7 +504,7 @@ def month_label(day) -> str:
 # Print rules as above: a point's type is told by shape as well as colour; the lines by dash (mean solid,
 # process limits dashed, 2-sigma dotted, target dash-dot, minimum dash-dot-dot) and the levels are labelled.
 
-from . import spc  # noqa: E402  (spc draws nothing and imports nothing of ours)
+from opsg_metrics.rules import spc# noqa: E402  (spc draws nothing and imports nothing of ours)
 
 SPC_POINT_DOMAIN = ["Improvement", "Concern", "Neutral (high)", "Neutral (low)", "Common cause", "No limits"]
 # A point in a segment without limits is a ring (an SVG path: a circle with a hole), hollow in the legend too.

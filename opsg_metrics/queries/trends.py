@@ -12,11 +12,11 @@ from datetime import date
 import duckdb
 import pandas as pd
 
-from . import parse
-from .catalogue import Catalogue
-from .classification import LABELS, most_restrictive
-from .db import OpsgError
-from .status import DEFAULT_WINDOW, latest_month, status_table
+from opsg_metrics.store import parse
+from opsg_metrics.store.catalogue import Catalogue
+from opsg_metrics.store.classification import LABELS, most_restrictive
+from opsg_metrics.store.connect import OpsgError
+from opsg_metrics.rules.status import DEFAULT_WINDOW, latest_month, status_table
 
 # Which incidents belong on which provider's panel: the overall (DCC) figure is hit by every
 # provider's incidents; CSP C&S by Central's and South's.
@@ -238,7 +238,7 @@ def trend_view(
     table: pd.DataFrame | None = None,
 ) -> TrendView | None:
     """The chart of one measure for some providers over a range, or None when nothing is there."""
-    from . import charts
+    from opsg_metrics.render.charts import trend as charts
 
     check_range(start, end)
     rows = figures(con, TrendSelection([measure], providers, start, end), window=window, table=table)
@@ -254,7 +254,7 @@ def trend_view(
 
 def figures_table(rows: pd.DataFrame) -> pd.DataFrame:
     """The figures behind a chart as people read them: one row per measure, provider and month."""
-    from .status import STATUS_LABELS
+    from opsg_metrics.rules.status import STATUS_LABELS
 
     table = pd.DataFrame({
         "Month": rows["month"].dt.strftime("%Y-%m"),
@@ -297,7 +297,8 @@ class SpcView:
 def spc_view(con, measure: str, providers: list[str], start: date, end: date, *, baseline: int | None = None,
              use_rebases: bool = True) -> SpcView | None:
     """The SPC view of one measure over start..end (the months shown), or None when nothing is there."""
-    from . import charts, spc
+    from opsg_metrics.render.charts import trend as charts
+    from opsg_metrics.rules import spc
 
     check_range(start, end)
     found = spc.readings(con, start, end, measure=measure, baseline=baseline, use_rebases=use_rebases)
@@ -331,7 +332,7 @@ def spc_view(con, measure: str, providers: list[str], start: date, end: date, *,
 
 def spc_table(view: SpcView) -> pd.DataFrame:
     """Each provider's SPC reading as people read it: one row per provider."""
-    from . import spc
+    from opsg_metrics.rules import spc
 
     rows = []
     for provider, result in view.results.items():

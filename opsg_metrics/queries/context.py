@@ -13,7 +13,7 @@ import duckdb
 import pandas as pd
 
 
-from .parse import previous_month
+from opsg_metrics.store.parse import previous_month
 
 
 def percent_change(new: float | None, old: float | None) -> float | None:

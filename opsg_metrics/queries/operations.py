@@ -26,8 +26,8 @@ from datetime import date
 import duckdb
 import pandas as pd
 
-from .catalogue import Catalogue
-from .context import previous_month
+from opsg_metrics.store.catalogue import Catalogue
+from opsg_metrics.queries.context import previous_month
 
 CSP_REGIONS = ("CSP N", "CSP C", "CSP S")
 ALL_CSPS = "All CSPs"

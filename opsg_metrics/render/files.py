@@ -17,13 +17,14 @@ from typing import Callable, Iterator
 import duckdb
 import pandas as pd
 
-from . import charts, parse
-from .classification import LABELS, RESTRICTED, most_restrictive
-from .db import OpsgError
-from .renderer import FORMATS, PNG_PPI, render, render_many
-from .text import printable
-from .status import DEFAULT_WINDOW, status_for_month, status_table
-from .trends import Provenance, TrendView, annotation_lines, provenance, trend_view
+from opsg_metrics.render.charts import trend as charts
+from opsg_metrics.store import parse
+from opsg_metrics.store.classification import LABELS, RESTRICTED, most_restrictive
+from opsg_metrics.store.connect import OpsgError
+from opsg_metrics.render.draw import FORMATS, PNG_PPI, render, render_many
+from opsg_metrics.store.text import printable
+from opsg_metrics.rules.status import DEFAULT_WINDOW, status_for_month, status_table
+from opsg_metrics.queries.trends import Provenance, TrendView, annotation_lines, provenance, trend_view
 
 PACK_MONTHS = 24
 MEDIA_TYPES = {"png": "image/png", "svg": "image/svg+xml", "pdf": "application/pdf", "zip": "application/zip"}
@@ -258,7 +259,7 @@ def summary_document(con, month: date, fmt: str, *, window: int = DEFAULT_WINDOW
     """The month's summary as a file: (file name, bytes, classification). Word and HTML carry the
     charts of the misses; the classification is the most restrictive of exactly the rows the document
     states or draws."""
-    from . import summary as summaries
+    from opsg_metrics.queries import summary as summaries
 
     if fmt not in SUMMARY_FORMATS:
         raise OpsgError(f"unknown format '{fmt}' (use {', '.join(SUMMARY_FORMATS)})")

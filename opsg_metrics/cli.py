@@ -19,9 +19,11 @@ import duckdb
 from opsg_metrics.store import parse
 from opsg_metrics.ingest.bootstrap import initialise
 from opsg_metrics.store.classification import LABELS
-from opsg_metrics.store.connect import OpsgError, connect, explain_database_error, resolve_db_path
+from opsg_metrics.store.connect import connect, explain_database_error, resolve_db_path
+from opsg_metrics.store.errors import OpsgError
 from opsg_metrics.ingest.load import CLASSIFICATIONS, KINDS, ingest_file
-from opsg_metrics.rules.status import DEFAULT_WINDOW, STATUS_LABELS, latest_month, status_for_month, to_records
+from opsg_metrics.rules.status import DEFAULT_WINDOW, latest_month, status_for_month, to_records
+from opsg_metrics import words
 
 EXIT_OK, EXIT_ERROR, EXIT_USAGE = 0, 1, 2
 
@@ -212,7 +214,7 @@ def cmd_ingest(args) -> int:
                 for revision in result.revisions[:20]:
                     print(
                         f"  revised {revision['measure']} ({revision['provider']}) "
-                        f"{parse.month_key(revision['month'])}: {_show(revision['old_value'])} "
+                        f"{words.month_key(revision['month'])}: {_show(revision['old_value'])} "
                         f"({revision['old_status']}, {revision['old_source']}) -> "
                         f"{_show(revision['new_value'])} ({revision['new_status']})"
                     )
@@ -251,7 +253,7 @@ def _format_table(records: list[dict]) -> str:
             r["measure"], r["provider"], value,
             "" if r["target"] is None else f"{r['target']:g}",
             "" if r["minimum"] is None else f"{r['minimum']:g}",
-            STATUS_LABELS.get(r["status"], r["status"]), run, r["run_start"] or "",
+            words.STATUS_LABELS.get(r["status"], r["status"]), run, r["run_start"] or "",
             f"{r['misses_in_window']}/{r['window_months']}",
         ))
     widths = [max(len(h), *(len(line[i]) for line in lines)) if lines else len(h) for i, h in enumerate(headers)]
@@ -274,16 +276,17 @@ def cmd_status(args) -> int:
     if latest is None:
         print("No figures loaded yet: load a PMR with 'python -m opsg_metrics ingest FILE'.")
     elif args.month > latest:
-        print(f"Note: {parse.month_label(args.month)} is after the latest month loaded ({parse.month_label(latest)}).")
+        print(f"Note: {words.month_label(args.month)} is after the latest month loaded ({words.month_label(latest)}).")
     elif frame.empty or (frame["status"] == "no_data").all():
-        print(f"Note: no figures are loaded for {parse.month_label(args.month)}.")
-    print(f"PMR {parse.month_label(args.month)}; window {args.window} months (misses/months with data)")
+        print(f"Note: no figures are loaded for {words.month_label(args.month)}.")
+    print(f"PMR {words.month_label(args.month)}; window {args.window} months (misses/months with data)")
     print(_format_table(records))
     return EXIT_OK
 
 
 def cmd_export_charts(args) -> int:
-    from opsg_metrics.render.files import check_restricted, pack_charts, pack_classification, write_month_charts
+    from opsg_metrics.render.files import pack_charts, pack_classification, write_month_charts
+    from opsg_metrics.store.classification import check_restricted
 
     con = connect(args.db, read_only=True)
     try:
@@ -300,7 +303,7 @@ def cmd_export_charts(args) -> int:
     def progress(number, total, name):
         print(f"  [{number}/{total}] {name}", flush=True)
 
-    print(f"Charts for the PMR of {parse.month_label(args.month)} into {out}/")
+    print(f"Charts for the PMR of {words.month_label(args.month)} into {out}/")
     entries = write_month_charts(charts, out, args.format, progress)
     print(f"Done: {len(entries)} charts and manifest.csv; classification "
           f"{classification.upper()} (most restrictive of them).")
@@ -308,7 +311,8 @@ def cmd_export_charts(args) -> int:
 
 
 def cmd_summary(args) -> int:
-    from opsg_metrics.render.files import check_restricted, summary_document
+    from opsg_metrics.render.documents.build import summary_document
+    from opsg_metrics.store.classification import check_restricted
 
     if args.format == "docx" and not args.output:
         raise OpsgError("a Word document needs a file: add -o FILE.docx")

@@ -9,7 +9,10 @@ from opsg_metrics.render import files as export
 from opsg_metrics.queries import operations
 from opsg_metrics.store import parse
 from opsg_metrics.queries import trends
+from opsg_metrics.store import catalogue
+from opsg_metrics.queries import provenance
 from opsg_metrics.app import ui
+from opsg_metrics import words
 
 info, version = ui.page_start("Alerts")
 
@@ -19,8 +22,8 @@ DEFAULT_REGIONS = ["CSP N", "CSP C", "CSP S"]
 @ui.cache_data(show_spinner=False, max_entries=8)
 def _options(version):
     cur = ui.cursor()
-    months = [parse.month_key(m) for m in alerts.alert_months(cur)]
-    return months, alerts.alert_codes(cur), trends.measure_options(cur), alerts.top_codes(cur)
+    months = [words.month_key(m) for m in alerts.alert_months(cur)]
+    return months, alerts.alert_codes(cur), catalogue.measure_options(cur), alerts.top_codes(cur)
 
 
 @ui.cache_data(show_spinner=False, max_entries=64)
@@ -30,12 +33,12 @@ def _regions(version, texts):
 
 @ui.cache_data(show_spinner=False, max_entries=64)
 def _measure(version, measure, provider):
-    return trends.resolve_selection(ui.cursor(), [measure], [provider] if provider else [])
+    return catalogue.resolve_selection(ui.cursor(), [measure], [provider] if provider else [])
 
 
 @ui.cache_data(show_spinner=False, max_entries=64)
 def _providers_for(version, measure):
-    return trends.providers_for(ui.cursor(), [measure])
+    return catalogue.providers_for(ui.cursor(), [measure])
 
 
 @ui.cache_data(show_spinner="Counting alerts…", max_entries=32)
@@ -73,7 +76,7 @@ def _beside_texts(version, region, measure, provider, start, end, code, basis):
 
 @ui.cache_data(show_spinner=False, max_entries=64)
 def _provenance(version, ids):
-    return trends.provenance(ui.cursor(), list(ids))
+    return provenance.provenance(ui.cursor(), list(ids))
 
 
 def table_download(label, frame, file_name, key, origin):

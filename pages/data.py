@@ -11,6 +11,7 @@ from opsg_metrics.ingest import load as ingest
 from opsg_metrics.store import parse
 from opsg_metrics.store import sources
 from opsg_metrics.app import ui
+from opsg_metrics import words
 
 MAX_UPLOAD_MB = 50
 
@@ -122,7 +123,7 @@ with load:
         if revised:
             st.markdown(f"**Revisions this load would make ({len(revised)})**")
             frame = pd.DataFrame(revised)
-            frame["month"] = [parse.month_key(m) for m in frame["month"]]
+            frame["month"] = [words.month_key(m) for m in frame["month"]]
             st.dataframe(frame[["file", "month", "measure", "provider", "old_value", "old_status", "old_source",
                                 "new_value", "new_status"]], hide_index=True, width="stretch")
         to_load = [(name, raw) for name, raw, result in checks if result.outcome == "checked"]
@@ -150,7 +151,7 @@ with revisions_tab:
     if not months:
         st.info("No figure has been revised yet.")
     else:
-        month = st.selectbox("Month", months, format_func=parse.month_label)
+        month = st.selectbox("Month", months, format_func=words.month_label)
         history, shown = _revisions(version, month)
         st.dataframe(shown, hide_index=True, width="stretch")
     measures = _measure_sources(version)

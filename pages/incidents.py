@@ -7,9 +7,11 @@ from opsg_metrics.render import files as export
 from opsg_metrics.render.charts import incidents as incident_charts
 from opsg_metrics.store import parse
 from opsg_metrics.queries import trends
+from opsg_metrics.store import catalogue
 from opsg_metrics.app import ui
 from opsg_metrics.queries import incidents as inc
-from opsg_metrics.store.connect import OpsgError
+from opsg_metrics.store.errors import OpsgError
+from opsg_metrics import words
 
 info, version = ui.page_start("Incidents")
 
@@ -21,24 +23,24 @@ BY_WORDS = {"category": "Category", "provider": "Provider"}
 @ui.cache_data(show_spinner=False, max_entries=8)
 def _options(version):
     cur = ui.cursor()
-    return ([parse.month_key(m) for m in inc.incident_months(cur)], inc.incident_providers(cur),
-            trends.measure_options(cur))
+    return ([words.month_key(m) for m in inc.incident_months(cur)], inc.incident_providers(cur),
+            catalogue.measure_options(cur))
 
 
 @ui.cache_data(show_spinner=False, max_entries=64)
 def _providers_for(version, measure):
-    return trends.providers_for(ui.cursor(), [measure])
+    return catalogue.providers_for(ui.cursor(), [measure])
 
 
 @ui.cache_data(show_spinner=False, max_entries=64)
 def _resolve(version, measures, providers):
-    return trends.resolve_selection(ui.cursor(), list(measures), list(providers))
+    return catalogue.resolve_selection(ui.cursor(), list(measures), list(providers))
 
 
 @ui.cache_data(show_spinner=False, max_entries=32)
 def _months_below(version, measure, provider, level, start, end):
     months = inc.months_below(ui.cursor(), measure, provider, level, parse.parse_month(start), parse.parse_month(end))
-    return tuple(parse.month_key(m) for m in months)
+    return tuple(words.month_key(m) for m in months)
 
 
 def _filter(key) -> inc.IncidentFilter:
@@ -202,8 +204,8 @@ if restrict_measure:
     restriction = f"months when {restrict_measure} ({restrict_provider}) was {LEVEL_WORDS[level]}"
     if not restricted_months:
         st.info(f"{ui.md_escape(restrict_measure)} ({ui.md_escape(restrict_provider)}) was never "
-                f"{LEVEL_WORDS[level]} from {parse.month_label(parse.parse_month(start_key))} to "
-                f"{parse.month_label(parse.parse_month(end_key))}, so there is nothing to show. "
+                f"{LEVEL_WORDS[level]} from {words.month_label(parse.parse_month(start_key))} to "
+                f"{words.month_label(parse.parse_month(end_key))}, so there is nothing to show. "
                 "Choose another period or level.")
         st.stop()
 
@@ -286,7 +288,7 @@ _csv_button(resolution_table, "resolution-vs-cpm4-cpm5", "resolution")
 
 # --- aged open incidents
 st.subheader("Open at the end of the period")
-st.caption(f"Incidents still open at the end of {parse.month_label(f.end)}, oldest first, however long ago opened.")
+st.caption(f"Incidents still open at the end of {words.month_label(f.end)}, oldest first, however long ago opened.")
 aged_table = tables["aged"]
 if aged_table.empty:
     st.info("No incident in this view was open at the end of the period.")

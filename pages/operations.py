@@ -8,7 +8,9 @@ from opsg_metrics.render import files as export
 from opsg_metrics.queries import operations
 from opsg_metrics.store import parse
 from opsg_metrics.queries import trends
+from opsg_metrics.queries import provenance
 from opsg_metrics.app import ui
+from opsg_metrics import words
 
 info, version = ui.page_start("Operations")
 
@@ -19,7 +21,7 @@ DCC_PANELS = ["Changes implemented", "Change success rate (%)", "Open problem ti
 
 @ui.cache_data(show_spinner=False, max_entries=8)
 def _months(version):
-    return [parse.month_key(m) for m in operations.ops_months(ui.cursor())]
+    return [words.month_key(m) for m in operations.ops_months(ui.cursor())]
 
 
 @ui.cache_data(show_spinner=False, max_entries=64)
@@ -40,7 +42,7 @@ def _derived(version, regions, start, end):
 
 @ui.cache_data(show_spinner=False, max_entries=64)
 def _provenance(version, ids):
-    return trends.provenance(ui.cursor(), list(ids))
+    return provenance.provenance(ui.cursor(), list(ids))
 
 
 def table_download(frame, file_name, key, ids):
@@ -79,7 +81,7 @@ if not regions:
 view = _view(version, tuple(regions), start_key, end_key)
 
 # --- the last month at a glance
-st.subheader(f"{parse.month_label(end)} at a glance")
+st.subheader(f"{words.month_label(end)} at a glance")
 last = view.dcc.iloc[-1]
 before = view.dcc.iloc[-2] if len(view.dcc) > 1 else None
 exceptions_now = view.exceptions[view.exceptions["month"] == pd.Timestamp(end)]

@@ -2,6 +2,7 @@
 
 import streamlit as st
 
+from opsg_metrics import words
 from opsg_metrics.queries import overview
 from opsg_metrics.store import parse
 from opsg_metrics.rules import status
@@ -55,7 +56,7 @@ st.query_params.update({"month": month_key, "window": str(window)})
 st.subheader(f"Measures by provider, {months[month_key]}")
 matrix_html, matrix_table = _matrix(version, month_key, int(window))
 st.html(matrix_html)
-legend = " · ".join(f"{status.STATUS_ICONS[s]} {label}" for s, label in status.STATUS_LABELS.items())
+legend = " · ".join(f"{words.STATUS_ICONS[s]} {label}" for s, label in words.STATUS_LABELS.items())
 st.caption(f"{legend} · 'N mo' = consecutive months below target · ⚠ figure flagged unreliable · "
            "hover a cell for its levels, note, source and SPC reading")
 st.caption(overview.SPC_LEGEND + ". See docs/spc.md for the method.")

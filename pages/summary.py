@@ -10,6 +10,7 @@ from opsg_metrics.queries import overview
 from opsg_metrics.store import parse
 from opsg_metrics.rules import status
 from opsg_metrics.queries import summary
+from opsg_metrics.render.documents import build
 from opsg_metrics.app import ui
 
 info, version = ui.page_start("PMR summary")
@@ -32,12 +33,12 @@ def _summary(version, month_key, window):
 def _classification(version, month_key, window, fmt):
     """The classification of the document in `fmt` (Word and HTML carry charts of earlier months too)."""
     built, _ = _summary(version, month_key, window)
-    return export.with_charts(ui.cursor(), built, fmt)[0].classification
+    return build.document_classification(ui.cursor(), built, fmt)
 
 
 @ui.cache_data(show_spinner=False, max_entries=16)
 def _document(version, month_key, window, fmt, commentary_items):
-    return export.summary_document(ui.cursor(), parse.parse_month(month_key), fmt, window=window,
+    return build.summary_document(ui.cursor(), parse.parse_month(month_key), fmt, window=window,
                                    commentary=dict(commentary_items))
 
 

@@ -11,7 +11,10 @@ from opsg_metrics.store import parse
 from opsg_metrics.rules import spc
 from opsg_metrics.rules import status
 from opsg_metrics.queries import trends
+from opsg_metrics.store import catalogue
+from opsg_metrics.render.charts import views
 from opsg_metrics.app import ui
+from opsg_metrics import words
 
 info, version = ui.page_start("Trends")
 
@@ -19,28 +22,28 @@ info, version = ui.page_start("Trends")
 @ui.cache_data(show_spinner=False, max_entries=8)
 def _options(version):
     cur = ui.cursor()
-    return trends.measure_options(cur), [parse.month_key(m) for m in reversed(status.available_months(cur))]
+    return catalogue.measure_options(cur), [words.month_key(m) for m in reversed(status.available_months(cur))]
 
 
 @ui.cache_data(show_spinner=False, max_entries=64)
 def _providers_for(version, measures):
-    return trends.providers_for(ui.cursor(), list(measures))
+    return catalogue.providers_for(ui.cursor(), list(measures))
 
 
 @ui.cache_data(show_spinner=False, max_entries=64)
 def _resolve(version, measures, providers):
-    return trends.resolve_selection(ui.cursor(), list(measures), list(providers))
+    return catalogue.resolve_selection(ui.cursor(), list(measures), list(providers))
 
 
 @ui.cache_resource(show_spinner="Drawing the chart…", max_entries=32)
 def _view(version, measure, providers, start, end, window, incidents, annotations):
-    return trends.trend_view(ui.cursor(), measure, list(providers), parse.parse_month(start), parse.parse_month(end),
+    return views.trend_view(ui.cursor(), measure, list(providers), parse.parse_month(start), parse.parse_month(end),
                              window=window, show_incidents=incidents, show_annotations=annotations)
 
 
 @ui.cache_resource(show_spinner="Working out the process limits…", max_entries=32)
 def _spc_view(version, measure, providers, start, end, baseline, rebases):
-    return trends.spc_view(ui.cursor(), measure, list(providers), parse.parse_month(start), parse.parse_month(end),
+    return views.spc_view(ui.cursor(), measure, list(providers), parse.parse_month(start), parse.parse_month(end),
                            baseline=baseline or None, use_rebases=rebases)
 
 
@@ -169,7 +172,7 @@ else:
             continue
         ui.altair(("trend", *key), lambda: view.chart)
         st.caption(ui.md_escape(" · ".join(view.provenance.footer_lines(view.pmr_month))))
-        ui.chart_downloads(f"download-{measure}", export.file_name(view, "x")[:-2],
+        ui.chart_downloads(f"download-{measure}", export.file_stem(view),
                            lambda fmt, key=key: _export(*key, fmt), view.provenance.classification)
         tables.append(trends.figures_table(view.rows))
         shown_classes.append(view.provenance.classification)
@@ -189,7 +192,7 @@ st.caption("Every measure × provider with a figure in the month, each over the 
 pack_cols = st.columns([2, 1, 1])
 with pack_cols[0]:
     pack_month = st.selectbox("PMR month", list(reversed(months)),
-                              format_func=lambda m: parse.month_label(parse.parse_month(m)), key="pack-month")
+                              format_func=lambda m: words.month_label(parse.parse_month(m)), key="pack-month")
 with pack_cols[1]:
     pack_format = st.selectbox("Format", export.FORMATS, key="pack-format")
 with pack_cols[2]:

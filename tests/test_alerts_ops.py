@@ -13,6 +13,7 @@ import pandas as pd
 import pytest
 from streamlit.testing.v1 import AppTest
 
+from opsg_metrics.store.errors import OpsgError
 from opsg_metrics.queries import alerts
 from opsg_metrics.ingest import bootstrap
 from opsg_metrics.render.charts import context as context_charts
@@ -296,9 +297,9 @@ def test_beside_a_measure_lines_up_the_months_and_marks_the_misses(context_db):
 
 
 def test_beside_a_measure_refuses_what_the_catalogue_does_not_have(context_db):
-    with pytest.raises(db.OpsgError, match="not defined for provider 'DCC'"):
+    with pytest.raises(OpsgError, match="not defined for provider 'DCC'"):
         alerts.beside_measure(context_db, region="CSP N", measure="PM2", measure_provider="DCC", start=JAN, end=MAR)
-    with pytest.raises(db.OpsgError, match="unknown basis"):
+    with pytest.raises(OpsgError, match="unknown basis"):
         alerts.beside_measure(context_db, region="CSP N", measure="PM2", measure_provider="CSP N", start=JAN,
                               end=MAR, basis="per-meter")
 
@@ -355,14 +356,15 @@ def test_normalised_chart_draws_gaps_not_zeros_and_tells_regions_apart_without_c
 
 def test_an_exported_chart_carries_its_gaps_sources_and_the_most_restrictive_classification(catalogue_db):
     from opsg_metrics.render import files as export
-    from opsg_metrics.queries import trends
+    from opsg_metrics.render.charts import views
+    from opsg_metrics.queries import provenance, trends
 
     load_text(catalogue_db, ALERTS, "alerts.csv", classification="amber")
     load_text(catalogue_db, OPS, "ops.csv")
     load_text(catalogue_db, MEASURES, "pmr.csv", classification="green")
     view = alerts.beside_measure(catalogue_db, region="CSP N", measure="PM2", measure_provider="CSP N",
                                  start=JAN, end=MAR, basis="per1000")
-    origin = trends.provenance(catalogue_db, view.source_ids())
+    origin = provenance.provenance(catalogue_db, view.source_ids())
     assert origin.classification == "amber"
     notes = operations.gap_notes(view.alerts.assign(region="CSP N"), "value")
     assert notes == ["No figure for CSP N, March 2021: no CHs installed figure for CSP N"]

@@ -46,8 +46,9 @@ def test_overview_matrix_shows_value_status_word_and_run(app, sample_db):
     matrix_html = at.html[0].value
     # SPC badges: each series' reading over the 36 months to the month, its meaning in the tooltip.
     from opsg_metrics.rules import spc
+    from opsg_metrics.queries import spc as spc_readings
     from datetime import date
-    reading = spc.readings_for_month(sample_db, date(2020, 4, 1)).set_index(["measure", "provider"]).loc[("PM2", "CSP N")]
+    reading = spc_readings.readings_for_month(sample_db, date(2020, 4, 1)).set_index(["measure", "provider"]).loc[("PM2", "CSP N")]
     assert reading["variation"] == spc.CONCERN and reading["assurance_target"] == spc.FAIL
     assert table.loc["PM2", "CSP N"].endswith(f"SPC {reading['badge_variation']} T:F M:F")
     assert ('<span class="spc spc-concern" title="SPC: special cause: concern (outside the process limits); '

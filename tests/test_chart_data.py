@@ -13,7 +13,7 @@ import pytest
 import streamlit as st
 from altair.utils.core import sanitize_pandas_dataframe
 
-from opsg_metrics.render.charts import trend as charts
+from opsg_metrics.render.charts import spec as charts
 from opsg_metrics.render import files as export
 from opsg_metrics.rules import status
 
@@ -151,18 +151,18 @@ def test_every_chart_the_pages_draw_has_the_spec_altair_would_make(open_app, dra
 
 
 def test_the_month_pack_charts_have_the_spec_altair_would_make(sample_db):
-    from opsg_metrics.queries import trends
+    from opsg_metrics.render.charts import views
 
     month = status.latest_month(sample_db)
     start = (pd.Timestamp(month) - pd.DateOffset(months=export.PACK_MONTHS - 1)).date()
     series = export.series_with_data(sample_db, month)
     assert len(series) >= 12
     for measure, provider in series[:12]:
-        view = trends.trend_view(sample_db, measure, [provider], start, month)
+        view = views.trend_view(sample_db, measure, [provider], start, month)
         footer = charts._footer_chart(view.provenance.footer_lines(view.pmr_month, []))
         for chart in (view.chart, footer):
             ours, theirs = spec_both_ways(chart)
             assert same(ours, theirs)
             assert_spec_of_is_altairs(chart)
-        spc = trends.spc_view(sample_db, measure, [provider], start, month)
+        spc = views.spc_view(sample_db, measure, [provider], start, month)
         assert_spec_of_is_altairs(spc.chart)

@@ -8,8 +8,10 @@ from datetime import date
 import altair as alt
 import pytest
 
+from opsg_metrics.render.charts import spec, theme
 from opsg_metrics.render.charts import trend as charts
-from opsg_metrics.queries import trends
+from opsg_metrics.render.charts import views
+from opsg_metrics.queries import provenance, trends
 
 from .conftest import load_text
 
@@ -41,7 +43,7 @@ def m1(fresh_db):
         2019-02,M1,CSP N,96.5,,
         """, "issue1.csv")
     load_text(fresh_db, "month,measure,provider,value\n2019-01,M1,DCC,94.5\n", "issue2.csv")
-    view = trends.trend_view(fresh_db, "M1", ["DCC", "CSP N"], date(2018, 10, 1), date(2019, 2, 1))
+    view = views.trend_view(fresh_db, "M1", ["DCC", "CSP N"], date(2018, 10, 1), date(2019, 2, 1))
     return view, view.chart.to_dict()
 
 
@@ -129,7 +131,7 @@ def test_one_theme_for_screen_and_print(m1):
     assert alt.theme.active == "opsg"
     config = alt.theme.get()()["config"]
     assert config["background"] == "white" and config["font"] == "DejaVu Sans"
-    assert config["range"]["category"] == charts.OKABE_ITO
+    assert config["range"]["category"] == theme.OKABE_ITO
     spec = view.chart.to_dict()
     assert spec["config"]["font"] == "DejaVu Sans"
 
@@ -148,7 +150,7 @@ def test_incidents_and_annotations_are_drawn_on_the_right_panels(fresh_db):
         2019-02-01,Green promised,measure,M1,,planned
         2019-02-03,Unrelated measure,measure,L1,,event
         """, "notes.csv")
-    view = trends.trend_view(fresh_db, "M1", ["DCC", "CSP N"], date(2019, 1, 1), date(2019, 2, 1))
+    view = views.trend_view(fresh_db, "M1", ["DCC", "CSP N"], date(2019, 1, 1), date(2019, 2, 1))
     spec = view.chart.to_dict()
     dcc, north = panel_layers(spec, 0), panel_layers(spec, 1)
     assert sorted(r["incident_id"] for r in data_of(spec, dcc["major_incidents"])) == ["INC1", "INC2"]
@@ -157,7 +159,7 @@ def test_incidents_and_annotations_are_drawn_on_the_right_panels(fresh_db):
     assert sorted(r["text"] for r in data_of(spec, north["annotations"])) == ["Fix deployed in the North", "Green promised"]
     assert trends.annotation_lines(view.data.annotations) == [
         "[1] 15 Jan 2019 (event): Fix deployed in the North", "[2] 01 Feb 2019 (planned): Green promised"]
-    hidden = trends.trend_view(fresh_db, "M1", ["DCC"], date(2019, 1, 1), date(2019, 2, 1),
+    hidden = views.trend_view(fresh_db, "M1", ["DCC"], date(2019, 1, 1), date(2019, 2, 1),
                                show_incidents=False, show_annotations=False).chart.to_dict()
     assert "major_incidents" not in panel_layers(hidden) and "annotations" not in panel_layers(hidden)
 
@@ -165,7 +167,7 @@ def test_incidents_and_annotations_are_drawn_on_the_right_panels(fresh_db):
 def test_spec_validates_against_the_vega_lite_schema(m1):
     view, _ = m1
     view.chart.to_dict(validate=True)            # raises on an invalid spec
-    footer = charts.with_footer(view.chart, ["Classification: AMBER"]).to_dict(validate=True)
+    footer = spec.with_footer(view.chart, ["Classification: AMBER"]).to_dict(validate=True)
     assert footer["vconcat"][1]["name"] == "footer"
 
 
@@ -177,7 +179,7 @@ def test_an_inferred_figure_is_ringed_in_its_own_shape_and_colour(fresh_db):
         2018-12,M1,DCC,97,,
         """)
     assert result.ok, result.problems
-    view = trends.trend_view(fresh_db, "M1", ["DCC"], date(2018, 10, 1), date(2018, 12, 1))
+    view = views.trend_view(fresh_db, "M1", ["DCC"], date(2018, 10, 1), date(2018, 12, 1))
     spec = view.chart.to_dict(validate=True)
     layers = panel_layers(spec)
     flags = data_of(spec, layers["flag_marks"])
@@ -196,7 +198,7 @@ def test_an_inferred_figure_is_ringed_in_its_own_shape_and_colour(fresh_db):
     colours = dict(zip(charts.MARK_DOMAIN, charts.MARK_COLOURS))
     assert shapes["Inferred figure"] not in [s for m, s in shapes.items() if m != "Inferred figure"]
     assert colours["Inferred figure"] not in [c for m, c in colours.items() if m != "Inferred figure"]
-    assert colours["Inferred figure"] in charts.OKABE_ITO
+    assert colours["Inferred figure"] in theme.OKABE_ITO
     assert len(charts.MARK_DOMAIN) == len(charts.MARK_SHAPES) == len(charts.MARK_COLOURS)
     # The figures table says what kind of figure each is.
     table = trends.figures_table(view.rows).set_index("Month")

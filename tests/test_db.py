@@ -5,6 +5,7 @@ from datetime import datetime
 import duckdb
 import pytest
 
+from opsg_metrics.store.errors import OpsgError
 from opsg_metrics.store import connect as db
 
 
@@ -115,14 +116,14 @@ def test_a_failing_migration_is_rolled_back_whole():
 def test_a_file_that_is_not_a_database_gets_a_clear_error(tmp_path):
     path = tmp_path / "notes.csv"
     path.write_text("month,measure\n2020-04,CPM1\n")
-    with pytest.raises(db.OpsgError, match="OPSG Metrics database"):
+    with pytest.raises(OpsgError, match="OPSG Metrics database"):
         db.connect(path, read_only=True)
-    with pytest.raises(db.OpsgError, match="OPSG Metrics database"):
+    with pytest.raises(OpsgError, match="OPSG Metrics database"):
         db.connect(path)
 
 
 def test_read_only_open_of_a_missing_file_explains_what_to_do(tmp_path):
-    with pytest.raises(db.OpsgError, match="init --sample"):
+    with pytest.raises(OpsgError, match="init --sample"):
         db.connect(tmp_path / "none.duckdb", read_only=True)
 
 
@@ -169,7 +170,7 @@ def test_a_second_writer_gets_a_clear_message(tmp_path):
     )
     try:
         assert holder.stdout.readline().strip() == "ready"
-        with pytest.raises(db.OpsgError, match="in use by another process"):
+        with pytest.raises(OpsgError, match="in use by another process"):
             db.connect(path)
     finally:
         holder.stdin.close()

@@ -11,8 +11,10 @@ from datetime import date
 import pandas as pd
 import pytest
 
+from opsg_metrics.render import draw
 from opsg_metrics.render import files as export
-from opsg_metrics.queries import trends
+from opsg_metrics.render.charts import views
+from opsg_metrics.queries import provenance, trends
 
 from .conftest import cli, load_text, read_marked_csv
 
@@ -43,14 +45,14 @@ def small(fresh_db):
 
 
 def view_of(con, *providers, measure="M1", end=date(2019, 2, 1)):
-    return trends.trend_view(con, measure, list(providers), date(2019, 1, 1), end)
+    return views.trend_view(con, measure, list(providers), date(2019, 1, 1), end)
 
 
 def test_png_is_real_and_print_resolution(small):
     name, png = export.export_view(view_of(small, "DCC"), "png")
     assert name == "2019-01_to_2019-02_M1_DCC.png"
     assert png[:8] == b"\x89PNG\r\n\x1a\n" and len(png) > 20_000
-    assert round(png_ppi(png)) == export.PNG_PPI >= 200
+    assert round(png_ppi(png)) == draw.PNG_PPI >= 200
     width = struct.unpack(">I", png[16:20])[0]
     assert width >= 640 * 200 / 72 * 0.95          # the 640-px chart at 200 ppi, not screen size
 
@@ -85,12 +87,12 @@ def test_an_incident_source_counts_for_classification(small):
               "incidents.csv", classification="red")
     view = view_of(small, "DCC")
     assert view.provenance.classification == "red"
-    hidden = trends.trend_view(small, "M1", ["DCC"], date(2019, 1, 1), date(2019, 2, 1), show_incidents=False)
+    hidden = views.trend_view(small, "M1", ["DCC"], date(2019, 1, 1), date(2019, 2, 1), show_incidents=False)
     assert hidden.provenance.classification == "white"
 
 
 def test_sample_data_is_labelled_on_the_chart(sample_db):
-    view = trends.trend_view(sample_db, "PM2", ["CSP N"], date(2020, 1, 1), date(2020, 4, 1))
+    view = views.trend_view(sample_db, "PM2", ["CSP N"], date(2020, 1, 1), date(2020, 4, 1))
     svg = export.export_view(view, "svg")[1].decode()
     assert "Illustrative sample data" in svg
     assert "WHITE (shared with SEC Parties, not published online)" in svg   # the incident log's
@@ -147,7 +149,7 @@ def test_cli_export_charts_errors(sample_db_path, tmp_path):
 
 
 def test_footer_summarises_many_pmrs_and_lists_other_sources(sample_db):
-    view = trends.trend_view(sample_db, "PM2", ["CSP N"], date(2018, 1, 1), date(2021, 12, 1))
+    view = views.trend_view(sample_db, "PM2", ["CSP N"], date(2018, 1, 1), date(2021, 12, 1))
     lines = view.provenance.footer_lines(date(2021, 12, 1))
     sources = next(line for line in lines if line.startswith("Sources: "))
     assert sources.startswith("Sources: 48 PMR documents from PMR January 2018 issue 1 to PMR December 2021 issue 1, "
@@ -157,7 +159,7 @@ def test_footer_summarises_many_pmrs_and_lists_other_sources(sample_db):
 
 def test_file_names_give_the_range_unless_one_month(small):
     assert export.export_view(view_of(small, "DCC"), "svg")[0] == "2019-01_to_2019-02_M1_DCC.svg"
-    one = trends.trend_view(small, "M1", ["DCC"], date(2019, 2, 1), date(2019, 2, 1))
+    one = views.trend_view(small, "M1", ["DCC"], date(2019, 2, 1), date(2019, 2, 1))
     assert export.file_name(one, "png") == "2019-02_M1_DCC.png"
 
 
@@ -210,7 +212,7 @@ def test_restricted_downloads_need_a_confirmation_on_the_page(tmp_path, monkeypa
 
 
 def test_spc_export_carries_rebases_method_sources_and_classification(sample_db):
-    view = trends.spc_view(sample_db, "CPM1", ["CSP C&S"], date(2018, 1, 1), date(2021, 12, 1))
+    view = views.spc_view(sample_db, "CPM1", ["CSP C&S"], date(2018, 1, 1), date(2021, 12, 1))
     name, svg = export.export_spc_view(view, "svg")
     assert name == "2018-01_to_2021-12_CPM1_CSP-CandS_SPC.svg"
     text = svg.decode("utf-8")
@@ -220,12 +222,12 @@ def test_spc_export_carries_rebases_method_sources_and_classification(sample_db)
     result = view.results["CSP C&S"]
     assert f"{result.last_segment.upl:.2f}%" in text            # the latest limits, in the panel's subtitle
     png = export.export_spc_view(view, "png")[1]
-    assert png[:8] == b"\x89PNG\r\n\x1a\n" and png_ppi(png) == pytest.approx(export.PNG_PPI, abs=1)
+    assert png[:8] == b"\x89PNG\r\n\x1a\n" and png_ppi(png) == pytest.approx(draw.PNG_PPI, abs=1)
 
 
 def test_spc_export_takes_the_most_restrictive_classification_shown(small):
     load_text(small, "month,measure,provider,value\n2019-01,M1,CSP N,96.5\n", "pmr-amber.csv", classification="amber")
-    both = trends.spc_view(small, "M1", ["DCC", "CSP N"], date(2019, 1, 1), date(2019, 2, 1))
+    both = views.spc_view(small, "M1", ["DCC", "CSP N"], date(2019, 1, 1), date(2019, 2, 1))
     assert both.provenance.classification == "amber"
     assert "Classification: AMBER" in export.export_spc_view(both, "svg")[1].decode()
-    assert trends.spc_view(small, "M1", ["DCC"], date(2019, 1, 1), date(2019, 2, 1)).provenance.classification == "white"
+    assert views.spc_view(small, "M1", ["DCC"], date(2019, 1, 1), date(2019, 2, 1)).provenance.classification == "white"

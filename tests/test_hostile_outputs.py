@@ -17,13 +17,16 @@ from pathlib import Path
 import docx
 import pytest
 
+from opsg_metrics.store.errors import OpsgError
 from opsg_metrics.ingest import bootstrap
 from opsg_metrics.store import connect as db
 from opsg_metrics.render import files as export
+from opsg_metrics.render.documents import build
 from opsg_metrics.render import draw as renderer
 from opsg_metrics.queries import summary
 from opsg_metrics.store import text
-from opsg_metrics.queries import trends
+from opsg_metrics.render.charts import views
+from opsg_metrics.queries import provenance, trends
 from opsg_metrics.ingest.load import ingest_bytes
 
 from .conftest import REPO, load_text, read_marked_csv, run_cli, snapshot
@@ -50,13 +53,13 @@ def test_text_that_cannot_be_printed_never_reaches_vl_convert(fmt):
 
 def test_a_renderer_that_dies_is_an_error_message_and_the_next_chart_still_draws():
     raw = json.dumps(_spec("dies\uffff"), ensure_ascii=False)       # bypasses the check, as a defect would
-    with pytest.raises(db.OpsgError, match=r"the renderer stopped unexpectedly \(it ended with signal 6\)"):
+    with pytest.raises(OpsgError, match=r"the renderer stopped unexpectedly \(it ended with signal 6\)"):
         renderer._POOL.draw(raw, "svg", renderer.PNG_PPI)
     assert renderer.render(_spec("after"), "svg").startswith(b"<svg")
 
 
 def test_a_spec_vl_convert_refuses_is_an_error_message():
-    with pytest.raises(db.OpsgError, match="the chart could not be drawn"):
+    with pytest.raises(OpsgError, match="the chart could not be drawn"):
         renderer.render({"mark": "no such mark", "data": {"values": []}}, "svg")
 
 
@@ -84,7 +87,7 @@ def poisoned(sample_db_path, tmp_path):
 @pytest.mark.parametrize("fmt", renderer.FORMATS)
 def test_charts_of_poisoned_data_export(poisoned, fmt):
     con = db.connect(poisoned, read_only=True)
-    view = trends.trend_view(con, "CPM1", ["DCC", "CSP C&S"], date(2019, 1, 1), date(2020, 4, 1))
+    view = views.trend_view(con, "CPM1", ["DCC", "CSP C&S"], date(2019, 1, 1), date(2020, 4, 1))
     name, content = export.export_view(view, fmt)
     con.close()
     assert content[:4] in (b"\x89PNG", b"%PDF", b"<svg")
@@ -95,7 +98,7 @@ def test_charts_of_poisoned_data_export(poisoned, fmt):
 @pytest.mark.parametrize("fmt", ["docx", "html", "md"])
 def test_the_summary_of_poisoned_data_is_written(poisoned, fmt):
     con = db.connect(poisoned, read_only=True)
-    name, content, _ = export.summary_document(con, date(2020, 4, 1), fmt)
+    name, content, _ = build.summary_document(con, date(2020, 4, 1), fmt)
     con.close()
     if fmt == "docx":
         document = docx.Document(io.BytesIO(content))
@@ -140,7 +143,7 @@ def test_every_csv_is_written_by_the_one_neutralising_writer():
         for pattern in (r"\.to_csv\(", r"csv\.writer\(", r"csv\.DictWriter\(", r'mime="text/csv"'):
             for _ in re.finditer(pattern, source):
                 writers.append(f"{path.relative_to(REPO)}: {pattern}")
-    assert sorted(writers) == ['opsg_metrics/app/ui.py: mime="text/csv"', "opsg_metrics/render/files.py: \\.to_csv\\(",
+    assert sorted(writers) == ['opsg_metrics/app/ui.py: mime="text/csv"', "opsg_metrics/render/csv.py: \\.to_csv\\(",
                                "opsg_metrics/sample.py: csv\\.writer\\("]
 
 
@@ -179,7 +182,7 @@ def test_the_summary_is_marked_by_the_previous_months_rows_it_uses(catalogue_db,
         catalogue_db.execute("UPDATE sources SET classification = 'white' WHERE label = 'pmr-2020-03.csv'")
     built = summary.build_summary(catalogue_db, date(2020, 4, 1))
     assert built.classification == "amber"
-    name, content, marking = export.summary_document(catalogue_db, date(2020, 4, 1), "md")
+    name, content, marking = build.summary_document(catalogue_db, date(2020, 4, 1), "md")
     assert marking == "amber" and "Classification: AMBER" in content.decode()
 
 
@@ -207,7 +210,7 @@ def test_two_sources_with_one_label_are_told_apart_by_id(catalogue_db):
     load_text(catalogue_db, "month,measure,provider,value\n2020-04,CPM1,DCC,97\n", "a.csv", source="PMR April 2020")
     load_text(catalogue_db, "month,measure,provider,value\n2019-01,PM2,CSP N,50\n", "b.csv", source="PMR April 2020",
               classification="amber")
-    view = trends.trend_view(catalogue_db, "CPM1", ["DCC"], date(2020, 1, 1), date(2020, 4, 1))
+    view = views.trend_view(catalogue_db, "CPM1", ["DCC"], date(2020, 1, 1), date(2020, 4, 1))
     assert view.provenance.classification == "white"
     charts = export.pack_charts(catalogue_db, date(2020, 4, 1), "svg", measure="CPM1")
     assert export.pack_classification(charts) == "white"
@@ -218,9 +221,9 @@ def test_a_word_summary_is_marked_by_its_charts_earlier_months(catalogue_db):
     """Word and HTML draw the 24 months to the month: an AMBER figure a year back marks them, not Markdown."""
     load_text(catalogue_db, "month,measure,provider,value\n2019-05,CPM1,DCC,95\n", "old.csv", classification="amber")
     load_text(catalogue_db, "month,measure,provider,value\n2020-03,CPM1,DCC,95\n2020-04,CPM1,DCC,96\n", "new.csv")
-    assert export.summary_document(catalogue_db, date(2020, 4, 1), "md")[2] == "white"
-    assert export.summary_document(catalogue_db, date(2020, 4, 1), "html")[2] == "amber"
-    name, content, marking = export.summary_document(catalogue_db, date(2020, 4, 1), "docx")
+    assert build.summary_document(catalogue_db, date(2020, 4, 1), "md")[2] == "white"
+    assert build.summary_document(catalogue_db, date(2020, 4, 1), "html")[2] == "amber"
+    name, content, marking = build.summary_document(catalogue_db, date(2020, 4, 1), "docx")
     assert marking == "amber" and name.endswith("-amber.docx")
 
 
@@ -267,7 +270,7 @@ def test_a_full_disk_says_so_and_keeps_the_database_as_it_was(db_file, tmp_path)
     assert not wal.exists()
     wal.symlink_to("/dev/full")
     try:
-        with pytest.raises(db.OpsgError) as caught:
+        with pytest.raises(OpsgError) as caught:
             ingest_bytes(con, b"month,measure,provider,value\n2020-05,CPM1,DCC,98\n", "may.csv")
         assert str(caught.value) == (f"{db_file}: the disk is full. Nothing was loaded; the database is as it was. "
                                      "Free some space and try again.")

@@ -15,7 +15,7 @@ from opsg_metrics.ingest import bootstrap
 from opsg_metrics.store import connect as db
 from opsg_metrics.render.charts import incidents as incident_charts
 from opsg_metrics.queries import incidents as inc
-from opsg_metrics.store.connect import OpsgError
+from opsg_metrics.store.errors import OpsgError
 
 from .conftest import REPO, load_text
 

@@ -11,10 +11,10 @@ from datetime import date
 
 import pytest
 
-from opsg_metrics.render.charts import trend as charts
+from opsg_metrics.render.charts import spc as charts
 from opsg_metrics.render import files as export
 from opsg_metrics.rules import spc
-from opsg_metrics.queries.trends import Provenance
+from opsg_metrics.queries.provenance import Provenance
 
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
 

@@ -7,7 +7,7 @@ import pytest
 
 from opsg_metrics.store import connect as db
 from opsg_metrics.rules import status
-from opsg_metrics.store.connect import OpsgError
+from opsg_metrics.store.errors import OpsgError
 
 from .conftest import load_text
 

@@ -11,8 +11,12 @@ import docx
 import pytest
 
 from opsg_metrics.render import files as export
+from opsg_metrics.render.documents import build
+from opsg_metrics.render.documents import markdown as markdown_doc
+from opsg_metrics.render.documents import html as html_doc
+from opsg_metrics.render.documents.document import Document
 from opsg_metrics.queries import summary
-from opsg_metrics.store.connect import OpsgError
+from opsg_metrics.store.errors import OpsgError
 
 from .conftest import cli, load_text
 
@@ -89,8 +93,8 @@ def test_a_month_with_no_figures_is_a_clear_error(fresh_db):
 
 def test_the_same_data_gives_the_same_text(fresh_db):
     load_series(fresh_db, {"2018-01": 97, "2018-02": None, "2018-03": 95})
-    one = summary.to_markdown(summary.build_summary(fresh_db, date(2018, 3, 1)))
-    two = summary.to_markdown(summary.build_summary(fresh_db, date(2018, 3, 1)))
+    one = markdown_doc.to_markdown(Document.of(summary.build_summary(fresh_db, date(2018, 3, 1))))
+    two = markdown_doc.to_markdown(Document.of(summary.build_summary(fresh_db, date(2018, 3, 1))))
     assert one == two
 
 
@@ -113,13 +117,14 @@ def test_april_2020_states_the_cpm1_run_and_pm2(april):
     pm2 = finding(built, "below:PM2:CSP N")
     assert pm2.text.startswith("PM2 in CSP N was below its Minimum Service Level (96%) at 54.80%")
     assert pm2.figures["value"] == 54.8 and pm2.status == "below_minimum"
-    assert pm2.sources == ["PMR April 2020 issue 1 (issued 20 May 2020)"]
+    assert pm2.sources == ("PMR April 2020 issue 1 (issued 20 May 2020)",)
 
 
 def test_each_measure_below_target_gets_its_spc_reading(april):
     con, built = april
     from opsg_metrics.rules import spc
-    readings = spc.readings_for_month(con, date(2020, 4, 1)).set_index(["measure", "provider"])
+    from opsg_metrics.queries import spc as spc_readings
+    readings = spc_readings.readings_for_month(con, date(2020, 4, 1)).set_index(["measure", "provider"])
     below = [f for f in built.findings if f.key.startswith("below:") and f.measure]
     assert len(below) == 5
     for found in below:
@@ -159,20 +164,20 @@ def test_august_2021_context_agrees_with_the_minutes(sample_db):
 
 def test_markdown_has_no_sentence_without_a_finding(april):
     _, built = april
-    markdown = summary.to_markdown(built, {"below:CPM1:DCC": "DCC expects Green by June."})
+    markdown = markdown_doc.to_markdown(Document.of(built, {"below:CPM1:DCC": "DCC expects Green by June."}))
     bullets = [line[2:] for line in markdown.splitlines() if line.startswith("- ")]
-    assert bullets == [summary.md_inline(f.text) for f in built.findings]
+    assert bullets == [markdown_doc.md_inline(f.text) for f in built.findings]
     assert "  - *Secretariat commentary:* DCC expects Green by June." in markdown
     prose = [line for line in markdown.splitlines()
              if line and not line.startswith(("#", "- ", "  - ", "|", ">", "---"))]
-    assert [line.rstrip() for line in prose] == [summary.md_inline(line) for line in built.footer_lines()]
+    assert [line.rstrip() for line in prose] == [markdown_doc.md_inline(line) for line in built.footer_lines()]
 
 
 def test_markdown_cannot_be_broken_by_data_or_commentary(fresh_db):
     load_text(fresh_db, 'month,measure,provider,value,status,note\n'
                         '2018-01,M1,CSP N,95,unreliable,"line one\n## Injected heading\n| a | b |"\n')
     built = summary.build_summary(fresh_db, date(2018, 1, 1))
-    markdown = summary.to_markdown(built, {"below:M1:CSP N": "first\n# second [link](http://x) *bold*"})
+    markdown = markdown_doc.to_markdown(Document.of(built, {"below:M1:CSP N": "first\n# second [link](http://x) *bold*"}))
     assert "\n## Injected heading" not in markdown and "\n| a |" not in markdown
     assert "\\#\\# Injected heading" in markdown
     assert "  - *Secretariat commentary:* first \\# second \\[link\\](http://x) \\*bold\\*" in markdown
@@ -223,7 +228,7 @@ def test_a_miss_whose_figure_is_inferred_says_so_and_counts_reported_months(fres
     assert finding(built, "headline:CSP N").text == "CSP N: 0 met, below target: M1, inferred (not reported): M1."
     table = built.table.set_index("Provider")
     assert (table.loc["CSP N", "Status"], table.loc["DCC", "Status"]) == ("Below target (inferred)", "Met")
-    markdown = summary.to_markdown(built)
+    markdown = markdown_doc.to_markdown(Document.of(built))
     assert "is inferred, not reported: OPSG minutes" in markdown and "Below target (inferred)" in markdown
 
 
@@ -286,7 +291,7 @@ def test_charts_in_a_document_count_for_its_classification(fresh_db):
     load_text(fresh_db, "month,measure,provider,value\n2017-12,M1,CSP N,97\n", "old-red.csv", classification="red")
     load_text(fresh_db, "month,measure,provider,value\n2018-06,M1,CSP N,97\n2018-07,M1,CSP N,97\n", "white.csv")
     assert summary.build_summary(fresh_db, date(2018, 7, 1)).classification == "white"
-    _, _, classification = export.summary_document(fresh_db, date(2018, 7, 1), "html")
+    _, _, classification = build.summary_document(fresh_db, date(2018, 7, 1), "html")
     assert classification == "red"                 # the chart reaches back to the red December figure
 
 
@@ -314,7 +319,7 @@ def test_footer_has_month_sources_classification_and_sample_notice(april):
 
 def test_word_document(april):
     con, built = april
-    name, content, classification = export.summary_document(
+    name, content, classification = build.summary_document(
         con, date(2020, 4, 1), "docx", window=17, commentary={"below:CPM1:DCC": "Remediation due in June."})
     assert name == "pmr-summary-2020-04-white-no-publish.docx" and classification == "white-no-publish"
     document = docx.Document(io.BytesIO(content))
@@ -334,7 +339,7 @@ def test_word_document(april):
 
 def test_html_is_standalone_well_formed_and_escaped(april, fresh_db):
     con, built = april
-    _, content, _ = export.summary_document(con, date(2020, 4, 1), "html", window=17)
+    _, content, _ = build.summary_document(con, date(2020, 4, 1), "html", window=17)
     page = content.decode("utf-8")
     root = ET.fromstring(page.split("\n", 1)[1])          # strict XML parse of everything after the doctype
     assert root.tag.endswith("html")
@@ -342,7 +347,7 @@ def test_html_is_standalone_well_formed_and_escaped(april, fresh_db):
     assert page.count("<svg") == len(built.charts)
     load_text(fresh_db, 'month,measure,provider,value,status,note\n'
                         '2018-01,M1,CSP N,95,unreliable,"<script>alert(1)</script>"\n')
-    hostile = summary.to_html(summary.build_summary(fresh_db, date(2018, 1, 1)))
+    hostile = html_doc.to_html(Document.of(summary.build_summary(fresh_db, date(2018, 1, 1))))
     assert "<script>" not in hostile and "&lt;script&gt;" in hostile
 
 

@@ -139,12 +139,14 @@ def test_the_spc_view_shows_limits_flags_and_readings(trends_page, sample_db):
 
     from opsg_metrics.rules import spc
 
+    from opsg_metrics.queries import spc as spc_readings
+
     query = {"measure": ["CPM1"], "provider": ["CSP N", "CSP C&S"], "from": "2018-01", "to": "2021-12"}
     at = trends_page(**query, view="spc")
     assert not at.exception
     assert at.toggle[0].label == "SPC view" and at.toggle[0].value is True
     # The same analysis, straight from the module: the page must show exactly it.
-    expected = spc.readings(sample_db, date(2018, 1, 1), date(2021, 12, 1), measure="CPM1")
+    expected = spc_readings.readings(sample_db, date(2018, 1, 1), date(2021, 12, 1), measure="CPM1")
     specs = chart_specs(at)
     assert len(specs) == 1
     panels = specs[0]["vconcat"]

@@ -17,14 +17,11 @@ import streamlit as st
 
 from opsg_metrics.store import parse
 from opsg_metrics.store.classification import LABELS
-from opsg_metrics.store.connect import OpsgError, connect, data_version, resolve_db_path
+from opsg_metrics.store.connect import connect, data_version, resolve_db_path
+from opsg_metrics.store.errors import OpsgError
 from opsg_metrics.queries.overview import DatasetInfo, dataset_info
+from opsg_metrics import words
 
-SAMPLE_BANNER = (
-    "**Illustrative sample data.** The figures shown are generated for demonstration and are not "
-    "DCC's. Rows that repeat a real figure from OPSG minutes say so in their note "
-    "(\"Reported figure: …\")."
-)
 
 
 # A page's script runs again on every interaction, and with it every `@st.cache_data` line in it: each
@@ -123,9 +120,9 @@ def sidebar() -> DatasetInfo:
     info = current_dataset()
     with st.sidebar:
         if info.has_sample:
-            st.warning(SAMPLE_BANNER, icon=":material/science:")
+            st.warning(words.SAMPLE_BANNER, icon=":material/science:")
         st.caption("Data")
-        latest = parse.month_label(info.latest_month) if info.latest_month else "none loaded"
+        latest = words.month_label(info.latest_month) if info.latest_month else "none loaded"
         st.markdown(f"Latest PMR month: **{latest}**")
         st.markdown(f"Classification: **{LABELS[info.classification]}**")
         st.caption(f"Database: `{resolve_db_path()}` · schema v{info.schema_version} · "
@@ -166,7 +163,7 @@ def query_month(name: str, months: list[str], default: str) -> str:
     if value is None:
         return default
     try:
-        key = parse.month_key(parse.parse_month(value))
+        key = words.month_key(parse.parse_month(value))
     except ValueError as exc:
         st.warning(f"The link asks for {name} '{md_escape(value)}': {md_escape(str(exc))}; using {default} instead.")
         return default
@@ -235,7 +232,7 @@ def _chart_spec(key: tuple, _build) -> dict:
     """The spec Streamlit is given: the chart's own (unvalidated: the test suite validates these charts; it
     also serves the exports), its datasets already as the Arrow bytes Streamlit would make of them on every
     rerun. Shared between reruns: give Streamlit a copy of the top level (it removes `datasets`)."""
-    from opsg_metrics.render.charts.trend import spec_of
+    from opsg_metrics.render.charts.spec import spec_of
 
     spec = dict(spec_of(_built_chart(key, _build)))
     if "datasets" in spec:
@@ -305,7 +302,7 @@ def query_range(months: list[str], default_start: str) -> tuple[str, str]:
 def month_slider(months: list[str], start: str, end: str, label: str = "Months") -> tuple[str, str]:
     """A range slider over YYYY-MM keys, labelled 'January 2019'."""
     return st.select_slider(label, options=months, value=(start, end),
-                            format_func=lambda m: parse.month_label(parse.parse_month(m)))
+                            format_func=lambda m: words.month_label(parse.parse_month(m)))
 
 
 from opsg_metrics.store.classification import RESTRICTED  # noqa: E402
@@ -324,7 +321,7 @@ def restricted_confirmed(classification: str, key: str) -> bool:
 
 def csv_download(label: str, frame, file_name: str, key: str, classification: str) -> None:
     """A CSV download marked with its classification (first line), neutralised, confirmed if restricted."""
-    from opsg_metrics.render.files import csv_bytes
+    from opsg_metrics.render.csv import csv_bytes
 
     if restricted_confirmed(classification, key):
         # Made when clicked, not on every rerun of the page.

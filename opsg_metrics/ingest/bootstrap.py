@@ -17,7 +17,8 @@ import duckdb
 from opsg_metrics.store import parse
 from opsg_metrics.rules import status
 from opsg_metrics.store.catalogue import MEASURES_FILE, load_providers
-from opsg_metrics.store.connect import REPO_ROOT, OpsgError
+from opsg_metrics.store.connect import REPO_ROOT
+from opsg_metrics.store.errors import OpsgError
 from opsg_metrics.ingest.load import IngestResult, ingest_file
 
 SAMPLE_DIR = REPO_ROOT / "data" / "sample"

@@ -27,11 +27,13 @@ import pandas as pd
 from opsg_metrics.store import connect as db
 from opsg_metrics.store import parse
 from opsg_metrics.store.catalogue import Catalogue
-from opsg_metrics.queries.context import percent_change, previous_month
-from opsg_metrics.store.connect import OpsgError
+from opsg_metrics.queries.context import percent_change
+from opsg_metrics.words import previous_month
+from opsg_metrics.store.errors import OpsgError
 from opsg_metrics.queries.operations import (ALL_CSPS, COMBINED, HUBS, REGIONS, join_notes, month_range, missing_parts, providers_of,
                          regional, regional_metric, shown_source_ids)
 from opsg_metrics.rules.status import latest_month, status_table
+from opsg_metrics import words
 
 PER_HUBS = 1000
 ALL_CODES = "all"
@@ -279,7 +281,7 @@ def beside_measure(
     if region not in REGIONS:
         raise OpsgError(f"unknown region '{region}' (use {', '.join(REGIONS)})")
     if start > end:
-        raise OpsgError(f"the range starts ({parse.month_key(start)}) after it ends ({parse.month_key(end)})")
+        raise OpsgError(f"the range starts ({words.month_key(start)}) after it ends ({words.month_key(end)})")
     try:
         definition = Catalogue.from_db(con).resolve_series(measure, measure_provider)
     except ValueError as exc:
@@ -378,8 +380,6 @@ def normalised_table(frame: pd.DataFrame) -> pd.DataFrame:
 
 def beside_table(view: BesideView) -> pd.DataFrame:
     """The two series of the beside view month by month."""
-    from opsg_metrics.rules.status import STATUS_LABELS
-
     merged = view.alerts.merge(view.measure, on="month", suffixes=("_alerts", ""))
     label = BASES[view.basis] + ("" if view.code == ALL_CODES else f" ({view.code})")
     return pd.DataFrame({
@@ -388,7 +388,7 @@ def beside_table(view: BesideView) -> pd.DataFrame:
         "Alert note": merged["note_alerts"],
         f"{view.measure_id} ({view.measure_provider})": merged["value"],
         "Target": merged["target"], "Minimum": merged["minimum"],
-        "Status": [STATUS_LABELS[s] for s in merged["status"]],
+        "Status": [words.STATUS_LABELS[s] for s in merged["status"]],
         "Measure note": merged["note"],
     }).reset_index(drop=True)
 

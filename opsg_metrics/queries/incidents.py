@@ -34,9 +34,10 @@ import pandas as pd
 
 from opsg_metrics.store import parse
 from opsg_metrics.store.catalogue import CATALOGUE_DIR, Catalogue
-from opsg_metrics.store.connect import OpsgError
+from opsg_metrics.store.errors import OpsgError
 from opsg_metrics.rules.status import status_table
 from opsg_metrics.queries.trends import Provenance, provenance as sources_provenance
+from opsg_metrics import words
 
 RESOLUTION_TIMES_FILE = CATALOGUE_DIR / "resolution_times.csv"
 CATEGORIES = (1, 2, 3, 4, 5)
@@ -67,7 +68,7 @@ class IncidentFilter:
     def __post_init__(self):
         start, end = _first_of_month(self.start), _first_of_month(self.end)
         if start > end:
-            raise OpsgError(f"the period starts ({parse.month_key(start)}) after it ends ({parse.month_key(end)})")
+            raise OpsgError(f"the period starts ({words.month_key(start)}) after it ends ({words.month_key(end)})")
         bad = [c for c in self.categories if c not in CATEGORIES]
         if bad:
             raise OpsgError(f"incident categories are 1 to 5, not {', '.join(map(str, bad))}")
@@ -83,7 +84,7 @@ class IncidentFilter:
     @property
     def period_end(self) -> datetime:
         """The first instant after the period: what 'at the end of the period' means."""
-        return datetime.combine(_next_month(self.end), datetime.min.time())
+        return datetime.combine(words.next_month(self.end), datetime.min.time())
 
     def period_months(self) -> list[date]:
         """The months the month-based views cover, oldest first."""
@@ -92,17 +93,13 @@ class IncidentFilter:
         months, month = [], self.start
         while month <= self.end:
             months.append(month)
-            month = _next_month(month)
+            month = words.next_month(month)
         return months
 
 
 def _first_of_month(day) -> date:
     day = pd.Timestamp(day)
     return date(day.year, day.month, 1)
-
-
-def _next_month(month: date) -> date:
-    return date(month.year + month.month // 12, month.month % 12 + 1, 1)
 
 
 def _incident_where(f: IncidentFilter, alias: str = "i") -> tuple[str, list]:
@@ -149,7 +146,7 @@ def incident_months(con: duckdb.DuckDBPyConnection) -> list[date]:
     months, month = [], first
     while month <= last:
         months.append(month)
-        month = _next_month(month)
+        month = words.next_month(month)
     return months
 
 
@@ -197,7 +194,7 @@ def monthly_counts(con: duckdb.DuckDBPyConnection, f: IncidentFilter) -> pd.Data
 def monthly_table(counts: pd.DataFrame, months: Sequence[date]) -> pd.DataFrame:
     """Counts as people read them: one row per month (every month given, zeros included),
     incidents opened by category, opened in all, major (Category 1-2) opened, and resolved."""
-    keys = [parse.month_key(m) for m in months]
+    keys = [words.month_key(m) for m in months]
     table = pd.DataFrame({"Month": keys})
     frame = counts.assign(month_key=pd.to_datetime(counts["month"]).dt.strftime("%Y-%m")) if len(counts) else None
     for category in CATEGORIES:
@@ -451,10 +448,8 @@ def _latest_month(con) -> date | None:
 
 def resolution_table(frame: pd.DataFrame) -> pd.DataFrame:
     """A resolution_against_cpm frame as the page and its CSV show it."""
-    from opsg_metrics.rules.status import STATUS_LABELS
-
     return pd.DataFrame({
-        "Month": [parse.month_key(m) for m in frame["month"]],
+        "Month": [words.month_key(m) for m in frame["month"]],
         "Measure": frame["measure"],
         "Categories": frame["categories"],
         "Resolved": frame["resolved"].astype(int),
@@ -463,7 +458,7 @@ def resolution_table(frame: pd.DataFrame) -> pd.DataFrame:
         "Reported (%)": frame["reported"].astype(float),
         "Target (%)": frame["target"].astype(float),
         "Minimum (%)": frame["minimum"].astype(float),
-        "Reported status": [STATUS_LABELS.get(s, s) for s in frame["status"]],
+        "Reported status": [words.STATUS_LABELS.get(s, s) for s in frame["status"]],
     })
 
 
@@ -500,7 +495,7 @@ def rdp_incidents(con: duckdb.DuckDBPyConnection, f: IncidentFilter) -> pd.DataF
 def rdp_table(frame: pd.DataFrame) -> pd.DataFrame:
     """An rdp_incidents frame as the page and its CSV show it."""
     return pd.DataFrame({
-        "Month": [parse.month_key(m) for m in frame["month"]],
+        "Month": [words.month_key(m) for m in frame["month"]],
         "Opened": frame["opened"],
         "Resolved in month": frame["resolved_in_month"],
         "Still open": frame["still_open"],
@@ -540,7 +535,7 @@ def month_ranges(months: Iterable[date]) -> str:
     months = sorted(set(months))
     parts, run = [], []
     for month in months:
-        if run and _next_month(run[-1]) != month:
+        if run and words.next_month(run[-1]) != month:
             parts.append(run)
             run = []
         run.append(month)
@@ -625,6 +620,6 @@ def filter_description(f: IncidentFilter, *, every_provider: Sequence[str] = (),
         parts.append(f'id or title contains "{f.search}"')
     if restriction:
         parts.append(restriction)
-    parts.append(f"{parse.month_label(f.start)} to {parse.month_label(f.end)}" if f.start != f.end
-                 else parse.month_label(f.start))
+    parts.append(f"{words.month_label(f.start)} to {words.month_label(f.end)}" if f.start != f.end
+                 else words.month_label(f.start))
     return " · ".join(parts)

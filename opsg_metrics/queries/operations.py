@@ -27,7 +27,7 @@ import duckdb
 import pandas as pd
 
 from opsg_metrics.store.catalogue import Catalogue
-from opsg_metrics.queries.context import previous_month
+from opsg_metrics.words import previous_month
 
 CSP_REGIONS = ("CSP N", "CSP C", "CSP S")
 ALL_CSPS = "All CSPs"

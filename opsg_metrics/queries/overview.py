@@ -14,11 +14,14 @@ from datetime import date
 import duckdb
 import pandas as pd
 
+from opsg_metrics.queries import spc as spc_readings
 from opsg_metrics.store import parse
 from opsg_metrics.rules import spc
 from opsg_metrics.store.classification import most_restrictive
 from opsg_metrics.store.connect import schema_version
-from opsg_metrics.rules.status import STATUS_ICONS, STATUS_LABELS, latest_month, run_phrase, status_for_month
+from opsg_metrics.rules.status import latest_month, run_of, status_for_month
+from opsg_metrics.words import STATUS_ICONS, STATUS_LABELS
+from opsg_metrics import words
 
 
 @dataclass
@@ -100,7 +103,7 @@ def cell_tooltip(row) -> str:
         parts.append(f"Target {format_value(row['target'], row['unit'])}, "
                      f"minimum {format_value(row['minimum'], row['unit'])}{unverified}")
     if row["run_below_target"]:
-        parts.append(run_phrase(row))
+        parts.append(run_of(row))
     parts.append(f"{row['misses_in_window']} of {row['window_months']} months with data below target "
                  f"in the last {row['window']}")
     sentence = row.get("spc_sentence")
@@ -136,7 +139,7 @@ def matrix_cells(con: duckdb.DuckDBPyConnection, month: date, *, window: int) ->
     frame = status_for_month(con, month, window=window)
     if frame.empty:
         return frame
-    readings = spc.readings_for_month(con, month)[["measure", "provider", *SPC_COLUMNS]]
+    readings = spc_readings.readings_for_month(con, month)[["measure", "provider", *SPC_COLUMNS]]
     frame = frame.merge(readings.rename(columns={c: f"spc_{c}" for c in SPC_COLUMNS}),
                         on=["measure", "provider"], how="left")
     rows = [row for _, row in frame.iterrows()]
@@ -198,9 +201,9 @@ table.opsg-matrix td .spc-neutral { border-color: #CC79A7; color: #7d2d5e; }
 
 def trends_link(measure: str, provider: str, month: date, window: int, months_back: int = 36) -> str:
     """The trends view of one series over the months to `month`, as a link relative to the app."""
-    start = (pd.Timestamp(month) - pd.DateOffset(months=months_back - 1)).date()
-    return "trends?" + urlencode({"measure": measure, "provider": provider, "from": parse.month_key(start),
-                                  "to": parse.month_key(month), "window": window})
+    start = words.months_back(month, months_back - 1)
+    return "trends?" + urlencode({"measure": measure, "provider": provider, "from": words.month_key(start),
+                                  "to": words.month_key(month), "window": window})
 
 
 def matrix_html(cells: pd.DataFrame, providers: list[str]) -> str:
@@ -256,4 +259,4 @@ SPC_LEGEND = (f"SPC over the {spc.DEFAULT_MONTHS} months to the month: ~ common 
 
 def month_options(months: list[date]) -> dict[str, str]:
     """YYYY-MM key -> 'January 2019' label, newest first, for a month picker."""
-    return {parse.month_key(m): parse.month_label(m) for m in months}
+    return {words.month_key(m): words.month_label(m) for m in months}

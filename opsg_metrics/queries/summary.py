@@ -1,100 +1,37 @@
-"""The secretariat's monthly PMR summary: findings as data first, then Markdown, HTML and Word.
+"""The secretariat's monthly PMR summary, as findings: built once from the figures, their status, runs,
+windows, SPC readings, revisions and the month's context, then laid out by render/documents.
 
-`build_summary` gathers every statement the summary makes as a Finding: the
-sentence, and the figures and sources behind it. The renderers only lay
-findings out (plus the tables and the footer), so every sentence in every
-format has a finding behind it, and the same data always gives the same text.
-The sentences follow how OPSG minutes put things: "CPM1 was below its Target
-Service Level (99%) at 96.40%. It has been below target for 16 consecutive
-months, since January 2019, and in 16 of the last 17 months."
+Every statement is a Finding (the sentence, and the figures and sources behind it), so every sentence in
+every format has a finding behind it, and the same data always gives the same text. The sentences follow
+how OPSG minutes put things: "CPM1 was below its Target Service Level (99%) at 96.40%. It has been below
+target for 16 consecutive months, since January 2019, and in 16 of the last 17 months."
 """
 
 from __future__ import annotations
 
-import html
-import io
-from dataclasses import dataclass, field
 from datetime import date
 
 import duckdb
 import pandas as pd
 
-from opsg_metrics.queries import context
-from opsg_metrics.store import parse
+from opsg_metrics import words
+from opsg_metrics.queries import spc as spc_readings
+from opsg_metrics.queries.context import context_findings, source_ids_of
+from opsg_metrics.queries.findings import Finding, Summary
+from opsg_metrics.queries.provenance import provenance
 from opsg_metrics.rules import spc
-from opsg_metrics.store.classification import LABELS, most_restrictive
-from opsg_metrics.store.text import printable
-from opsg_metrics.store.connect import OpsgError
-from opsg_metrics.rules.status import DEFAULT_WINDOW, STATUS_LABELS, check_window, last_reported_before, latest_month, status_table
+from opsg_metrics.rules.status import DEFAULT_WINDOW, check_window, last_reported_before, latest_month, status_table
+from opsg_metrics.store.errors import OpsgError
 
 MOVEMENTS_SHOWN = 5
-
-
-@dataclass
-class Finding:
-    """One statement of the summary and what it rests on."""
-
-    key: str                          # stable id, e.g. 'below:CPM1:DCC' (commentary is keyed on it)
-    section: str
-    text: str
-    measure: str | None = None
-    provider: str | None = None
-    status: str | None = None
-    figures: dict = field(default_factory=dict)
-    sources: list[str] = field(default_factory=list)
-
-
-@dataclass
-class Summary:
-    month: date
-    window: int
-    sections: list[tuple[str, list[Finding]]]
-    table: pd.DataFrame
-    incident_table: pd.DataFrame
-    alert_table: pd.DataFrame
-    classification: str
-    sample: bool
-    sources: list[tuple[str, date | None]]
-    charts: list[tuple[str, list[str]]]          # (measure, providers below target) to draw
-    source_ids: tuple[int, ...] = ()             # exactly the sources of the rows the summary states
-
-    @property
-    def title(self) -> str:
-        return f"PMR summary: {parse.month_label(self.month)}"
-
-    @property
-    def findings(self) -> list[Finding]:
-        return [f for _, found in self.sections for f in found]
-
-    def footer_lines(self) -> list[str]:
-        lines = [f"PMR month: {parse.month_label(self.month)}. Rolling window: {self.window} months."]
-        if self.sources:
-            lines.append("Sources: " + "; ".join(
-                f"{label} (issued {issued:%d %B %Y})" if issued else label for label, issued in self.sources) + ".")
-        lines.append(f"Classification: {LABELS[self.classification]}.")
-        if self.sample:
-            lines.append("Illustrative sample data: the figures are not DCC's, except those noted as reported figures.")
-        return lines
 
 
 # ---------------------------------------------------------------- wording
 
 
-def _pct(value: float, unit: str = "percent") -> str:
-    if unit == "percent":
-        return f"{value:.2f}%"
-    return f"{value:,.0f}" if float(value).is_integer() else f"{value:,.2f}"
-
-
-def _level(value: float, unit: str) -> str:
-    """Service levels as OPSG writes them: 99%, 99.5%."""
-    if unit == "percent":
-        return f"{value:g}%"
-    return f"{value:g}"
-
-
-def _months(n: int) -> str:
-    return f"{n} month{'s' if n != 1 else ''}"
+_pct = words.value_text
+_level = words.level_text
+_months = words.months
 
 
 def _who(row) -> str:
@@ -103,7 +40,7 @@ def _who(row) -> str:
 
 
 def _month(value) -> str:
-    return parse.month_label(pd.Timestamp(value).date())
+    return words.month_label(pd.Timestamp(value).date())
 
 
 def miss_sentences(row) -> str:
@@ -170,7 +107,7 @@ def spc_sentence(readings: pd.DataFrame | None, row, month: date) -> str:
     if readings is None or key not in readings.index:
         return ""
     sentence = readings.loc[key, "sentence"]
-    return f" SPC, {spc.DEFAULT_MONTHS} months to {parse.month_label(month)}: {sentence[0].lower()}{sentence[1:]}"
+    return f" SPC, {spc.DEFAULT_MONTHS} months to {words.month_label(month)}: {sentence[0].lower()}{sentence[1:]}"
 
 
 def spc_figures(readings: pd.DataFrame | None, row) -> dict:
@@ -191,7 +128,7 @@ def _figures(row) -> dict:
         if value is None or (not isinstance(value, str) and pd.isna(value)):
             continue
         if isinstance(value, pd.Timestamp):
-            value = parse.month_key(value.date())
+            value = words.month_key(value.date())
         elif hasattr(value, "item"):
             value = value.item()
         out[name] = value
@@ -217,7 +154,7 @@ def _headline(now: pd.DataFrame, month: date) -> list[Finding]:
             continue
         counts = part["status"].value_counts()
         met, below_t, below_m, no_data = (int(counts.get(s, 0)) for s in ("met", "below_target", "below_minimum", "no_data"))
-        text = (f"{label}, {parse.month_label(month)}: {met} of {len(part)} figures met target, "
+        text = (f"{label}, {words.month_label(month)}: {met} of {len(part)} figures met target, "
                 f"{below_t} {'was' if below_t == 1 else 'were'} below target and {below_m} below minimum")
         text += f"; {no_data} not reported." if no_data else "."
         inferred = int(part["inferred"].sum())
@@ -240,7 +177,7 @@ def _headline(now: pd.DataFrame, month: date) -> list[Finding]:
         if part["inferred"].any():
             text += ", inferred (not reported): " + ", ".join(part.loc[part["inferred"].astype(bool), "measure"])
         findings.append(Finding(f"headline:{provider}", "Headline", text + ".", provider=provider,
-                                figures={s: int(counts.get(s, 0)) for s in STATUS_LABELS}))
+                                figures={s: int(counts.get(s, 0)) for s in words.STATUS_LABELS}))
     return findings
 
 
@@ -249,14 +186,14 @@ def _changes(now: pd.DataFrame, before: pd.DataFrame, month: date) -> list[Findi
     section = "Changes since the previous month"
     if before.empty:
         return [Finding("changes:none", section,
-                        f"There are no figures before {parse.month_label(month)} to compare with.")]
+                        f"There are no figures before {words.month_label(month)} to compare with.")]
     merged = now.merge(before[["measure", "provider", "month", "value", "status", "run_below_target"]],
                        on=["measure", "provider"], suffixes=("", "_before"))
-    previous = context.previous_month(month)
+    previous = words.previous_month(month)
 
     def when(row) -> str:
         earlier = pd.Timestamp(row["month_before"]).date()
-        return "the month before" if earlier == previous else f"in {parse.month_label(earlier)} (the last month reported)"
+        return "the month before" if earlier == previous else f"in {words.month_label(earlier)} (the last month reported)"
 
     misses = ("below_target", "below_minimum")
     findings = []
@@ -366,114 +303,6 @@ def _quality(now: pd.DataFrame, revised: pd.DataFrame) -> list[Finding]:
     return findings
 
 
-def _ops_value(ops: pd.DataFrame, metric: str, provider: str):
-    match = ops[(ops["metric"] == metric) & (ops["provider"] == provider)]
-    return None if match.empty else match.iloc[0]
-
-
-def _ids(*values) -> set[int]:
-    """Source ids from ids, rows (their source_id and previous_source_id) and frames of rows."""
-    out: set[int] = set()
-    for value in values:
-        if value is None:
-            continue
-        if isinstance(value, pd.DataFrame):
-            for column in ("source_id", "previous_source_id"):
-                if column in value:
-                    out |= {int(i) for i in value[column].dropna()}
-        elif isinstance(value, pd.Series):
-            out |= {int(value[c]) for c in ("source_id", "previous_source_id") if c in value and pd.notna(value[c])}
-        else:
-            out |= {int(i) for i in value}
-    return out
-
-
-def _context(con, month: date) -> tuple[list[Finding], pd.DataFrame, pd.DataFrame, set[int]]:
-    """The month's context findings and tables, and the ids of the sources of exactly the rows they use
-    (the previous month's too, where a change on it is stated)."""
-    section = "Context"
-    findings = []
-    used: set[int] = set()
-    majors = context.incidents_opened(con, month, major_only=True)
-    used |= _ids(majors)
-    if majors.empty:
-        findings.append(Finding("context:majors", section, "No major incidents (Category 1–2) were opened in the month."))
-    else:
-        by_category = majors["category"].value_counts().sort_index()
-        counts = " and ".join(f"{n} Category {c}" for c, n in by_category.items())
-        listing = "; ".join(f"{r.incident_id} ({r.provider}, Category {r.category}): {r.title}" for r in majors.itertuples())
-        findings.append(Finding("context:majors", section,
-                                f"{len(majors)} major incident{'s were' if len(majors) != 1 else ' was'} opened "
-                                f"({counts}): {listing}.",
-                                figures={"major_incidents": len(majors),
-                                         **{f"category_{c}": int(n) for c, n in by_category.items()}},
-                                sources=sorted(set(majors["source"]))))
-    incident_table = context.incident_counts(con, month)
-    if not incident_table.empty:
-        used |= _ids(context.incident_source_ids(con, month))
-        total = int(incident_table.loc["All", "Total"])
-        findings.append(Finding("context:incidents", section,
-                                f"{total} incident{'s were' if total != 1 else ' was'} opened in the month "
-                                "(by provider and category in the table below).",
-                                figures={"incidents_opened": total}))
-    ops = context.ops_figures(con, month)
-    rdp = [(_ops_value(ops, f"RDP incidents {what}", "RDP"), what) for what in ("opened", "resolved", "still open")]
-    used |= _ids(*(r for r, _ in rdp))
-    if any(r is not None for r, _ in rdp):
-        parts = [f"{int(r['value'])} {what}{' in month' if what == 'resolved' else ''}" for r, what in rdp if r is not None]
-        findings.append(Finding("context:rdp", section, "RDP incidents: " + ", ".join(parts) + ".",
-                                provider="RDP", figures={what: float(r["value"]) for r, what in rdp if r is not None},
-                                sources=sorted({r["source"] for r, _ in rdp if r is not None})))
-    changes, success = _ops_value(ops, "changes implemented", "DCC"), _ops_value(ops, "change success rate", "DCC")
-    used |= {int(r["source_id"]) for r in (changes, success) if r is not None}
-    if changes is not None:
-        text = f"{int(changes['value'])} changes were implemented"
-        text += f", {success['value']:.1f}% successfully." if success is not None else "."
-        findings.append(Finding("context:changes", section, text,
-                                figures={"changes": float(changes["value"]),
-                                         **({"success_rate": float(success["value"])} if success is not None else {})},
-                                sources=[changes["source"]]))
-    problems = _ops_value(ops, "open problem tickets", "DCC")
-    if problems is not None:
-        used.add(int(problems["source_id"]))
-        findings.append(Finding("context:problems", section, f"{int(problems['value'])} problem tickets were open"
-                                + (f" ({problems['note']})." if problems["note"] else "."),
-                                figures={"open_problems": float(problems["value"])}, sources=[problems["source"]]))
-    installs = ops[ops["metric"] == "installations"]
-    used |= _ids(installs)
-    if not installs.empty:
-        parts = []
-        for r in installs.itertuples():
-            change = f" ({r.change_pct:+.1f}% on the previous month)" if r.change_pct is not None and pd.notna(r.change_pct) else ""
-            parts.append(f"{r.provider} {r.value:,.0f}{change}")
-        findings.append(Finding("context:installations", section, "Installations: " + "; ".join(parts) + ".",
-                                figures={r.provider: float(r.value) for r in installs.itertuples()},
-                                sources=sorted(set(installs["source"]))))
-    alerts = context.alert_volumes(con, month)
-    used |= _ids(alerts)
-    alert_table = pd.DataFrame()
-    if not alerts.empty:
-        by_code = alerts.groupby("alert_code", sort=True).agg(volume=("volume", "sum"), previous=("previous", "sum"))
-        by_code["change_pct"] = [context.percent_change(v, p) for v, p in zip(by_code["volume"], by_code["previous"])]
-        top = by_code.sort_values("volume", ascending=False).head(3)
-        parts = [f"{code} {int(r.volume):,}" + (f" ({r.change_pct:+.0f}%)" if r.change_pct is not None and pd.notna(r.change_pct) else "")
-                 for code, r in top.iterrows()]
-        findings.append(Finding("context:alerts", section,
-                                f"{int(by_code['volume'].sum()):,} alerts in the month; the most frequent: "
-                                + ", ".join(parts) + " (change on the previous month).",
-                                figures={code: int(r.volume) for code, r in by_code.iterrows()},
-                                sources=sorted(set(alerts["source"]))))
-        alert_table = alerts.pivot_table(index="alert_code", columns="provider", values="volume", aggfunc="sum",
-                                         sort=False).fillna(0).astype(int)
-        alert_table["Total"] = alert_table.sum(axis=1)
-        alert_table["Change on previous month"] = [
-            "" if c is None or pd.isna(c) else f"{c:+.1f}%" for c in by_code.reindex(alert_table.index)["change_pct"]]
-        alert_table.index.name = "Alert code"
-    if not findings:
-        findings.append(Finding("context:none", section, "No incidents, alerts or operational figures are loaded for the month."))
-    return findings, incident_table, alert_table, used
-
-
 def _status_table(now: pd.DataFrame) -> pd.DataFrame:
     return pd.DataFrame({
         "Measure": now["measure"],
@@ -481,7 +310,7 @@ def _status_table(now: pd.DataFrame) -> pd.DataFrame:
         "Value": [("" if pd.isna(v) else _pct(v, u)) for v, u in zip(now["value"], now["unit"])],
         "Target": [_level(t, u) if pd.notna(t) else "" for t, u in zip(now["target"], now["unit"])],
         "Minimum": [_level(m, u) if pd.notna(m) else "" for m, u in zip(now["minimum"], now["unit"])],
-        "Status": [STATUS_LABELS[s] + (" (unreliable)" if u else "") + (" (inferred)" if i else "")
+        "Status": [words.STATUS_LABELS[s] + (" (unreliable)" if u else "") + (" (inferred)" if i else "")
                    for s, u, i in zip(now["status"], now["unreliable"], now["inferred"])],
         "Run": [str(int(r)) if r else "" for r in now["run_below_target"]],
     }).reset_index(drop=True)
@@ -501,10 +330,10 @@ def build_summary(con: duckdb.DuckDBPyConnection, month: date, *, window: int = 
     # an inferred month is not a reported one).
     before = last_reported_before(con, month, window=window, until=until)
     if now.empty or (now["figure_status"] == "absent").all():
-        raise OpsgError(f"no figures are loaded for {parse.month_label(month)} (latest month loaded: "
-                        f"{parse.month_label(latest)})")
+        raise OpsgError(f"no figures are loaded for {words.month_label(month)} (latest month loaded: "
+                        f"{words.month_label(latest)})")
     misses = now[now["status"].isin(["below_target", "below_minimum"])]
-    readings = spc.readings_for_month(con, month).set_index(["measure", "provider"]) if not misses.empty else None
+    readings = spc_readings.readings_for_month(con, month).set_index(["measure", "provider"]) if not misses.empty else None
     below = [Finding(f"below:{r['measure']}:{r['provider']}",
                      "Measures below target" if r["measure"].startswith("CPM") else "Service Provider measures below target",
                      miss_sentences(r) + spc_sentence(readings, r, month), r["measure"], r["provider"], r["status"],
@@ -529,7 +358,7 @@ def build_summary(con: duckdb.DuckDBPyConnection, month: date, *, window: int = 
         cpm_below = [Finding("below:cpm:none", "Measures below target", text,
                              figures={"cpm_figures": len(cpms), "not_reported": unreported})]
     revised = revisions(con, month)
-    context_findings, incident_table, alert_table, context_ids = _context(con, month)
+    context_items, incident_table, alert_table, context_ids = context_findings(con, month)
     sections = [("Headline", _headline(now, month))]
     if cpm_below:
         sections.append(("Measures below target", cpm_below))
@@ -538,181 +367,17 @@ def build_summary(con: duckdb.DuckDBPyConnection, month: date, *, window: int = 
     sections += [
         ("Changes since the previous month", _changes(now, before, month)),
         ("Data quality", _quality(now, revised)),
-        ("Context", context_findings),
+        ("Context", context_items),
     ]
     # Provenance, by source id: the month's current figures, the first issue of each revised one (Data
     # quality names both), the earlier figures compared under Changes, and the context rows used. Charts
-    # added to a document add their own (export.summary_document).
-    used = (_ids(now, before) | _ids(revised["first_source_id"].dropna(), revised["current_source_id"].dropna())
-            | context_ids)
-    source_rows = con.execute(
-        """SELECT s.label, s.issued_on, s.classification, s.is_sample, s.source_id
-           FROM sources AS s WHERE s.source_id IN (SELECT unnest(?::INTEGER[]))
-           ORDER BY s.issued_on NULLS LAST, s.source_id""",
-        [sorted(used)],
-    ).fetchall()
+    # added to a document add their own (render/documents/build.py).
+    used = (source_ids_of(now, before)
+            | source_ids_of(revised["first_source_id"].dropna(), revised["current_source_id"].dropna()) | context_ids)
     charts = [(measure, list(group["provider"])) for measure, group in misses.groupby("measure", sort=False)]
     return Summary(
         month=month, window=window, sections=sections, table=_status_table(now),
-        incident_table=incident_table, alert_table=alert_table,
-        classification=most_restrictive(r[2] for r in source_rows), sample=any(r[3] for r in source_rows),
-        sources=list(dict.fromkeys((r[0], r[1]) for r in source_rows)), charts=charts,
-        source_ids=tuple(sorted(used)),
+        incident_table=incident_table, alert_table=alert_table, provenance=provenance(con, used), charts=charts,
     )
 
 
-# ---------------------------------------------------------------- rendering
-
-
-def _commentary(commentary: dict | None, key: str) -> str:
-    return printable(((commentary or {}).get(key) or "")).strip()
-
-
-_MD_SPECIALS = "\\`*_[]<>|#"
-
-
-def md_inline(text: str) -> str:
-    """Data or commentary as one line of Markdown text: no line breaks, no markup."""
-    flat = " ".join(str(text).split())
-    return "".join("\\" + c if c in _MD_SPECIALS else c for c in flat)
-
-
-def _md_table(frame: pd.DataFrame, index_name: str | None = None) -> list[str]:
-    frame = frame.reset_index() if index_name else frame
-    columns = [str(c) for c in frame.columns]
-    cell = md_inline
-    lines = ["| " + " | ".join(md_inline(c) for c in columns) + " |", "|" + "|".join("---" for _ in columns) + "|"]
-    lines += ["| " + " | ".join(cell(v) for v in row) + " |" for row in frame.itertuples(index=False)]
-    return lines
-
-
-def to_markdown(summary: Summary, commentary: dict | None = None) -> str:
-    lines = [f"# {summary.title}", ""]
-    if summary.sample:
-        lines += ["> Illustrative sample data.", ""]
-    for heading, findings in summary.sections:
-        lines += [f"## {heading}", ""]
-        for f in findings:
-            lines.append(f"- {md_inline(f.text)}")
-            note = _commentary(commentary, f.key)
-            if note:
-                lines.append(f"  - *Secretariat commentary:* {md_inline(note)}")
-        lines.append("")
-        if heading == "Context":
-            if not summary.incident_table.empty:
-                lines += ["### Incidents opened, by provider and category", ""] + _md_table(summary.incident_table, "Provider") + [""]
-            if not summary.alert_table.empty:
-                lines += ["### Alert volumes by code and region", ""] + _md_table(summary.alert_table, "Alert code") + [""]
-    lines += ["## Every measure and provider", ""] + _md_table(summary.table) + [""]
-    lines += ["---", ""] + [f"{md_inline(line)}  " for line in summary.footer_lines()]
-    return printable("\n".join(lines).rstrip() + "\n")
-
-
-HTML_STYLE = """
-body { font-family: 'DejaVu Sans', Arial, sans-serif; max-width: 58rem; margin: 2rem auto; color: #1a1a1a; line-height: 1.45; }
-h1 { font-size: 1.6rem; } h2 { font-size: 1.2rem; margin-top: 1.6rem; border-bottom: 1px solid #ccc; }
-table { border-collapse: collapse; margin: 0.6rem 0; font-size: 0.88rem; }
-th, td { border: 1px solid #bbb; padding: 3px 7px; text-align: left; } th { background: #eef2f6; }
-.commentary { color: #0b4f82; } .banner { background: #fff3cd; padding: 0.5rem 0.8rem; }
-footer { margin-top: 2rem; font-size: 0.85rem; color: #333; border-top: 1px solid #ccc; padding-top: 0.6rem; }
-figure { margin: 1rem 0; } figure svg { max-width: 100%; height: auto; }
-"""
-
-
-def _html_table(frame: pd.DataFrame, index_name: str | None = None) -> str:
-    frame = frame.reset_index() if index_name else frame
-    head = "".join(f"<th>{html.escape(str(c))}</th>" for c in frame.columns)
-    body = "".join("<tr>" + "".join(f"<td>{html.escape(str(v))}</td>" for v in row) + "</tr>"
-                   for row in frame.itertuples(index=False))
-    return f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
-
-
-def to_html(summary: Summary, commentary: dict | None = None, charts_svg: list[tuple[str, str]] | None = None) -> str:
-    """A standalone HTML page: every text escaped; charts (if given) as inline SVG."""
-    esc = html.escape
-    # Well-formed as XML too (void elements closed), so it survives strict tools and checks.
-    parts = ["<!DOCTYPE html>", '<html xmlns="http://www.w3.org/1999/xhtml" lang="en-GB"><head><meta charset="utf-8"/>',
-             f"<title>{esc(summary.title)}</title><style>{HTML_STYLE}</style></head><body>",
-             f"<h1>{esc(summary.title)}</h1>"]
-    if summary.sample:
-        parts.append('<p class="banner">Illustrative sample data.</p>')
-    for heading, findings in summary.sections:
-        parts.append(f"<h2>{esc(heading)}</h2><ul>")
-        for f in findings:
-            note = _commentary(commentary, f.key)
-            parts.append(f"<li>{esc(f.text)}" + (f'<br/><span class="commentary"><em>Secretariat commentary:</em> '
-                                                   f"{esc(note)}</span>" if note else "") + "</li>")
-        parts.append("</ul>")
-        if heading == "Context":
-            if not summary.incident_table.empty:
-                parts.append("<h3>Incidents opened, by provider and category</h3>" + _html_table(summary.incident_table, "Provider"))
-            if not summary.alert_table.empty:
-                parts.append("<h3>Alert volumes by code and region</h3>" + _html_table(summary.alert_table, "Alert code"))
-    for caption, svg in charts_svg or []:
-        parts.append(f"<figure>{svg}<figcaption>{esc(caption)}</figcaption></figure>")
-    parts.append("<h2>Every measure and provider</h2>" + _html_table(summary.table))
-    parts.append("<footer>" + "<br/>".join(esc(line) for line in summary.footer_lines()) + "</footer></body></html>")
-    return printable("\n".join(parts) + "\n")
-
-
-def to_docx(summary: Summary, commentary: dict | None = None, charts_png: list[tuple[str, bytes]] | None = None) -> bytes:
-    """A Word document: real headings, a styled table, the charts of the measures below target."""
-    from docx import Document
-    from docx.shared import Cm, Pt
-
-    document = Document()
-    style = document.styles["Normal"]
-    style.font.name = "Arial"
-    style.font.size = Pt(10.5)
-    section = document.sections[0]
-    section.left_margin = section.right_margin = Cm(2)
-    header = section.header.paragraphs[0]
-    header.text = f"{LABELS[summary.classification]}"
-    document.add_heading(summary.title, level=0)
-    if summary.sample:
-        document.add_paragraph("Illustrative sample data.").runs[0].italic = True
-
-    def add_table(frame: pd.DataFrame, index_name: str | None = None):
-        frame = frame.reset_index() if index_name else frame
-        table = document.add_table(rows=1, cols=len(frame.columns))
-        table.style = "Light Grid Accent 1"
-        for cell, name in zip(table.rows[0].cells, frame.columns):
-            cell.text = printable(str(name))
-        for row in frame.itertuples(index=False):
-            cells = table.add_row().cells
-            for cell, value in zip(cells, row):
-                cell.text = printable(str(value))
-        return table
-
-    for heading, findings in summary.sections:
-        document.add_heading(printable(heading), level=1)
-        for f in findings:
-            document.add_paragraph(printable(f.text), style="List Bullet")
-            note = _commentary(commentary, f.key)
-            if note:
-                paragraph = document.add_paragraph(style="List Bullet 2")
-                paragraph.add_run("Secretariat commentary: ").italic = True
-                paragraph.add_run(note)
-        if heading == "Context":
-            if not summary.incident_table.empty:
-                document.add_heading("Incidents opened, by provider and category", level=2)
-                add_table(summary.incident_table, "Provider")
-            if not summary.alert_table.empty:
-                document.add_heading("Alert volumes by code and region", level=2)
-                add_table(summary.alert_table, "Alert code")
-    if charts_png:
-        document.add_heading("Charts of the measures below target", level=1)
-        for caption, png in charts_png:
-            document.add_picture(io.BytesIO(png), width=Cm(16.5))
-            document.add_paragraph(printable(caption), style="Caption")
-    document.add_heading("Every measure and provider", level=1)
-    add_table(summary.table)
-    document.add_paragraph()
-    for line in summary.footer_lines():
-        document.add_paragraph(printable(line)).runs[0].font.size = Pt(9)
-    buffer = io.BytesIO()
-    try:
-        document.save(buffer)
-    except (ValueError, OSError) as exc:
-        raise OpsgError(f"the Word document could not be written: {str(exc)[:200]}") from None
-    return buffer.getvalue()

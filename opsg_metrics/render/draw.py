@@ -26,7 +26,7 @@ from pathlib import Path
 from typing import Iterable, Iterator
 
 from opsg_metrics.store import text
-from opsg_metrics.store.connect import OpsgError
+from opsg_metrics.store.errors import OpsgError
 
 FORMATS = ("png", "svg", "pdf")
 PNG_PPI = 200

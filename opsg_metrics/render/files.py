@@ -17,14 +17,16 @@ from typing import Callable, Iterator
 import duckdb
 import pandas as pd
 
-from opsg_metrics.render.charts import trend as charts
-from opsg_metrics.store import parse
-from opsg_metrics.store.classification import LABELS, RESTRICTED, most_restrictive
-from opsg_metrics.store.connect import OpsgError
-from opsg_metrics.render.draw import FORMATS, PNG_PPI, render, render_many
-from opsg_metrics.store.text import printable
+from opsg_metrics import words
+from opsg_metrics.queries.provenance import Provenance
+from opsg_metrics.queries.trends import annotation_lines
+from opsg_metrics.render.charts.spec import spec_of, spec_with_footer
+from opsg_metrics.render.charts.views import SpcView, TrendView, trend_view
+from opsg_metrics.render.csv import csv_bytes
+from opsg_metrics.render.draw import FORMATS, render, render_many
 from opsg_metrics.rules.status import DEFAULT_WINDOW, status_for_month, status_table
-from opsg_metrics.queries.trends import Provenance, TrendView, annotation_lines, provenance, trend_view
+from opsg_metrics.store.classification import LABELS, check_restricted, most_restrictive
+from opsg_metrics.store.errors import OpsgError
 
 PACK_MONTHS = 24
 MEDIA_TYPES = {"png": "image/png", "svg": "image/svg+xml", "pdf": "application/pdf", "zip": "application/zip"}
@@ -34,7 +36,7 @@ def chart_spec(chart, provenance: Provenance, pmr_month: date | None = None, not
     as the Vega-Lite spec that gets rendered."""
     # Composed as specs from the chart's own (made once per chart, unvalidated: the test suite validates
     # these charts): an export of a chart already drawn costs little more than vl-convert itself.
-    return charts.spec_with_footer(charts.spec_of(chart), provenance.footer_lines(pmr_month, notes))
+    return spec_with_footer(spec_of(chart), provenance.footer_lines(pmr_month, notes))
 
 
 def export_chart(chart, provenance: Provenance, fmt: str, *, pmr_month: date | None = None,
@@ -53,25 +55,37 @@ def slug(provider: str) -> str:
     return provider.replace("&", "and").replace(" ", "-")
 
 
-def file_name(view: TrendView, fmt: str) -> str:
+def _span(first: date, last: date) -> str:
+    return words.month_key(last) if first == last else f"{words.month_key(first)}_to_{words.month_key(last)}"
+
+
+def file_stem(view: TrendView) -> str:
+    """A trend chart's file name without its format: '2019-01_to_2020-04_PM2_CSP-N_CSP-CandS'."""
     providers = "_".join(slug(p) for p in view.data.providers)
     months = view.rows["month"].dt.date
-    first, last = months.min(), months.max()
-    when = parse.month_key(last) if first == last else f"{parse.month_key(first)}_to_{parse.month_key(last)}"
-    return f"{when}_{view.measure}_{providers}.{fmt}"
+    return f"{_span(months.min(), months.max())}_{view.measure}_{providers}"
+
+
+def file_name(view: TrendView, fmt: str) -> str:
+    return f"{file_stem(view)}.{fmt}"
 
 
 def export_view(view: TrendView, fmt: str) -> tuple[str, bytes]:
     return file_name(view, fmt), render(export_spec(view), fmt)
 
 
-def export_spc_view(view, fmt: str) -> tuple[str, bytes]:
-    """An SPC view as a file: its chart with the provenance footer (rebases and the method noted)."""
+def spc_file_stem(view: SpcView) -> str:
+    """An SPC chart's file name without its format: '2018-01_to_2021-12_CPM1_DCC_SPC'."""
     providers = "_".join(slug(p) for p in view.results)
     months = [m for r in view.results.values() for m in r.points["month"]]
     first, last = (min(months), max(months)) if months else (view.pmr_month, view.pmr_month)
-    name = f"{parse.month_key(first)}_to_{parse.month_key(last)}_{view.measure}_{providers}_SPC.{fmt}"
-    return name, export_chart(view.chart, view.provenance, fmt, pmr_month=view.pmr_month, notes=view.rebase_notes)
+    return f"{words.month_key(first)}_to_{words.month_key(last)}_{view.measure}_{providers}_SPC"
+
+
+def export_spc_view(view: SpcView, fmt: str) -> tuple[str, bytes]:
+    """An SPC view as a file: its chart with the provenance footer (rebases and the method noted)."""
+    return (f"{spc_file_stem(view)}.{fmt}",
+            export_chart(view.chart, view.provenance, fmt, pmr_month=view.pmr_month, notes=view.rebase_notes))
 
 
 @dataclass(frozen=True)
@@ -112,13 +126,13 @@ def pack_charts(
         raise OpsgError(f"unknown format '{fmt}' (use {', '.join(FORMATS)})")
     series = series_with_data(con, month, measure)
     if not series:
-        raise OpsgError(f"no figures for {parse.month_label(month)}" + (f" for {measure}" if measure else ""))
-    start = (pd.Timestamp(month) - pd.DateOffset(months=PACK_MONTHS - 1)).date()
+        raise OpsgError(f"no figures for {words.month_label(month)}" + (f" for {measure}" if measure else ""))
+    start = words.months_back(month, PACK_MONTHS - 1)
     table = status_table(con, window=window, until=month)      # once for the whole pack
     out = []
     for series_measure, provider in series:
         view = trend_view(con, series_measure, [provider], start, month, window=window, table=table)
-        name = f"{parse.month_key(month)}_{series_measure}_{slug(provider)}.{fmt}"
+        name = f"{words.month_key(month)}_{series_measure}_{slug(provider)}.{fmt}"
         entry = PackEntry(name, series_measure, provider, view.provenance.classification,
                           "; ".join(label for label, *_ in view.provenance.sources))
         out.append(PackChart(entry, export_spec(view)))
@@ -155,7 +169,7 @@ def month_pack(con, month: date, fmt: str = "png", *, allow_restricted: bool = T
             entries.append(entry)
         pack.writestr("manifest.csv", manifest_csv(entries))
         pack.writestr("README.txt", _readme(month, entries, classification))
-    name = f"opsg-charts-{parse.month_key(month)}-{classification}.zip"
+    name = f"opsg-charts-{words.month_key(month)}-{classification}.zip"
     return name, buffer.getvalue(), entries
 
 
@@ -181,97 +195,9 @@ def manifest_csv(entries: list[PackEntry]) -> bytes:
 
 def _readme(month: date, entries: list[PackEntry], classification: str) -> str:
     return (
-        f"OPSG Metrics chart pack for the PMR of {parse.month_label(month)}\n"
+        f"OPSG Metrics chart pack for the PMR of {words.month_label(month)}\n"
         f"{len(entries)} charts, one per measure and provider with a figure that month, each covering the "
-        f"{PACK_MONTHS} months to {parse.month_label(month)}.\n"
+        f"{PACK_MONTHS} months to {words.month_label(month)}.\n"
         f"Classification of this pack: {LABELS[classification]} (the most restrictive of its charts; "
         "each chart's own is in manifest.csv and on the chart).\n"
     )
-
-
-FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
-
-
-def neutralise(value):
-    """A text cell that a spreadsheet would run as a formula gets a leading apostrophe (OWASP's
-    advice for CSV injection), and any character that cannot be printed is replaced; numbers,
-    including negative ones, are left alone."""
-    if isinstance(value, str):
-        value = printable(value)
-        if value.startswith(FORMULA_PREFIXES):
-            return "'" + value
-    return value
-
-
-def csv_bytes(frame: pd.DataFrame, classification: str) -> bytes:
-    """The frame as UTF-8 CSV (with a BOM, so Excel reads it right), formula-like text neutralised,
-    its classification marked on the first line."""
-    safe = frame.copy()
-    for column in safe.columns:
-        if safe[column].dtype == object or pd.api.types.is_string_dtype(safe[column]):
-            safe[column] = safe[column].map(neutralise)
-    marking = f"Classification: {LABELS[classification]}\n"
-    return (marking + safe.to_csv(index=False)).encode("utf-8-sig")
-
-
-def check_restricted(classification: str, allowed: bool) -> None:
-    """Refuse to export AMBER or RED data unless the caller has explicitly allowed it."""
-    if classification in RESTRICTED and not allowed:
-        raise OpsgError(f"the output would be classified {classification.upper()} under the Panel Information "
-                        "Policy; add --allow-restricted to export it (the marking is printed on it)")
-
-
-SUMMARY_FORMATS = ("md", "docx", "html")
-
-
-def summary_charts(con, summary, fmt: str) -> list[tuple[str, TrendView]]:
-    """One chart per measure below target (its providers below target), over the PACK_MONTHS to the month,
-    as (caption, view): the views' sources join the summary's (classification and sample flag)."""
-    start = (pd.Timestamp(summary.month) - pd.DateOffset(months=PACK_MONTHS - 1)).date()
-    table = status_table(con, window=summary.window, until=summary.month)
-    out = []
-    for measure, providers in summary.charts:
-        view = trend_view(con, measure, providers, start, summary.month, window=summary.window, table=table)
-        if view is None:
-            continue
-        caption = f"{measure}, {', '.join(providers)}: the {PACK_MONTHS} months to {parse.month_label(summary.month)}"
-        out.append((caption, view))
-    return out
-
-
-def with_charts(con, built, fmt: str):
-    """A built summary with the charts a document in `fmt` carries: (summary whose provenance covers the
-    charts too, [(caption, view)]). Markdown carries none; Word and HTML the charts of the misses."""
-    import dataclasses
-
-    views = summary_charts(con, built, fmt) if fmt != "md" else []
-    if not views:
-        return built, views
-    ids = set(built.source_ids) | {i for _, v in views for i in v.provenance.source_ids}
-    origin = provenance(con, ids)
-    return dataclasses.replace(built, classification=origin.classification, sample=origin.sample,
-                               sources=list(dict.fromkeys((label, issued) for label, issued, _ in origin.sources)),
-                               source_ids=origin.source_ids), views
-
-
-def summary_document(con, month: date, fmt: str, *, window: int = DEFAULT_WINDOW, commentary: dict | None = None,
-                     charts: bool = True) -> tuple[str, bytes, str]:
-    """The month's summary as a file: (file name, bytes, classification). Word and HTML carry the
-    charts of the misses; the classification is the most restrictive of exactly the rows the document
-    states or draws."""
-    from opsg_metrics.queries import summary as summaries
-
-    if fmt not in SUMMARY_FORMATS:
-        raise OpsgError(f"unknown format '{fmt}' (use {', '.join(SUMMARY_FORMATS)})")
-    built = summaries.build_summary(con, month, window=window)
-    built, views = with_charts(con, built, fmt) if charts else (built, [])
-    chart_fmt = "png" if fmt == "docx" else "svg"
-    rendered = list(zip([c for c, _ in views], render_many((export_spec(v) for _, v in views), chart_fmt)))
-    name = f"pmr-summary-{parse.month_key(month)}-{built.classification}.{fmt}"
-    if fmt == "md":
-        content = summaries.to_markdown(built, commentary).encode("utf-8")
-    elif fmt == "html":
-        content = summaries.to_html(built, commentary, [(c, svg.decode("utf-8")) for c, svg in rendered]).encode("utf-8")
-    else:
-        content = summaries.to_docx(built, commentary, rendered)
-    return name, content, built.classification

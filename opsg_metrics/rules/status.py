@@ -18,26 +18,12 @@ import pandas as pd
 from opsg_metrics.store import connect as db
 from opsg_metrics.store import parse
 from opsg_metrics.store.catalogue import Catalogue
-from opsg_metrics.store.connect import OpsgError
+from opsg_metrics.store.errors import OpsgError
+from opsg_metrics import words
 
 STATUS_SQL = (Path(__file__).resolve().parent / "status.sql").read_text(encoding="utf-8")
 DEFAULT_WINDOW = 12
 MAX_WINDOW = 600
-
-STATUS_LABELS = {
-    "met": "Met",
-    "below_target": "Below target",
-    "below_minimum": "Below minimum",
-    "no_data": "No data",
-}
-# A shape and a word for every status, so status never rests on colour alone.
-# Plain Unicode shapes (in every common font), not emoji that print as boxes without an emoji font.
-STATUS_ICONS = {
-    "met": "✔",
-    "below_target": "▼",
-    "below_minimum": "✖",
-    "no_data": "○",
-}
 
 JSON_FIELDS = (
     "month", "measure", "provider", "value", "target", "minimum", "status", "unreliable", "inferred",
@@ -224,39 +210,20 @@ def status_for_month(
     return frame[selected].reset_index(drop=True)
 
 
-def _months(n: int) -> str:
-    return f"{n} month{'s' if n != 1 else ''}"
-
-
-def window_phrase(misses: int, window_months: int, window: int) -> str:
-    """'16 of the last 17'; says so when some months of the window had no figure."""
-    if window_months == window:
-        return f"{misses} of the last {window}"
-    return f"{misses} of {window_months} reported in the last {_months(window)}"
-
-
-def run_phrase(row) -> str:
-    """'16 consecutive months below target since January 2019' (with gaps and minimum runs)."""
+def run_of(row, *, compact: bool = False) -> str:
+    """A status row's run below target in OPSG's words (words.run_phrase)."""
     run = int(row["run_below_target"])
-    if run == 0:
-        return "not below target"
-    start = parse.month_label(pd.Timestamp(row["run_start"]).date())
-    text = f"{run} consecutive {'month' if run == 1 else 'months'} below target since {start}"
-    gaps = int(row["run_gap_months"])
-    if gaps:
-        text += f" ({_months(gaps)} not reported)"
-    below_minimum = int(row["run_below_minimum"])
-    if below_minimum:
-        text += f", the last {_months(below_minimum)} below minimum" if below_minimum > 1 else ", this month below minimum"
-    return text
+    start = pd.Timestamp(row["run_start"]).date() if run and pd.notna(row["run_start"]) else None
+    return words.run_phrase(run, start, int(row["run_gap_months"]), int(row.get("run_below_minimum", 0) or 0),
+                            compact=compact)
 
 
 def flag_text(row) -> str:
     """OPSG's sentence for an active flag, e.g.
     'CPM1 (DCC): 16 consecutive months below target since January 2019; 16 of the last 17'."""
     return (
-        f"{row['measure']} ({row['provider']}): {run_phrase(row)}; "
-        f"{window_phrase(int(row['misses_in_window']), int(row['window_months']), int(row['window']))}"
+        f"{row['measure']} ({row['provider']}): {run_of(row)}; "
+        f"{words.window_phrase(int(row['misses_in_window']), int(row['window_months']), int(row['window']))}"
     )
 
 
@@ -279,7 +246,7 @@ def to_records(frame: pd.DataFrame) -> list[dict]:
         for name in JSON_FIELDS:
             value = row.get(name)
             if name in ("month", "run_start") and value is not None and not pd.isna(value):
-                value = parse.month_key(pd.Timestamp(value).date())
+                value = words.month_key(pd.Timestamp(value).date())
             elif value is None or (not isinstance(value, str) and pd.isna(value)):
                 value = None
             elif hasattr(value, "item"):

@@ -125,3 +125,43 @@ class Catalogue:
                 f"(it is for {', '.join(self.providers_of(measure))})"
             )
         return definition
+
+
+# ---------------------------------------------------------------- look-ups for pages and links
+
+
+def measure_options(con: duckdb.DuckDBPyConnection) -> dict[str, str]:
+    """Measure id -> 'CPM1: On-demand Service Responses ...' in catalogue order."""
+    rows = con.execute(
+        "SELECT measure, any_value(name ORDER BY sort_order), min(sort_order) AS o FROM measures GROUP BY measure ORDER BY o"
+    ).fetchall()
+    return {m: f"{m}: {n.split(' (CSP')[0]}" for m, n, _ in rows}
+
+
+def providers_for(con: duckdb.DuckDBPyConnection, measures: list[str]) -> list[str]:
+    """Providers any of the measures is defined for, in provider order."""
+    if not measures:
+        return []
+    rows = con.execute(
+        """SELECT DISTINCT p.provider, p.sort_order FROM measures m JOIN providers p USING (provider)
+           WHERE m.measure IN (SELECT unnest(?::VARCHAR[])) ORDER BY p.sort_order""",
+        [measures],
+    ).fetchall()
+    return [p for p, _ in rows]
+
+
+def resolve_selection(con: duckdb.DuckDBPyConnection, measures: list[str], providers: list[str]) -> tuple[list[str], list[str], list[str]]:
+    """Catalogue ids for what a link or a person asked for, and a message for each thing not understood."""
+    catalogue = Catalogue.from_db(con)
+    problems, good_measures, good_providers = [], [], []
+    for text in measures:
+        try:
+            good_measures.append(catalogue.resolve_measure(text))
+        except ValueError as exc:
+            problems.append(str(exc).replace("unknown measure", "Unknown measure"))
+    for text in providers:
+        try:
+            good_providers.append(catalogue.resolve_provider(text))
+        except ValueError as exc:
+            problems.append(str(exc).replace("unknown provider", "Unknown provider"))
+    return list(dict.fromkeys(good_measures)), list(dict.fromkeys(good_providers)), problems

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 from typing import Iterable
 
+from opsg_metrics.store.errors import OpsgError
+
 ORDER = ("white", "white-no-publish", "green", "amber", "red")
 # Exporting data marked with one of these needs an explicit confirmation (the page) or --allow-restricted.
 RESTRICTED = ("amber", "red")
@@ -24,3 +26,10 @@ def most_restrictive(classifications: Iterable[str | None]) -> str:
     """The most restrictive of the given classifications; 'white' when there are none."""
     ranks = [ORDER.index(c) for c in classifications if c in ORDER]
     return ORDER[max(ranks)] if ranks else "white"
+
+
+def check_restricted(classification: str, allowed: bool) -> None:
+    """Refuse to export AMBER or RED data unless the caller has explicitly allowed it."""
+    if classification in RESTRICTED and not allowed:
+        raise OpsgError(f"the output would be classified {classification.upper()} under the Panel Information "
+                        "Policy; add --allow-restricted to export it (the marking is printed on it)")

@@ -18,21 +18,12 @@ from pathlib import Path
 
 import duckdb
 
+from opsg_metrics.store.errors import OpsgError, SchemaVersionError
+
 PACKAGE_DIR = Path(__file__).resolve().parent
 REPO_ROOT = PACKAGE_DIR.parent.parent
 DEFAULT_DB_PATH = REPO_ROOT / "data" / "opsg.duckdb"
 SCHEMA_FILE = PACKAGE_DIR / "schema.sql"
-
-
-class OpsgError(Exception):
-    """A problem the user can fix (bad input, missing database, ...).
-
-    The command line prints the message without a traceback and exits non-zero.
-    """
-
-
-class SchemaVersionError(OpsgError):
-    """The database file was written by an older or newer OPSG Metrics."""
 
 
 @dataclass(frozen=True)

@@ -13,6 +13,7 @@ import re
 from datetime import date, datetime
 
 from opsg_metrics.store.text import char_name, quote
+from opsg_metrics.words import month_label, next_month
 
 MONTH_NAMES = {
     name: number
@@ -90,16 +91,6 @@ DATETIME_FORMATS = (
     "%Y-%m-%d %H:%M", "%Y-%m-%d %H:%M:%S", "%Y-%m-%dT%H:%M", "%Y-%m-%dT%H:%M:%S",
     "%Y-%m-%d", "%d/%m/%Y %H:%M", "%d/%m/%Y %H:%M:%S", "%d/%m/%Y",
 )
-
-
-def next_month(month: date) -> date:
-    """The first day of the month after `month`'s."""
-    return date(month.year + (month.month == 12), 1 if month.month == 12 else month.month + 1, 1)
-
-
-def previous_month(month: date) -> date:
-    """The first day of the month before `month`'s."""
-    return date(month.year - (month.month == 1), 12 if month.month == 1 else month.month - 1, 1)
 
 
 def latest_figure_month(today: date | None = None) -> date:
@@ -189,13 +180,3 @@ def parse_bool(text: str) -> bool:
     if value in FALSE_WORDS:
         return False
     raise ValueError(f"{quote(text.strip())} is not true or false")
-
-
-def month_label(day: date) -> str:
-    """'January 2019', as OPSG writes a month."""
-    return day.strftime("%B %Y")
-
-
-def month_key(day: date) -> str:
-    """'2019-01', the month as the file formats write it."""
-    return day.strftime("%Y-%m")

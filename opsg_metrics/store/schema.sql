@@ -282,3 +282,18 @@ ALTER TABLE incidents_v5 RENAME TO incidents;
 
 CREATE VIEW current_incidents AS
 SELECT * EXCLUDE (superseded) FROM incidents WHERE NOT superseded;
+
+-- migration: 6 annotation_scope
+-- The annotation-scope rule, in one place: which series (measure and provider of the catalogue) each
+-- current annotation applies to. 'all': every series; 'measure': every provider of its measure;
+-- 'provider': every measure of its provider; 'series': its own measure and provider. The trend charts
+-- (a panel is a series), the SPC rebases and the exports' footers all read this view.
+CREATE VIEW annotation_scope AS
+SELECT a.date, a.text, a.scope, a.measure, a.provider, a.kind, a.source_id,
+       s.measure AS series_measure, s.provider AS series_provider
+FROM current_annotations AS a
+JOIN measures AS s
+  ON a.scope = 'all'
+  OR (a.scope = 'measure' AND a.measure = s.measure)
+  OR (a.scope = 'provider' AND a.provider = s.provider)
+  OR (a.scope = 'series' AND a.measure = s.measure AND a.provider = s.provider);

@@ -19,9 +19,10 @@ from datetime import date
 import altair as alt
 import pandas as pd
 
-from opsg_metrics.render.charts import trend as charts# noqa: F401  (registers and enables the "opsg" theme)
-from opsg_metrics.render.charts.trend import FONT, LEVEL_DASHES, LEVEL_DOMAIN, OKABE_ITO, PANEL_HEIGHT, WIDTH
-from opsg_metrics.rules.status import STATUS_LABELS
+from opsg_metrics.render.charts.spec import iso
+from opsg_metrics.render.charts.trend import value_domain
+from opsg_metrics.render.charts.theme import FONT, LEVEL_DASHES, LEVEL_DOMAIN, OKABE_ITO, PANEL_HEIGHT, WIDTH, enable
+from opsg_metrics import words
 
 # Region -> colour, dash, point shape: three cues, so colour is never the only one.
 REGION_STYLES = {
@@ -46,28 +47,25 @@ COMPACT_HEIGHT = 120
 ZERO_LABEL = "datum.value == 0 ? '0' : datum.label"
 
 
-def _iso(day) -> str:
-    return pd.Timestamp(day).strftime("%Y-%m-%d")
 
-
-def _next_month(day) -> pd.Timestamp:
-    return pd.Timestamp(day) + pd.DateOffset(months=1)
+def _next_month(day) -> date:
+    return words.next_month(pd.Timestamp(day).date())
 
 
 def with_month_bands(frame: pd.DataFrame) -> pd.DataFrame:
     """The frame with the band each month is drawn in: start_iso, end_iso, mid_iso (points) and month_label."""
     months = pd.to_datetime(frame["month"])
     return frame.assign(
-        start_iso=[_iso(m) for m in months],
-        end_iso=[_iso(_next_month(m)) for m in months],
-        mid_iso=[_iso(m + pd.Timedelta(days=14)) for m in months],
+        start_iso=[iso(m) for m in months],
+        end_iso=[iso(_next_month(m)) for m in months],
+        mid_iso=[iso(m + pd.Timedelta(days=14)) for m in months],
         month_label=[m.strftime("%B %Y") for m in months],
     )
 
 
 def time_axis(start: date, end: date, *, labels: bool = True, field: str = "start_iso") -> alt.X:
     """The x encoding every context chart uses: the months from start to the end of `end`."""
-    scale = alt.Scale(domain=[_iso(start), _iso(_next_month(end))])
+    scale = alt.Scale(domain=[iso(start), iso(_next_month(end))])
     axis = alt.Axis(format="%b %Y", labelAngle=0, tickCount=8, labels=labels, title=None)
     return alt.X(f"{field}:T", scale=scale, axis=axis)
 
@@ -167,6 +165,7 @@ def alert_volume_chart(volumes: pd.DataFrame, *, regions: list[str], codes: list
 
     `volumes` is alerts.volumes(...) (month, alert_code, region, volume, devices, first_time_devices,
     share_pct, change_pct). Each region has its own y scale: the normalised chart compares regions."""
+    enable()
     volumes, codes = fold_codes(volumes[volumes["alert_code"].isin(codes)], codes)
     order = {c: i for i, c in enumerate(codes)}
     frame = volumes.copy()
@@ -213,6 +212,7 @@ def region_lines(frame: pd.DataFrame, *, value: str, regions: list[str], start: 
     without a figure breaks the line and is a grey band with the frame's `note` (why) in its tooltip.
 
     `frame` has month, region, the value column, note and the columns `extra_tooltip` names."""
+    enable()
     frame = with_month_bands(frame.rename(columns={"region": "series"}))
     frame["segment"] = _segments(frame, "series", value)
     extra_tooltip = extra_tooltip or []
@@ -241,6 +241,7 @@ def normalised_chart(rates: pd.DataFrame, *, regions: list[str], start: date, en
                      subtitle: str | None = None) -> alt.VConcatChart:
     """One line per region of alerts per 1,000 CHs installed (`rates` is alerts.per_thousand_hubs(...));
     months without a figure are gaps with a grey band saying why."""
+    enable()
     subtitle = subtitle or ("Alerts in the month ÷ CHs installed at its end × 1,000; C&S = (C + S) ÷ (C + S); "
                             "hollow marks along the top: no figure (hover for why)")
     return region_lines(rates, value="per_1000_chs", regions=regions, start=start, end=end, title=title,
@@ -252,6 +253,7 @@ def normalised_chart(rates: pd.DataFrame, *, regions: list[str], start: date, en
 def exceptions_chart(exceptions: pd.DataFrame, *, regions: list[str], start: date, end: date) -> alt.VConcatChart:
     """Exceptions as a percentage of the installations made in the month, one line per region
     (`exceptions` is operations.exceptions_proportion(...))."""
+    enable()
     return region_lines(
         exceptions, value="exceptions_pct", regions=regions, start=start, end=end,
         title="Exceptions as a proportion of installations",
@@ -267,16 +269,16 @@ def _level_rows(measure: pd.DataFrame) -> pd.DataFrame:
     part = measure[measure["target"].notna()]
     for r in part.itertuples():
         for name, value in (("Target", r.target), ("Minimum", r.minimum)):
-            rows.append({"level_name": name, "level": float(value), "at_iso": _iso(r.month)})
+            rows.append({"level_name": name, "level": float(value), "at_iso": iso(r.month)})
     if len(part):
         last = part.iloc[-1]
         for name, value in (("Target", last["target"]), ("Minimum", last["minimum"])):
-            rows.append({"level_name": name, "level": float(value), "at_iso": _iso(_next_month(last["month"]))})
+            rows.append({"level_name": name, "level": float(value), "at_iso": iso(_next_month(last["month"]))})
     return pd.DataFrame(rows, columns=["level_name", "level", "at_iso"])
 
 
 def _measure_domain(measure: pd.DataFrame, levels: pd.DataFrame, unit: str) -> tuple[float, float]:
-    return charts.value_domain(measure, levels, unit)
+    return value_domain(measure, levels, unit)
 
 
 def beside_chart(view, *, height: int = PANEL_HEIGHT) -> alt.VConcatChart:
@@ -284,11 +286,12 @@ def beside_chart(view, *, height: int = PANEL_HEIGHT) -> alt.VConcatChart:
 
     The months the measure was below its minimum are shaded in both panels and their alert bars are
     drawn in vermillion, so the eye can run from a miss straight up to the alerts of that month."""
+    enable()
     start, end = view.start, view.end
     x = time_axis(start, end)
     x_mid = time_axis(start, end, field="mid_iso")
     measure = with_month_bands(view.measure.assign(series=view.measure_provider))
-    measure["status_label"] = [STATUS_LABELS[s] for s in measure["status"]]
+    measure["status_label"] = [words.STATUS_LABELS[s] for s in measure["status"]]
     below = measure[measure["status"] == "below_minimum"]
     alert_frame = with_month_bands(view.alerts.assign(series=view.region)).merge(
         measure[["start_iso", "status"]], on="start_iso", how="left")
@@ -392,6 +395,7 @@ def small_multiples(series: pd.DataFrame, *, panels: list[str], start: date, end
     `series` has panel, series, month, value, note, unit (operations.series(...)). Panels share the time
     axis and the series' colours, dashes and shapes; each has its own y scale. A month without a figure
     is a grey band with the note in its tooltip."""
+    enable()
     series_names = list(dict.fromkeys(series.loc[series["panel"].isin(panels), "series"]))
     colour, dash, shape = region_scales(series_names)
     legend = alt.Legend(title=None) if len(series_names) > 1 else None   # one series: the titles say it

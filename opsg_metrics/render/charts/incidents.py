@@ -15,8 +15,8 @@ from typing import Sequence
 import altair as alt
 import pandas as pd
 
-from opsg_metrics.render.charts import trend as charts# noqa: F401  (importing it registers the shared theme)
-from opsg_metrics.render.charts.trend import LEVEL_DASHES, LEVEL_DOMAIN, OKABE_ITO, PANEL_HEIGHT, WIDTH
+from opsg_metrics.render.charts.spec import iso, value_format
+from opsg_metrics.render.charts.theme import LEVEL_DASHES, LEVEL_DOMAIN, OKABE_ITO, PANEL_HEIGHT, WIDTH, enable
 
 CATEGORY_DOMAIN = ["Cat 1", "Cat 2", "Cat 3", "Cat 4", "Cat 5"]
 # Viridis at five steps: dark (Category 1, most severe) to light; monotonic in lightness.
@@ -28,9 +28,6 @@ RDP_SHAPES = ["circle", "square", "triangle-up"]
 RDP_DASHES = [[1, 0], [6, 3], [2, 2]]
 
 
-def _iso(day) -> str:
-    return pd.Timestamp(day).strftime("%Y-%m-%d")
-
 
 def _month_axis(months: Sequence[date], field: str = "month_iso") -> alt.X:
     """A time axis from the first of the months given to the end of the last."""
@@ -41,7 +38,7 @@ def _month_axis(months: Sequence[date], field: str = "month_iso") -> alt.X:
     step = next((s for s in (1, 2, 3, 6, 12) if span / s <= 8), 24)
     axis = alt.Axis(format="%b %Y", labelAngle=0, tickCount=alt.TimeIntervalStep(interval="month", step=step),
                     labelOverlap="greedy", title=None)
-    return alt.X(f"{field}:T", scale=alt.Scale(domain=[_iso(first), _iso(end)]), axis=axis)
+    return alt.X(f"{field}:T", scale=alt.Scale(domain=[iso(first), iso(end)]), axis=axis)
 
 
 def _mid_month(day) -> str:
@@ -61,11 +58,12 @@ def opened_chart(counts: pd.DataFrame, months: Sequence[date], *, by: str = "cat
     `counts` is incidents.monthly_counts; `months` the months the chart covers (the axis
     spans them all, so a month without incidents shows as an empty month). Each bar spans
     its month; the most severe category (or the first provider) is at the bottom."""
+    enable()
     if by not in ("category", "provider"):
         raise ValueError("by is 'category' or 'provider'")
     months = list(months) or [date.today().replace(day=1)]
     x = _month_axis(months)
-    frame = counts.assign(month_iso=[_iso(m) for m in counts["month"]],
+    frame = counts.assign(month_iso=[iso(m) for m in counts["month"]],
                           month_label=[pd.Timestamp(m).strftime("%B %Y") for m in counts["month"]],
                           category_label=[f"Cat {c}" for c in counts["category"]])
     if by == "category":
@@ -103,9 +101,9 @@ def opened_chart(counts: pd.DataFrame, months: Sequence[date], *, by: str = "cat
     totals = frame.groupby("month_iso")["resolved"].sum().to_dict() if len(frame) else {}
     shown = sorted(months)
     resolved = pd.DataFrame({
-        "month_iso": [_iso(m) for m in shown],
+        "month_iso": [iso(m) for m in shown],
         "month_label": [pd.Timestamp(m).strftime("%B %Y") for m in shown],
-        "resolved": [int(totals.get(_iso(m), 0)) for m in shown],
+        "resolved": [int(totals.get(iso(m), 0)) for m in shown],
         "segment": _segments(shown, pd.Series([0.0] * len(shown))),
     })
     resolved = resolved.assign(series=RESOLVED_LABEL, month_mid=[_mid_month(m) for m in resolved["month_iso"]])
@@ -142,6 +140,7 @@ def resolution_chart(frame: pd.DataFrame, *, subtitle: str = "") -> alt.VConcatC
 
     `frame` is incidents.resolution_against_cpm. A month with no incident of the band
     resolved has no share (a gap), never 0 or 100."""
+    enable()
     months = [pd.Timestamp(m).date() for m in frame["month"]] or [date.today().replace(day=1)]
     x = _month_axis(months)
     values = pd.concat([frame["share_within"], frame["reported"], frame["minimum"]]).dropna()
@@ -151,7 +150,7 @@ def resolution_chart(frame: pd.DataFrame, *, subtitle: str = "") -> alt.VConcatC
     for measure, part in frame.groupby("measure", sort=False):
         part = part.sort_values("month").reset_index(drop=True)
         categories = part["categories"].iloc[0]
-        base = part.assign(month_iso=[_iso(m) for m in part["month"]],
+        base = part.assign(month_iso=[iso(m) for m in part["month"]],
                            month_label=[pd.Timestamp(m).strftime("%B %Y") for m in part["month"]])
         reported_name = f"{measure} reported (DCC)"
         long = pd.concat([
@@ -220,6 +219,7 @@ def resolution_chart(frame: pd.DataFrame, *, subtitle: str = "") -> alt.VConcatC
 def rdp_chart(frame: pd.DataFrame, *, subtitle: str = "") -> alt.LayerChart:
     """RDP incidents per month: opened, resolved in month and still open at month end, each a
     line with its own shape and dash (readable in greyscale). `frame` is incidents.rdp_incidents."""
+    enable()
     months = [pd.Timestamp(m).date() for m in frame["month"]] or [date.today().replace(day=1)]
     x = _month_axis(months)
     domain = list(RDP_SERIES.values())
@@ -229,7 +229,7 @@ def rdp_chart(frame: pd.DataFrame, *, subtitle: str = "") -> alt.LayerChart:
         segments = _segments(frame["month"], values)
         for month, value, segment in zip(frame["month"], values, segments):
             if pd.notna(value):
-                rows.append({"month_iso": _iso(month), "month_label": pd.Timestamp(month).strftime("%B %Y"),
+                rows.append({"month_iso": iso(month), "month_label": pd.Timestamp(month).strftime("%B %Y"),
                              "series": name, "value": float(value), "segment": f"{name}/{segment}"})
     long = pd.DataFrame(rows, columns=["month_iso", "month_label", "series", "value", "segment"])
     colour = alt.Color("series:N", scale=alt.Scale(domain=domain, range=OKABE_ITO[:3]), legend=alt.Legend(title=None))

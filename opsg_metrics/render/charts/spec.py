@@ -1,0 +1,166 @@
+"""Charts as Vega-Lite specs, fast: a chart's frames as rows column by column (frame_records, Altair's
+data transformer "opsg"), Altair's spec without Altair's copies of every panel (spec_of), and the
+print footer composed as specs (spec_with_footer)."""
+
+from __future__ import annotations
+
+import altair as alt
+import numpy as np
+import pandas as pd
+
+from opsg_metrics.render.charts.theme import WIDTH, enable
+
+
+def iso(day) -> str:
+    """A day as the ISO date string specs carry (what vl-convert parses the same everywhere)."""
+    return pd.Timestamp(day).strftime("%Y-%m-%d")
+
+
+def value_format(unit: str) -> str:
+    """The d3 format of a value in tooltips and labels."""
+    return ".2f" if unit == "percent" else ",.0f"
+
+
+def frame_records(frame: pd.DataFrame) -> list[dict] | None:
+    """A chart's data frame as the rows Altair's own data transformer makes of it (sanitize_pandas_dataframe,
+    then to_dict of records: dates as full ISO strings, NaN and infinities as null, NumPy scalars as Python
+    ones), made a column at a time; Altair converts cell by cell (~5 ms a frame, 23 frames in a 3-panel
+    trend chart, most of the time an export of a chart never drawn took above vl-convert's own).
+    None for a frame with anything this does not convert exactly as Altair would; Altair does those."""
+    columns = frame.columns
+    if isinstance(columns, (pd.RangeIndex, pd.MultiIndex)) or isinstance(frame.index, pd.MultiIndex):
+        return None
+    if not all(isinstance(name, str) for name in columns) or len(set(columns)) != len(columns):
+        return None
+    lists = []
+    for name in columns:
+        col = frame[name]
+        kind = col.dtype.kind
+        if kind == "M" and getattr(col.dtype, "tz", None) is None:
+            stamps = col.to_numpy()
+            seconds = stamps.astype("datetime64[s]")
+            valid = ~np.isnat(stamps)
+            if (stamps[valid] != seconds[valid]).any():          # sub-second times: Altair's isoformat
+                return None
+            lists.append(["" if text == "NaT" else text for text in np.datetime_as_string(seconds, unit="s").tolist()])
+        elif kind == "f" and isinstance(col.dtype, np.dtype):
+            values = col.to_numpy()
+            good = np.isfinite(values)
+            lists.append(values.tolist() if good.all() else [v if ok else None for v, ok in zip(values.tolist(), good.tolist())])
+        elif kind in "iub" and isinstance(col.dtype, np.dtype):
+            lists.append(col.to_numpy().tolist())
+        elif str(col.dtype) in ("str", "string"):
+            lists.append(col.to_numpy(dtype=object, na_value=None).tolist())      # missing as None
+        elif col.dtype == object:
+            values = col.tolist()
+            present = col.notna().tolist()
+            if any(isinstance(v, np.ndarray) for v in values):
+                return None
+            lists.append([v if ok else None for v, ok in zip(values, present)])
+        else:
+            return None
+    names = list(columns)
+    return [dict(zip(names, row)) for row in zip(*lists)] if names else [{} for _ in range(len(frame))]
+
+
+def to_values(data):
+    """Altair's data transformer, with max rows off: our charts carry their data inline and bound it
+    themselves (alert codes folded, ranges chosen), and Altair's 5,000-row guard would refuse a long range
+    of a big dataset outright. Pandas frames go through frame_records."""
+    if isinstance(data, pd.DataFrame):
+        records = frame_records(data)
+        if records is not None:
+            return {"values": records}
+    return alt.vegalite.data.default_data_transformer(data, max_rows=None)
+
+
+def _footer_chart(lines: list[str]) -> alt.Chart:
+    footer = pd.DataFrame({"line": lines, "order": range(len(lines))})
+    return (
+        alt.Chart(footer, name="footer")
+        .mark_text(align="left", baseline="top", fontSize=10, color="#222222")
+        .encode(text="line:N", y=alt.Y("order:O", axis=None), x=alt.value(0))
+        .properties(width=WIDTH, height=14 * len(lines), view=alt.ViewConfig(stroke=None))
+    )
+
+
+def with_footer(chart: alt.TopLevelMixin, lines: list[str]) -> alt.VConcatChart:
+    """The chart with text lines beneath it (sources, PMR month, classification) for export."""
+    return alt.vconcat(chart, _footer_chart(lines), spacing=10)
+
+
+_SPECS: dict[int, tuple] = {}       # id(chart) -> (weak reference to it, its Vega-Lite spec)
+TOP_LEVEL_ONLY = ("$schema", "config", "datasets", "autosize", "background", "padding", "usermeta")
+
+
+_COMPOSED_KEYS = ("vconcat", "hconcat", "concat", "layer")
+
+
+class _AsBuilt:
+    """A composed chart (concat, layer) whose shallow copy keeps its parts as they are.
+
+    Altair's to_dict starts with a shallow copy of each composed chart it meets, and Altair makes a shallow
+    copy by running the chart's constructor again, which deep-copies every panel and layer to lift their
+    parameters and data (done already when the chart was built): two thirds of the time a 3-panel trend
+    chart's spec took. For a chart made by its constructor, running it again changes nothing, so this copy
+    takes the parts as they are."""
+
+    def copy(self, deep=True, ignore=None):
+        if deep is not False or ignore:
+            return super().copy(deep=deep, ignore=ignore)
+        return _shell(type(self), self._args, dict(self._kwds))
+
+
+_AS_BUILT: dict[type, type] = {}
+
+
+def _shell(cls: type, args: tuple, kwds: dict):
+    shell = object.__new__(cls)
+    object.__setattr__(shell, "_args", args)     # as SchemaBase.__init__ stores them
+    object.__setattr__(shell, "_kwds", kwds)
+    return shell
+
+
+def _composed(chart):
+    """The chart's composition (concat and layer charts) as _AsBuilt twins sharing its leaf charts, for
+    to_dict; the chart itself (which may be shared) is not changed."""
+    if not isinstance(chart, alt.TopLevelMixin) or not any(isinstance(chart._get(k), list) for k in _COMPOSED_KEYS):
+        return chart
+    cls = type(chart)
+    if cls not in _AS_BUILT:
+        _AS_BUILT[cls] = type(cls.__name__, (_AsBuilt, cls), {"__module__": cls.__module__})
+    kwds = dict(chart._kwds)
+    for key in _COMPOSED_KEYS:
+        if isinstance(kwds.get(key), list):
+            kwds[key] = [_composed(part) for part in kwds[key]]
+    return _shell(_AS_BUILT[cls], chart._args, kwds)
+
+
+def spec_of(chart: alt.TopLevelMixin) -> dict:
+    """The chart's Vega-Lite spec, exactly Altair's to_dict(validate=False) (unvalidated: the test suite
+    validates these charts), made once per chart object and without Altair's copies of the whole chart
+    (_composed). The spec is shared: do not change it."""
+    import weakref
+
+    enable()
+    found = _SPECS.get(id(chart))
+    if found is not None and found[0]() is chart:
+        return found[1]
+    spec = _composed(chart).to_dict(validate=False)
+    key = id(chart)
+    _SPECS[key] = (weakref.ref(chart, lambda _ref, key=key: _SPECS.pop(key, None)), spec)
+    return spec
+
+
+def spec_with_footer(spec: dict, lines: list[str]) -> dict:
+    """A chart spec with text lines beneath it, composed as specs (the same layout as `with_footer`) so the
+    chart is not converted again."""
+    footer = _footer_chart(lines).to_dict(validate=False)
+    out = {k: spec[k] for k in TOP_LEVEL_ONLY if k in spec and k != "datasets"}
+    inner = {k: v for k, v in spec.items() if k not in TOP_LEVEL_ONLY}
+    below = {k: v for k, v in footer.items() if k not in TOP_LEVEL_ONLY}
+    out.update({"vconcat": [inner, below], "spacing": 10})
+    datasets = {**spec.get("datasets", {}), **footer.get("datasets", {})}
+    if datasets:
+        out["datasets"] = datasets
+    return out

@@ -1,0 +1,82 @@
+"""The month's summary as a file, in one direction: the summary built (queries/summary.py), the charts of its
+misses drawn (Word and HTML), the document's provenance made of both, then laid out by one renderer."""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Mapping
+
+import duckdb
+
+from opsg_metrics import words
+from opsg_metrics.queries.findings import Summary
+from opsg_metrics.queries.provenance import provenance
+from opsg_metrics.queries.summary import build_summary
+from opsg_metrics.render.charts.views import TrendView, trend_view
+from opsg_metrics.render.documents import html, markdown, word
+from opsg_metrics.render.documents.document import Document
+from opsg_metrics.render.draw import render_many
+from opsg_metrics.render.files import PACK_MONTHS, export_spec
+from opsg_metrics.rules.status import DEFAULT_WINDOW, status_table
+from opsg_metrics.store.errors import OpsgError
+
+SUMMARY_FORMATS = ("md", "docx", "html")
+MEDIA_TYPES = {"docx": "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
+               "md": "text/markdown", "html": "text/html"}
+
+
+def summary_views(con: duckdb.DuckDBPyConnection, summary: Summary, fmt: str) -> list[tuple[str, TrendView]]:
+    """The charts a document in `fmt` carries, as (caption, view): none in Markdown; in Word and HTML one per
+    measure below target (its providers below target) over the PACK_MONTHS to the month."""
+    if fmt == "md":
+        return []
+    start = words.months_back(summary.month, PACK_MONTHS - 1)
+    table = status_table(con, window=summary.window, until=summary.month)
+    out = []
+    for measure, providers in summary.charts:
+        view = trend_view(con, measure, list(providers), start, summary.month, window=summary.window, table=table)
+        if view is None:
+            continue
+        caption = f"{measure}, {', '.join(providers)}: the {PACK_MONTHS} months to {words.month_label(summary.month)}"
+        out.append((caption, view))
+    return out
+
+
+def document_classification(con: duckdb.DuckDBPyConnection, summary: Summary, fmt: str) -> str:
+    """The classification a document in `fmt` would carry: of the summary's rows and its charts' (the gate
+    before anything is drawn)."""
+    views = summary_views(con, summary, fmt)
+    return provenance(con, set(summary.provenance.source_ids)
+                      | {i for _, v in views for i in v.provenance.source_ids}).classification
+
+
+def build_document(con: duckdb.DuckDBPyConnection, summary: Summary, fmt: str, *,
+                   commentary: Mapping[str, str] | None = None, charts: bool = True) -> Document:
+    """The document of a built summary in `fmt`: its charts drawn (PNG for Word, SVG for HTML) and its
+    provenance the most restrictive of exactly the rows it states or draws."""
+    views = summary_views(con, summary, fmt) if charts else []
+    drawn = tuple(zip([c for c, _ in views], render_many((export_spec(v) for _, v in views),
+                                                         "png" if fmt == "docx" else "svg")))
+    origin = provenance(con, set(summary.provenance.source_ids) | {i for _, v in views for i in v.provenance.source_ids}) \
+        if views else summary.provenance
+    return Document(summary, origin, drawn, commentary or {})
+
+
+def render_document(document: Document, fmt: str) -> bytes:
+    """A document's bytes in one format."""
+    if fmt == "md":
+        return markdown.to_markdown(document).encode("utf-8")
+    if fmt == "html":
+        return html.to_html(document).encode("utf-8")
+    return word.to_docx(document)
+
+
+def summary_document(con: duckdb.DuckDBPyConnection, month: date, fmt: str, *, window: int = DEFAULT_WINDOW,
+                     commentary: Mapping[str, str] | None = None, charts: bool = True) -> tuple[str, bytes, str]:
+    """The month's summary as a file: (file name, bytes, classification)."""
+    if fmt not in SUMMARY_FORMATS:
+        raise OpsgError(f"unknown format '{fmt}' (use {', '.join(SUMMARY_FORMATS)})")
+    document = build_document(con, build_summary(con, month, window=window), fmt, commentary=commentary,
+                              charts=charts)
+    name = f"pmr-summary-{words.month_key(month)}-{document.classification}.{fmt}"
+    return name, render_document(document, fmt), document.classification

@@ -1,0 +1,48 @@
+"""A summary document as Markdown: headings, one bullet per finding, tables, the footer."""
+
+from __future__ import annotations
+
+import pandas as pd
+
+from opsg_metrics.render.documents.document import Document
+from opsg_metrics.store.text import printable
+
+_MD_SPECIALS = "\\`*_[]<>|#"
+
+
+def md_inline(text: str) -> str:
+    """Data or commentary as one line of Markdown text: no line breaks, no markup."""
+    flat = " ".join(str(text).split())
+    return "".join("\\" + c if c in _MD_SPECIALS else c for c in flat)
+
+
+def _md_table(frame: pd.DataFrame, index_name: str | None = None) -> list[str]:
+    frame = frame.reset_index() if index_name else frame
+    columns = [str(c) for c in frame.columns]
+    cell = md_inline
+    lines = ["| " + " | ".join(md_inline(c) for c in columns) + " |", "|" + "|".join("---" for _ in columns) + "|"]
+    lines += ["| " + " | ".join(cell(v) for v in row) + " |" for row in frame.itertuples(index=False)]
+    return lines
+
+
+def to_markdown(document: Document) -> str:
+    summary = document.summary
+    lines = [f"# {summary.title}", ""]
+    if document.provenance.sample:
+        lines += ["> Illustrative sample data.", ""]
+    for heading, findings in summary.sections:
+        lines += [f"## {heading}", ""]
+        for f in findings:
+            lines.append(f"- {md_inline(f.text)}")
+            note = document.note(f.key)
+            if note:
+                lines.append(f"  - *Secretariat commentary:* {md_inline(note)}")
+        lines.append("")
+        if heading == "Context":
+            if not summary.incident_table.empty:
+                lines += ["### Incidents opened, by provider and category", ""] + _md_table(summary.incident_table, "Provider") + [""]
+            if not summary.alert_table.empty:
+                lines += ["### Alert volumes by code and region", ""] + _md_table(summary.alert_table, "Alert code") + [""]
+    lines += ["## Every measure and provider", ""] + _md_table(summary.table) + [""]
+    lines += ["---", ""] + [f"{md_inline(line)}  " for line in document.footer_lines()]
+    return printable("\n".join(lines).rstrip() + "\n")

@@ -1,0 +1,77 @@
+"""A summary document as Word (python-docx): real headings, styled tables, the charts of the measures below
+target, the classification in the page header."""
+
+from __future__ import annotations
+
+import io
+
+import pandas as pd
+
+from opsg_metrics.render.documents.document import Document
+from opsg_metrics.store.classification import LABELS
+from opsg_metrics.store.errors import OpsgError
+from opsg_metrics.store.text import printable
+
+
+def to_docx(source: Document) -> bytes:
+    summary = source.summary
+    """A Word document: real headings, a styled table, the charts of the measures below target."""
+    from docx import Document
+    from docx.shared import Cm, Pt
+
+    document = Document()
+    style = document.styles["Normal"]
+    style.font.name = "Arial"
+    style.font.size = Pt(10.5)
+    section = document.sections[0]
+    section.left_margin = section.right_margin = Cm(2)
+    header = section.header.paragraphs[0]
+    header.text = f"{LABELS[source.classification]}"
+    document.add_heading(summary.title, level=0)
+    if source.provenance.sample:
+        document.add_paragraph("Illustrative sample data.").runs[0].italic = True
+
+    def add_table(frame: pd.DataFrame, index_name: str | None = None):
+        frame = frame.reset_index() if index_name else frame
+        table = document.add_table(rows=1, cols=len(frame.columns))
+        table.style = "Light Grid Accent 1"
+        for cell, name in zip(table.rows[0].cells, frame.columns):
+            cell.text = printable(str(name))
+        for row in frame.itertuples(index=False):
+            cells = table.add_row().cells
+            for cell, value in zip(cells, row):
+                cell.text = printable(str(value))
+        return table
+
+    for heading, findings in summary.sections:
+        document.add_heading(printable(heading), level=1)
+        for f in findings:
+            document.add_paragraph(printable(f.text), style="List Bullet")
+            note = source.note(f.key)
+            if note:
+                paragraph = document.add_paragraph(style="List Bullet 2")
+                paragraph.add_run("Secretariat commentary: ").italic = True
+                paragraph.add_run(note)
+        if heading == "Context":
+            if not summary.incident_table.empty:
+                document.add_heading("Incidents opened, by provider and category", level=2)
+                add_table(summary.incident_table, "Provider")
+            if not summary.alert_table.empty:
+                document.add_heading("Alert volumes by code and region", level=2)
+                add_table(summary.alert_table, "Alert code")
+    if source.charts:
+        document.add_heading("Charts of the measures below target", level=1)
+        for caption, png in source.charts:
+            document.add_picture(io.BytesIO(png), width=Cm(16.5))
+            document.add_paragraph(printable(caption), style="Caption")
+    document.add_heading("Every measure and provider", level=1)
+    add_table(summary.table)
+    document.add_paragraph()
+    for line in source.footer_lines():
+        document.add_paragraph(printable(line)).runs[0].font.size = Pt(9)
+    buffer = io.BytesIO()
+    try:
+        document.save(buffer)
+    except (ValueError, OSError) as exc:
+        raise OpsgError(f"the Word document could not be written: {str(exc)[:200]}") from None
+    return buffer.getvalue()

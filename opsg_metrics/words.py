@@ -1,0 +1,167 @@
+"""One OPSG voice: how months, counts, values, statuses, runs and windows are written, in one place.
+
+Every page, chart, document and command says these things in these words, and nothing else in the
+package spells them out. Uses nothing of the package (every layer may use it).
+"""
+
+from __future__ import annotations
+
+import math
+from datetime import date
+
+# ------------------------------------------------------------------ months
+
+
+def month_label(day: date) -> str:
+    """'January 2019', as OPSG writes a month."""
+    return day.strftime("%B %Y")
+
+
+def month_short(day: date) -> str:
+    """'Jan 2019', where space is short (chart subtitles and axes)."""
+    return day.strftime("%b %Y")
+
+
+def month_key(day: date) -> str:
+    """'2019-01', the month as the file formats and links write it."""
+    return day.strftime("%Y-%m")
+
+
+def next_month(month: date) -> date:
+    """The first day of the month after `month`'s."""
+    return date(month.year + (month.month == 12), 1 if month.month == 12 else month.month + 1, 1)
+
+
+def previous_month(month: date) -> date:
+    """The first day of the month before `month`'s."""
+    return date(month.year - (month.month == 1), 12 if month.month == 1 else month.month - 1, 1)
+
+
+def months_back(month: date, count: int) -> date:
+    """The first day of the month `count` months before `month`'s (0: its own)."""
+    index = month.year * 12 + month.month - 1 - count
+    return date(index // 12, index % 12 + 1, 1)
+
+
+# ------------------------------------------------------------------ counts and numbers
+
+NUMBER_WORDS = ("zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine", "ten", "eleven",
+                "twelve", "thirteen", "fourteen", "fifteen", "sixteen", "seventeen", "eighteen", "nineteen", "twenty")
+ORDINAL_WORDS = ("zeroth", "first", "second", "third", "fourth", "fifth", "sixth", "seventh", "eighth", "ninth", "tenth",
+                 "eleventh", "twelfth", "thirteenth", "fourteenth", "fifteenth", "sixteenth", "seventeenth",
+                 "eighteenth", "nineteenth", "twentieth")
+
+
+def plural(count: int, word: str, many: str | None = None) -> str:
+    """'1 month', '16 months' ('1 was', '2 were' with `many`)."""
+    return f"{count} {word if count == 1 else (many or word + 's')}"
+
+
+def months(count: int) -> str:
+    return plural(count, "month")
+
+
+def ordinal(n: int) -> str:
+    """'1st', '2nd', '16th', '22nd', '111th'."""
+    suffix = "th" if 10 <= n % 100 <= 20 else {1: "st", 2: "nd", 3: "rd"}.get(n % 10, "th")
+    return f"{n}{suffix}"
+
+
+def number_word(n: int) -> str:
+    """'ten' for 10 (to twenty), else the digits."""
+    return NUMBER_WORDS[n] if 0 <= n < len(NUMBER_WORDS) else str(n)
+
+
+def ordinal_word(n: int) -> str:
+    """'tenth' for 10 (to twentieth), else '16th'-style."""
+    return ORDINAL_WORDS[n] if 0 <= n < len(ORDINAL_WORDS) else ordinal(n)
+
+
+def count(value: float | None) -> str:
+    """A whole number with thousands separators ('1,256,881'); '' for a missing one."""
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return ""
+    return f"{value:,.0f}"
+
+
+# ------------------------------------------------------------------ values and levels
+
+MISSING = "—"
+
+
+def _missing(value) -> bool:
+    try:
+        return value is None or math.isnan(float(value))
+    except (TypeError, ValueError):
+        return False
+
+
+def value_text(value: float | None, unit: str = "percent") -> str:
+    """A figure as OPSG writes it: '54.80%' for a percentage, '1,234' or '1,234.50' otherwise, '—' if missing."""
+    if _missing(value):
+        return MISSING
+    if unit == "percent":
+        return f"{value:.2f}%"
+    return f"{value:,.0f}" if float(value).is_integer() else f"{value:,.2f}"
+
+
+def level_text(value: float | None, unit: str = "percent") -> str:
+    """A service level as OPSG writes it: '99%', '99.5%'; '' if missing."""
+    if _missing(value):
+        return ""
+    return f"{value:g}%" if unit == "percent" else f"{value:g}"
+
+
+# ------------------------------------------------------------------ statuses
+
+STATUS_LABELS = {
+    "met": "Met",
+    "below_target": "Below target",
+    "below_minimum": "Below minimum",
+    "no_data": "No data",
+}
+# A shape and a word for every status, so status never rests on colour alone.
+# Plain Unicode shapes (in every common font), not emoji that print as boxes without an emoji font.
+STATUS_ICONS = {
+    "met": "✔",
+    "below_target": "▼",
+    "below_minimum": "✖",
+    "no_data": "○",
+}
+
+
+# ------------------------------------------------------------------ runs and windows
+
+
+def run_phrase(run: int, start: date | None, gaps: int = 0, below_minimum: int = 0, *, compact: bool = False) -> str:
+    """A run below target as OPSG words it: '16 consecutive months below target since January 2019 (2 months not
+    reported), the last 3 months below minimum'; compact (a chart's subtitle): '16 months below target since
+    Jan 2019 (2 not reported)'. No run: 'not below target' ('' when compact)."""
+    if run == 0 or start is None:
+        return "" if compact else "not below target"
+    if compact:
+        text = f"{months(run)} below target since {month_short(start)}"
+        return text + (f" ({gaps} not reported)" if gaps else "")
+    text = f"{run} consecutive {'month' if run == 1 else 'months'} below target since {month_label(start)}"
+    if gaps:
+        text += f" ({months(gaps)} not reported)"
+    if below_minimum:
+        text += f", the last {months(below_minimum)} below minimum" if below_minimum > 1 else ", this month below minimum"
+    return text
+
+
+def window_phrase(misses: int, window_months: int, window: int) -> str:
+    """'16 of the last 17'; says so when some months of the window had no figure."""
+    if window_months == window:
+        return f"{misses} of the last {window}"
+    return f"{misses} of {window_months} reported in the last {months(window)}"
+
+
+# ------------------------------------------------------------------ notices
+
+SAMPLE_NOTICE = "Illustrative sample data: not DCC's figures, except those noted as reported figures"
+SAMPLE_BANNER = (
+    "**Illustrative sample data.** The figures shown are generated for demonstration and are not "
+    "DCC's. Rows that repeat a real figure from OPSG minutes say so in their note "
+    "(\"Reported figure: …\")."
+)

@@ -21,7 +21,8 @@ from opsg_metrics.ingest.bootstrap import initialise
 from opsg_metrics.store.classification import LABELS
 from opsg_metrics.store.connect import connect, explain_database_error, resolve_db_path
 from opsg_metrics.store.errors import OpsgError
-from opsg_metrics.ingest.load import CLASSIFICATIONS, KINDS, ingest_file
+from opsg_metrics.ingest.formats import CLASSIFICATIONS, KINDS
+from opsg_metrics.ingest.load import ingest_file
 from opsg_metrics.rules.status import DEFAULT_WINDOW, latest_month, status_for_month, to_records
 from opsg_metrics import words
 

@@ -23,6 +23,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from opsg_metrics.ingest import load as ingest
+from opsg_metrics.ingest import read as ingest_read
 from opsg_metrics.store import text
 from opsg_metrics.ingest.load import ingest_bytes, ingest_file
 
@@ -409,7 +410,7 @@ def test_a_long_value_is_quoted_in_at_most_80_characters_in_every_message(catalo
 
 
 def test_a_workbook_past_the_cell_limit_is_refused(catalogue_db, monkeypatch):
-    monkeypatch.setattr(ingest, "MAX_CELLS", 50)
+    monkeypatch.setattr(ingest_read, "MAX_CELLS", 50)
     raw = xlsx_bytes({"alerts": [ALERTS_HEADER] + [["2020-04", f"{i:04X}", "CSP N", i] for i in range(30)]})
     before = snapshot(catalogue_db)
     result = ingest_bytes(catalogue_db, raw, "many.xlsx")

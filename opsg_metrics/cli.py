@@ -1,4 +1,4 @@
-"""The command line: `python -m opsg_metrics [--db PATH] COMMAND ...` (DESIGN.md section 5).
+"""The command line: `python -m opsg_metrics [--db PATH] COMMAND ...` (README "Command line").
 
 A thin front end over the library, as the pages are: it parses arguments,
 calls one function and prints. User mistakes print a message to stderr and
@@ -19,7 +19,7 @@ import duckdb
 from opsg_metrics.store import parse
 from opsg_metrics.ingest.bootstrap import initialise
 from opsg_metrics.store.classification import LABELS
-from opsg_metrics.store.connect import connect, explain_database_error, resolve_db_path
+from opsg_metrics.store.connect import connect, explain_database_error, is_duckdb_file, resolve_db_path
 from opsg_metrics.store.errors import OpsgError
 from opsg_metrics.ingest.formats import CLASSIFICATIONS, KINDS
 from opsg_metrics.ingest.load import ingest_file
@@ -132,12 +132,16 @@ def _err(message: str) -> None:
     print(f"error: {message}", file=sys.stderr)
 
 
-def output_file(text: str) -> Path:
+def output_file(text: str, database: Path | None = None) -> Path:
     """A file to write: its folder must exist and be writable, and it must not be a folder itself.
     Checked before any work is done, so a mistyped path costs nothing."""
     path = Path(text)
     if path.is_dir():
         raise OpsgError(f"{path}: is a folder; give a file name (for example {path / 'summary.docx'})")
+    if path.exists() and not path.is_file():
+        raise OpsgError(f"{path}: is not a regular file (a pipe or a device); give a file name")
+    if path.exists() and (is_duckdb_file(path) or _is_the_database(path, database)):
+        raise OpsgError(f"{path}: this is a database file; writing here would destroy it. Give another file name")
     folder = path.parent if str(path.parent) else Path(".")
     if not folder.exists():
         raise OpsgError(f"{path}: the folder {folder} does not exist; create it first")
@@ -146,6 +150,19 @@ def output_file(text: str) -> Path:
     if (path.exists() and not os.access(path, os.W_OK)) or not os.access(folder, os.W_OK | os.X_OK):
         raise OpsgError(f"{path}: no permission to write here")
     return path
+
+
+def _is_the_database(path: Path, database: Path | None) -> bool:
+    """Whether `path` is the database in use or its write-ahead log (after symbolic links)."""
+    if database is None:
+        return False
+    for candidate in (database, Path(str(database) + ".wal")):
+        try:
+            if candidate.exists() and os.path.samefile(path, candidate):
+                return True
+        except OSError:
+            continue
+    return False
 
 
 def output_folder(text: str) -> Path:
@@ -163,13 +180,12 @@ def output_folder(text: str) -> Path:
 
 
 def write_output(path: Path, content: bytes) -> None:
-    try:
-        path.write_bytes(content)
-    except OSError as exc:
-        raise OpsgError(f"{path}: cannot write the file ({exc.strerror or exc}); nothing was written") from None
+    from opsg_metrics.render.files import write_file
+
+    write_file(path, content)
 
 
-def cmd_init(args) -> int:
+def cmd_init(args: argparse.Namespace) -> int:
     path = resolve_db_path(args.db)
     existed = path.exists()
     con = connect(path)
@@ -187,7 +203,7 @@ def cmd_init(args) -> int:
     return EXIT_OK
 
 
-def cmd_ingest(args) -> int:
+def cmd_ingest(args: argparse.Namespace) -> int:
     path = resolve_db_path(args.db)
     if not path.exists():
         raise OpsgError(f"{path}: no database here; create it first with "
@@ -263,7 +279,7 @@ def _format_table(records: list[dict]) -> str:
     return "\n".join(out)
 
 
-def cmd_status(args) -> int:
+def cmd_status(args: argparse.Namespace) -> int:
     con = connect(args.db, read_only=True)
     try:
         frame = status_for_month(con, args.month, window=args.window, measure=args.measure, provider=args.provider)
@@ -285,7 +301,7 @@ def cmd_status(args) -> int:
     return EXIT_OK
 
 
-def cmd_export_charts(args) -> int:
+def cmd_export_charts(args: argparse.Namespace) -> int:
     from opsg_metrics.render.files import pack_charts, pack_classification, write_month_charts
     from opsg_metrics.store.classification import check_restricted
 
@@ -311,13 +327,13 @@ def cmd_export_charts(args) -> int:
     return EXIT_OK
 
 
-def cmd_summary(args) -> int:
+def cmd_summary(args: argparse.Namespace) -> int:
     from opsg_metrics.render.documents.build import summary_document
     from opsg_metrics.store.classification import check_restricted
 
     if args.format == "docx" and not args.output:
         raise OpsgError("a Word document needs a file: add -o FILE.docx")
-    output = output_file(args.output) if args.output else None
+    output = output_file(args.output, resolve_db_path(args.db)) if args.output else None
     con = connect(args.db, read_only=True)
     try:
         name, content, classification = summary_document(con, args.month, args.format, window=args.window)

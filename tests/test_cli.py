@@ -1,4 +1,4 @@
-"""The command line of DESIGN.md section 5, run as a user would: `python -m opsg_metrics ...`."""
+"""The command line (README "Command line"), run as a user would: `python -m opsg_metrics ...`."""
 
 from __future__ import annotations
 

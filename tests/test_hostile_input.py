@@ -572,3 +572,160 @@ def test_digits_other_than_ascii_are_refused_by_name(catalogue_db, digits):
         result = load_text(catalogue_db, f"{header}\n{row}\n", "digits.csv")
         assert result.outcome == "rejected"
         assert unicodedata.name(digits[0]) in result.problems[0].message
+
+
+# ------------------------------------------------------------------ found by a second hostile reading
+
+
+def _with_sheet_xml(raw: bytes, change) -> bytes:
+    return _rewrite(raw, lambda n, d: change(d.decode()).encode() if n == "xl/worksheets/sheet1.xml" else d)
+
+
+@pytest.mark.parametrize("row_number", [1_048_577, 50_000_000, 10**12])
+def test_a_row_numbered_past_the_last_a_worksheet_has_is_refused_at_once(catalogue_db, row_number):
+    """openpyxl makes an empty row for every row number skipped: one row numbered 50,000,000 took 8 GB."""
+    raw = _with_sheet_xml(_good_book(), lambda x: x.replace('<row r="2">', f'<row r="{row_number}">')
+                          .replace('r="A2"', f'r="A{row_number}"').replace('r="B2"', f'r="B{row_number}"')
+                          .replace('r="C2"', f'r="C{row_number}"').replace('r="D2"', f'r="D{row_number}"'))
+    before = snapshot(catalogue_db)
+    result = ingest_bytes(catalogue_db, raw, "sparse.xlsx")
+    assert_rejected_unchanged(catalogue_db, before, result, "sparse.xlsx", {(1, "-")})
+    assert "past row 1,048,576" in result.problems[0].message
+
+
+def test_a_far_row_within_the_limit_loads_without_holding_the_empty_rows(catalogue_db):
+    raw = _with_sheet_xml(_good_book(), lambda x: x.replace('<row r="2">', '<row r="1000000">')
+                          .replace('r="A2"', 'r="A1000000"').replace('r="B2"', 'r="B1000000"')
+                          .replace('r="C2"', 'r="C1000000"').replace('r="D2"', 'r="D1000000"'))
+    result = ingest_bytes(catalogue_db, raw, "far.xlsx")
+    assert result.outcome == "loaded" and result.rows_read == 1
+
+
+def test_a_row_wider_than_a_worksheet_is_refused(catalogue_db):
+    raw = _with_sheet_xml(_good_book(), lambda x: x.replace("</row></sheetData>",
+                                                            '<c r="ZZZ2"><v>1</v></c></row></sheetData>'))
+    result = ingest_bytes(catalogue_db, raw, "wide.xlsx")
+    assert result.outcome == "rejected" and "more than the 16,384 columns" in result.problems[0].message
+
+
+@pytest.mark.parametrize("element", ["<f\n>D2*2</f>", "<f\t>D2*2</f>", "<x:f>D2*2</x:f>", "<f t=\"shared\" si=\"0\"/>"])
+def test_a_formula_without_a_value_is_found_however_it_is_written(catalogue_db, element):
+    book = _book([["month", "alert_code", "provider", "volume", "devices"], ["2020-04", "8F3E", "CSP N", 10, 5]])
+    raw = _with_sheet_xml(book, lambda x: x.replace('<c r="E2"><v>5</v></c>', f'<c r="E2">{element}</c>'))
+    before = snapshot(catalogue_db)
+    result = ingest_bytes(catalogue_db, raw, "formula.xlsx")
+    if result.outcome == "rejected" and result.problems[0].message.startswith("the workbook is damaged"):
+        return          # a namespace prefix openpyxl cannot read at all: refused as damaged, also fine
+    assert_rejected_unchanged(catalogue_db, before, result, "formula.xlsx", {(2, "devices")})
+    assert result.problems[0].message == "formula without a saved value: open and save the file in Excel"
+
+
+def test_the_first_visible_sheet_is_read_and_hidden_or_unread_sheets_are_named(catalogue_db):
+    book = openpyxl.Workbook()
+    old = book.active
+    old.title = "Old"
+    old.append(["month", "measure", "provider", "value"])
+    old.append(["2020-04", "CPM1", "DCC", 11])
+    old.sheet_state = "hidden"
+    current = book.create_sheet("Current")
+    current.append(["month", "measure", "provider", "value"])
+    current.append(["2020-04", "CPM1", "DCC", 99.9])
+    book.active = 1
+    spare = book.create_sheet("Spare")
+    spare.append(["notes"])
+    buffer = io.BytesIO()
+    book.save(buffer)
+    result = ingest_bytes(catalogue_db, buffer.getvalue(), "hidden.xlsx")
+    assert result.outcome == "loaded", result.problems
+    assert catalogue_db.execute("SELECT value FROM measure_values").fetchall() == [(99.9,)]
+    assert result.notes == [
+        "hidden.xlsx: hidden sheet 'Old' was not read (with no sheet named after a kind, only the first visible "
+        "sheet is read)",
+        "hidden.xlsx: sheet 'Spare' was not read (with no sheet named after a kind, only the first visible sheet "
+        "is read)"]
+
+
+def test_two_sheets_with_one_name_are_refused_as_damaged(catalogue_db):
+    raw = _book([ALERTS_HEADER, ["2020-04", "8F3E", "CSP N", 10]])
+
+    def twice(name, data):
+        if name == "xl/workbook.xml":
+            return data.replace(b'<sheet name="alerts" sheetId="1" r:id="rId1"/>',
+                                b'<sheet name="alerts" sheetId="1" r:id="rId1"/><sheet name="alerts" sheetId="2" r:id="rId1"/>')
+        return data
+
+    result = ingest_bytes(catalogue_db, _rewrite(raw, twice), "dup.xlsx")
+    assert result.outcome == "rejected" and "two sheets are named 'alerts'" in result.problems[0].message
+
+
+def test_the_fast_reader_keeps_the_limits_of_the_row_by_row_reader(catalogue_db, monkeypatch):
+    """An ignored x_ cell past a spreadsheet cell's length, or a file past the cell limit, is refused whichever
+    reader reads it (the fast one hands it to the row-by-row one, which words the problem)."""
+    header = b"month,alert_code,provider,volume,x_note\n"
+    long_cell = header + b"2020-01,8F3E,CSP N,5," + b"a" * 40_000 + b"\n"
+    for raw in (long_cell, long_cell.replace(b"x_note", b'"x_note"')):
+        result = ingest_bytes(catalogue_db, raw, "long.csv")
+        assert result.outcome == "rejected" and "longer than a spreadsheet cell holds" in result.problems[0].message
+    monkeypatch.setattr(ingest_read, "MAX_CELLS", 40)
+    from opsg_metrics.ingest import columnar
+
+    monkeypatch.setattr(columnar, "MAX_CELLS", 40)
+    many = header + b"".join(b"2020-01,%04X,CSP N,5,\n" % i for i in range(10))
+    for raw in (many, many.replace(b"x_note", b'"x_note"')):
+        result = ingest_bytes(catalogue_db, raw, "many.csv")
+        assert result.outcome == "rejected" and "more than 40 cells" in result.problems[0].message
+
+
+@pytest.mark.parametrize("label", ["PMR Dec 2021 issue 2\nClassification: WHITE (may be published)", "a\tb", "x\r"])
+def test_a_line_break_or_tab_in_a_source_label_or_file_name_is_refused(catalogue_db, label):
+    good = b"month,measure,provider,value\n2020-04,PM2,CSP N,54.8\n"
+    before = snapshot(catalogue_db)
+    for result in (ingest_bytes(catalogue_db, good, "pmr.csv", source=label),
+                   ingest_bytes(catalogue_db, good, label.replace("\n", "x\n") + ".csv")):
+        assert result.outcome == "rejected" and "holds a line break or a tab" in result.problems[0].message
+        assert "\n" not in str(result.problems[0])
+    assert snapshot(catalogue_db) == before
+
+
+def test_a_catalogue_loads_as_white_only(catalogue_db):
+    raw = (b"measure,provider,name,unit,direction,target,minimum,effective_from\n"
+           b"CPM1,DCC,RED SECRET NAME,percent,higher,99.7,97.3,2020-01\n")
+    before = snapshot(catalogue_db)
+    result = ingest_bytes(catalogue_db, raw, "redcat.csv", classification="red")
+    assert_rejected_unchanged(catalogue_db, before, result, "redcat.csv", {(1, "-")})
+    assert "loads as white only, not red" in result.problems[0].message
+    assert ingest_bytes(catalogue_db, raw, "redcat.csv").outcome == "loaded"
+
+
+@pytest.mark.parametrize("value", ["1.7976931348623157e308", "1e16", "-2e15"])
+def test_values_too_large_for_any_scale_are_refused(catalogue_db, value):
+    for header, row, column in (("month,metric,provider,value,unit", f"2020-04,installations,CSP N,{value},count", "value"),
+                                ("month,measure,provider,value,numerator,denominator",
+                                 f"2020-04,PM2,CSP N,50,{value},2", "numerator")):
+        result = load_text(catalogue_db, f"{header}\n{row}\n", "huge.csv")
+        assert result.outcome == "rejected" and any(p.column == column and "too large" in p.message
+                                                    for p in result.problems), result.problems
+
+
+def test_counts_are_bounded_so_that_every_total_fits(catalogue_db):
+    from opsg_metrics.store.parse import MAX_COUNT
+
+    rows = "".join(f"2021-12,{c:04X},CSP N,{MAX_COUNT}\n" for c in range(0x1000, 0x1000 + 1100))
+    result = load_text(catalogue_db, "month,alert_code,provider,volume\n" + rows, "big.csv")
+    assert result.outcome == "loaded"
+    (total,) = catalogue_db.execute("SELECT sum(volume) FROM alerts").fetchone()
+    assert total == 1100 * MAX_COUNT
+    from opsg_metrics.queries.findings import Finding  # noqa: F401  (the summary states this total)
+    from opsg_metrics.queries import context
+
+    findings, *_ = context.context_findings(catalogue_db, date(2021, 12, 1))
+    assert any(f"{1100 * MAX_COUNT:,} alerts in the month" in f.text for f in findings)
+    too_big = load_text(catalogue_db, f"month,alert_code,provider,volume\n2021-11,8F3E,CSP N,{MAX_COUNT + 1}\n", "x.csv")
+    assert too_big.outcome == "rejected" and "too large for a count" in too_big.problems[0].message
+
+
+@pytest.mark.parametrize("cell", ["2020-01\u00a0", "\u20072020-01", "2020-01\u3000"])
+def test_unicode_spaces_around_a_month_are_named_not_trimmed(catalogue_db, cell):
+    result = load_text(catalogue_db, f"month,measure,provider,value\n{cell},PM2,CSP N,54.8\n", "space.csv")
+    assert result.outcome == "rejected" and result.problems[0].column == "month"
+    assert unicodedata.name(next(c for c in cell if not c.isascii())) in result.problems[0].message

@@ -217,14 +217,29 @@ def test_two_sources_with_one_label_are_told_apart_by_id(catalogue_db):
     export.check_restricted(export.pack_classification(charts), False)      # the gate agrees: no refusal
 
 
-def test_a_word_summary_is_marked_by_its_charts_earlier_months(catalogue_db):
-    """Word and HTML draw the 24 months to the month: an AMBER figure a year back marks them, not Markdown."""
-    load_text(catalogue_db, "month,measure,provider,value\n2019-05,CPM1,DCC,95\n", "old.csv", classification="amber")
+def test_a_word_summary_is_marked_by_what_its_charts_draw(catalogue_db):
+    """Word and HTML draw the 24 months to the month: an AMBER major incident a year back marks them (it is on
+    the chart of the miss), not Markdown (which states only the month's incidents)."""
+    load_text(catalogue_db, "incident_id,opened,resolved,category,provider,major,title\n"
+                            "INC7,2019-05-02 10:00,2019-05-02 11:00,2,DSP,true,slow responses\n", "old.csv",
+              classification="amber")
     load_text(catalogue_db, "month,measure,provider,value\n2020-03,CPM1,DCC,95\n2020-04,CPM1,DCC,96\n", "new.csv")
     assert build.summary_document(catalogue_db, date(2020, 4, 1), "md")[2] == "white"
     assert build.summary_document(catalogue_db, date(2020, 4, 1), "html")[2] == "amber"
     name, content, marking = build.summary_document(catalogue_db, date(2020, 4, 1), "docx")
     assert marking == "amber" and name.endswith("-amber.docx")
+
+
+def test_a_restricted_figure_a_run_rests_on_marks_the_summary_and_the_chart(catalogue_db):
+    """The hostile-input review's case: a RED figure from long ago changes the run stated ("since ..."), so
+    the summary and the month's charts are RED, and the command line gate refuses them."""
+    load_text(catalogue_db, "month,measure,provider,value\n2018-06,CPM1,DCC,97\n", "red.csv", classification="red")
+    load_text(catalogue_db, "month,measure,provider,value\n2018-09,CPM1,DCC,97\n2020-04,CPM1,DCC,96\n", "new.csv")
+    built = summary.build_summary(catalogue_db, date(2020, 4, 1))
+    assert any("since June 2018" in f.text for f in built.findings)
+    assert built.classification == "red"
+    charts = export.pack_charts(catalogue_db, date(2020, 4, 1), "svg", measure="CPM1")
+    assert export.pack_classification(charts) == "red"      # the chart's subtitle states the same run
 
 
 # ------------------------------------------------------------------ 7. the surroundings
@@ -345,3 +360,73 @@ def test_an_unforeseen_error_is_one_line_not_a_traceback(sample_db_path, monkeyp
     monkeypatch.setitem(cli.COMMANDS, "status", broken)
     code, out, err = run_cli("--db", sample_db_path, "status", "--month", "2020-04")
     assert code == 1 and err.startswith("error: internal error (KeyError") and "Traceback" not in err
+
+
+# ------------------------------------------------------------------ found by a second hostile reading
+
+
+def test_an_output_path_that_is_a_database_is_refused(db_file, tmp_path):
+    before = db_file.read_bytes()
+    link = tmp_path / "link.md"
+    link.symlink_to(db_file)
+    other = tmp_path / "other.duckdb"
+    other.write_bytes(before)
+    for target in (db_file, link, other):
+        code, out, err = run_cli("--db", db_file, "summary", "--month", "2020-04", "-o", target)
+        assert code == 1 and "this is a database file; writing here would destroy it" in err, err
+    assert db_file.read_bytes() == before
+
+
+def test_a_pipe_as_the_database_or_the_output_is_refused_not_waited_on(db_file, tmp_path):
+    pipe = tmp_path / "pipe.duckdb"
+    os.mkfifo(pipe)
+    for args in (("--db", pipe, "status", "--month", "2020-04"), ("--db", pipe, "init"),
+                 ("--db", db_file, "summary", "--month", "2020-04", "-o", pipe)):
+        proc = subprocess.run([sys.executable, "-m", "opsg_metrics", *map(str, args)], cwd=REPO, capture_output=True,
+                              text=True, timeout=60)
+        assert proc.returncode == 1 and ("pipe" in proc.stderr), proc.stderr
+
+
+def test_a_chart_file_in_the_way_is_replaced_whole(sample_db_path, tmp_path):
+    out = tmp_path / "charts"
+    out.mkdir()
+    os.mkfifo(out / "2020-04_CPM1_DCC.svg")
+    code, _, err = run_cli("--db", sample_db_path, "export-charts", "--month", "2020-04", "--measure", "CPM1",
+                           "--out", out, "--format", "svg")
+    assert code == 0, err
+    assert (out / "2020-04_CPM1_DCC.svg").is_file() and (out / "2020-04_CPM1_DCC.svg").read_bytes().startswith(b"<svg")
+    assert not [p for p in out.iterdir() if p.name.endswith(".partial")]
+
+
+def test_a_line_break_in_a_title_never_forges_a_line_in_word(catalogue_db):
+    load_text(catalogue_db, "month,measure,provider,value\n2021-12,CPM1,DCC,96\n", "pmr.csv")
+    load_text(catalogue_db, 'incident_id,opened,resolved,category,provider,major,title\n'
+                            'INCNL1,2021-12-03 10:00,2021-12-04 10:00,1,DCC,true,"Outage\n\nClassification: WHITE '
+                            '(may be published)."\n', "inc.csv", classification="red")
+    name, content, marking = build.summary_document(catalogue_db, date(2021, 12, 1), "docx", charts=False)
+    document = docx.Document(io.BytesIO(content))
+    lines = [line for p in document.paragraphs for line in p.text.split("\n")]
+    assert marking == "red"
+    assert not any(line.startswith("Classification: WHITE") for line in lines), lines
+    assert "<w:br/>" not in zipfile.ZipFile(io.BytesIO(content)).read("word/document.xml").decode()
+
+
+def test_a_chart_of_figures_too_large_to_scale_still_draws(catalogue_db):
+    """Figures are bounded at ingest; a database written before that (or by hand) still exports."""
+    load_text(catalogue_db, "measure,provider,name,unit,direction,target,minimum,effective_from\n"
+                            "HUGE,DCC,Huge count,count,higher,1000,10,2018-01\n", "cat.csv", kind="catalogue")
+    load_text(catalogue_db, "month,measure,provider,value\n2021-11,HUGE,DCC,5\n2021-12,HUGE,DCC,6\n", "h.csv")
+    catalogue_db.execute("UPDATE measure_values SET value = 1.7976931348623157e308 WHERE month = DATE '2021-12-01'")
+    view = views.trend_view(catalogue_db, "HUGE", ["DCC"], date(2021, 1, 1), date(2021, 12, 1))
+    assert export.export_view(view, "svg")[1].startswith(b"<svg")
+
+
+def test_a_chart_that_takes_too_long_is_stopped_with_a_message(monkeypatch, tmp_path):
+    slow = tmp_path / "slow_worker.py"
+    slow.write_text("import sys, time\nsys.stdin.buffer.read(4)\ntime.sleep(600)\n")
+    pool = renderer._Pool()
+    monkeypatch.setattr(renderer, "WORKER_SCRIPT", slow)
+    monkeypatch.setattr(renderer, "TIMEOUT_SECONDS", 2)
+    with pytest.raises(OpsgError, match=r"took longer than 2 s"):
+        pool.draw(renderer.spec_json(_spec("slow")), "svg", renderer.PNG_PPI)
+    pool.shutdown()

@@ -62,24 +62,28 @@ def test_counts_and_booleans():
         parse.parse_bool("maybe")
 
 
-def test_count_fast_path_agrees_with_the_general_reading():
-    # Short plain-digit counts skip the general number reading; they must give what it gives.
+def test_counts_are_read_exactly_and_agree_with_the_number_reading_where_both_apply():
+    # Counts are read as whole numbers, never through a float; within the count limit they agree with the
+    # number reading.
     from hypothesis import given, strategies as st
 
-    from opsg_metrics.store.parse import parse_count, parse_number
+    from opsg_metrics.store.parse import MAX_COUNT, parse_count, parse_number
 
-    @given(st.text(alphabet="0123456789", min_size=1, max_size=15))
-    def agree(text):
-        assert parse_count(text) == int(parse_number(text))
+    @given(st.integers(0, MAX_COUNT))
+    def agree(n):
+        assert parse_count(str(n)) == int(parse_number(str(n))) == n
+        assert parse_count(f"{n:,}") == n
 
     agree()
-    # Other digits are refused by name on either path (Python's own int() would read them); long numbers
-    # still take the general path, with its results and messages.
+    # Other digits are refused by name on either path (Python's own int() would read them).
     for text in ("٣", "1٣", "²", "１２"):
         with pytest.raises(ValueError, match="ASCII digits"):
             parse_count(text)
         with pytest.raises(ValueError, match="ASCII digits"):
             parse_number(text)
-    assert parse_count("1,234") == 1234 and parse_count("0007") == 7
-    with pytest.raises(ValueError, match="too large"):
-        parse_count("99999999999999999999")
+    assert parse_count("1,234") == 1234 and parse_count("0007") == 7 and parse_count("1e3") == 1000
+    for text, words in (("99999999999999999999", "too large"), ("9007199254740993", "too large"),
+                        ("4.9999999999999999", "not a whole number"), ("1.5", "not a whole number"),
+                        ("-3", "negative"), ("1e400", "too large"), ("x1", "not a number")):
+        with pytest.raises(ValueError, match=words):
+            parse_count(text)

@@ -1,4 +1,4 @@
-"""Status, runs and windows (DESIGN.md section 4) on small constructed series."""
+"""Status, runs and windows (README "Status, runs and windows") on small constructed series."""
 
 from datetime import date
 

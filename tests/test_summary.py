@@ -288,11 +288,27 @@ def test_earlier_sources_quoted_raise_the_classification(fresh_db):
 
 
 def test_charts_in_a_document_count_for_its_classification(fresh_db):
-    load_text(fresh_db, "month,measure,provider,value\n2017-12,M1,CSP N,97\n", "old-red.csv", classification="red")
+    # A major incident five months back is drawn on the chart of the miss, and stated nowhere else.
+    load_text(fresh_db, "incident_id,opened,resolved,category,provider,major,title\n"
+                        "INC1,2018-02-10 09:00,2018-02-10 12:00,1,CSP N,true,outage\n", "old-red.csv",
+              classification="red")
     load_text(fresh_db, "month,measure,provider,value\n2018-06,M1,CSP N,97\n2018-07,M1,CSP N,97\n", "white.csv")
     assert summary.build_summary(fresh_db, date(2018, 7, 1)).classification == "white"
     _, _, classification = build.summary_document(fresh_db, date(2018, 7, 1), "html")
-    assert classification == "red"                 # the chart reaches back to the red December figure
+    assert classification == "red"                 # the chart draws the red February incident
+
+
+def test_the_runs_and_spc_a_summary_states_count_for_its_classification(fresh_db):
+    """A restricted figure years back that the run (or the 36 months of SPC) rests on marks the summary."""
+    load_text(fresh_db, "month,measure,provider,value\n2018-01,M1,CSP N,97\n", "old-red.csv", classification="red")
+    load_text(fresh_db, "month,measure,provider,value\n2018-06,M1,CSP N,97\n2018-07,M1,CSP N,97\n", "white.csv")
+    built = summary.build_summary(fresh_db, date(2018, 7, 1))
+    assert any("3 consecutive reported months, since January 2018" in f.text for f in built.findings)
+    assert built.classification == "red"
+    # Not stated (levels begin in 2018 for CSP N, so December 2017 is in no run or window), but counted:
+    # the SPC sentence ("only 3 figures") rests on the 36 months to July.
+    load_text(fresh_db, "month,measure,provider,value\n2017-12,M1,CSP N,97\n", "older.csv", classification="amber")
+    assert summary.build_summary(fresh_db, date(2018, 7, 1)).classification == "red"
 
 
 def test_summary_is_the_same_in_separate_processes(sample_db_path):

@@ -65,7 +65,8 @@ def load_sample(
     return results
 
 
-def initialise(con: duckdb.DuckDBPyConnection, *, sample: bool, progress=None) -> list[IngestResult]:
+def initialise(con: duckdb.DuckDBPyConnection, *, sample: bool,
+               progress: Callable[[int, int, IngestResult], None] | None = None) -> list[IngestResult]:
     results = load_reference_data(con)
     if sample:
         results += load_sample(con, progress=progress)

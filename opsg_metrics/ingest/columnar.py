@@ -13,7 +13,7 @@ from typing import Callable
 import duckdb
 import pyarrow as pa
 
-from opsg_metrics.ingest.formats import FACT_TABLES, Prepared, Sheet
+from opsg_metrics.ingest.formats import FACT_TABLES, MAX_CELL_CHARS, MAX_CELLS, Prepared, Sheet
 from opsg_metrics.ingest.read import check_header, normalise_header
 from opsg_metrics.ingest.validate import ALERTS_ROW_RULES_SQL, alerts_columns
 from opsg_metrics.store import text as text_rules
@@ -103,9 +103,14 @@ def read_alerts_columnar(
             )
         except duckdb.Error:
             return None
-        count, first_rowid, last_rowid = con.execute(
-            "SELECT count(*), min(rowid), max(rowid) FROM columnar_raw").fetchall()[0]
+        longest = ", ".join(f"max(length({n}))" for n in names)
+        count, first_rowid, last_rowid, *lengths = con.execute(
+            f"SELECT count(*), min(rowid), max(rowid), {longest} FROM columnar_raw").fetchall()[0]
         if count != lines - 1 or last_rowid - first_rowid != count - 1:
+            return None
+        # The limits the row-by-row reader keeps (every column, the ignored x_ ones too): past one, that
+        # reader decides, and words the problem.
+        if lines * len(names) > MAX_CELLS or any((n or 0) > MAX_CELL_CHARS for n in lengths):
             return None
         selects, joins = [], []
         for name, parser, required in alerts_columns(catalogue):

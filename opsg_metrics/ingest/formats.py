@@ -106,9 +106,8 @@ MAX_LABEL_CHARS = 200
 
 
 def display_name(name: str) -> str:
-    """A file or sheet name as messages show it: characters that cannot be printed as their code points,
-    at most 120 characters."""
-    shown = text_rules.UNPRINTABLE.sub(lambda m: f"<U+{ord(m.group()):04X}>", name)
+    """A file or sheet name as messages show it: on one line (text.one_line), at most 120 characters."""
+    shown = text_rules.one_line(name)
     return shown if len(shown) <= 120 else shown[:119] + "…"
 
 
@@ -122,12 +121,12 @@ class Problem:
     message: str
 
     def __post_init__(self) -> None:
-        # A message quotes what the file holds: shown everywhere, it must itself be printable.
+        # A message quotes what the file holds: shown everywhere as one line, it must itself be printable.
         for name in ("file", "column", "message"):
             value = getattr(self, name)
-            if text_rules.UNPRINTABLE.search(value):
-                object.__setattr__(self, name, display_name(value) if name != "message" else
-                                   text_rules.UNPRINTABLE.sub(lambda m: f"<U+{ord(m.group()):04X}>", value))
+            shown = display_name(value) if name != "message" else text_rules.one_line(value)
+            if shown != value:
+                object.__setattr__(self, name, shown)
 
     def __str__(self) -> str:
         return f"{self.file}:{self.row}:{self.column}: {self.message}"

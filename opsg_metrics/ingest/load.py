@@ -266,6 +266,10 @@ def check_names(file_name: str, source: str | None) -> list[Problem]:
             continue
         if (problem := text_rules.unprintable_problem(value)) is not None:
             problems.append(Problem(label, 1, "-", f"{what} {problem.removeprefix('text ')}"))
+        elif any(c in value for c in "\t\n\r"):
+            # One line on every footer, message and document: a line break could forge a line of its own
+            # ("Classification: WHITE") beneath it.
+            problems.append(Problem(label, 1, "-", f"{what} holds a line break or a tab; give it on one line"))
         elif len(value) > limit:
             problems.append(Problem(label, 1, "-", f"{what} is {len(value):,} characters long; at most {limit} are allowed"))
         elif what == "the source label" and not value.strip():
@@ -306,6 +310,12 @@ def ingest_bytes(
         prepared: list[Prepared] = []
         try:
             prepared, problems = prepare(raw, label, catalogue, kind, con, notes=result.notes)
+            if not problems and classification != "white" and any(p.kind == "catalogue" for p in prepared):
+                # The catalogue's names and levels are drawn on every chart and stated in every summary,
+                # which carry the marking of their figures' sources only: the catalogue must be publishable.
+                problems = [Problem(label, 1, "-", f"a catalogue is reference data shown on every chart and summary, "
+                                                   f"so it loads as white only, not {classification} (each level "
+                                                   "names its own source document)")]
             if problems:
                 result.kinds = [p.kind for p in prepared]
                 result.rows_read = sum(p.rows_read for p in prepared)
@@ -456,7 +466,7 @@ def read_file_bytes(path: str | Path) -> bytes:
         raise ValueError(f"cannot read the file: {exc.strerror or exc}") from None
 
 
-def ingest_file(con: duckdb.DuckDBPyConnection, path: str | Path, **options) -> IngestResult:
+def ingest_file(con: duckdb.DuckDBPyConnection, path: str | Path, **options: object) -> IngestResult:
     """Load one file from disk (the options are ingest_bytes's)."""
     file_path = Path(path)
     try:

@@ -214,6 +214,11 @@ class _WorkbookDamaged(Exception):
     """A workbook part that cannot be read (raised inside the reader, reported as a problem)."""
 
 
+# A formula element, with or without a namespace prefix and whatever white space follows its name.
+_FORMULA = re.compile(rb"<(?:[A-Za-z_][\w.-]*:)?f[\s/>]")
+MAX_ROWS, MAX_COLUMNS = 1_048_576, 16_384      # a worksheet's own limits (Excel's XFD1048576)
+
+
 def _workbook_parts(raw: bytes, label: str) -> tuple[dict[str, bytes] | None, list[Problem]]:
     """The workbook's worksheet parts that hold formulas (name -> XML), after checking its size: a small
     file that would expand past MAX_XLSX_EXPANDED_BYTES (a "zip bomb") is refused before it is opened."""
@@ -227,9 +232,10 @@ def _workbook_parts(raw: bytes, label: str) -> tuple[dict[str, bytes] | None, li
                                       f"{MAX_XLSX_EXPANDED_BYTES / 1e6:,.0f} MB a load may read; split it into smaller files")]
             formulas = {}
             for info in infos:
-                if info.filename.startswith("xl/worksheets/") and info.filename.endswith(".xml"):
+                # Any part, wherever it is stored: a worksheet's place is named by the workbook's relations.
+                if info.filename.lower().endswith(".xml"):
                     part = archive.read(info)
-                    if b"<f>" in part or b"<f " in part or b":f>" in part or b":f " in part:
+                    if _FORMULA.search(part):
                         formulas[info.filename] = part
             return formulas, []
     except (zipfile.BadZipFile, zipfile.LargeZipFile, OSError, EOFError, RuntimeError, ValueError,
@@ -244,23 +250,35 @@ def reason(exc: BaseException) -> str:
 
 
 def _sheet_records(ws, label: str, budget: list[int]) -> list[tuple[int, list[str]]]:
+    """The rows of a worksheet that hold any cell, numbered as a spreadsheet shows them. A row number or a
+    row longer than a worksheet can have, or more cells than a load may hold, is refused as it is met (the
+    reader makes an empty row for every row number skipped: a row numbered 50,000,000 would take gigabytes)."""
     records = []
     # Some exporters write a wrong <dimension>; read-only mode trusts it and drops cells.
     ws.reset_dimensions()
     for number, row in enumerate(ws.iter_rows(), start=1):
-        budget[0] -= len(row)
+        if number > MAX_ROWS:
+            raise _WorkbookDamaged(f"sheet '{display_name(ws.title)}' has a row past row {MAX_ROWS:,}, the last a "
+                                   "worksheet can have: the workbook is damaged")
+        if len(row) > MAX_COLUMNS:
+            raise _WorkbookDamaged(f"sheet '{display_name(ws.title)}' row {number:,} has {len(row):,} cells, more "
+                                   f"than the {MAX_COLUMNS:,} columns a worksheet can have: the workbook is damaged")
+        budget[0] -= max(1, len(row))
         if budget[0] < 0:
             raise _WorkbookDamaged(f"the workbook has more than {MAX_CELLS:,} cells, more than one load may hold; "
                                    "split it into smaller files")
-        records.append((number, [_cell_text(c) for c in row]))
+        if row:
+            cells = [_cell_text(c) for c in row]
+            if any(cells):
+                records.append((number, cells))
     return records
 
 
-def _unsaved_formulas(formula_book, title: str, records, label: str) -> list[Problem]:
+def _unsaved_formulas(formula_book, index: int, records, label: str) -> list[Problem]:
     """Formula cells without a value saved with them: openpyxl reads them as empty, which would load a
     figure as missing. Such a workbook was written by a program that does not calculate (a script)."""
     problems = []
-    ws = formula_book[title]
+    ws = formula_book.worksheets[index]
     ws.reset_dimensions()
     values = dict(records)
     header = next((cells for _, cells in records if "".join(cells).strip()), [])
@@ -295,33 +313,44 @@ def read_xlsx_sheets(raw: bytes, label: str) -> Reading:
         if formulas:
             formula_book = openpyxl.load_workbook(io.BytesIO(raw), read_only=True, data_only=False)
             books.append(formula_book)
-        titles = [ws.title for ws in book.worksheets]
-        named = [t for t in titles if t.strip().lower() in KINDS]
+        # By position, not by title: a crafted workbook may give two sheets one name.
+        sheets = list(enumerate(book.worksheets))
+        named = [(i, ws) for i, ws in sheets if ws.title.strip().lower() in KINDS]
+        visible = [(i, ws) for i, ws in sheets if getattr(ws, "sheet_state", "visible") == "visible"]
+        chosen = named or visible[:1]
         budget = [MAX_CELLS]
-        for title in (named or titles[:1]):
-            kind = title.strip().lower() if named else None
-            sheet_label = f"{label}[{display_name(title)}]" if named else label
-            records = _sheet_records(book[title], sheet_label, budget)
+        seen_titles: set[str] = set()
+        for index, ws in chosen:
+            if ws.title in seen_titles:
+                raise _WorkbookDamaged(f"two sheets are named '{display_name(ws.title)}': the workbook is damaged")
+            seen_titles.add(ws.title)
+            kind = ws.title.strip().lower() if named else None
+            sheet_label = f"{label}[{display_name(ws.title)}]" if named else label
+            records = _sheet_records(ws, sheet_label, budget)
             sheet, sheet_problems = _sheet_from_records(records, sheet_label, kind)
             reading.problems += sheet_problems
             if formula_book is not None:
-                reading.problems += _unsaved_formulas(formula_book, title, records, sheet_label)
+                reading.problems += _unsaved_formulas(formula_book, index, records, sheet_label)
             if sheet:
                 reading.sheets.append(sheet)
-        for title in titles:
-            if not named or title in named:
+        chosen_indexes = {i for i, _ in chosen}
+        for index, ws in sheets:
+            if index in chosen_indexes:
                 continue
-            records = _sheet_records(book[title], f"{label}[{display_name(title)}]", budget)
-            sheet, _ = _sheet_from_records(records, f"{label}[{display_name(title)}]", None, scan=False)
+            title_label = f"{label}[{display_name(ws.title)}]"
+            records = _sheet_records(ws, title_label, budget)
+            sheet, _ = _sheet_from_records(records, title_label, None, scan=False)
             looks_like = detect_kind({normalise_header(h) for h in sheet.header}) if sheet else None
-            if looks_like:
+            if named and looks_like:
                 reading.problems.append(Problem(
-                    f"{label}[{display_name(title)}]", 1, "header",
+                    title_label, 1, "header",
                     f"this sheet holds {looks_like} rows, but only sheets named after a kind are read "
                     f"({', '.join(KINDS)}): name it {text_rules.quote(looks_like)} to load it, or remove it"))
             elif sheet:
-                reading.notes.append(f"{label}: sheet '{display_name(title)}' was not read (its name is not a kind: "
-                                     f"{', '.join(KINDS)})")
+                why = (f"its name is not a kind: {', '.join(KINDS)}" if named else
+                       "with no sheet named after a kind, only the first visible sheet is read")
+                hidden = "" if getattr(ws, "sheet_state", "visible") == "visible" else "hidden "
+                reading.notes.append(f"{label}: {hidden}sheet '{display_name(ws.title)}' was not read ({why})")
     except _WorkbookDamaged as exc:
         reading.problems.append(Problem(label, 1, "-", str(exc)))
     except Exception as exc:  # noqa: BLE001 - openpyxl and the XML parser raise many kinds of error for damaged files

@@ -34,7 +34,7 @@ class RowCheck:
     def problem(self, column: str, message: str) -> None:
         self.problems.append(Problem(self.label, self.row, column, message))
 
-    def get(self, column: str, parser: Callable, *, required: bool = True, **kwargs):
+    def get(self, column: str, parser: Callable, *, required: bool = True, **kwargs: object) -> object:
         """Parse a cell; record a problem and return None when it is missing or bad."""
         text = self.text(column)
         if not text:

@@ -101,7 +101,7 @@ def _ops_value(ops: pd.DataFrame, metric: str, provider: str):
     return None if match.empty else match.iloc[0]
 
 
-def source_ids_of(*values) -> set[int]:
+def source_ids_of(*values: object) -> set[int]:
     """Source ids from ids, rows (their source_id and previous_source_id) and frames of rows."""
     out: set[int] = set()
     for value in values:

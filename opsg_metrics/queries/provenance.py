@@ -78,3 +78,45 @@ def frame_source_ids(*frames: pd.DataFrame | None) -> list[int]:
         if "source_ids" in frame:
             ids |= {int(i) for row in frame["source_ids"] for i in (row if isinstance(row, (list, tuple)) else ())}
     return sorted(ids)
+
+
+def history_source_ids(con: duckdb.DuckDBPyConnection, rows: pd.DataFrame, *, spc_months: int = 0) -> set[int]:
+    """The sources of every figure that the runs, windows and (with `spc_months`) SPC readings stated for
+    some status rows rest on: each series' figures from the earliest month any of them reaches back to
+    (the window's first month, the run's and the minimum run's first months, the last miss before a new
+    one, the first of the SPC months) to the row's month, and the figure just before (it is what bounds a
+    run); with `spc_months`, also the rebase annotations in those months. A run of 16 months reaches back
+    16 months, so a restricted figure that changed it marks whatever states it."""
+    if rows is None or rows.empty:
+        return set()
+    asked = []
+    for row in rows.itertuples(index=False):
+        month = pd.Timestamp(row.month).date()
+        reach = [words.months_back(month, int(getattr(row, "window", 1) or 1) - 1)]
+        for column in ("run_start", "run_below_minimum_start", "previous_miss_month"):
+            value = getattr(row, column, None)
+            if value is not None and not pd.isna(value):
+                reach.append(pd.Timestamp(value).date())
+        if spc_months:
+            reach.append(words.months_back(month, spc_months - 1))
+        asked.append((row.measure, row.provider, month, min(reach)))
+    frame = pd.DataFrame(asked, columns=["measure", "provider", "month", "earliest"])
+    frame = frame.groupby(["measure", "provider"], as_index=False).agg(month=("month", "max"),
+                                                                       earliest=("earliest", "min"))
+    params = [list(frame["measure"]), list(frame["provider"]), list(frame["month"]), list(frame["earliest"])]
+    asked_sql = """asked AS (SELECT unnest(?::VARCHAR[]) AS measure, unnest(?::VARCHAR[]) AS provider,
+                                    unnest(?::DATE[]) AS month, unnest(?::DATE[]) AS earliest)"""
+    ids = {i for (i,) in con.execute(
+        f"""WITH {asked_sql}
+            SELECT DISTINCT v.source_id FROM current_measure_values AS v JOIN asked AS a USING (measure, provider)
+            WHERE v.month BETWEEN a.earliest AND a.month
+            UNION
+            SELECT arg_max(v.source_id, v.month) FROM current_measure_values AS v JOIN asked AS a USING (measure, provider)
+            WHERE v.month < a.earliest GROUP BY a.measure, a.provider""", params).fetchall() if i is not None}
+    if spc_months:
+        ids |= {i for (i,) in con.execute(
+            f"""WITH {asked_sql}
+                SELECT DISTINCT s.source_id FROM annotation_scope AS s JOIN asked AS a
+                  ON s.series_measure = a.measure AND s.series_provider = a.provider
+                WHERE s.kind = 'rebase' AND s.date >= a.earliest AND s.date <= a.month""", params).fetchall()}
+    return ids

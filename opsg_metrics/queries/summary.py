@@ -18,7 +18,7 @@ from opsg_metrics import words
 from opsg_metrics.queries import spc as spc_readings
 from opsg_metrics.queries.context import context_findings, source_ids_of
 from opsg_metrics.queries.findings import Finding, Summary
-from opsg_metrics.queries.provenance import provenance
+from opsg_metrics.queries.provenance import history_source_ids, provenance
 from opsg_metrics.rules import spc
 from opsg_metrics.rules.status import DEFAULT_WINDOW, check_window, last_reported_before, latest_month, status_table
 from opsg_metrics.store.errors import OpsgError
@@ -43,7 +43,7 @@ def _month(value) -> str:
     return words.month_label(pd.Timestamp(value).date())
 
 
-def miss_sentences(row) -> str:
+def miss_sentences(row: pd.Series) -> str:
     """The sentences for a figure below target: level, value, inferred or not, run, window, minimum, reliability.
 
     An inferred figure is never worded as reported: the sentence after the first says it is inferred and
@@ -101,7 +101,7 @@ def miss_sentences(row) -> str:
     return text
 
 
-def spc_sentence(readings: pd.DataFrame | None, row, month: date) -> str:
+def spc_sentence(readings: pd.DataFrame | None, row: pd.Series, month: date) -> str:
     """' SPC, 36 months to April 2020: the process is stable but cannot consistently meet its target: ...'"""
     key = (row["measure"], row["provider"])
     if readings is None or key not in readings.index:
@@ -110,7 +110,7 @@ def spc_sentence(readings: pd.DataFrame | None, row, month: date) -> str:
     return f" SPC, {spc.DEFAULT_MONTHS} months to {words.month_label(month)}: {sentence[0].lower()}{sentence[1:]}"
 
 
-def spc_figures(readings: pd.DataFrame | None, row) -> dict:
+def spc_figures(readings: pd.DataFrame | None, row: pd.Series) -> dict:
     key = (row["measure"], row["provider"])
     if readings is None or key not in readings.index:
         return {}
@@ -372,8 +372,11 @@ def build_summary(con: duckdb.DuckDBPyConnection, month: date, *, window: int = 
     # Provenance, by source id: the month's current figures, the first issue of each revised one (Data
     # quality names both), the earlier figures compared under Changes, and the context rows used. Charts
     # added to a document add their own (render/documents/build.py).
+    # The runs (in the table, for every series) and the windows and SPC readings (of the misses) reach back.
     used = (source_ids_of(now, before)
-            | source_ids_of(revised["first_source_id"].dropna(), revised["current_source_id"].dropna()) | context_ids)
+            | source_ids_of(revised["first_source_id"].dropna(), revised["current_source_id"].dropna()) | context_ids
+            | history_source_ids(con, now.assign(window=1, previous_miss_month=None))
+            | history_source_ids(con, misses, spc_months=spc.DEFAULT_MONTHS))
     charts = [(measure, list(group["provider"])) for measure, group in misses.groupby("measure", sort=False)]
     return Summary(
         month=month, window=window, sections=sections, table=_status_table(now),

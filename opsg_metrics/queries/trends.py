@@ -13,7 +13,7 @@ import pandas as pd
 
 from opsg_metrics import words
 from opsg_metrics.queries import spc as spc_readings
-from opsg_metrics.queries.provenance import Provenance, frame_source_ids, provenance
+from opsg_metrics.queries.provenance import Provenance, frame_source_ids, history_source_ids, provenance
 from opsg_metrics.rules import annotations as annotation_rules
 from opsg_metrics.rules import spc
 from opsg_metrics.rules.status import DEFAULT_WINDOW, latest_month, status_table
@@ -139,7 +139,8 @@ def trend_data(
     shown = list(dict.fromkeys(rows.sort_values("sort_order")["provider"]))
     incidents = major_incidents(con, shown, start, end) if show_incidents else pd.DataFrame()
     notes = annotations(con, measure, shown, start, end) if show_annotations else pd.DataFrame()
-    origin = provenance(con, frame_source_ids(rows, incidents, notes))
+    # The tooltips and subtitles state each figure's run and window, which reach back before `start`.
+    origin = provenance(con, set(frame_source_ids(rows, incidents, notes)) | history_source_ids(con, rows))
     return TrendData(measure, rows, incidents, notes, origin, end)
 
 

@@ -11,7 +11,7 @@ from opsg_metrics.store.text import printable
 FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
 
 
-def neutralise(value):
+def neutralise(value: object) -> object:
     """A text cell that a spreadsheet would run as a formula gets a leading apostrophe, and any character
     that cannot be printed is replaced; numbers, including negative ones, are left alone."""
     if isinstance(value, str):

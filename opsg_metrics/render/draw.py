@@ -31,6 +31,7 @@ from opsg_metrics.store.errors import OpsgError
 FORMATS = ("png", "svg", "pdf")
 PNG_PPI = 200
 WORKER_SCRIPT = Path(__file__).resolve().with_name("draw_worker.py")
+TIMEOUT_SECONDS = 180          # one chart; a worker taking longer is stopped (and a new one started)
 
 
 def workers() -> int:
@@ -68,6 +69,15 @@ class _Worker:
     def draw(self, spec: str, fmt: str, ppi: int) -> bytes:
         body = spec.encode("utf-8")
         header = json.dumps({"fmt": fmt, "ppi": ppi, "spec_bytes": len(body)}).encode("ascii")
+        timed_out = threading.Event()
+
+        def stop_it() -> None:
+            timed_out.set()
+            self.process.kill()
+
+        timer = threading.Timer(TIMEOUT_SECONDS, stop_it)
+        timer.daemon = True
+        timer.start()
         try:
             self.process.stdin.write(struct.pack(">I", len(header)) + header + body)
             self.process.stdin.flush()
@@ -75,7 +85,11 @@ class _Worker:
             mark, size = head[:1], struct.unpack(">Q", head[1:])[0]
             payload = self._read(size)
         except (BrokenPipeError, OSError, _WorkerStopped):
+            if timed_out.is_set():
+                raise _WorkerStopped(f"it took longer than {TIMEOUT_SECONDS} s") from None
             raise _WorkerStopped(self._how_it_ended()) from None
+        finally:
+            timer.cancel()
         if mark == b"!":
             raise ValueError(payload.decode("utf-8", "replace"))
         return payload

@@ -7,13 +7,16 @@ what it shows. File names say what they are: 2020-04_CPM1_DCC.png.
 
 from __future__ import annotations
 
+import contextlib
 import io
+import os
 import zipfile
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
 from typing import Callable, Iterator
 
+import altair as alt
 import duckdb
 import pandas as pd
 
@@ -31,7 +34,7 @@ from opsg_metrics.store.errors import OpsgError
 PACK_MONTHS = 24
 MEDIA_TYPES = {"png": "image/png", "svg": "image/svg+xml", "pdf": "application/pdf", "zip": "application/zip"}
 
-def chart_spec(chart, provenance: Provenance, pmr_month: date | None = None, notes: list[str] | None = None) -> dict:
+def chart_spec(chart: alt.TopLevelMixin, provenance: Provenance, pmr_month: date | None = None, notes: list[str] | None = None) -> dict:
     """Any chart with its provenance footer (notes, sources, PMR month, sample notice, classification),
     as the Vega-Lite spec that gets rendered."""
     # Composed as specs from the chart's own (made once per chart, unvalidated: the test suite validates
@@ -39,7 +42,7 @@ def chart_spec(chart, provenance: Provenance, pmr_month: date | None = None, not
     return spec_with_footer(spec_of(chart), provenance.footer_lines(pmr_month, notes))
 
 
-def export_chart(chart, provenance: Provenance, fmt: str, *, pmr_month: date | None = None,
+def export_chart(chart: alt.TopLevelMixin, provenance: Provenance, fmt: str, *, pmr_month: date | None = None,
                  notes: list[str] | None = None) -> bytes:
     """Any chart as a PNG/SVG/PDF file carrying its provenance footer."""
     return render(chart_spec(chart, provenance, pmr_month, notes), fmt)
@@ -105,7 +108,7 @@ class PackChart:
     spec: dict
 
 
-def series_with_data(con, month: date, measure: str | None = None) -> list[tuple[str, str]]:
+def series_with_data(con: duckdb.DuckDBPyConnection, month: date, measure: str | None = None) -> list[tuple[str, str]]:
     """(measure, provider) pairs with a figure in the month, in catalogue order."""
     frame = status_for_month(con, month, measure=measure)
     frame = frame[frame["value"].notna()]
@@ -153,8 +156,8 @@ def drawn(charts: list[PackChart], fmt: str,
         yield chart.entry, content
 
 
-def month_pack(con, month: date, fmt: str = "png", *, allow_restricted: bool = True,
-               progress: Callable[[int, int, str], None] | None = None, **options) -> tuple[str, bytes, list[PackEntry]]:
+def month_pack(con: duckdb.DuckDBPyConnection, month: date, fmt: str = "png", *, allow_restricted: bool = True,
+               progress: Callable[[int, int, str], None] | None = None, **options: object) -> tuple[str, bytes, list[PackEntry]]:
     """A zip of every chart of the month, with a manifest; named with the most restrictive classification.
 
     allow_restricted=False refuses (before drawing anything) a pack that would be AMBER or RED."""
@@ -173,17 +176,28 @@ def month_pack(con, month: date, fmt: str = "png", *, allow_restricted: bool = T
     return name, buffer.getvalue(), entries
 
 
+def write_file(path: Path, content: bytes) -> None:
+    """Write a file whole or not at all: under a temporary name in its folder, then renamed into place (so
+    a pipe or a device at `path` is replaced, never opened, and a failure leaves what was there)."""
+    temporary = path.with_name(f".{path.name}.{os.getpid()}.partial")
+    try:
+        with open(temporary, "wb") as handle:
+            handle.write(content)
+        os.replace(temporary, path)
+    except OSError as exc:
+        with contextlib.suppress(OSError):
+            temporary.unlink()
+        raise OpsgError(f"{path}: cannot write the file ({exc.strerror or exc}); nothing was written") from None
+
+
 def write_month_charts(charts: list[PackChart], out_dir: Path, fmt: str,
                        progress: Callable[[int, int, str], None] | None = None) -> list[PackEntry]:
     """A pack's charts as files in a folder, with manifest.csv (the folder must exist)."""
     entries = []
-    try:
-        for entry, content in drawn(charts, fmt, progress):
-            (out_dir / entry.file).write_bytes(content)
-            entries.append(entry)
-        (out_dir / "manifest.csv").write_bytes(manifest_csv(entries))
-    except OSError as exc:
-        raise OpsgError(f"{out_dir}: cannot write the charts ({exc.strerror or exc})") from None
+    for entry, content in drawn(charts, fmt, progress):
+        write_file(out_dir / entry.file, content)
+        entries.append(entry)
+    write_file(out_dir / "manifest.csv", manifest_csv(entries))
     return entries
 
 

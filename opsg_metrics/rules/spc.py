@@ -28,6 +28,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass, field
 from datetime import date
+from typing import Sequence
 
 import numpy as np
 import pandas as pd
@@ -251,8 +252,8 @@ def _month(value) -> date | None:
 
 
 def analyse(
-    values,
-    months=None,
+    values: Sequence[float | None],
+    months: Sequence | None = None,
     *,
     direction: str | int = "higher",
     target: float | None = None,

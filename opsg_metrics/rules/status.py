@@ -16,7 +16,6 @@ import duckdb
 import pandas as pd
 
 from opsg_metrics.store import connect as db
-from opsg_metrics.store import parse
 from opsg_metrics.store.catalogue import Catalogue
 from opsg_metrics.store.errors import OpsgError
 from opsg_metrics import words
@@ -210,7 +209,7 @@ def status_for_month(
     return frame[selected].reset_index(drop=True)
 
 
-def run_of(row, *, compact: bool = False) -> str:
+def run_of(row: pd.Series, *, compact: bool = False) -> str:
     """A status row's run below target in OPSG's words (words.run_phrase)."""
     run = int(row["run_below_target"])
     start = pd.Timestamp(row["run_start"]).date() if run and pd.notna(row["run_start"]) else None
@@ -218,7 +217,7 @@ def run_of(row, *, compact: bool = False) -> str:
                             compact=compact)
 
 
-def flag_text(row) -> str:
+def flag_text(row: pd.Series) -> str:
     """OPSG's sentence for an active flag, e.g.
     'CPM1 (DCC): 16 consecutive months below target since January 2019; 16 of the last 17'."""
     return (

@@ -1,4 +1,4 @@
--- Status, runs and rolling windows for every series and month (DESIGN.md section 4).
+-- Status, runs and rolling windows for every series and month (the rules: README "Status, runs and windows").
 -- The one place these rules live. Parameters: $until (DATE, last month to
 -- compute); {window_rows} (the rolling window minus one, an integer inserted by
 -- status.py after validation, because a window frame cannot take a parameter).

@@ -13,10 +13,12 @@ from __future__ import annotations
 
 import os
 import re
+import stat
 from dataclasses import dataclass
 from pathlib import Path
 
 import duckdb
+import pandas as pd
 
 from opsg_metrics.store.errors import OpsgError, SchemaVersionError
 
@@ -117,15 +119,27 @@ def migrate(con: duckdb.DuckDBPyConnection, migrations: list[Migration] | None =
 CONNECTION_CONFIG = {"autoinstall_known_extensions": False, "allocator_background_threads": True}
 
 
+def is_duckdb_file(path: Path) -> bool:
+    """Whether a regular file at `path` is a DuckDB database (by its header; never blocks on a pipe)."""
+    try:
+        if not stat.S_ISREG(os.stat(path).st_mode):
+            return False
+        with open(path, "rb") as handle:
+            return handle.read(12)[8:12] == b"DUCK"
+    except OSError:
+        return False
+
+
 def _check_is_duckdb_file(path: Path) -> None:
-    """Refuse a file that is not a DuckDB database (DuckDB would open some, such as a CSV, as one)."""
-    if str(path) == ":memory:" or not path.exists() or path.stat().st_size == 0:
+    """Refuse a file that is not a DuckDB database (DuckDB would open some, such as a CSV, as one), and
+    anything that is not a regular file (a pipe would make the open wait for ever)."""
+    if str(path) == ":memory:" or not path.exists():
         return
     if not path.is_file():
-        raise OpsgError(f"{path}: not a database file (it is a folder or a device)")
-    with open(path, "rb") as handle:
-        header = handle.read(12)
-    if header[8:12] != b"DUCK":
+        raise OpsgError(f"{path}: not a database file (it is a folder, a pipe or a device)")
+    if path.stat().st_size == 0:
+        return
+    if not is_duckdb_file(path):
         raise OpsgError(f"{path}: not an OPSG Metrics database (this file is not a DuckDB database)")
 
 
@@ -244,7 +258,7 @@ def data_version(con: duckdb.DuckDBPyConnection) -> tuple[int, int]:
     )
 
 
-def frame(con: duckdb.DuckDBPyConnection, sql: str, params: dict | list | None = None):
+def frame(con: duckdb.DuckDBPyConnection, sql: str, params: dict | list | None = None) -> pd.DataFrame:
     """A query's result as a pandas DataFrame, through Arrow.
 
     DuckDB's own .df() makes a Python string object per text cell; Arrow hands pandas its string

@@ -7,12 +7,13 @@ command line and the pages parse a month typed by a person the same way.
 
 from __future__ import annotations
 
+import decimal
 import functools
 import math
 import re
 from datetime import date, datetime
 
-from opsg_metrics.store.text import char_name, quote
+from opsg_metrics.store.text import ASCII_SPACE, char_name, quote
 from opsg_metrics.words import month_label, next_month
 
 MONTH_NAMES = {
@@ -52,7 +53,7 @@ def parse_month(text: str) -> date:
     """A calendar month: YYYY-MM, YYYY-MM-01, 'Mon YYYY' or MM/YYYY -> first day.
 
     Memoised (a big file repeats a few hundred months a million times); a bad month still raises."""
-    value = text.strip()
+    value = text.strip(ASCII_SPACE)
     if not value:
         raise ValueError("month is empty")
     _ascii(value)
@@ -103,14 +104,14 @@ def parse_figure_month(text: str) -> date:
     month = parse_month(text)
     limit = latest_figure_month()
     if month > limit:
-        raise ValueError(f"{quote(text.strip())} is in the future: figures can be for months up to "
+        raise ValueError(f"{quote(text.strip(ASCII_SPACE))} is in the future: figures can be for months up to "
                          f"{month_label(limit)}")
     return month
 
 
 def parse_date(text: str) -> date:
     """A day: YYYY-MM-DD or DD/MM/YYYY; a bare month YYYY-MM means its first day."""
-    value = text.strip()
+    value = text.strip(ASCII_SPACE)
     _ascii(value)
     if re.fullmatch(r"[0-9]{4}-[0-9]{1,2}", value):
         return parse_month(value)
@@ -122,7 +123,7 @@ def parse_date(text: str) -> date:
 
 def parse_datetime(text: str) -> datetime:
     """A moment: YYYY-MM-DD[ HH:MM[:SS]] (or T instead of the space), or DD/MM/YYYY[ HH:MM]."""
-    value = text.strip()
+    value = text.strip(ASCII_SPACE)
     _ascii(value)
     moment = _first_format(value, DATETIME_FORMATS)
     if moment is None:
@@ -134,38 +135,59 @@ _NUMBER = re.compile(r"[+-]?([0-9]+(\.[0-9]*)?|\.[0-9]+)([eE][+-]?[0-9]+)?")
 _GROUPED = re.compile(r"[+-]?[0-9]{1,3}(,[0-9]{3})+(\.[0-9]+)?")
 
 
+# The largest magnitude a figure may have: far beyond any percentage, count or duration a PMR reports, and
+# small enough that every sum, range and chart scale of such figures stays finite.
+MAX_MAGNITUDE = 1e15
+
+
 def parse_number(text: str, *, allow_percent: bool = False) -> float:
-    """A finite decimal number; '1,234' thousands separators; a trailing % if allowed."""
-    value = text.strip()
+    """A finite decimal number of at most MAX_MAGNITUDE; '1,234' thousands separators; a trailing % if allowed."""
+    value = text.strip(ASCII_SPACE)
     _ascii(value)
     if allow_percent and value.endswith("%"):
-        value = value[:-1].strip()
+        value = value[:-1].strip(ASCII_SPACE)
     if _GROUPED.fullmatch(value):
         value = value.replace(",", "")
     if not _NUMBER.fullmatch(value):
-        raise ValueError(f"{quote(text.strip())} is not a number")
+        raise ValueError(f"{quote(text.strip(ASCII_SPACE))} is not a number")
     number = float(value)
     if not math.isfinite(number):
-        raise ValueError(f"{quote(text.strip())} is not a finite number")
+        raise ValueError(f"{quote(text.strip(ASCII_SPACE))} is not a finite number")
+    if abs(number) > MAX_MAGNITUDE:
+        raise ValueError(f"{quote(text.strip(ASCII_SPACE))} is too large (at most {MAX_MAGNITUDE:,.0f})")
     return number + 0.0  # -0 is 0
 
 
-MAX_COUNT = 2**53  # exact in a float and in the database's BIGINT
+# The largest count in one cell: a trillion. Summed over a million rows it still fits the database's and
+# pandas' 64-bit integers (an alert total of every code and region, say).
+MAX_COUNT = 10**12
+_WHOLE = re.compile(r"[+]?[0-9]+|[+]?[0-9]{1,3}(,[0-9]{3})+")
 
 
 def parse_count(text: str) -> int:
-    """A whole number of things, zero or more."""
-    # Plain ASCII digits, short enough to be exact as a float: the general path gives the same int.
-    if len(text) <= 15 and text.isascii() and text.isdigit():
-        return int(text)
-    number = parse_number(text)
-    if number != int(number):
-        raise ValueError(f"{quote(text.strip())} is not a whole number")
+    """A whole number of things, zero to MAX_COUNT, read exactly (never through a float: '4.9999999999999999'
+    is not 5)."""
+    value = text.strip(ASCII_SPACE)
+    _ascii(value)
+    if _WHOLE.fullmatch(value):
+        number = int(value.replace(",", "").lstrip("+"))
+    else:
+        try:
+            exact = decimal.Decimal(value.replace(",", "") if _GROUPED.fullmatch(value) else value)
+        except decimal.InvalidOperation:
+            raise ValueError(f"{quote(value)} is not a number") from None
+        if not _NUMBER.fullmatch(value) and not _GROUPED.fullmatch(value) or not exact.is_finite():
+            raise ValueError(f"{quote(value)} is not a number")
+        if exact < 0:
+            raise ValueError(f"{quote(value)} is negative; a count is zero or more")
+        if exact != exact.to_integral_value():
+            raise ValueError(f"{quote(value)} is not a whole number")
+        number = int(exact)
     if number < 0:
-        raise ValueError(f"{quote(text.strip())} is negative; a count is zero or more")
+        raise ValueError(f"{quote(value)} is negative; a count is zero or more")
     if number > MAX_COUNT:
-        raise ValueError(f"{quote(text.strip())} is too large for a count (at most {MAX_COUNT:,})")
-    return int(number)
+        raise ValueError(f"{quote(value)} is too large for a count (at most {MAX_COUNT:,})")
+    return number
 
 
 TRUE_WORDS = {"true", "yes", "y", "1", "t"}
@@ -173,10 +195,10 @@ FALSE_WORDS = {"false", "no", "n", "0", "f"}
 
 
 def parse_bool(text: str) -> bool:
-    value = text.strip().lower()
+    value = text.strip(ASCII_SPACE).lower()
     _ascii(value)
     if value in TRUE_WORDS:
         return True
     if value in FALSE_WORDS:
         return False
-    raise ValueError(f"{quote(text.strip())} is not true or false")
+    raise ValueError(f"{quote(text.strip(ASCII_SPACE))} is not true or false")

@@ -70,7 +70,7 @@ def printable(text: str) -> str:
     return UNPRINTABLE.sub(REPLACEMENT, text)
 
 
-def printable_tree(value):
+def printable_tree(value: object) -> object:
     """A spec or document tree (dicts, lists, strings, numbers) with every string made printable."""
     if isinstance(value, str):
         return printable(value)
@@ -88,10 +88,22 @@ def json_has_unprintable(text: str) -> bool:
     return bool(UNPRINTABLE.search(text)) or "\\u00" in text or "\\b" in text or "\\f" in text
 
 
+# What a one-line message shows in place of a character: code points for those that cannot be printed, and
+# escapes for line breaks and tabs (a message is one line: a line break in it could forge another line).
+_IN_A_LINE = re.compile(UNPRINTABLE.pattern[:-1] + "\t\n\r]")
+
+
+def one_line(text: str) -> str:
+    """Text for a one-line message: line breaks and tabs as \\n, \\r and \\t, characters that cannot be
+    printed as <U+XXXX>."""
+    escapes = {"\n": "\\n", "\r": "\\r", "\t": "\\t"}
+    return _IN_A_LINE.sub(lambda m: escapes.get(m.group()) or f"<U+{ord(m.group()):04X}>", text)
+
+
 def quote(text: str, limit: int = QUOTE_CHARS) -> str:
     """A value as an error message quotes it: in quotes, at most `limit` characters (then '…' and how
-    long it was), with characters that cannot be printed shown as their code points."""
-    shown = UNPRINTABLE.sub(lambda m: f"<U+{ord(m.group()):04X}>", text)
+    long it was), on one line (one_line)."""
+    shown = one_line(text)
     if len(shown) > limit:
         shown = shown[:limit] + f"…' ({len(text):,} characters"
         return f"'{shown})"

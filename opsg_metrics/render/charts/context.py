@@ -13,7 +13,6 @@ reason is in the tooltip (and in the export's footer, given as notes).
 
 from __future__ import annotations
 
-import math
 from datetime import date
 
 import altair as alt
@@ -23,6 +22,7 @@ from opsg_metrics.render.charts.spec import iso
 from opsg_metrics.render.charts.trend import value_domain
 from opsg_metrics.render.charts.theme import FONT, LEVEL_DASHES, LEVEL_DOMAIN, OKABE_ITO, PANEL_HEIGHT, WIDTH, enable
 from opsg_metrics import words
+from opsg_metrics.queries.alerts import BesideView
 
 # Region -> colour, dash, point shape: three cues, so colour is never the only one.
 REGION_STYLES = {
@@ -281,7 +281,7 @@ def _measure_domain(measure: pd.DataFrame, levels: pd.DataFrame, unit: str) -> t
     return value_domain(measure, levels, unit)
 
 
-def beside_chart(view, *, height: int = PANEL_HEIGHT) -> alt.VConcatChart:
+def beside_chart(view: "BesideView", *, height: int = PANEL_HEIGHT) -> alt.VConcatChart:
     """The alert series (top) above the measure (bottom) on one time axis (`view` is alerts.BesideView).
 
     The months the measure was below its minimum are shaded in both panels and their alert bars are

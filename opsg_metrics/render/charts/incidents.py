@@ -15,7 +15,7 @@ from typing import Sequence
 import altair as alt
 import pandas as pd
 
-from opsg_metrics.render.charts.spec import iso, value_format
+from opsg_metrics.render.charts.spec import iso
 from opsg_metrics.render.charts.theme import LEVEL_DASHES, LEVEL_DOMAIN, OKABE_ITO, PANEL_HEIGHT, WIDTH, enable
 
 CATEGORY_DOMAIN = ["Cat 1", "Cat 2", "Cat 3", "Cat 4", "Cat 5"]

@@ -11,7 +11,7 @@ import pandas as pd
 from opsg_metrics.render.charts.theme import WIDTH, enable
 
 
-def iso(day) -> str:
+def iso(day: object) -> str:
     """A day as the ISO date string specs carry (what vl-convert parses the same everywhere)."""
     return pd.Timestamp(day).strftime("%Y-%m-%d")
 
@@ -63,7 +63,7 @@ def frame_records(frame: pd.DataFrame) -> list[dict] | None:
     return [dict(zip(names, row)) for row in zip(*lists)] if names else [{} for _ in range(len(frame))]
 
 
-def to_values(data):
+def to_values(data: object) -> dict:
     """Altair's data transformer, with max rows off: our charts carry their data inline and bound it
     themselves (alert codes folded, ranges chosen), and Altair's 5,000-row guard would refuse a long range
     of a big dataset outright. Pandas frames go through frame_records."""

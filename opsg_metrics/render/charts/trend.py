@@ -71,6 +71,7 @@ def _number(value) -> str:
 def value_domain(figures: pd.DataFrame, levels: pd.DataFrame, unit: str) -> tuple[float, float]:
     """A y range holding every value and level with a margin; within 0-100 for percentages."""
     values = pd.concat([figures["value"], levels["level"]]).dropna()
+    values = values[values.map(math.isfinite)]
     if values.empty:
         return (0.0, 100.0)
     low, high = float(values.min()), float(values.max())
@@ -81,6 +82,8 @@ def value_domain(figures: pd.DataFrame, levels: pd.DataFrame, unit: str) -> tupl
         low = max(low, 0.0)
     else:
         low = max(low, 0.0) if float(values.min()) >= 0 else low
+    if not (math.isfinite(low) and math.isfinite(high)):      # a figure from before ingest bounded values
+        return (0.0, 100.0)
     return (math.floor(low), math.ceil(high))
 
 

@@ -13,6 +13,12 @@ from opsg_metrics.store.errors import OpsgError
 from opsg_metrics.store.text import printable
 
 
+def _line(text: str) -> str:
+    """Text for one line of the document: printable, and a line break or tab inside it a space (so a title
+    or a label can never forge a line of its own, such as another "Classification: ...")."""
+    return " ".join(printable(text).split())
+
+
 def to_docx(source: Document) -> bytes:
     summary = source.summary
     """A Word document: real headings, a styled table, the charts of the measures below target."""
@@ -36,17 +42,17 @@ def to_docx(source: Document) -> bytes:
         table = document.add_table(rows=1, cols=len(frame.columns))
         table.style = "Light Grid Accent 1"
         for cell, name in zip(table.rows[0].cells, frame.columns):
-            cell.text = printable(str(name))
+            cell.text = _line(str(name))
         for row in frame.itertuples(index=False):
             cells = table.add_row().cells
             for cell, value in zip(cells, row):
-                cell.text = printable(str(value))
+                cell.text = _line(str(value))
         return table
 
     for heading, findings in summary.sections:
-        document.add_heading(printable(heading), level=1)
+        document.add_heading(_line(heading), level=1)
         for f in findings:
-            document.add_paragraph(printable(f.text), style="List Bullet")
+            document.add_paragraph(_line(f.text), style="List Bullet")
             note = source.note(f.key)
             if note:
                 paragraph = document.add_paragraph(style="List Bullet 2")
@@ -63,12 +69,12 @@ def to_docx(source: Document) -> bytes:
         document.add_heading("Charts of the measures below target", level=1)
         for caption, png in source.charts:
             document.add_picture(io.BytesIO(png), width=Cm(16.5))
-            document.add_paragraph(printable(caption), style="Caption")
+            document.add_paragraph(_line(caption), style="Caption")
     document.add_heading("Every measure and provider", level=1)
     add_table(summary.table)
     document.add_paragraph()
     for line in source.footer_lines():
-        document.add_paragraph(printable(line)).runs[0].font.size = Pt(9)
+        document.add_paragraph(_line(line)).runs[0].font.size = Pt(9)
     buffer = io.BytesIO()
     try:
         document.save(buffer)

@@ -8,7 +8,7 @@ PY := $(VENV)/bin/python
 DB := data/opsg.duckdb
 PORT ?= 8501
 
-.PHONY: run test deps dev-deps browser sample clean-db
+.PHONY: run test lint deps dev-deps browser sample clean-db
 
 $(VENV)/.deps: requirements.txt
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -43,7 +43,12 @@ browser:
 		echo "chromium is missing: install Debian's chromium (sudo apt-get install chromium) for the browser tests"; \
 	fi
 
-test: $(VENV)/.dev-deps browser
+# Lint and format are checked first (ruff, configured in pyproject.toml); then every test.
+lint: $(VENV)/.dev-deps
+	$(PY) -m ruff check .
+	$(PY) -m ruff format --check .
+
+test: $(VENV)/.dev-deps browser lint
 	$(PY) -m pytest $(PYTEST_ARGS)
 
 # Regenerate the committed illustrative sample data (deterministic).

@@ -36,8 +36,19 @@ def _walk(node, out: list) -> list:
     return out
 
 
-TEXT_ELEMENTS = {"title", "header", "subheader", "caption", "markdown", "html", "info", "warning", "success",
-                 "error", "code"}
+TEXT_ELEMENTS = {
+    "title",
+    "header",
+    "subheader",
+    "caption",
+    "markdown",
+    "html",
+    "info",
+    "warning",
+    "success",
+    "error",
+    "code",
+}
 
 
 def _chart_spec(element) -> dict:
@@ -59,10 +70,12 @@ def floor_script(at, payload_path: Path) -> str:
     import pickle
 
     payload: list = []
-    lines = ["import pickle, streamlit as st",
-             "@st.cache_resource",
-             f"def payload():\n    return pickle.load(open({str(payload_path)!r}, 'rb'))",
-             "data = payload()"]
+    lines = [
+        "import pickle, streamlit as st",
+        "@st.cache_resource",
+        f"def payload():\n    return pickle.load(open({str(payload_path)!r}, 'rb'))",
+        "data = payload()",
+    ]
 
     def constant(value) -> str:
         payload.append(value)
@@ -95,8 +108,11 @@ def floor_script(at, payload_path: Path) -> str:
             lines.append(f"st.multiselect({label}, {options!r}, default={default!r}, key={key})")
         elif kind == "select_slider":
             options = list(element.options)
-            value = [element.format_func(v) for v in element.value] if isinstance(element.value, (list, tuple)) \
+            value = (
+                [element.format_func(v) for v in element.value]
+                if isinstance(element.value, (list, tuple))
                 else element.format_func(element.value)
+            )
             value = tuple(value) if isinstance(value, list) else value
             lines.append(f"st.select_slider({label}, {options!r}, value={value!r}, key={key})")
         elif kind == "number_input":
@@ -111,18 +127,33 @@ def floor_script(at, payload_path: Path) -> str:
             lines.append(f"st.{kind}({label}, value={element.value!r}, key={key})")
         elif kind == "date_input":
             lines.append(f"st.date_input({label}, key={key})")
-        elif kind == "file_uploader" or (kind == "" and type(element).__name__ == "UnknownElement"
-                                           and getattr(element, "proto", None) is not None
-                                           and element.proto.__class__.__name__ == "FileUploader"):
+        elif kind == "file_uploader" or (
+            kind == ""
+            and type(element).__name__ == "UnknownElement"
+            and getattr(element, "proto", None) is not None
+            and element.proto.__class__.__name__ == "FileUploader"
+        ):
             lines.append(f"st.file_uploader({label}, key={key})")
     with open(payload_path, "wb") as handle:
         pickle.dump(payload, handle)
     return "\n".join(lines) + "\n"
 
 
-WIDGETS = ("st.selectbox", "st.radio", "st.multiselect", "st.select_slider", "st.number_input", "st.toggle",
-           "st.checkbox", "st.button", "st.download_button", "st.text_input", "st.text_area", "st.date_input",
-           "st.file_uploader")
+WIDGETS = (
+    "st.selectbox",
+    "st.radio",
+    "st.multiselect",
+    "st.select_slider",
+    "st.number_input",
+    "st.toggle",
+    "st.checkbox",
+    "st.button",
+    "st.download_button",
+    "st.text_input",
+    "st.text_area",
+    "st.date_input",
+    "st.file_uploader",
+)
 
 
 @contextlib.contextmanager
@@ -133,8 +164,10 @@ def compiled_once():
     from streamlit.testing.v1 import app_test, local_script_runner
 
     shared = ScriptCache()
-    with mock.patch.object(app_test, "ScriptCache", lambda: shared), \
-            mock.patch.object(local_script_runner, "ScriptCache", lambda: shared):
+    with (
+        mock.patch.object(app_test, "ScriptCache", lambda: shared),
+        mock.patch.object(local_script_runner, "ScriptCache", lambda: shared),
+    ):
         yield shared
 
 
@@ -166,7 +199,7 @@ def page_times(db_path: str | Path, pages=PAGES, repeats: int = 7, timeout: floa
         with compiled_once():
             at = AppTest.from_file(str(REPO / "app.py"), default_timeout=timeout)
             start = time.perf_counter()
-            at.run()                                           # the app's first run shows the overview
+            at.run()  # the app's first run shows the overview
             cold = time.perf_counter() - start
             if page != "overview":
                 start = time.perf_counter()
@@ -174,7 +207,7 @@ def page_times(db_path: str | Path, pages=PAGES, repeats: int = 7, timeout: floa
                 cold = time.perf_counter() - start
             if at.exception:
                 raise RuntimeError(f"{page}: {at.exception[0].message}")
-            at.run()                                           # warm: every cache filled
+            at.run()  # warm: every cache filled
             real = _time_reruns(at, repeats)
         # The floor runs like the app: an entry script that sets the page up and navigates to the page.
         folder = Path(tempfile.mkdtemp(prefix="opsg-floor-"))
@@ -183,7 +216,9 @@ def page_times(db_path: str | Path, pages=PAGES, repeats: int = 7, timeout: floa
         (folder / "app.py").write_text(
             "import streamlit as st\n"
             "st.set_page_config(page_title='Floor', layout='wide')\n"
-            f"st.navigation([st.Page({page + '.py'!r}, default=True)]).run()\n", encoding="utf-8")
+            f"st.navigation([st.Page({page + '.py'!r}, default=True)]).run()\n",
+            encoding="utf-8",
+        )
         with compiled_once():
             floor = AppTest.from_file(str(folder / "app.py"), default_timeout=timeout)
             floor.run()
@@ -191,10 +226,19 @@ def page_times(db_path: str | Path, pages=PAGES, repeats: int = 7, timeout: floa
                 raise RuntimeError(f"floor of {page}: {floor.exception[0].message}\n{script}")
             floor.run()
             bare = _time_reruns(floor, repeats)
-        results.append({
-            "page": page, "cold_s": cold, "widgets": widget_count(script), "elements": element_count(script),
-            "rerun_median_s": statistics.median(real), "rerun_min_s": min(real), "rerun_max_s": max(real),
-            "floor_median_s": statistics.median(bare), "floor_min_s": min(bare), "floor_max_s": max(bare),
-            "ratio": statistics.median(real) / statistics.median(bare),
-        })
+        results.append(
+            {
+                "page": page,
+                "cold_s": cold,
+                "widgets": widget_count(script),
+                "elements": element_count(script),
+                "rerun_median_s": statistics.median(real),
+                "rerun_min_s": min(real),
+                "rerun_max_s": max(real),
+                "floor_median_s": statistics.median(bare),
+                "floor_min_s": min(bare),
+                "floor_max_s": max(bare),
+                "ratio": statistics.median(real) / statistics.median(bare),
+            }
+        )
     return results

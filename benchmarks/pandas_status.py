@@ -45,11 +45,35 @@ KEY = ["month", "measure", "provider"]
 # The columns both implementations produce and compare() checks (every output of status.sql
 # except names, units and source labels).
 RULE_COLUMNS = [
-    "month", "measure", "provider", "direction", "value", "numerator", "denominator",
-    "target", "minimum", "level_verified", "level_source",
-    "status", "figure_status", "unreliable", "inferred", "level_missing", "revised", "revision_count", "note",
-    "run_below_target", "run_start", "run_gap_months", "run_below_minimum", "run_below_minimum_start",
-    "misses_in_window", "window_months", "previous_miss_month", "sort_order", "window",
+    "month",
+    "measure",
+    "provider",
+    "direction",
+    "value",
+    "numerator",
+    "denominator",
+    "target",
+    "minimum",
+    "level_verified",
+    "level_source",
+    "status",
+    "figure_status",
+    "unreliable",
+    "inferred",
+    "level_missing",
+    "revised",
+    "revision_count",
+    "note",
+    "run_below_target",
+    "run_start",
+    "run_gap_months",
+    "run_below_minimum",
+    "run_below_minimum_start",
+    "misses_in_window",
+    "window_months",
+    "previous_miss_month",
+    "sort_order",
+    "window",
 ]
 DATE_COLUMNS = ["month", "run_start", "run_below_minimum_start", "previous_miss_month"]
 MISSES = ("below_target", "below_minimum")
@@ -130,7 +154,7 @@ def pandas_status_table(inputs: dict[str, pd.DataFrame], window: int = 12, until
         run_below_target, run_start = 0, None
         run_below_minimum, run_below_minimum_start = 0, None
         last_miss = None
-        recent = deque(maxlen=window)          # (is_miss, has_data) of the last `window` months
+        recent = deque(maxlen=window)  # (is_miss, has_data) of the last `window` months
 
         for month in _months_from(first, until):
             figure = figures.get(month)
@@ -167,37 +191,41 @@ def pandas_status_table(inputs: dict[str, pd.DataFrame], window: int = 12, until
             recent.append((counted in MISSES, counted != "no_data"))
 
             revision_count = int(figure["revision_count"]) if figure else 0
-            rows.append({
-                "month": month,
-                "measure": series.measure,
-                "provider": series.provider,
-                "direction": series.direction,
-                "value": value,
-                "numerator": _none_if_na(figure["numerator"]) if figure else None,
-                "denominator": _none_if_na(figure["denominator"]) if figure else None,
-                "target": target,
-                "minimum": minimum,
-                "level_verified": bool(level["verified"]) if level else False,
-                "level_source": level["source"] if level else None,
-                "status": status,
-                "figure_status": figure_status,
-                "unreliable": figure_status == "unreliable",
-                "inferred": figure_status == "inferred",
-                "level_missing": value is not None and target is None,
-                "revised": revision_count > 1,
-                "revision_count": revision_count,
-                "note": (_none_if_na(figure["note"]) or "") if figure else "",
-                "run_below_target": run_below_target,
-                "run_start": run_start,
-                "run_gap_months": (_months_between(run_start, month) + 1 - run_below_target) if run_below_target else 0,
-                "run_below_minimum": run_below_minimum,
-                "run_below_minimum_start": run_below_minimum_start,
-                "misses_in_window": sum(miss for miss, _ in recent),
-                "window_months": sum(has_data for _, has_data in recent),
-                "previous_miss_month": previous_miss_month,
-                "sort_order": series.sort_order,
-                "window": window,
-            })
+            rows.append(
+                {
+                    "month": month,
+                    "measure": series.measure,
+                    "provider": series.provider,
+                    "direction": series.direction,
+                    "value": value,
+                    "numerator": _none_if_na(figure["numerator"]) if figure else None,
+                    "denominator": _none_if_na(figure["denominator"]) if figure else None,
+                    "target": target,
+                    "minimum": minimum,
+                    "level_verified": bool(level["verified"]) if level else False,
+                    "level_source": level["source"] if level else None,
+                    "status": status,
+                    "figure_status": figure_status,
+                    "unreliable": figure_status == "unreliable",
+                    "inferred": figure_status == "inferred",
+                    "level_missing": value is not None and target is None,
+                    "revised": revision_count > 1,
+                    "revision_count": revision_count,
+                    "note": (_none_if_na(figure["note"]) or "") if figure else "",
+                    "run_below_target": run_below_target,
+                    "run_start": run_start,
+                    "run_gap_months": (_months_between(run_start, month) + 1 - run_below_target)
+                    if run_below_target
+                    else 0,
+                    "run_below_minimum": run_below_minimum,
+                    "run_below_minimum_start": run_below_minimum_start,
+                    "misses_in_window": sum(miss for miss, _ in recent),
+                    "window_months": sum(has_data for _, has_data in recent),
+                    "previous_miss_month": previous_miss_month,
+                    "sort_order": series.sort_order,
+                    "window": window,
+                }
+            )
 
     frame = pd.DataFrame(rows, columns=RULE_COLUMNS)
     for column in DATE_COLUMNS:
@@ -208,6 +236,7 @@ def pandas_status_table(inputs: dict[str, pd.DataFrame], window: int = 12, until
 
 
 # --- comparison ------------------------------------------------------------------------------
+
 
 def _normalise(frame: pd.DataFrame, columns: list[str]) -> pd.DataFrame:
     frame = frame[columns].copy()
@@ -228,7 +257,7 @@ def _same(a, b) -> bool:
         return str(a) == str(b)
     if isinstance(a, pd.Timestamp) or isinstance(b, pd.Timestamp):
         return pd.Timestamp(a) == pd.Timestamp(b)
-    return a == b            # numbers and booleans, exactly (both read the same doubles)
+    return a == b  # numbers and booleans, exactly (both read the same doubles)
 
 
 def _show(value) -> str:

@@ -28,27 +28,32 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
+from opsg_metrics import words
 from opsg_metrics.ingest import bootstrap
-from opsg_metrics.store import connect as db
+from opsg_metrics.queries import spc as spc_readings  # noqa: E402
 from opsg_metrics.render import files as export
-from opsg_metrics.store import parse
-from opsg_metrics.rules import status
 from opsg_metrics.render.documents import build  # noqa: E402
+from opsg_metrics.rules import status
+from opsg_metrics.store import connect as db
 
 from . import pages as page_bench  # noqa: E402
 from . import pandas_status, stress  # noqa: E402
 from .timing import Timing, timed  # noqa: E402
-from opsg_metrics import words
 
 TARGETS = {
-    "page_sample": 2.0, "page_stress": 3.0, "status": 20.0, "ingest": 0.5, "export": 1.2, "rss_mb": 300.0,
+    "page_sample": 2.0,
+    "page_stress": 3.0,
+    "status": 20.0,
+    "ingest": 0.5,
+    "export": 1.2,
+    "rss_mb": 300.0,
 }
 
 
 @dataclass
 class Report:
     sections: list[tuple[str, list[str]]] = field(default_factory=list)
-    verdicts: list[tuple[str, str, str, str]] = field(default_factory=list)   # what, measured, target, verdict
+    verdicts: list[tuple[str, str, str, str]] = field(default_factory=list)  # what, measured, target, verdict
 
     def add(self, title: str, lines: list[str]) -> None:
         self.sections.append((title, lines))
@@ -61,6 +66,7 @@ class Report:
 
 
 # ----------------------------------------------------------------------------------------------- machine
+
 
 def machine() -> list[str]:
     import altair
@@ -80,7 +86,11 @@ def machine() -> list[str]:
         pass
     memory = ""
     try:
-        kb = int(next(l for l in Path("/proc/meminfo").read_text().splitlines() if l.startswith("MemTotal")).split()[1])
+        kb = int(
+            next(
+                line for line in Path("/proc/meminfo").read_text().splitlines() if line.startswith("MemTotal")
+            ).split()[1]
+        )
         memory = f", {kb / 1024 / 1024:.0f} GB RAM"
     except (OSError, StopIteration):
         pass
@@ -111,21 +121,26 @@ def copy_db(path: Path, folder: Path, name: str) -> Path:
 
 # ------------------------------------------------------------------------------------------------- pages
 
+
 def bench_pages(report: Report, label: str, db_path: Path, repeats: int, pages, target: float) -> list[dict]:
     rows = page_bench.page_times(db_path, pages=pages, repeats=repeats)
-    lines = ["| page | widgets | elements | first render | rerun (median, min–max) | floor rerun | ratio |",
-             "|---|---:|---:|---:|---:|---:|---:|"]
+    lines = [
+        "| page | widgets | elements | first render | rerun (median, min–max) | floor rerun | ratio |",
+        "|---|---:|---:|---:|---:|---:|---:|",
+    ]
     for r in rows:
         lines.append(
             f"| {r['page']} | {r['widgets']} | {r['elements']} | {r['cold_s'] * 1000:,.0f} ms | "
             f"{r['rerun_median_s'] * 1000:,.0f} ms ({r['rerun_min_s'] * 1000:,.0f}–{r['rerun_max_s'] * 1000:,.0f}) | "
-            f"{r['floor_median_s'] * 1000:,.0f} ms | {r['ratio']:.2f}× |")
+            f"{r['floor_median_s'] * 1000:,.0f} ms | {r['ratio']:.2f}× |"
+        )
         report.verdict(f"{r['page']} page rerun ÷ floor, {label}", r["ratio"], target, higher_is_better=False)
     report.add(f"Page reruns, {label} database ({repeats} reruns each)", lines)
     return rows
 
 
 # ---------------------------------------------------------------------------------------------- status
+
 
 def bench_status(report: Report, label: str, db_path: Path, repeats: int) -> dict:
     con = db.connect(db_path, read_only=True)
@@ -140,25 +155,44 @@ def bench_status(report: Report, label: str, db_path: Path, repeats: int) -> dic
     finally:
         con.close()
     ratio = pan_t.median / sql_t.median
-    report.add(f"Status engine, {label} database (all series, all history, window 12; {repeats} runs)", [
-        f"- {len(sql):,} rows, {series} series",
-        f"- SQL (status.sql, one query): {sql_t.text('ms')}",
-        f"- pandas (groupby + loop, benchmarks/pandas_status.py): {pan_t.text('ms')}",
-        f"- the precomputed table (status.sql's result, made at each load): all rows {cached_t.text('ms')} "
-        f"({pan_t.median / cached_t.median:.1f}× faster than pandas); one month, as the overview asks, "
-        f"{month_t.text('ms')}",
-        f"- ratio pandas ÷ SQL computing: **{ratio:.1f}×**; results of SQL, pandas and the precomputed table "
-        + ("**identical** (every rule column of every row)" if not differences else
-           f"**differ** in {len(differences)} ways: " + "; ".join(differences[:3])),
-    ])
-    report.verdict(f"status engine (computing) speed-up over pandas, {label}", ratio, TARGETS["status"], higher_is_better=True)
-    report.verdict(f"precomputed status table read, speed-up over pandas, {label}", pan_t.median / cached_t.median,
-                   TARGETS["status"], higher_is_better=True)
-    return {"rows": len(sql), "sql": sql_t.median, "pandas": pan_t.median, "ratio": ratio,
-            "cached": cached_t.median, "identical": not differences}
+    report.add(
+        f"Status engine, {label} database (all series, all history, window 12; {repeats} runs)",
+        [
+            f"- {len(sql):,} rows, {series} series",
+            f"- SQL (status.sql, one query): {sql_t.text('ms')}",
+            f"- pandas (groupby + loop, benchmarks/pandas_status.py): {pan_t.text('ms')}",
+            f"- the precomputed table (status.sql's result, made at each load): all rows {cached_t.text('ms')} "
+            f"({pan_t.median / cached_t.median:.1f}× faster than pandas); one month, as the overview asks, "
+            f"{month_t.text('ms')}",
+            f"- ratio pandas ÷ SQL computing: **{ratio:.1f}×**; results of SQL, pandas and the precomputed table "
+            + (
+                "**identical** (every rule column of every row)"
+                if not differences
+                else f"**differ** in {len(differences)} ways: " + "; ".join(differences[:3])
+            ),
+        ],
+    )
+    report.verdict(
+        f"status engine (computing) speed-up over pandas, {label}", ratio, TARGETS["status"], higher_is_better=True
+    )
+    report.verdict(
+        f"precomputed status table read, speed-up over pandas, {label}",
+        pan_t.median / cached_t.median,
+        TARGETS["status"],
+        higher_is_better=True,
+    )
+    return {
+        "rows": len(sql),
+        "sql": sql_t.median,
+        "pandas": pan_t.median,
+        "ratio": ratio,
+        "cached": cached_t.median,
+        "identical": not differences,
+    }
 
 
 # ---------------------------------------------------------------------------------------------- ingest
+
 
 def bench_ingest(report: Report, alerts_path: Path, folder: Path, repeats: int) -> dict:
     import duckdb
@@ -187,11 +221,15 @@ def bench_ingest(report: Report, alerts_path: Path, folder: Path, repeats: int) 
         con = duckdb.connect(str(path), config=db.CONNECTION_CONFIG)
         start = time.perf_counter()
         if primary_key:
-            con.execute("CREATE TABLE a (month DATE, alert_code VARCHAR, provider VARCHAR, volume BIGINT, devices BIGINT,"
-                        " first_time_devices BIGINT, PRIMARY KEY (month, alert_code, provider))")
-            con.execute(f"INSERT INTO a SELECT strptime(month, '%Y-%m')::DATE, alert_code, provider, volume, devices,"
-                        f" first_time_devices FROM read_csv('{alerts_path}', all_varchar=false,"
-                        f" types={{'month': 'VARCHAR'}})")
+            con.execute(
+                "CREATE TABLE a (month DATE, alert_code VARCHAR, provider VARCHAR, volume BIGINT, devices BIGINT,"
+                " first_time_devices BIGINT, PRIMARY KEY (month, alert_code, provider))"
+            )
+            con.execute(
+                f"INSERT INTO a SELECT strptime(month, '%Y-%m')::DATE, alert_code, provider, volume, devices,"
+                f" first_time_devices FROM read_csv('{alerts_path}', all_varchar=false,"
+                f" types={{'month': 'VARCHAR'}})"
+            )
         else:
             con.execute(f"CREATE TABLE a AS SELECT * FROM read_csv('{alerts_path}')")
         con.execute("CHECKPOINT")
@@ -203,16 +241,19 @@ def bench_ingest(report: Report, alerts_path: Path, folder: Path, repeats: int) 
     plain_t = Timing([plain(False) for _ in range(max(3, repeats))])
     keyed_t = Timing([plain(True) for _ in range(max(3, repeats))])
     ratio = plain_t.median / ours_t.median
-    report.add(f"Ingest throughput: {rows:,}-row alerts file ({size_mb:.1f} MB)", [
-        f"- OPSG Metrics ingest (full validation, revision detection, keys, log; into a database with the "
-        f"catalogue): {ours_t.text()} = **{rows / ours_t.median:,.0f} rows/s**",
-        f"- DuckDB `read_csv` into a new table (no validation, no keys): {plain_t.text()} = "
-        f"{rows / plain_t.median:,.0f} rows/s",
-        f"- DuckDB `read_csv` into a table with the alerts primary key (a floor with keys, still no "
-        f"validation): {keyed_t.text()} = {rows / keyed_t.median:,.0f} rows/s",
-        f"- ratio of throughputs, ours ÷ plain `read_csv`: **{ratio:.3f}×**; ours ÷ keyed `read_csv`: "
-        f"{keyed_t.median / ours_t.median:.3f}×",
-    ])
+    report.add(
+        f"Ingest throughput: {rows:,}-row alerts file ({size_mb:.1f} MB)",
+        [
+            f"- OPSG Metrics ingest (full validation, revision detection, keys, log; into a database with the "
+            f"catalogue): {ours_t.text()} = **{rows / ours_t.median:,.0f} rows/s**",
+            f"- DuckDB `read_csv` into a new table (no validation, no keys): {plain_t.text()} = "
+            f"{rows / plain_t.median:,.0f} rows/s",
+            f"- DuckDB `read_csv` into a table with the alerts primary key (a floor with keys, still no "
+            f"validation): {keyed_t.text()} = {rows / keyed_t.median:,.0f} rows/s",
+            f"- ratio of throughputs, ours ÷ plain `read_csv`: **{ratio:.3f}×**; ours ÷ keyed `read_csv`: "
+            f"{keyed_t.median / ours_t.median:.3f}×",
+        ],
+    )
     report.verdict("ingest throughput ÷ plain read_csv", ratio, TARGETS["ingest"], higher_is_better=True)
     return {"rows": rows, "ours": ours_t.median, "plain": plain_t.median, "keyed": keyed_t.median, "ratio": ratio}
 
@@ -224,6 +265,7 @@ def export_module_ingest(con, path: Path):
 
 
 # ---------------------------------------------------------------------------------------------- export
+
 
 def bench_export(report: Report, db_path: Path, repeats: int, pack_month: date | None) -> dict:
     import vl_convert as vlc
@@ -245,17 +287,17 @@ def bench_export(report: Report, db_path: Path, repeats: int, pack_month: date |
         for fmt in ("png", "svg"):
             spec = export.export_spec(view)
 
-            def fresh():
+            def fresh(fmt=fmt):
                 # A chart object never drawn before: its spec is made (Altair to_dict) as part of the export.
                 again = views.trend_view(con, "CPM1", ["DCC", "CSP N", "CSP C&S"], start, end)
                 begin = time.perf_counter()
                 export.export_view(again, fmt)
                 return time.perf_counter() - begin
 
-            bare_vl_convert(spec, fmt)                      # warm: vl-convert's first call of a format starts it
-            export.export_view(view, fmt)                   # warm: the worker's first call too
-            bare_t, _ = timed(lambda: bare_vl_convert(spec, fmt), repeats)
-            ours_t, _ = timed(lambda: export.export_view(view, fmt), repeats)
+            bare_vl_convert(spec, fmt)  # warm: vl-convert's first call of a format starts it
+            export.export_view(view, fmt)  # warm: the worker's first call too
+            bare_t, _ = timed(lambda spec=spec, fmt=fmt: bare_vl_convert(spec, fmt), repeats)
+            ours_t, _ = timed(lambda fmt=fmt: export.export_view(view, fmt), repeats)
             fresh_t = Timing([fresh() for _ in range(repeats)])
             out[fmt] = (bare_t.median, ours_t.median, fresh_t.median)
             lines += [
@@ -264,17 +306,27 @@ def bench_export(report: Report, db_path: Path, repeats: int, pack_month: date |
                 f"before (its spec made during the export) {fresh_t.text('ms')} → "
                 f"{fresh_t.median / bare_t.median:.2f}×",
             ]
-            report.verdict(f"{fmt.upper()} export ÷ vl-convert (chart as drawn)", ours_t.median / bare_t.median,
-                           TARGETS["export"], higher_is_better=False)
-            report.verdict(f"{fmt.upper()} export ÷ vl-convert (chart never drawn)",
-                           fresh_t.median / bare_t.median, TARGETS["export"], higher_is_better=False)
+            report.verdict(
+                f"{fmt.upper()} export ÷ vl-convert (chart as drawn)",
+                ours_t.median / bare_t.median,
+                TARGETS["export"],
+                higher_is_better=False,
+            )
+            report.verdict(
+                f"{fmt.upper()} export ÷ vl-convert (chart never drawn)",
+                fresh_t.median / bare_t.median,
+                TARGETS["export"],
+                higher_is_better=False,
+            )
         if pack_month is not None:
             begin = time.perf_counter()
             _, content, entries = export.month_pack(con, pack_month, "svg")
             seconds = time.perf_counter() - begin
             out["pack"] = seconds
-            lines.append(f"- Month pack, {words.month_label(pack_month)}, SVG: {len(entries)} charts in "
-                         f"{seconds:.1f} s ({seconds / len(entries) * 1000:.0f} ms a chart), {len(content) / 1e6:.1f} MB")
+            lines.append(
+                f"- Month pack, {words.month_label(pack_month)}, SVG: {len(entries)} charts in "
+                f"{seconds:.1f} s ({seconds / len(entries) * 1000:.0f} ms a chart), {len(content) / 1e6:.1f} MB"
+            )
     finally:
         con.close()
     report.add("Chart export", lines)
@@ -288,14 +340,18 @@ def bench_summary(report: Report, db_path: Path, month: date, repeats: int) -> d
         docx_t, (_, docx, _) = timed(lambda: build.summary_document(con, month, "docx"), repeats)
     finally:
         con.close()
-    report.add(f"PMR summary, {words.month_label(month)} ({repeats} runs)", [
-        f"- Markdown: {md_t.text('ms')}",
-        f"- Word with the charts of the misses: {docx_t.text('ms')} ({len(docx) / 1e3:,.0f} kB)",
-    ])
+    report.add(
+        f"PMR summary, {words.month_label(month)} ({repeats} runs)",
+        [
+            f"- Markdown: {md_t.text('ms')}",
+            f"- Word with the charts of the misses: {docx_t.text('ms')} ({len(docx) / 1e3:,.0f} kB)",
+        ],
+    )
     return {"md": md_t.median, "docx": docx_t.median}
 
 
 # ----------------------------------------------------------------------------------------------- memory
+
 
 def _status_kb(pid: int, field_name: str) -> int:
     for line in Path(f"/proc/{pid}/status").read_text().splitlines():
@@ -315,9 +371,26 @@ def bench_rss(report: Report, label: str, db_path: Path, pages) -> dict:
         port = sock.getsockname()[1]
     env = {**os.environ, "OPSG_DB": str(db_path)}
     proc = subprocess.Popen(
-        [sys.executable, "-m", "streamlit", "run", str(REPO / "app.py"), "--server.port", str(port),
-         "--server.address", "127.0.0.1", "--server.headless", "true", "--browser.gatherUsageStats", "false"],
-        cwd=REPO, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        [
+            sys.executable,
+            "-m",
+            "streamlit",
+            "run",
+            str(REPO / "app.py"),
+            "--server.port",
+            str(port),
+            "--server.address",
+            "127.0.0.1",
+            "--server.headless",
+            "true",
+            "--browser.gatherUsageStats",
+            "false",
+        ],
+        cwd=REPO,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     url = f"http://127.0.0.1:{port}"
     visited = []
     try:
@@ -328,7 +401,7 @@ def bench_rss(report: Report, label: str, db_path: Path, pages) -> dict:
                     break
             except OSError:
                 if time.monotonic() > deadline:
-                    raise RuntimeError("the app did not start within 90 s")
+                    raise RuntimeError("the app did not start within 90 s") from None
                 time.sleep(0.3)
         idle = _status_kb(proc.pid, "VmRSS")
         # RSS counts the pages of the shared libraries a process has touched (file-backed: shared with every
@@ -350,15 +423,17 @@ def bench_rss(report: Report, label: str, db_path: Path, pages) -> dict:
         sampler.start()
         chromium = shutil.which("chromium") or shutil.which("chromium-browser")
         with sync_playwright() as playwright:
-            browser = playwright.chromium.launch(executable_path=chromium, args=[
-                "--headless", "--no-sandbox", "--disable-gpu", "--no-first-run"])
+            browser = playwright.chromium.launch(
+                executable_path=chromium, args=["--headless", "--no-sandbox", "--disable-gpu", "--no-first-run"]
+            )
             page = browser.new_page()
             for name in pages:
                 begin = time.perf_counter()
                 page.goto(f"{url}/{'' if name == 'overview' else name}", timeout=180_000)
                 page.wait_for_selector("h1", timeout=180_000)
                 page.wait_for_function(
-                    "() => !document.querySelector('[data-testid=\"stStatusWidget\"]')", timeout=180_000)
+                    "() => !document.querySelector('[data-testid=\"stStatusWidget\"]')", timeout=180_000
+                )
                 visited.append((name, time.perf_counter() - begin, _status_kb(proc.pid, "VmRSS")))
             browser.close()
         peak = _status_kb(proc.pid, "VmHWM")
@@ -371,20 +446,29 @@ def bench_rss(report: Report, label: str, db_path: Path, pages) -> dict:
             proc.wait(timeout=10)
         except subprocess.TimeoutExpired:
             proc.kill()
-    lines = [f"- App process idle after start: {idle / 1024:,.0f} MB",
-             *(f"- after opening {name}: {rss / 1024:,.0f} MB (page ready in {seconds:.1f} s)"
-               for name, seconds, rss in visited),
-             f"- **peak RSS {peak / 1024:,.0f} MB** (VmHWM), {now / 1024:,.0f} MB at the end",
-             f"- of which, at most (sampled every 20 ms): the process's own memory (RssAnon) "
-             f"{largest['RssAnon'] / 1024:,.0f} MB; shared library pages it had touched (RssFile) "
-             f"{largest['RssFile'] / 1024:,.0f} MB"]
+    lines = [
+        f"- App process idle after start: {idle / 1024:,.0f} MB",
+        *(
+            f"- after opening {name}: {rss / 1024:,.0f} MB (page ready in {seconds:.1f} s)"
+            for name, seconds, rss in visited
+        ),
+        f"- **peak RSS {peak / 1024:,.0f} MB** (VmHWM), {now / 1024:,.0f} MB at the end",
+        f"- of which, at most (sampled every 20 ms): the process's own memory (RssAnon) "
+        f"{largest['RssAnon'] / 1024:,.0f} MB; shared library pages it had touched (RssFile) "
+        f"{largest['RssFile'] / 1024:,.0f} MB",
+    ]
     report.add(f"Memory of the app serving the {label} database (a browser opens every page)", lines)
     report.verdict(f"app peak RSS, {label}", peak / 1024, TARGETS["rss_mb"], higher_is_better=False, unit=" MB")
-    return {"peak_mb": peak / 1024, "idle_mb": idle / 1024, "anon_mb": largest["RssAnon"] / 1024,
-            "file_mb": largest["RssFile"] / 1024}
+    return {
+        "peak_mb": peak / 1024,
+        "idle_mb": idle / 1024,
+        "anon_mb": largest["RssAnon"] / 1024,
+        "file_mb": largest["RssFile"] / 1024,
+    }
 
 
 # ---------------------------------------------------------------------------------------------- scaling
+
 
 def monthly_load(path: Path, repeats: int) -> Timing:
     """One more month's PMR (a figure for every series) loaded into the database, then reissued with
@@ -399,8 +483,7 @@ def monthly_load(path: Path, repeats: int) -> Timing:
         month = words.month_key(date(latest.year + latest.month // 12, latest.month % 12 + 1, 1))
         seconds = []
         for n in range(max(repeats, 1)):
-            text = "month,measure,provider,value,status\n" + "".join(
-                f"{month},{m},{p},{90 + n},\n" for m, p in series)
+            text = "month,measure,provider,value,status\n" + "".join(f"{month},{m},{p},{90 + n},\n" for m, p in series)
             begin = time.perf_counter()
             result = ingest_bytes(con, text.encode(), f"pmr-{month}-issue-{n + 1}.csv")
             seconds.append(time.perf_counter() - begin)
@@ -418,32 +501,45 @@ def bench_scaling(report: Report, folder: Path, scales: list[float], repeats: in
         built = stress.build(out_dir, path, scale=scale, progress=None, replace=True)
         con = db.connect(path, read_only=True)
         try:
-            status_t, table = timed(lambda: status.status_table(con, live=True), repeats)   # computing, not the table
-            spc_t, _ = timed(lambda: __import__("opsg_metrics.spc", fromlist=["spc"]).readings_for_month(
-                con, status.latest_month(con)), repeats)
+            status_t, table = timed(lambda con=con: status.status_table(con, live=True), repeats)  # computing
+            spc_t, _ = timed(lambda con=con: spc_readings.readings_for_month(con, status.latest_month(con)), repeats)
         finally:
             con.close()
         overview = page_bench.page_times(path, pages=("overview",), repeats=repeats)[0]
-        month_t = monthly_load(path, repeats)                   # last: it adds a month to the database
+        month_t = monthly_load(path, repeats)  # last: it adds a month to the database
         counts = built["counts"]
-        rows.append({
-            "scale": scale, "months": counts["months"], "series": counts["series"], "figures": counts["figures"],
-            "alert_rows": counts["alert_rows"], "incidents": counts["incidents"],
-            "db_mb": path.stat().st_size / 1e6, "alerts_ingest": built["seconds"]["ingest"].get("alerts", 0.0),
-            "build": built["seconds"]["total"], "status": status_t.median, "status_rows": len(table),
-            "spc": spc_t.median, "overview_rerun": overview["rerun_median_s"], "overview_cold": overview["cold_s"],
-            "monthly_load": month_t.median,
-        })
+        rows.append(
+            {
+                "scale": scale,
+                "months": counts["months"],
+                "series": counts["series"],
+                "figures": counts["figures"],
+                "alert_rows": counts["alert_rows"],
+                "incidents": counts["incidents"],
+                "db_mb": path.stat().st_size / 1e6,
+                "alerts_ingest": built["seconds"]["ingest"].get("alerts", 0.0),
+                "build": built["seconds"]["total"],
+                "status": status_t.median,
+                "status_rows": len(table),
+                "spc": spc_t.median,
+                "overview_rerun": overview["rerun_median_s"],
+                "overview_cold": overview["cold_s"],
+                "monthly_load": month_t.median,
+            }
+        )
     base = rows[0]
-    lines = ["| scale | months | figures | alert rows | DB | build | one month's PMR load | alerts ingest | "
-             "status engine (computing) | SPC readings | overview first / rerun |",
-             "|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"]
+    lines = [
+        "| scale | months | figures | alert rows | DB | build | one month's PMR load | alerts ingest | "
+        "status engine (computing) | SPC readings | overview first / rerun |",
+        "|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
+    ]
     for r in rows:
         lines.append(
             f"| {r['scale']:g} | {r['months']} | {r['figures']:,} | {r['alert_rows']:,} | {r['db_mb']:.0f} MB | "
             f"{r['build']:.1f} s | {r['monthly_load'] * 1000:,.0f} ms | {r['alerts_ingest']:.1f} s | "
             f"{r['status'] * 1000:,.0f} ms | {r['spc'] * 1000:,.0f} ms | "
-            f"{r['overview_cold'] * 1000:,.0f} / {r['overview_rerun'] * 1000:,.0f} ms |")
+            f"{r['overview_cold'] * 1000:,.0f} / {r['overview_rerun'] * 1000:,.0f} ms |"
+        )
     lines.append("")
     lines.append("Growth relative to the smallest size (cost ratio ÷ data ratio; ≤ 1 means no worse than linear):")
     for r in rows[1:]:
@@ -455,21 +551,35 @@ def bench_scaling(report: Report, folder: Path, scales: list[float], repeats: in
             f"×{r['alerts_ingest'] / base['alerts_ingest']:.1f} (→ {r['alerts_ingest'] / base['alerts_ingest'] / alert_ratio:.2f}); "
             f"SPC readings ×{r['spc'] / base['spc']:.1f} (→ {r['spc'] / base['spc'] / data_ratio:.2f}); "
             f"one month's PMR load ×{r['monthly_load'] / base['monthly_load']:.1f} "
-            f"(→ {r['monthly_load'] / base['monthly_load'] / data_ratio:.2f})")
+            f"(→ {r['monthly_load'] / base['monthly_load'] / data_ratio:.2f})"
+        )
     lines.append("")
-    lines.append("The build loads every month's PMR one after another, each remaking the precomputed status table "
-                 "over the history loaded so far; so its total grows faster than the months (towards their square: "
-                 "the sum of loads that each grow with the history), while one month's load grows linearly (above).")
+    lines.append(
+        "The build loads every month's PMR one after another, each remaking the precomputed status table "
+        "over the history loaded so far; so its total grows faster than the months (towards their square: "
+        "the sum of loads that each grow with the history), while one month's load grows linearly (above)."
+    )
     report.add("Scaling: three stress sizes", lines)
     return rows
 
 
 # ------------------------------------------------------------------------------------------------ output
 
+
 def write_results(report: Report, path: Path, header: list[str], notes: list[str]) -> None:
-    out = ["# Benchmark results", "", "Written by `python -m benchmarks.run`. Medians of repeated runs, with min–max.",
-           "The machine is shared and noisy: read the ratios (measured in the same run), not absolute times.", "",
-           *header, "", "## Targets", "", "| measure | measured | target | verdict |", "|---|---:|---:|---|"]
+    out = [
+        "# Benchmark results",
+        "",
+        "Written by `python -m benchmarks.run`. Medians of repeated runs, with min–max.",
+        "The machine is shared and noisy: read the ratios (measured in the same run), not absolute times.",
+        "",
+        *header,
+        "",
+        "## Targets",
+        "",
+        "| measure | measured | target | verdict |",
+        "|---|---:|---:|---|",
+    ]
     out += [f"| {what} | {measured} | {target} | {verdict} |" for what, measured, target, verdict in report.verdicts]
     for title, lines in report.sections:
         out += ["", f"## {title}", "", *lines]
@@ -505,18 +615,24 @@ def main(argv: list[str] | None = None) -> int:
     else:
         stress_files, stress_db = work / "stress-files", work / "stress.duckdb"
         built = stress.build(stress_files, stress_db, scale=0.01 if args.smoke else 1.0, progress=None, replace=True)
-        report.add("Stress database", [
-            f"- scale {built['scale']:g}: " + ", ".join(f"{k.replace('_', ' ')} {v:,}" for k, v in built["counts"].items()
-                                                        if isinstance(v, int)),
-            f"- built through the normal ingest in {built['seconds']['total']:.1f} s "
-            f"(alerts {built['seconds']['ingest'].get('alerts', 0):.1f} s); peak RSS of the build "
-            f"{built.get('peak_rss_mb', 0):,.0f} MB; database {stress_db.stat().st_size / 1e6:.0f} MB"])
+        report.add(
+            "Stress database",
+            [
+                f"- scale {built['scale']:g}: "
+                + ", ".join(f"{k.replace('_', ' ')} {v:,}" for k, v in built["counts"].items() if isinstance(v, int)),
+                f"- built through the normal ingest in {built['seconds']['total']:.1f} s "
+                f"(alerts {built['seconds']['ingest'].get('alerts', 0):.1f} s); peak RSS of the build "
+                f"{built.get('peak_rss_mb', 0):,.0f} MB; database {stress_db.stat().st_size / 1e6:.0f} MB",
+            ],
+        )
 
     # Each measurement on its own copy: the app (AppTest) holds a database read-write in this process.
-    bench_pages(report, "sample", copy_db(sample, work, "pages-sample.duckdb"), repeats, all_pages,
-                TARGETS["page_sample"])
-    bench_pages(report, "stress", copy_db(stress_db, work, "pages-stress.duckdb"), repeats, all_pages,
-                TARGETS["page_stress"])
+    bench_pages(
+        report, "sample", copy_db(sample, work, "pages-sample.duckdb"), repeats, all_pages, TARGETS["page_sample"]
+    )
+    bench_pages(
+        report, "stress", copy_db(stress_db, work, "pages-stress.duckdb"), repeats, all_pages, TARGETS["page_stress"]
+    )
     for label, path in (("sample", sample), ("stress", stress_db)):
         bench_status(report, label, copy_db(path, work, f"status-{label}.duckdb"), repeats)
 
@@ -526,8 +642,7 @@ def main(argv: list[str] | None = None) -> int:
         alerts = candidates[0] if candidates else None
     if alerts is not None:
         bench_ingest(report, alerts, work, 1 if args.smoke else min(3, repeats))
-    bench_export(report, copy_db(sample, work, "export.duckdb"), repeats,
-                 None if args.smoke else date(2020, 4, 1))
+    bench_export(report, copy_db(sample, work, "export.duckdb"), repeats, None if args.smoke else date(2020, 4, 1))
     bench_summary(report, copy_db(sample, work, "summary.duckdb"), date(2020, 4, 1), repeats)
     if not args.no_rss:
         bench_rss(report, "stress", copy_db(stress_db, work, "rss-stress.duckdb"), all_pages)

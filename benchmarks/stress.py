@@ -60,10 +60,10 @@ import random
 import resource
 import sys
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
-from typing import Callable
 
 from opsg_metrics import sample
 
@@ -72,8 +72,8 @@ FIRST_YEAR = 2001
 BASE_MONTHS = 300
 BASE_ALERT_ROWS = 1_000_000
 BASE_INCIDENTS = 50_000
-MAX_SCALE = 1.0                 # 300 months, 2001-01 .. 2025-12: ingest refuses months after the one following today
-LEVELS_FROM = "2000-01"         # every level written here starts before the first stress month
+MAX_SCALE = 1.0  # 300 months, 2001-01 .. 2025-12: ingest refuses months after the one following today
+LEVELS_FROM = "2000-01"  # every level written here starts before the first stress month
 REVISED_MONTH_SHARE = 0.15
 REVISED_FIGURE_SHARE = 0.05
 
@@ -93,17 +93,50 @@ EXTRA_MEASURES = [
     ("STR10", "Stress: duplicate alerts", "lower", [(LEVELS_FROM, 1, 3)]),
 ]
 EXTRA_SOURCE = "benchmarks/stress.py: synthetic stress series, not a real measure"
-BACKDATE_SOURCE = ("benchmarks/stress.py: stress back-dating of the bundled level from {start} "
-                   "so that earlier stress months can be judged; synthetic, not a real level")
+BACKDATE_SOURCE = (
+    "benchmarks/stress.py: stress back-dating of the bundled level from {start} "
+    "so that earlier stress months can be judged; synthetic, not a real level"
+)
 COUNTED_MEASURES = {"CPM1", "CPM2", "CPM3", "PM2", "STR1", "STR2"}
-BASE_DENOMINATOR = {"DCC": 2_000_000, "DSP": 1_900_000, "CSP N": 700_000, "CSP C&S": 1_300_000,
-                    "CSP C": 700_000, "CSP S": 600_000}
+BASE_DENOMINATOR = {
+    "DCC": 2_000_000,
+    "DSP": 1_900_000,
+    "CSP N": 700_000,
+    "CSP C&S": 1_300_000,
+    "CSP C": 700_000,
+    "CSP S": 600_000,
+}
 
-MONTH_NAMES = ["January", "February", "March", "April", "May", "June",
-               "July", "August", "September", "October", "November", "December"]
+MONTH_NAMES = [
+    "January",
+    "February",
+    "March",
+    "April",
+    "May",
+    "June",
+    "July",
+    "August",
+    "September",
+    "October",
+    "November",
+    "December",
+]
 
-CATALOGUE_COLUMNS = ["measure", "provider", "name", "unit", "direction", "target", "minimum", "effective_from",
-                     "effective_to", "source", "verified", "description", "feeds"]
+CATALOGUE_COLUMNS = [
+    "measure",
+    "provider",
+    "name",
+    "unit",
+    "direction",
+    "target",
+    "minimum",
+    "effective_from",
+    "effective_to",
+    "source",
+    "verified",
+    "description",
+    "feeds",
+]
 MEASURE_COLUMNS = ["month", "measure", "provider", "value", "status", "numerator", "denominator", "note"]
 INCIDENT_COLUMNS = ["incident_id", "opened", "resolved", "category", "provider", "major", "title", "root_cause"]
 ALERT_COLUMNS = ["month", "alert_code", "provider", "volume", "devices", "first_time_devices"]
@@ -162,7 +195,9 @@ class Series:
     direction: str
     description: str
     feeds: str
-    levels: list[tuple[str, str, int, int]] = field(default_factory=list)  # from, to ('' open), target, min (hundredths)
+    levels: list[tuple[str, str, int, int]] = field(
+        default_factory=list
+    )  # from, to ('' open), target, min (hundredths)
 
     def level(self, month: str) -> tuple[int, int]:
         in_force = [lv for lv in self.levels if lv[0] <= month and (not lv[1] or month < lv[1])]
@@ -194,27 +229,72 @@ def catalogue_plan(first_month: str) -> tuple[list[Series], list[list[str]]]:
     for row in read_bundled_catalogue():
         key = (row["measure"], row["provider"])
         if key not in series:
-            series[key] = Series(row["measure"], row["provider"], row["name"], row["unit"] or "percent",
-                                 row["direction"] or "higher", row.get("description", ""), row.get("feeds", ""))
-        series[key].levels.append((row["effective_from"][:7], (row.get("effective_to") or "")[:7],
-                                   hundredths(float(row["target"])), hundredths(float(row["minimum"]))))
+            series[key] = Series(
+                row["measure"],
+                row["provider"],
+                row["name"],
+                row["unit"] or "percent",
+                row["direction"] or "higher",
+                row.get("description", ""),
+                row.get("feeds", ""),
+            )
+        series[key].levels.append(
+            (
+                row["effective_from"][:7],
+                (row.get("effective_to") or "")[:7],
+                hundredths(float(row["target"])),
+                hundredths(float(row["minimum"])),
+            )
+        )
     rows: list[list[str]] = []
     for s in series.values():
         earliest = min(s.levels)
         if earliest[0] > first_month:
             start, _, target, minimum = earliest
-            rows.append([s.measure, s.provider, s.name, s.unit, s.direction, fmt_level(target), fmt_level(minimum),
-                         LEVELS_FROM, start, BACKDATE_SOURCE.format(start=start), "false", s.description, s.feeds])
+            rows.append(
+                [
+                    s.measure,
+                    s.provider,
+                    s.name,
+                    s.unit,
+                    s.direction,
+                    fmt_level(target),
+                    fmt_level(minimum),
+                    LEVELS_FROM,
+                    start,
+                    BACKDATE_SOURCE.format(start=start),
+                    "false",
+                    s.description,
+                    s.feeds,
+                ]
+            )
             s.levels.append((LEVELS_FROM, start, target, minimum))
     for measure, name, direction, levels in EXTRA_MEASURES:
         for provider in EXTRA_PROVIDERS:
-            description = (f"Synthetic {direction}-is-better percentage for the stress benchmark "
-                           f"(benchmarks/stress.py); not a real measure.")
+            description = (
+                f"Synthetic {direction}-is-better percentage for the stress benchmark "
+                f"(benchmarks/stress.py); not a real measure."
+            )
             s = Series(measure, provider, name, "percent", direction, description, "")
             for start, target, minimum in levels:
                 s.levels.append((start, "", hundredths(target), hundredths(minimum)))
-                rows.append([measure, provider, name, "percent", direction, f"{target:g}", f"{minimum:g}", start, "",
-                             EXTRA_SOURCE, "false", description, ""])
+                rows.append(
+                    [
+                        measure,
+                        provider,
+                        name,
+                        "percent",
+                        direction,
+                        f"{target:g}",
+                        f"{minimum:g}",
+                        start,
+                        "",
+                        EXTRA_SOURCE,
+                        "false",
+                        description,
+                        "",
+                    ]
+                )
             series[(measure, provider)] = s
     return list(series.values()), rows
 
@@ -238,7 +318,7 @@ def counted(value: int, denominator: int, status: str = "reported", note: str = 
 
 def draw_value(s: Series, target: int, minimum: int, kind: str, rng: random.Random) -> int:
     """A value in hundredths that is met, below target ('miss') or below minimum ('severe')."""
-    cap = 10000 if s.unit == "percent" else 10 ** 9
+    cap = 10000 if s.unit == "percent" else 10**9
     if s.direction == "lower":
         if kind == "met":
             return rng.randint(target // 10, target)
@@ -309,7 +389,7 @@ def restate(s: Series, month: str, figure: Figure, rng: random.Random) -> Figure
     if rng.random() < 0.1:
         return Figure(None, "null", note="Withdrawn in issue 2 as incorrect (stress data); not restated")
     note = "Restated in issue 2 (stress data) after a correction"
-    cap = 10000 if s.unit == "percent" else 10 ** 9
+    cap = 10000 if s.unit == "percent" else 10**9
     step = rng.randint(5, 150) * (1 if rng.random() < 0.5 else -1)
     for attempt in (step, -step, 1, -1):
         value = min(cap, max(0, figure.value + attempt))
@@ -349,7 +429,9 @@ def ops_rows(months: list[str], installs, added) -> list[list[str]]:
             hubs[csp] += max(1, round(added[month][csp] / 1.82 * rng.uniform(0.97, 1.03)))
             rows.append([month, "CHs installed", csp, str(hubs[csp]), "count", ""])
         for csp in CSPS:
-            rows.append([month, "exceptions", csp, str(round(added[month][csp] * rng.uniform(0.008, 0.016))), "count", ""])
+            rows.append(
+                [month, "exceptions", csp, str(round(added[month][csp] * rng.uniform(0.008, 0.016))), "count", ""]
+            )
         changes, failed = rng.randint(80, 240), rng.randint(0, 10)
         tenths = ((changes - failed) * 2000 + changes) // (2 * changes)
         problems = min(140, max(40, problems + rng.randint(-7, 7)))
@@ -359,8 +441,11 @@ def ops_rows(months: list[str], installs, added) -> list[list[str]]:
         opened = rng.randint(0, 8)
         resolved = rng.randint(max(0, rdp_open + opened - 10), rdp_open + opened)
         rdp_open = rdp_open + opened - resolved
-        for metric, value in (("RDP incidents opened", opened), ("RDP incidents resolved", resolved),
-                              ("RDP incidents still open", rdp_open)):
+        for metric, value in (
+            ("RDP incidents opened", opened),
+            ("RDP incidents resolved", resolved),
+            ("RDP incidents still open", rdp_open),
+        ):
             rows.append([month, metric, "RDP", str(value), "count", ""])
     return rows
 
@@ -419,17 +504,35 @@ CATEGORY_WEIGHTS = {1: 1, 2: 4, 3: 25, 4: 38, 5: 32}
 HOURS_TO_RESOLVE = {1: (0.75, 5.0), 2: (2.0, 20.0), 3: (6.0, 72.0), 4: (24.0, 168.0), 5: (72.0, 480.0)}
 REGIONS = {"CSP N": "the North", "CSP C": "the Central region", "CSP S": "the South"}
 TITLES = {
-    "DCC": ["Service desk ticketing tool unavailable", "Self-Service Interface slow to respond",
-            "Install and commission notifications delayed", "Certificate update requests rejected for one User"],
-    "DSP": ["Service Requests queued in the DSP", "DSP processing delays after a release",
-            "Intermittent rejections of Service Requests", "Scheduled reads delivered late"],
-    "CSP": ["WAN outage affecting Communications Hubs in {region}", "Firmware payloads delayed in {region}",
-            "Alerts delayed from {region}", "Communications Hubs not responding in {region}"],
+    "DCC": [
+        "Service desk ticketing tool unavailable",
+        "Self-Service Interface slow to respond",
+        "Install and commission notifications delayed",
+        "Certificate update requests rejected for one User",
+    ],
+    "DSP": [
+        "Service Requests queued in the DSP",
+        "DSP processing delays after a release",
+        "Intermittent rejections of Service Requests",
+        "Scheduled reads delivered late",
+    ],
+    "CSP": [
+        "WAN outage affecting Communications Hubs in {region}",
+        "Firmware payloads delayed in {region}",
+        "Alerts delayed from {region}",
+        "Communications Hubs not responding in {region}",
+    ],
     "RDP": ["Registration data file not received", "Registration data file rejected"],
 }
-ROOT_CAUSES = ["Configuration error in a release", "Capacity limit reached on a message queue",
-               "Third-party telecoms network outage", "Hardware failure", "Certificate not renewed before expiry",
-               "Human error during planned maintenance", "Software defect in a message adaptor"]
+ROOT_CAUSES = [
+    "Configuration error in a release",
+    "Capacity limit reached on a message queue",
+    "Third-party telecoms network outage",
+    "Hardware failure",
+    "Certificate not renewed before expiry",
+    "Human error during planned maintenance",
+    "Software defect in a message adaptor",
+]
 
 
 def incident_rows(months: list[str], total: int) -> list[list[str]]:
@@ -446,20 +549,30 @@ def incident_rows(months: list[str], total: int) -> list[list[str]]:
             category = rng.choices(categories, category_weights)[0]
             provider = rng.choices(providers, provider_weights)[0]
             title = rng.choice(TITLES["CSP" if provider.startswith("CSP") else provider]).format(
-                region=REGIONS.get(provider, ""))
+                region=REGIONS.get(provider, "")
+            )
             cause = rng.choice(ROOT_CAUSES) if rng.random() < 0.65 else ""
             hours = rng.uniform(*HOURS_TO_RESOLVE[category])
             if rng.random() < 0.002:  # left open for good
-                hours = 10 ** 7
+                hours = 10**7
             incidents.append((opened, category, provider, title, cause, hours))
     incidents.sort(key=lambda incident: incident[0])
     rows = []
     for number, (opened, category, provider, title, cause, hours) in enumerate(incidents, start=1):
-        resolved = opened + timedelta(minutes=round(hours * 60)) if hours < 10 ** 6 else None
+        resolved = opened + timedelta(minutes=round(hours * 60)) if hours < 10**6 else None
         still_open = resolved is None or resolved > end_of_data
-        rows.append([f"INC{700_000_000 + number:012d}", opened.strftime("%Y-%m-%d %H:%M"),
-                     "" if still_open else resolved.strftime("%Y-%m-%d %H:%M"), str(category), provider,
-                     "true" if category <= 2 else "false", title, cause])
+        rows.append(
+            [
+                f"INC{700_000_000 + number:012d}",
+                opened.strftime("%Y-%m-%d %H:%M"),
+                "" if still_open else resolved.strftime("%Y-%m-%d %H:%M"),
+                str(category),
+                provider,
+                "true" if category <= 2 else "false",
+                title,
+                cause,
+            ]
+        )
     return rows
 
 
@@ -472,9 +585,22 @@ def annotation_rows(months: list[str], series: list[Series]) -> list[list[str]]:
         planned = rng.choice(series)
         for row in (
             [f"{year}-03-15", f"Stress: release {year}.1 deployed", "all", "", "", "event"],
-            [f"{year}-07-01", f"Stress: methodology change for {chosen.measure} ({chosen.provider}); SPC limits "
-                              "recomputed", "series", chosen.measure, chosen.provider, "rebase"],
-            [f"{year}-11-30", f"Stress: remediation of {planned.measure} planned", "measure", planned.measure, "", "planned"],
+            [
+                f"{year}-07-01",
+                f"Stress: methodology change for {chosen.measure} ({chosen.provider}); SPC limits recomputed",
+                "series",
+                chosen.measure,
+                chosen.provider,
+                "rebase",
+            ],
+            [
+                f"{year}-11-30",
+                f"Stress: remediation of {planned.measure} planned",
+                "measure",
+                planned.measure,
+                "",
+                "planned",
+            ],
         ):
             if row[0] <= last_day:
                 rows.append(row)
@@ -506,12 +632,28 @@ def generate(out_dir: Path | str, scale: float = 1.0, *, alert_files: str = "one
     months = month_list(scaled(BASE_MONTHS, scale))
     series, catalogue_rows = catalogue_plan(months[0])
     manifest: list[list[str]] = []
-    written = {"months": len(months), "series": len(series), "catalogue_rows": len(catalogue_rows),
-               "figures": 0, "issue1_figures": 0, "revisions": 0, "nulls_issue1": 0, "revised_months": 0}
+    written = {
+        "months": len(months),
+        "series": len(series),
+        "catalogue_rows": len(catalogue_rows),
+        "figures": 0,
+        "issue1_figures": 0,
+        "revisions": 0,
+        "nulls_issue1": 0,
+        "revised_months": 0,
+    }
 
     write_csv(out / "catalogue" / "catalogue-stress.csv", CATALOGUE_COLUMNS, catalogue_rows)
-    manifest.append(["catalogue/catalogue-stress.csv", "catalogue", "Stress catalogue (synthetic series and "
-                     "back-dated levels)", "white", f"{months[0]}-01", str(len(catalogue_rows))])
+    manifest.append(
+        [
+            "catalogue/catalogue-stress.csv",
+            "catalogue",
+            "Stress catalogue (synthetic series and back-dated levels)",
+            "white",
+            f"{months[0]}-01",
+            str(len(catalogue_rows)),
+        ]
+    )
 
     figures = issue1_figures(series, months)
     revision_rng = rng_for("reissues")
@@ -526,13 +668,15 @@ def generate(out_dir: Path | str, scale: float = 1.0, *, alert_files: str = "one
         if index == 0 or revision_rng.random() < REVISED_MONTH_SHARE:
             rng = rng_for("reissue", month)
             picks = sorted(rng.sample(range(len(series)), max(2, round(REVISED_FIGURE_SHARE * len(series)))))
-            restated = [restate(series[i], month, figures[month][i], rng).cells(month, series[i].measure,
-                                                                                 series[i].provider)
-                        for i in picks]
+            restated = [
+                restate(series[i], month, figures[month][i], rng).cells(month, series[i].measure, series[i].provider)
+                for i in picks
+            ]
             name = f"pmr/pmr-{month}-issue2.csv"
             write_csv(out / name, MEASURE_COLUMNS, restated)
-            pmr_entries.append((f"{add_months(month, 2)}-08", name, f"Stress PMR {month_label(month)} issue 2",
-                                len(restated)))
+            pmr_entries.append(
+                (f"{add_months(month, 2)}-08", name, f"Stress PMR {month_label(month)} issue 2", len(restated))
+            )
             written["revisions"] += len(restated)
             written["revised_months"] += 1
     written["figures"] = written["issue1_figures"] + written["revisions"]
@@ -542,8 +686,9 @@ def generate(out_dir: Path | str, scale: float = 1.0, *, alert_files: str = "one
     data_issued = f"{add_months(months[-1], 1)}-20"
     incidents = incident_rows(months, scaled(BASE_INCIDENTS, scale))
     write_csv(out / "incidents.csv", INCIDENT_COLUMNS, incidents)
-    manifest.append(["incidents.csv", "incidents", "Stress incident log", "white-no-publish", data_issued,
-                     str(len(incidents))])
+    manifest.append(
+        ["incidents.csv", "incidents", "Stress incident log", "white-no-publish", data_issued, str(len(incidents))]
+    )
     written["incidents"] = len(incidents)
 
     installs, added = installations(months)
@@ -560,8 +705,9 @@ def generate(out_dir: Path | str, scale: float = 1.0, *, alert_files: str = "one
     for path, file_months in plan.items():
         name = path.relative_to(out).as_posix()
         label = "Stress alert volumes" + ("" if alert_files == "one" else f" {file_months[0][:4]}")
-        manifest.append([name, "alerts", label, "white-no-publish", data_issued,
-                         str(sum(per_month[m] for m in file_months))])
+        manifest.append(
+            [name, "alerts", label, "white-no-publish", data_issued, str(sum(per_month[m] for m in file_months))]
+        )
 
     ops = ops_rows(months, installs, added)
     write_csv(out / "ops.csv", OPS_COLUMNS, ops)
@@ -570,8 +716,9 @@ def generate(out_dir: Path | str, scale: float = 1.0, *, alert_files: str = "one
 
     annotations = annotation_rows(months, series)
     write_csv(out / "annotations.csv", ANNOTATION_COLUMNS, annotations)
-    manifest.append(["annotations.csv", "annotations", "Stress annotations", "white", data_issued,
-                     str(len(annotations))])
+    manifest.append(
+        ["annotations.csv", "annotations", "Stress annotations", "white", data_issued, str(len(annotations))]
+    )
     written["annotations"] = len(annotations)
 
     write_csv(out / "manifest.csv", MANIFEST_COLUMNS, manifest)
@@ -617,13 +764,14 @@ def _prepare_db_path(db_path: Path, replace: bool) -> None:
         wal.unlink()
 
 
-def load(out_dir: Path | str, db_path: Path | str, *, progress: Callable[[str], None] | None = print,
-         replace: bool = False) -> dict:
+def load(
+    out_dir: Path | str, db_path: Path | str, *, progress: Callable[[str], None] | None = print, replace: bool = False
+) -> dict:
     """Build a new database at db_path from the files in out_dir (manifest order) through the normal ingest."""
     from opsg_metrics.ingest import bootstrap
+    from opsg_metrics.ingest.load import ingest_file
     from opsg_metrics.store import connect as db
     from opsg_metrics.store import parse
-    from opsg_metrics.ingest.load import ingest_file
 
     say = progress or (lambda _text: None)
     out, path = Path(out_dir), Path(db_path)
@@ -641,16 +789,33 @@ def load(out_dir: Path | str, db_path: Path | str, *, progress: Callable[[str], 
         for number, entry in enumerate(entries, start=1):
             kind, rows = entry["kind"], int(entry["rows"])
             began = time.perf_counter()
-            result = ingest_file(con, out / entry["file"], kind=kind, source=entry["source"],
-                                 classification=entry["classification"], issued=parse.parse_date(entry["issued"]),
-                                 is_sample=True)
+            result = ingest_file(
+                con,
+                out / entry["file"],
+                kind=kind,
+                source=entry["source"],
+                classification=entry["classification"],
+                issued=parse.parse_date(entry["issued"]),
+                is_sample=True,
+            )
             took = time.perf_counter() - began
             seconds["ingest"][kind] += took
             files[kind] += 1
-            per_file.append({"file": entry["file"], "kind": kind, "rows": result.rows_read, "seconds": took,
-                             "outcome": result.outcome, "new": result.new, "revised": result.revised})
-            say(f"[{number}/{len(entries)}] {entry['file']} ({kind}): {result.rows_read} rows, {took:.2f}s, "
-                f"{result.outcome} ({result.new} new, {result.revised} revised)")
+            per_file.append(
+                {
+                    "file": entry["file"],
+                    "kind": kind,
+                    "rows": result.rows_read,
+                    "seconds": took,
+                    "outcome": result.outcome,
+                    "new": result.new,
+                    "revised": result.revised,
+                }
+            )
+            say(
+                f"[{number}/{len(entries)}] {entry['file']} ({kind}): {result.rows_read} rows, {took:.2f}s, "
+                f"{result.outcome} ({result.new} new, {result.revised} revised)"
+            )
             if result.outcome != "loaded":
                 raise StressError(f"{entry['file']} was {result.outcome}, not loaded:\n{_problems_text(result)}")
             reissue = kind == "measures" and entry["source"].endswith("issue 2")
@@ -659,8 +824,10 @@ def load(out_dir: Path | str, db_path: Path | str, *, progress: Callable[[str], 
             expected = {"new": 0, "revised": rows} if reissue else {"new": rows, "revised": 0}
             got = {"new": result.new, "revised": result.revised}
             if result.rows_read != rows or got != expected:
-                raise StressError(f"{entry['file']}: the generator wrote {rows} rows expecting {expected}, but ingest "
-                                  f"read {result.rows_read} and loaded {result.message!r}")
+                raise StressError(
+                    f"{entry['file']}: the generator wrote {rows} rows expecting {expected}, but ingest "
+                    f"read {result.rows_read} and loaded {result.message!r}"
+                )
         began = time.perf_counter()
         con.execute("CHECKPOINT")
         seconds["checkpoint"] = time.perf_counter() - began
@@ -670,8 +837,13 @@ def load(out_dir: Path | str, db_path: Path | str, *, progress: Callable[[str], 
     seconds["ingest_total"] = sum(seconds["ingest"].values())
     seconds["load_total"] = time.perf_counter() - start
     counts["db_bytes"] = path.stat().st_size
-    return {"counts": counts, "seconds": seconds, "files_by_kind": files, "per_file": per_file,
-            "peak_rss_mb": peak_rss_mb()}
+    return {
+        "counts": counts,
+        "seconds": seconds,
+        "files_by_kind": files,
+        "per_file": per_file,
+        "peak_rss_mb": peak_rss_mb(),
+    }
 
 
 def database_counts(con) -> dict:
@@ -693,8 +865,15 @@ def database_counts(con) -> dict:
     return {name: con.execute(sql).fetchall()[0][0] for name, sql in query.items()}
 
 
-def build(out_dir: Path | str, db_path: Path | str, scale: float = 1.0, progress: Callable[[str], None] | None = print,
-          *, replace: bool = False, alert_files: str = "one") -> dict:
+def build(
+    out_dir: Path | str,
+    db_path: Path | str,
+    scale: float = 1.0,
+    progress: Callable[[str], None] | None = print,
+    *,
+    replace: bool = False,
+    alert_files: str = "one",
+) -> dict:
     """Generate the stress files into out_dir and build a new database at db_path from them.
 
     Returns {'scale', 'out_dir', 'db_path', 'generated': {...rows written...},
@@ -710,22 +889,37 @@ def build(out_dir: Path | str, db_path: Path | str, scale: float = 1.0, progress
     generated = generate(out_dir, scale, alert_files=alert_files)
     generate_seconds = time.perf_counter() - start
     generate_rss = peak_rss_mb()
-    say(f"generated {generated['files']} files in {out_dir} in {generate_seconds:.1f}s "
-        f"({sum(generated['files_bytes'].values()) / 1e6:.1f} MB)")
+    say(
+        f"generated {generated['files']} files in {out_dir} in {generate_seconds:.1f}s "
+        f"({sum(generated['files_bytes'].values()) / 1e6:.1f} MB)"
+    )
     loaded = load(out_dir, db_path, progress=progress, replace=replace)
     counts = loaded["counts"]
     expected = {
-        "months": generated["months"], "series": generated["series"], "figures": generated["figures"],
-        "incidents": generated["incidents"], "alert_rows": generated["alert_rows"], "ops_rows": generated["ops_rows"],
+        "months": generated["months"],
+        "series": generated["series"],
+        "figures": generated["figures"],
+        "incidents": generated["incidents"],
+        "alert_rows": generated["alert_rows"],
+        "ops_rows": generated["ops_rows"],
         "annotations": generated["annotations"],
     }
     wrong = {name: (value, counts[name]) for name, value in expected.items() if counts[name] != value}
     if wrong:
-        raise StressError("the database does not hold what was generated (written, in the database): "
-                          + ", ".join(f"{name} {a} vs {b}" for name, (a, b) in wrong.items()))
+        raise StressError(
+            "the database does not hold what was generated (written, in the database): "
+            + ", ".join(f"{name} {a} vs {b}" for name, (a, b) in wrong.items())
+        )
     seconds = {"generate": generate_seconds, **loaded["seconds"], "total": time.perf_counter() - start}
-    return {"scale": scale, "out_dir": str(out_dir), "db_path": str(db_path), "generated": generated,
-            **loaded, "seconds": seconds, "peak_rss_mb_after_generate": generate_rss}
+    return {
+        "scale": scale,
+        "out_dir": str(out_dir),
+        "db_path": str(db_path),
+        "generated": generated,
+        **loaded,
+        "seconds": seconds,
+        "peak_rss_mb_after_generate": generate_rss,
+    }
 
 
 def summary_text(report: dict) -> str:
@@ -744,11 +938,13 @@ def summary_text(report: dict) -> str:
         f"  annotations      {c['annotations']}",
         f"  sources          {c['sources']}",
         f"  files            {g['files']}, {sum(g['files_bytes'].values()) / mb:.1f} MB ("
-        + ", ".join(f"{kind} {size / mb:.1f} MB" for kind, size in g["files_bytes"].items()) + ")",
+        + ", ".join(f"{kind} {size / mb:.1f} MB" for kind, size in g["files_bytes"].items())
+        + ")",
         f"  database         {c['db_bytes'] / mb:.1f} MB",
         f"  seconds          generate {s['generate']:.1f}, reference {s['reference']:.1f}, ingest "
-        + ", ".join(f"{kind} {value:.1f} ({report['files_by_kind'][kind]} files)"
-                    for kind, value in s["ingest"].items())
+        + ", ".join(
+            f"{kind} {value:.1f} ({report['files_by_kind'][kind]} files)" for kind, value in s["ingest"].items()
+        )
         + f", checkpoint {s['checkpoint']:.1f}",
         f"  total            {s['total']:.1f}s; peak RSS {report['peak_rss_mb']:.0f} MB "
         f"({report['peak_rss_mb_after_generate']:.0f} MB after generating the files)",
@@ -764,22 +960,36 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--out", required=True, type=Path, metavar="DIR", help="folder for the CSV files")
     parser.add_argument("--db", required=True, type=Path, metavar="PATH", help="the database file to build")
-    parser.add_argument("--scale", type=float, default=1.0, metavar="S",
-                        help=f"months, incidents and alert rows as a share of 300 months, 50,000 incidents and "
-                        f"1,000,000 alert rows (default 1.0; at most {MAX_SCALE:g})")
+    parser.add_argument(
+        "--scale",
+        type=float,
+        default=1.0,
+        metavar="S",
+        help=f"months, incidents and alert rows as a share of 300 months, 50,000 incidents and "
+        f"1,000,000 alert rows (default 1.0; at most {MAX_SCALE:g})",
+    )
     parser.add_argument("--replace", action="store_true", help="overwrite the database file if it exists")
-    parser.add_argument("--alert-files", choices=("one", "yearly"), default="one",
-                        help="one alerts.csv (default) or one file per year")
+    parser.add_argument(
+        "--alert-files", choices=("one", "yearly"), default="one", help="one alerts.csv (default) or one file per year"
+    )
     parser.add_argument("--generate-only", action="store_true", help="write the files only; build no database")
     args = parser.parse_args(argv)
     try:
         if args.generate_only:
             generated = generate(args.out, args.scale, alert_files=args.alert_files)
-            print(f"wrote {generated['files']} files to {args.out} "
-                  f"({sum(generated['files_bytes'].values()) / 1e6:.1f} MB)")
+            print(
+                f"wrote {generated['files']} files to {args.out} "
+                f"({sum(generated['files_bytes'].values()) / 1e6:.1f} MB)"
+            )
             return 0
-        report = build(args.out, args.db, args.scale, progress=lambda text: print(text, flush=True),
-                       replace=args.replace, alert_files=args.alert_files)
+        report = build(
+            args.out,
+            args.db,
+            args.scale,
+            progress=lambda text: print(text, flush=True),
+            replace=args.replace,
+            alert_files=args.alert_files,
+        )
     except StressError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1

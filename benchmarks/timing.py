@@ -17,8 +17,10 @@ class Timing:
 
     def text(self, unit: str = "s") -> str:
         scale = 1000 if unit == "ms" else 1
-        return (f"{self.median * scale:,.{0 if unit == 'ms' else 2}f} {unit} "
-                f"({min(self.times) * scale:,.{0 if unit == 'ms' else 2}f}–{max(self.times) * scale:,.{0 if unit == 'ms' else 2}f})")
+        return (
+            f"{self.median * scale:,.{0 if unit == 'ms' else 2}f} {unit} "
+            f"({min(self.times) * scale:,.{0 if unit == 'ms' else 2}f}–{max(self.times) * scale:,.{0 if unit == 'ms' else 2}f})"
+        )
 
 
 def timed(function, repeats: int) -> tuple[Timing, object]:

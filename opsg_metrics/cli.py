@@ -16,15 +16,15 @@ from pathlib import Path
 
 import duckdb
 
-from opsg_metrics.store import parse
+from opsg_metrics import words
 from opsg_metrics.ingest.bootstrap import initialise
-from opsg_metrics.store.classification import LABELS
-from opsg_metrics.store.connect import connect, explain_database_error, is_duckdb_file, resolve_db_path
-from opsg_metrics.store.errors import OpsgError
 from opsg_metrics.ingest.formats import CLASSIFICATIONS, KINDS
 from opsg_metrics.ingest.load import ingest_file
 from opsg_metrics.rules.status import DEFAULT_WINDOW, latest_month, status_for_month, to_records
-from opsg_metrics import words
+from opsg_metrics.store import parse
+from opsg_metrics.store.classification import LABELS
+from opsg_metrics.store.connect import connect, explain_database_error, is_duckdb_file, resolve_db_path
+from opsg_metrics.store.errors import OpsgError
 
 EXIT_OK, EXIT_ERROR, EXIT_USAGE = 0, 1, 2
 
@@ -55,8 +55,13 @@ def _window(text: str) -> int:
 
 def _month_and_window(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--month", type=_month, required=True, metavar="YYYY-MM", help="the PMR month")
-    parser.add_argument("--window", type=_window, default=DEFAULT_WINDOW, metavar="N",
-                        help=f"rolling window in months (default {DEFAULT_WINDOW})")
+    parser.add_argument(
+        "--window",
+        type=_window,
+        default=DEFAULT_WINDOW,
+        metavar="N",
+        help=f"rolling window in months (default {DEFAULT_WINDOW})",
+    )
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -65,13 +70,15 @@ def build_parser() -> argparse.ArgumentParser:
         description="OPSG Metrics: load DCC Performance Measurement Report data and report status and runs.",
     )
     parser.add_argument(
-        "--db", metavar="PATH",
+        "--db",
+        metavar="PATH",
         help="DuckDB file to use (default: $OPSG_DB, else data/opsg.duckdb)",
     )
     commands = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
 
     init = commands.add_parser(
-        "init", help="create or upgrade the database",
+        "init",
+        help="create or upgrade the database",
         description="Create the database (or upgrade its schema), load the providers and the measure catalogue, "
         "and with --sample the illustrative sample data. Safe to repeat.",
     )
@@ -80,19 +87,25 @@ def build_parser() -> argparse.ArgumentParser:
     choice.add_argument("--empty", action="store_true", help="schema and catalogue only (the default)")
 
     ingest = commands.add_parser(
-        "ingest", help="load CSV/XLSX files",
+        "ingest",
+        help="load CSV/XLSX files",
         description="Load measures, incidents, alerts, ops or catalogue files. A file with any problem is "
         "rejected whole and every problem is listed as file:row:column: message.",
     )
     ingest.add_argument("files", nargs="+", metavar="FILE", help="CSV or XLSX files")
     ingest.add_argument("--kind", choices=KINDS, help="the kind of file (default: detected from the header)")
     ingest.add_argument("--source", metavar="LABEL", help="name of the source document (default: the file name)")
-    ingest.add_argument("--classification", choices=CLASSIFICATIONS, default="white",
-                        help="classification of the source (default: white)")
+    ingest.add_argument(
+        "--classification",
+        choices=CLASSIFICATIONS,
+        default="white",
+        help="classification of the source (default: white)",
+    )
     ingest.add_argument("--issued", type=_day, metavar="DATE", help="issue date of the source, YYYY-MM-DD")
 
     status = commands.add_parser(
-        "status", help="status, runs and window counts for a month",
+        "status",
+        help="status, runs and window counts for a month",
         description="Status of every measure and provider for a PMR month against the service levels in force, "
         "with consecutive months below target or minimum and the misses in a rolling window.",
     )
@@ -102,7 +115,8 @@ def build_parser() -> argparse.ArgumentParser:
     status.add_argument("--json", action="store_true", help="print a JSON list for programs")
 
     summary = commands.add_parser(
-        "summary", help="the monthly PMR summary for the Operations Group",
+        "summary",
+        help="the monthly PMR summary for the Operations Group",
         description="The secretariat's PMR summary for a month: headline, every measure below target in OPSG's "
         "words, changes, data quality, context and the full table, with sources and classification. "
         "Markdown goes to standard output unless -o is given; Word needs -o.",
@@ -110,11 +124,13 @@ def build_parser() -> argparse.ArgumentParser:
     _month_and_window(summary)
     summary.add_argument("--format", choices=("md", "docx", "html"), default="md", help="output format (default md)")
     summary.add_argument("-o", dest="output", metavar="FILE", help="write to FILE instead of standard output")
-    summary.add_argument("--allow-restricted", action="store_true",
-                         help="allow output classified AMBER or RED (refused otherwise)")
+    summary.add_argument(
+        "--allow-restricted", action="store_true", help="allow output classified AMBER or RED (refused otherwise)"
+    )
 
     export = commands.add_parser(
-        "export-charts", help="print-quality charts of a PMR month for Panel papers",
+        "export-charts",
+        help="print-quality charts of a PMR month for Panel papers",
         description="Write one chart per measure and provider with a figure in the month (the 24 months to it), "
         "named like 2020-04_CPM1_DCC.png, each with its sources, PMR month and classification on it, "
         "and a manifest.csv.",
@@ -123,8 +139,9 @@ def build_parser() -> argparse.ArgumentParser:
     export.add_argument("--out", required=True, metavar="DIR", help="folder to write into (created if needed)")
     export.add_argument("--format", choices=("png", "svg", "pdf"), default="png", help="file format (default png)")
     export.add_argument("--measure", metavar="M", help="only this measure")
-    export.add_argument("--allow-restricted", action="store_true",
-                        help="allow charts classified AMBER or RED (refused otherwise)")
+    export.add_argument(
+        "--allow-restricted", action="store_true", help="allow charts classified AMBER or RED (refused otherwise)"
+    )
     return parser
 
 
@@ -190,6 +207,7 @@ def cmd_init(args: argparse.Namespace) -> int:
     existed = path.exists()
     con = connect(path)
     try:
+
         def progress(number, total, result):
             print(f"  [{number}/{total}] {result.file}: {result.message}", flush=True)
 
@@ -206,21 +224,29 @@ def cmd_init(args: argparse.Namespace) -> int:
 def cmd_ingest(args: argparse.Namespace) -> int:
     path = resolve_db_path(args.db)
     if not path.exists():
-        raise OpsgError(f"{path}: no database here; create it first with "
-                        f"'python -m opsg_metrics --db {path} init' (add --sample for the sample data)")
+        raise OpsgError(
+            f"{path}: no database here; create it first with "
+            f"'python -m opsg_metrics --db {path} init' (add --sample for the sample data)"
+        )
     con = connect(path)
     if not con.execute("SELECT count(*) FROM providers").fetchall()[0][0]:
         con.close()
-        raise OpsgError(f"{path}: the database has no providers or catalogue; run 'python -m opsg_metrics --db {path} init'")
+        raise OpsgError(
+            f"{path}: the database has no providers or catalogue; run 'python -m opsg_metrics --db {path} init'"
+        )
     failed = 0
     try:
         for file_name in args.files:
             try:
                 result = ingest_file(
-                    con, file_name, kind=args.kind, source=args.source,
-                    classification=args.classification, issued=args.issued,
+                    con,
+                    file_name,
+                    kind=args.kind,
+                    source=args.source,
+                    classification=args.classification,
+                    issued=args.issued,
                 )
-            except OpsgError as exc:        # the database itself (full disk, damaged): this file, then the next
+            except OpsgError as exc:  # the database itself (full disk, damaged): this file, then the next
                 failed += 1
                 _err(f"{Path(file_name).name}: {exc}")
                 continue
@@ -266,13 +292,19 @@ def _format_table(records: list[dict]) -> str:
         run = str(r["run_below_target"]) if r["run_below_target"] else ""
         if r["run_below_target"] and r["run_gap_months"]:
             run += f" (+{r['run_gap_months']} gap)"
-        lines.append((
-            r["measure"], r["provider"], value,
-            "" if r["target"] is None else f"{r['target']:g}",
-            "" if r["minimum"] is None else f"{r['minimum']:g}",
-            words.STATUS_LABELS.get(r["status"], r["status"]), run, r["run_start"] or "",
-            f"{r['misses_in_window']}/{r['window_months']}",
-        ))
+        lines.append(
+            (
+                r["measure"],
+                r["provider"],
+                value,
+                "" if r["target"] is None else f"{r['target']:g}",
+                "" if r["minimum"] is None else f"{r['minimum']:g}",
+                words.STATUS_LABELS.get(r["status"], r["status"]),
+                run,
+                r["run_start"] or "",
+                f"{r['misses_in_window']}/{r['window_months']}",
+            )
+        )
     widths = [max(len(h), *(len(line[i]) for line in lines)) if lines else len(h) for i, h in enumerate(headers)]
     out = ["  ".join(h.ljust(w) for h, w in zip(headers, widths)), "  ".join("-" * w for w in widths)]
     out += ["  ".join(c.ljust(w) for c, w in zip(line, widths)).rstrip() for line in lines]
@@ -308,7 +340,7 @@ def cmd_export_charts(args: argparse.Namespace) -> int:
     con = connect(args.db, read_only=True)
     try:
         if args.measure:
-            status_for_month(con, args.month, measure=args.measure)   # a clear error for an unknown measure
+            status_for_month(con, args.month, measure=args.measure)  # a clear error for an unknown measure
         charts = pack_charts(con, args.month, args.format, measure=args.measure, window=args.window)
     finally:
         con.close()
@@ -322,8 +354,10 @@ def cmd_export_charts(args: argparse.Namespace) -> int:
 
     print(f"Charts for the PMR of {words.month_label(args.month)} into {out}/")
     entries = write_month_charts(charts, out, args.format, progress)
-    print(f"Done: {len(entries)} charts and manifest.csv; classification "
-          f"{classification.upper()} (most restrictive of them).")
+    print(
+        f"Done: {len(entries)} charts and manifest.csv; classification "
+        f"{classification.upper()} (most restrictive of them)."
+    )
     return EXIT_OK
 
 
@@ -349,8 +383,11 @@ def cmd_summary(args: argparse.Namespace) -> int:
 
 
 COMMANDS = {
-    "init": cmd_init, "ingest": cmd_ingest, "status": cmd_status,
-    "summary": cmd_summary, "export-charts": cmd_export_charts,
+    "init": cmd_init,
+    "ingest": cmd_ingest,
+    "status": cmd_status,
+    "summary": cmd_summary,
+    "export-charts": cmd_export_charts,
 }
 
 
@@ -369,6 +406,8 @@ def main(argv: list[str] | None = None) -> int:
         _err("interrupted; nothing half-written is kept (each file loads in one transaction)")
         return 130
     except Exception as exc:  # noqa: BLE001 - a defect, still said in one line: never a traceback
-        _err(f"internal error ({exc.__class__.__name__}: {str(exc)[:300]}); nothing was changed. "
-             "Please report this with the command you ran.")
+        _err(
+            f"internal error ({exc.__class__.__name__}: {str(exc)[:300]}); nothing was changed. "
+            "Please report this with the command you ran."
+        )
         return EXIT_ERROR

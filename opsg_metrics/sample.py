@@ -39,8 +39,18 @@ SEED = "opsg-metrics-sample-v1"
 
 MONTHS = [f"{year}-{month:02d}" for year in range(2018, 2022) for month in range(1, 13)]
 MONTH_NAMES = [
-    "January", "February", "March", "April", "May", "June",
-    "July", "August", "September", "October", "November", "December",
+    "January",
+    "February",
+    "March",
+    "April",
+    "May",
+    "June",
+    "July",
+    "August",
+    "September",
+    "October",
+    "November",
+    "December",
 ]
 END_OF_DATA = datetime(2021, 12, 31, 23, 59)
 
@@ -141,7 +151,9 @@ class Figure:
 
     def cells(self, month: str, measure: str, provider: str) -> list[str]:
         return [
-            month, measure, provider,
+            month,
+            measure,
+            provider,
             "" if self.value is None else fmt_hundredths(self.value),
             self.status,
             "" if self.numerator is None else str(self.numerator),
@@ -180,20 +192,23 @@ def read_catalogue(path: Path = CATALOGUE_FILE) -> tuple[list[tuple[str, str]], 
             if key not in levels:
                 series.append(key)
                 levels[key] = []
-            levels[key].append(Level(
-                target=to_hundredths(float(row["target"])),
-                minimum=to_hundredths(float(row["minimum"])),
-                direction=row.get("direction") or "higher",
-                unit=row.get("unit") or "percent",
-                effective_from=(row.get("effective_from") or "2000-01")[:7],
-                effective_to=(row.get("effective_to") or "")[:7],
-            ))
+            levels[key].append(
+                Level(
+                    target=to_hundredths(float(row["target"])),
+                    minimum=to_hundredths(float(row["minimum"])),
+                    direction=row.get("direction") or "higher",
+                    unit=row.get("unit") or "percent",
+                    effective_from=(row.get("effective_from") or "2000-01")[:7],
+                    effective_to=(row.get("effective_to") or "")[:7],
+                )
+            )
     return series, levels
 
 
 def level_in_force(levels: list[Level], month: str) -> Level | None:
     in_force = [
-        level for level in levels
+        level
+        for level in levels
         if level.effective_from <= month and (not level.effective_to or month < level.effective_to)
     ]
     return max(in_force, key=lambda level: level.effective_from) if in_force else None
@@ -204,8 +219,12 @@ def level_in_force(levels: list[Level], month: str) -> Level | None:
 
 GROWTH_BY_YEAR = {"2018": 0.095, "2019": 0.066, "2020": 0.045, "2021": 0.0345}
 GROWTH_OVERRIDES = {  # COVID-19 restrictions paused most installations in spring 2020
-    "2020-01": 0.052, "2020-02": 0.051, "2020-03": 0.038,
-    "2020-04": 0.008, "2020-05": 0.013, "2020-06": 0.027,
+    "2020-01": 0.052,
+    "2020-02": 0.051,
+    "2020-03": 0.038,
+    "2020-04": 0.008,
+    "2020-05": 0.013,
+    "2020-06": 0.027,
 }
 REGION_GROWTH_FACTOR = {  # from 2021 CSP N installs faster than Central and South
     "CSP N": {"2018": 1.0, "2019": 1.0, "2020": 1.05, "2021": 1.16},
@@ -296,22 +315,55 @@ def alert_rows(installs: dict[str, dict[str, int]]) -> tuple[list[list[str]], di
 # PM2 CSP N (Category 1 firmware payloads within TRT): the measure that kept CPM1
 # below target. Exact values are the reported ones; the rest get a little noise.
 PM2_CSP_N_PLAN = {
-    "2018-09": 98.40, "2018-10": 97.10, "2018-11": 89.50, "2018-12": 81.20,
-    "2019-01": 69.00, "2019-02": 66.20, "2019-03": 63.50, "2019-04": 61.00,
-    "2019-05": 58.40, "2019-06": 60.20, "2019-07": 63.10, "2019-08": 61.40,
-    "2019-09": 57.30, "2019-10": 59.20, "2019-11": 62.00, "2019-12": 60.40,
-    "2020-01": 58.10, "2020-02": 56.30, "2020-03": 57.20, "2020-04": 54.80,
-    "2020-05": 58.30, "2020-06": 61.00, "2020-07": 63.80, "2020-08": 65.90,
-    "2020-09": 63.20, "2020-10": 65.10, "2020-11": 67.00, "2020-12": 64.30,
-    "2021-01": 63.20, "2021-02": 64.10, "2021-03": 65.80, "2021-04": 67.00,
-    "2021-05": 68.20, "2021-06": 69.60, "2021-07": 71.01, "2021-08": 76.00,
-    "2021-09": 79.40, "2021-10": 82.90, "2021-11": 86.60, "2021-12": 90.20,
+    "2018-09": 98.40,
+    "2018-10": 97.10,
+    "2018-11": 89.50,
+    "2018-12": 81.20,
+    "2019-01": 69.00,
+    "2019-02": 66.20,
+    "2019-03": 63.50,
+    "2019-04": 61.00,
+    "2019-05": 58.40,
+    "2019-06": 60.20,
+    "2019-07": 63.10,
+    "2019-08": 61.40,
+    "2019-09": 57.30,
+    "2019-10": 59.20,
+    "2019-11": 62.00,
+    "2019-12": 60.40,
+    "2020-01": 58.10,
+    "2020-02": 56.30,
+    "2020-03": 57.20,
+    "2020-04": 54.80,
+    "2020-05": 58.30,
+    "2020-06": 61.00,
+    "2020-07": 63.80,
+    "2020-08": 65.90,
+    "2020-09": 63.20,
+    "2020-10": 65.10,
+    "2020-11": 67.00,
+    "2020-12": 64.30,
+    "2021-01": 63.20,
+    "2021-02": 64.10,
+    "2021-03": 65.80,
+    "2021-04": 67.00,
+    "2021-05": 68.20,
+    "2021-06": 69.60,
+    "2021-07": 71.01,
+    "2021-08": 76.00,
+    "2021-09": 79.40,
+    "2021-10": 82.90,
+    "2021-11": 86.60,
+    "2021-12": 90.20,
 }
 PM2_CSP_N_EXACT = {
-    "2020-04": (5480, reported_note(
-        SRC_33,
-        "below minimum service level; CSP N figures flagged as possibly unreliable (reporting tool); PMR to be reissued",
-    )),
+    "2020-04": (
+        5480,
+        reported_note(
+            SRC_33,
+            "below minimum service level; CSP N figures flagged as possibly unreliable (reporting tool); PMR to be reissued",
+        ),
+    ),
     "2021-07": (7101, reported_note(SRC_56, "ahead of the remediation plan")),
 }
 PM2_CSP_N_NOTES = {
@@ -339,12 +391,24 @@ CPM3_STORM_NOTE = "Below target: 8F3E alert storm (ESME joining PPMID) loaded th
 # Gaps and doubts in other series, each with the reason.
 NULL_FIGURES = {
     ("2018-03", "CPM8", "DCC"): "Not reported: SMKI repository logs incomplete for the month",
-    ("2018-09", "CH2.1", "CSP N"): "Not reported: returned Communications Hubs still awaiting analysis at the PMR deadline",
-    ("2020-11", "DSP-AVAIL", "DSP"): "Withdrawn as incorrect by DCC: planned maintenance counted as outage; not restated",
+    (
+        "2018-09",
+        "CH2.1",
+        "CSP N",
+    ): "Not reported: returned Communications Hubs still awaiting analysis at the PMR deadline",
+    (
+        "2020-11",
+        "DSP-AVAIL",
+        "DSP",
+    ): "Withdrawn as incorrect by DCC: planned maintenance counted as outage; not restated",
     ("2021-02", "PM4.3", "CSP S"): "Not reported: CSP S test round-trip data lost in a reporting outage",
 }
 UNRELIABLE_FIGURES = {
-    ("2019-03", "CPM5", "DCC"): "Flagged unreliable: incident resolution times being re-validated after a service desk tool migration",
+    (
+        "2019-03",
+        "CPM5",
+        "DCC",
+    ): "Flagged unreliable: incident resolution times being re-validated after a service desk tool migration",
     ("2020-09", "DSP1.3", "DSP"): "Flagged unreliable: clock drift on a DSP reporting server",
     ("2021-05", "PM12.2", "CSP N"): "Flagged unreliable: duplicate power restoration alerts counted",
 }
@@ -529,7 +593,9 @@ class PmrBuilder:
         t, m = levels["CSP C&S"].target, levels["CSP C&S"].minimum
         if month < "2019-01" or month >= "2020-03":
             central_south = 9945 + rng.randint(-20, 25) - dip
-            central_south = band(central_south, m, t - 1, rng) if month == "2018-06" else band(central_south, t, 9990, rng)
+            central_south = (
+                band(central_south, m, t - 1, rng) if month == "2018-06" else band(central_south, t, 9990, rng)
+            )
         else:  # below target until the fix, slipped to February 2020
             central_south = 9845 + rng.randint(-30, 30) - dip
             central_south = band(central_south, m - 300, t - 1, rng)
@@ -611,7 +677,9 @@ def check_cpm1_story(current: dict[str, dict[tuple[str, str], Figure]]) -> None:
             expected = {"below_target"}
         else:
             expected = {"met"}
-        if dcc not in expected or ("2019-01" <= month <= "2020-04" and current[month][("CPM1", "DCC")].status != "reported"):
+        if dcc not in expected or (
+            "2019-01" <= month <= "2020-04" and current[month][("CPM1", "DCC")].status != "reported"
+        ):
             problems.append(f"CPM1 DCC {month}: {dcc}")
         if month >= "2019-01" and state(month, "CSP N") == "met":
             problems.append(f"CPM1 CSP N {month} met")
@@ -632,34 +700,80 @@ def check_cpm1_story(current: dict[str, dict[tuple[str, str], Figure]]) -> None:
 # so they rise ~3,000-4,000 a month but much faster in autumn 2019.
 REAL_INCIDENTS = [
     # id, opened, hours to resolve, provider, title, root cause, source
-    ("INC000000478818", datetime(2019, 9, 10, 2, 14), 19.5, "DSP",
-     "Service requests timed out and had to be resubmitted",
-     "Caused by a provider change; initial category too low", SRC_25),
-    ("INC000000479406", datetime(2019, 9, 12, 9, 41), 7.2, "DSP",
-     "DSP service failure: hardware single point of failure",
-     "Hardware single point of failure", SRC_25),
-    ("INC000000503961", datetime(2019, 11, 21, 14, 5), 11.8, "DCC",
-     "Major incident with review report published to all SEC Parties",
-     "Set out in the review report published to all SEC Parties", SRC_28),
-    ("INC000000526144", datetime(2019, 12, 17, 1, 37), 5.4, "CSP N",
-     "Overnight service failure after a change was applied",
-     "Human error applying a change; overnight", SRC_28),
+    (
+        "INC000000478818",
+        datetime(2019, 9, 10, 2, 14),
+        19.5,
+        "DSP",
+        "Service requests timed out and had to be resubmitted",
+        "Caused by a provider change; initial category too low",
+        SRC_25,
+    ),
+    (
+        "INC000000479406",
+        datetime(2019, 9, 12, 9, 41),
+        7.2,
+        "DSP",
+        "DSP service failure: hardware single point of failure",
+        "Hardware single point of failure",
+        SRC_25,
+    ),
+    (
+        "INC000000503961",
+        datetime(2019, 11, 21, 14, 5),
+        11.8,
+        "DCC",
+        "Major incident with review report published to all SEC Parties",
+        "Set out in the review report published to all SEC Parties",
+        SRC_28,
+    ),
+    (
+        "INC000000526144",
+        datetime(2019, 12, 17, 1, 37),
+        5.4,
+        "CSP N",
+        "Overnight service failure after a change was applied",
+        "Human error applying a change; overnight",
+        SRC_28,
+    ),
 ]
-ID_ANCHORS = [(datetime(2018, 1, 1), 405_000)] + [
-    (opened, int(incident_id[3:])) for incident_id, opened, *_ in REAL_INCIDENTS
-] + [(datetime(2022, 1, 1), 600_000)]
+ID_ANCHORS = (
+    [(datetime(2018, 1, 1), 405_000)]
+    + [(opened, int(incident_id[3:])) for incident_id, opened, *_ in REAL_INCIDENTS]
+    + [(datetime(2022, 1, 1), 600_000)]
+)
 
 AUGUST_2021_MAJORS = [
     # day, hour, minute, hours to resolve, provider, title, root cause
-    (3, 7, 12, 9.5, "DSP", "SMETS2 prepayment top-up service requests delayed",
-     "Message queue capacity exhausted after a configuration change"),
-    (9, 16, 48, 14.2, "DCC", "SMETS1 service requests failing for migrated meters",
-     "Defect in a SMETS1 service provider release"),
+    (
+        3,
+        7,
+        12,
+        9.5,
+        "DSP",
+        "SMETS2 prepayment top-up service requests delayed",
+        "Message queue capacity exhausted after a configuration change",
+    ),
+    (
+        9,
+        16,
+        48,
+        14.2,
+        "DCC",
+        "SMETS1 service requests failing for migrated meters",
+        "Defect in a SMETS1 service provider release",
+    ),
     (14, 1, 5, 6.1, "DCC", "SMETS1 devices not receiving tariff updates", ""),
-    (19, 11, 30, 21.7, "CSP N", "SMETS2 devices in CSP N region not responding to service requests",
-     "Cellular network fault at a CSP N site"),
-    (26, 22, 17, 12.4, "DCC", "SMETS1 migration batches rejected",
-     "Certificate mismatch in a migration batch"),
+    (
+        19,
+        11,
+        30,
+        21.7,
+        "CSP N",
+        "SMETS2 devices in CSP N region not responding to service requests",
+        "Cellular network fault at a CSP N site",
+    ),
+    (26, 22, 17, 12.4, "DCC", "SMETS1 migration batches rejected", "Certificate mismatch in a migration batch"),
 ]
 AUGUST_2021_SOURCE_NOTE = (
     "Illustrative incident; the count of 5 Category 2 major incidents (2 SMETS2, 3 SMETS1) is a reported figure. "
@@ -723,7 +837,9 @@ def incident_rows() -> list[list[str]]:
     for month in MONTHS:
         year, number = (int(part) for part in month.split("-"))
         start = datetime(year, number, 1)
-        minutes_in_month = int((datetime(*(int(p) for p in next_month(month).split("-")), 1) - start).total_seconds() // 60)
+        minutes_in_month = int(
+            (datetime(*(int(p) for p in next_month(month).split("-")), 1) - start).total_seconds() // 60
+        )
         specials = [i for i in REAL_INCIDENTS if i[1].strftime("%Y-%m") == month]
         for incident_id, opened, hours, provider, title, cause, source in specials:
             incidents.append((opened, incident_id, 2, provider, title, f"{cause}. Source: {source}", hours))
@@ -756,16 +872,18 @@ def incident_rows() -> list[list[str]]:
         previous = number
         resolved = opened + timedelta(minutes=round(hours * 60))
         still_open = resolved > END_OF_DATA
-        rows.append([
-            f"INC{number:012d}",
-            opened.strftime("%Y-%m-%d %H:%M"),
-            "" if still_open else resolved.strftime("%Y-%m-%d %H:%M"),
-            str(category),
-            provider,
-            "true" if category <= 2 else "false",
-            title,
-            "" if still_open and not fixed_id else cause,
-        ])
+        rows.append(
+            [
+                f"INC{number:012d}",
+                opened.strftime("%Y-%m-%d %H:%M"),
+                "" if still_open else resolved.strftime("%Y-%m-%d %H:%M"),
+                str(category),
+                provider,
+                "true" if category <= 2 else "false",
+                title,
+                "" if still_open and not fixed_id else cause,
+            ]
+        )
     return rows
 
 
@@ -817,7 +935,9 @@ def ops_rows(installs: dict[str, dict[str, int]], additions: dict[str, dict[str,
             problems = min(130, max(58, problems + rng.randint(-7, 7)))
             notes = ("", "", "")
         rows.append([month, "changes implemented", "DCC", str(changes), "count", notes[0]])
-        rows.append([month, "change success rate", "DCC", tenths_percent(changes - failed, changes), "percent", notes[1]])
+        rows.append(
+            [month, "change success rate", "DCC", tenths_percent(changes - failed, changes), "percent", notes[1]]
+        )
         rows.append([month, "open problem tickets", "DCC", str(problems), "count", notes[2]])
 
         if month in rdp_exact:
@@ -851,16 +971,41 @@ def ops_rows(installs: dict[str, dict[str, int]], additions: dict[str, dict[str,
 
 ONE_OFF_OPS = {
     "2019-12": [
-        ["2019-12", "share of 8F3E alerts (ESME joining PPMID) unfixable or under investigation", "CSP N",
-         "86.4", "percent", reported_note(SRC_28)],
-        ["2019-12", "share of 8F3E alerts (ESME joining PPMID) unfixable or under investigation", "CSP C&S",
-         "74.6", "percent", reported_note(SRC_28)],
-        ["2019-12", "share of 8F12 alerts from one installing supplier", "DCC",
-         "90", "percent", reported_note(SRC_28)],
+        [
+            "2019-12",
+            "share of 8F3E alerts (ESME joining PPMID) unfixable or under investigation",
+            "CSP N",
+            "86.4",
+            "percent",
+            reported_note(SRC_28),
+        ],
+        [
+            "2019-12",
+            "share of 8F3E alerts (ESME joining PPMID) unfixable or under investigation",
+            "CSP C&S",
+            "74.6",
+            "percent",
+            reported_note(SRC_28),
+        ],
+        ["2019-12", "share of 8F12 alerts from one installing supplier", "DCC", "90", "percent", reported_note(SRC_28)],
     ],
     "2020-05": [
-        ["2020-05", "users without a CSR forecast", "DCC", "16", "count", reported_note(SRC_33, "incl. 5 large suppliers")],
-        ["2020-05", "users without an SR forecast", "DCC", "21", "count", reported_note(SRC_33, "incl. 4 large suppliers")],
+        [
+            "2020-05",
+            "users without a CSR forecast",
+            "DCC",
+            "16",
+            "count",
+            reported_note(SRC_33, "incl. 5 large suppliers"),
+        ],
+        [
+            "2020-05",
+            "users without an SR forecast",
+            "DCC",
+            "21",
+            "count",
+            reported_note(SRC_33, "incl. 4 large suppliers"),
+        ],
     ],
     "2021-08": [
         ["2021-08", "installation growth on previous month", "CSP N", "4", "percent", reported_note(SRC_56)],
@@ -881,14 +1026,33 @@ ANNOTATIONS = [
     ["2019-09-01", "DSP provider change: DSP services moved to a new hosting provider", "provider", "", "DSP", "event"],
     ["2019-11-29", "CSP C&S CPM1 fix: planned deployment", "series", "CPM1", "CSP C&S", "planned"],
     ["2019-12-01", "8F3E alert storm (ESME joining PPMID) loaded the DSP", "measure", "CPM3", "", "event"],
-    ["2020-02-14", "CSP C&S CPM1 fix: planned deployment (slipped from November 2019)", "series", "CPM1", "CSP C&S",
-     "planned"],
+    [
+        "2020-02-14",
+        "CSP C&S CPM1 fix: planned deployment (slipped from November 2019)",
+        "series",
+        "CPM1",
+        "CSP C&S",
+        "planned",
+    ],
     ["2020-02-20", "CSP C&S CPM1 fix deployed", "series", "CPM1", "CSP C&S", "event"],
-    ["2020-03-01", "CSP C&S CPM1: first full month with the fix; SPC limits recomputed", "series", "CPM1", "CSP C&S",
-     "rebase"],
+    [
+        "2020-03-01",
+        "CSP C&S CPM1: first full month with the fix; SPC limits recomputed",
+        "series",
+        "CPM1",
+        "CSP C&S",
+        "rebase",
+    ],
     ["2020-03-23", "COVID-19 restrictions: most installations paused", "all", "", "", "event"],
     ["2020-05-14", "CSP N firmware payload fix deployed (Category 1 payloads)", "series", "PM2", "CSP N", "event"],
-    ["2020-06-22", "CSP N reporting tool corrected; April 2020 figures to be restated", "provider", "", "CSP N", "event"],
+    [
+        "2020-06-22",
+        "CSP N reporting tool corrected; April 2020 figures to be restated",
+        "provider",
+        "",
+        "CSP N",
+        "event",
+    ],
     ["2020-07-08", "April 2020 PMR reissued (issue 2) with corrected CSP N figures", "all", "", "", "event"],
     ["2020-12-01", "CSP N PM2 remediation plan: target Green by December 2020", "series", "PM2", "CSP N", "planned"],
     ["2021-09-01", "CSP N PM2 remediation plan: target Green by September 2021", "series", "PM2", "CSP N", "planned"],
@@ -963,10 +1127,7 @@ def generate(out_dir: Path | str = DEFAULT_OUT, catalogue_file: Path | str = CAT
     check_cpm1_story({**issue1, REISSUED_MONTH: issue2})
 
     def measure_rows(month: str, figures: dict[tuple[str, str], Figure]) -> list[list[str]]:
-        return [
-            figures[key].cells(month, *key)
-            for key in builder.series if key in figures
-        ]
+        return [figures[key].cells(month, *key) for key in builder.series if key in figures]
 
     manifest: list[list[str]] = []
     for month in MONTHS:
@@ -974,7 +1135,9 @@ def generate(out_dir: Path | str = DEFAULT_OUT, catalogue_file: Path | str = CAT
         manifest.append([pmr_file(month), "measures", f"PMR {month_label(month)} issue 1", "white", issued_on(month)])
         if month == "2020-07":  # the reissue came out after the July PMR in load order
             write_csv(out / REISSUE_FILE, MEASURE_COLUMNS, measure_rows(REISSUED_MONTH, issue2))
-            manifest.append([REISSUE_FILE, "measures", f"PMR {month_label(REISSUED_MONTH)} issue 2", "white", REISSUE_DATE])
+            manifest.append(
+                [REISSUE_FILE, "measures", f"PMR {month_label(REISSUED_MONTH)} issue 2", "white", REISSUE_DATE]
+            )
 
     write_csv(out / "incidents.csv", INCIDENT_COLUMNS, incident_rows())
     manifest.append(["incidents.csv", "incidents", "Incident log (illustrative)", "white-no-publish", "2022-01-20"])

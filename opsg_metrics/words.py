@@ -45,11 +45,52 @@ def months_back(month: date, count: int) -> date:
 
 # ------------------------------------------------------------------ counts and numbers
 
-NUMBER_WORDS = ("zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine", "ten", "eleven",
-                "twelve", "thirteen", "fourteen", "fifteen", "sixteen", "seventeen", "eighteen", "nineteen", "twenty")
-ORDINAL_WORDS = ("zeroth", "first", "second", "third", "fourth", "fifth", "sixth", "seventh", "eighth", "ninth", "tenth",
-                 "eleventh", "twelfth", "thirteenth", "fourteenth", "fifteenth", "sixteenth", "seventeenth",
-                 "eighteenth", "nineteenth", "twentieth")
+NUMBER_WORDS = (
+    "zero",
+    "one",
+    "two",
+    "three",
+    "four",
+    "five",
+    "six",
+    "seven",
+    "eight",
+    "nine",
+    "ten",
+    "eleven",
+    "twelve",
+    "thirteen",
+    "fourteen",
+    "fifteen",
+    "sixteen",
+    "seventeen",
+    "eighteen",
+    "nineteen",
+    "twenty",
+)
+ORDINAL_WORDS = (
+    "zeroth",
+    "first",
+    "second",
+    "third",
+    "fourth",
+    "fifth",
+    "sixth",
+    "seventh",
+    "eighth",
+    "ninth",
+    "tenth",
+    "eleventh",
+    "twelfth",
+    "thirteenth",
+    "fourteenth",
+    "fifteenth",
+    "sixteenth",
+    "seventeenth",
+    "eighteenth",
+    "nineteenth",
+    "twentieth",
+)
 
 
 def plural(count: int, word: str, many: str | None = None) -> str:
@@ -146,7 +187,9 @@ def run_phrase(run: int, start: date | None, gaps: int = 0, below_minimum: int =
     if gaps:
         text += f" ({months(gaps)} not reported)"
     if below_minimum:
-        text += f", the last {months(below_minimum)} below minimum" if below_minimum > 1 else ", this month below minimum"
+        text += (
+            f", the last {months(below_minimum)} below minimum" if below_minimum > 1 else ", this month below minimum"
+        )
     return text
 
 
@@ -163,5 +206,5 @@ SAMPLE_NOTICE = "Illustrative sample data: not DCC's figures, except those noted
 SAMPLE_BANNER = (
     "**Illustrative sample data.** The figures shown are generated for demonstration and are not "
     "DCC's. Rows that repeat a real figure from OPSG minutes say so in their note "
-    "(\"Reported figure: …\")."
+    '("Reported figure: …").'
 )

@@ -3,10 +3,11 @@
 import streamlit as st
 
 from opsg_metrics import words
+from opsg_metrics.app import requests, ui
 from opsg_metrics.queries import overview
-from opsg_metrics.store import parse
+from opsg_metrics.render import overview as matrix_view
 from opsg_metrics.rules import status
-from opsg_metrics.app import ui
+from opsg_metrics.store import parse
 
 info, version = ui.page_start("Overview")
 
@@ -26,10 +27,13 @@ def _providers(version):
     return overview.provider_order(ui.cursor())
 
 
-@ui.cache_resource(show_spinner=False, max_entries=32)   # read-only results: no copy per rerun
+@ui.cache_resource(show_spinner=False, max_entries=32)  # read-only results: no copy per rerun
 def _matrix(version, month_key, window):
     cells, providers = _cells(version, month_key, window), _providers(version)
-    return overview.MATRIX_CSS + overview.matrix_html(cells, providers), overview.matrix(cells, providers)
+    return (
+        matrix_view.MATRIX_CSS + matrix_view.matrix_html(cells, providers, requests.series_trend_link),
+        overview.matrix(cells, providers),
+    )
 
 
 @ui.cache_resource(show_spinner=False, max_entries=32)
@@ -38,27 +42,31 @@ def _flags(version, month_key, window):
 
 
 months = _months(version)
+request, warnings = requests.read_overview(ui.url_params(), list(months))
+ui.warnings(warnings)
 keys = list(months)
 left, right = st.columns([2, 1])
 with left:
-    month_key = st.selectbox(
-        "PMR month", keys, index=keys.index(ui.query_choice("month", keys, keys[0])),
-        format_func=months.get,
-    )
+    month_key = st.selectbox("PMR month", keys, index=keys.index(request.month), format_func=months.get)
 with right:
     window = st.number_input(
-        "Rolling window (months)", min_value=1, max_value=120,
-        value=ui.query_int("window", 1, 120, status.DEFAULT_WINDOW),
+        "Rolling window (months)",
+        min_value=1,
+        max_value=120,
+        value=request.window,
         help="How far back 'N of the last W months' looks.",
     )
-st.query_params.update({"month": month_key, "window": str(window)})
+shown = requests.OverviewRequest(month_key, int(window))
+st.query_params.update(requests.overview_params(shown))
 
-st.subheader(f"Measures by provider, {months[month_key]}")
-matrix_html, matrix_table = _matrix(version, month_key, int(window))
+st.subheader(f"Measures by provider, {months[shown.month]}")
+matrix_html, matrix_table = _matrix(version, shown.month, shown.window)
 st.html(matrix_html)
 legend = " · ".join(f"{words.STATUS_ICONS[s]} {label}" for s, label in words.STATUS_LABELS.items())
-st.caption(f"{legend} · 'N mo' = consecutive months below target · ⚠ figure flagged unreliable · "
-           "hover a cell for its levels, note, source and SPC reading")
+st.caption(
+    f"{legend} · 'N mo' = consecutive months below target · ⚠ figure flagged unreliable · "
+    "hover a cell for its levels, note, source and SPC reading"
+)
 st.caption(overview.SPC_LEGEND + ". See docs/spc.md for the method.")
 with st.expander("The matrix as a table (sortable, copyable)"):
     st.dataframe(matrix_table, width="stretch")
@@ -69,7 +77,7 @@ if info.unverified_levels:
     )
 
 st.subheader("Active flags")
-flags = _flags(version, month_key, int(window))
+flags = _flags(version, shown.month, shown.window)
 if flags.empty:
     st.success("No measure has been below target for three months or more.")
 else:

@@ -3,15 +3,12 @@
 import pandas as pd
 import streamlit as st
 
-from opsg_metrics.store import classification
-from opsg_metrics.store import connect as db
-from opsg_metrics.render import files as export
-from opsg_metrics.queries import overview
-from opsg_metrics.store import parse
-from opsg_metrics.rules import status
-from opsg_metrics.queries import summary
+from opsg_metrics.app import requests, ui
+from opsg_metrics.queries import overview, summary
 from opsg_metrics.render.documents import build
-from opsg_metrics.app import ui
+from opsg_metrics.rules import status
+from opsg_metrics.store import classification, parse
+from opsg_metrics.store import connect as db
 
 info, version = ui.page_start("PMR summary")
 
@@ -38,28 +35,39 @@ def _classification(version, month_key, window, fmt):
 
 @ui.cache_data(show_spinner=False, max_entries=16)
 def _document(version, month_key, window, fmt, commentary_items):
-    return build.summary_document(ui.cursor(), parse.parse_month(month_key), fmt, window=window,
-                                   commentary=dict(commentary_items))
+    return build.summary_document(
+        ui.cursor(), parse.parse_month(month_key), fmt, window=window, commentary=dict(commentary_items)
+    )
 
 
 months = _months(version)
+request, warnings = requests.read_summary(ui.url_params(), list(months))
+ui.warnings(warnings)
 keys = list(months)
 left, right = st.columns([2, 1])
 with left:
-    month_key = st.selectbox("PMR month", keys, index=keys.index(ui.query_choice("month", keys, keys[0])),
-                             format_func=months.get)
+    month_key = st.selectbox("PMR month", keys, index=keys.index(request.month), format_func=months.get)
 with right:
-    window = int(st.number_input("Rolling window (months)", 1, 120, ui.query_int("window", 1, 120, status.DEFAULT_WINDOW),
-                                 help="'in N of the last W months' counts over this window."))
-st.query_params.update({"month": month_key, "window": str(window)})
+    window = int(
+        st.number_input(
+            "Rolling window (months)",
+            1,
+            120,
+            request.window,
+            help="'in N of the last W months' counts over this window.",
+        )
+    )
+st.query_params.update(requests.summary_params(requests.SummaryRequest(month_key, window)))
 
 built, problem = _summary(version, month_key, window)
 if built is None:
     st.warning(problem)
     st.stop()
 
-st.caption("Open a statement to see the figures and sources behind it, and to add the secretariat's commentary "
-           "(kept for this session and included in the downloads; not saved in the database).")
+st.caption(
+    "Open a statement to see the figures and sources behind it, and to add the secretariat's commentary "
+    "(kept for this session and included in the downloads; not saved in the database)."
+)
 commentary = {}
 for heading, findings in built.sections:
     st.subheader(heading)
@@ -67,9 +75,13 @@ for heading, findings in built.sections:
         key = f"commentary:{month_key}:{finding.key}"
         with st.expander(ui.md_escape(finding.text)):
             if finding.figures:
-                st.dataframe(pd.DataFrame({"Figure": list(finding.figures),
-                                           "Value": [str(v) for v in finding.figures.values()]}),
-                             hide_index=True, width="content")
+                st.dataframe(
+                    pd.DataFrame(
+                        {"Figure": list(finding.figures), "Value": [str(v) for v in finding.figures.values()]}
+                    ),
+                    hide_index=True,
+                    width="content",
+                )
             if finding.sources:
                 st.caption("Source: " + ui.md_escape("; ".join(finding.sources)))
             st.text_area("Secretariat commentary", key=key, height=80)
@@ -96,11 +108,17 @@ columns = st.columns(3)
 for column, (fmt, label) in zip(columns, [("docx", "Word (.docx)"), ("md", "Markdown"), ("html", "HTML")]):
     with column:
         st.download_button(
-            label, data=lambda fmt=fmt: _document(version, month_key, window, fmt, items)[1],
-            file_name=f"pmr-summary-{month_key}-{marks[fmt]}.{fmt}", mime={
+            label,
+            data=lambda fmt=fmt: _document(version, month_key, window, fmt, items)[1],
+            file_name=f"pmr-summary-{month_key}-{marks[fmt]}.{fmt}",
+            mime={
                 "docx": "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
-                "md": "text/markdown", "html": "text/html"}[fmt],
-            on_click="ignore", key=f"summary-{fmt}", type="primary" if fmt == "docx" else "secondary",
+                "md": "text/markdown",
+                "html": "text/html",
+            }[fmt],
+            on_click="ignore",
+            key=f"summary-{fmt}",
+            type="primary" if fmt == "docx" else "secondary",
             disabled=marks[fmt] in ui.RESTRICTED and not confirmed,
         )
         st.caption(classification.LABELS[marks[fmt]])

@@ -1,21 +1,26 @@
-"""Shared fixtures: tiny in-memory databases and one sample database per test session."""
+"""Shared fixtures: tiny in-memory databases, one sample database per test session, the app served
+for a real browser."""
 
 from __future__ import annotations
 
 import contextlib
 import io
 import os
+import shutil
+import socket
 import subprocess
 import sys
 import textwrap
+import time
+import urllib.request
 from pathlib import Path
 
 import pytest
 
 from opsg_metrics.ingest import bootstrap
+from opsg_metrics.ingest.load import ingest_bytes
 from opsg_metrics.store import connect as db
 from opsg_metrics.store.catalogue import load_providers
-from opsg_metrics.ingest.load import ingest_bytes
 
 REPO = Path(__file__).resolve().parent.parent
 
@@ -30,8 +35,17 @@ L1,DSP,Lower is better,minutes,lower,10,20,2018-01,,test fixture,true,minutes to
 
 
 # Every table a load may write: a rejected file must leave each exactly as it was.
-TABLES = ("measure_values", "incidents", "alerts", "ops_figures", "annotations", "sources", "ingest_log", "measures",
-          "service_levels")
+TABLES = (
+    "measure_values",
+    "incidents",
+    "alerts",
+    "ops_figures",
+    "annotations",
+    "sources",
+    "ingest_log",
+    "measures",
+    "service_levels",
+)
 
 
 def snapshot(con) -> dict:
@@ -59,8 +73,14 @@ def cli(*args, env_db=None, check=None):
     env = {k: v for k, v in os.environ.items() if k != "OPSG_DB"}
     if env_db:
         env["OPSG_DB"] = str(env_db)
-    proc = subprocess.run([sys.executable, "-m", "opsg_metrics", *map(str, args)],
-                          cwd=REPO, env=env, capture_output=True, text=True, timeout=120)
+    proc = subprocess.run(
+        [sys.executable, "-m", "opsg_metrics", *map(str, args)],
+        cwd=REPO,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     if check is not None:
         assert proc.returncode == check, (proc.returncode, proc.stdout, proc.stderr)
     return proc
@@ -157,3 +177,95 @@ def open_app(app_db_path, monkeypatch):
         return at.switch_page(page).run() if page else at
 
     return open_
+
+
+# ---------------------------------------------------------------- the app in a real browser
+# Playwright never downloads a browser here: it launches the system chromium through executable_path.
+# `make test` installs chromium when it is missing.
+
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+
+
+def chromium_path() -> str:
+    path = shutil.which("chromium") or shutil.which("chromium-browser")
+    if not path:
+        # make test installs chromium when it can (as root); only when no browser can be had do these skip.
+        pytest.skip(
+            "no browser: Debian's chromium is not installed and 'make test' could not install it "
+            "(run it as root, or 'apt-get install chromium')"
+        )
+    return path
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@contextlib.contextmanager
+def running_app(db_path):
+    """`streamlit run app.py` on a free localhost port, stopped afterwards."""
+    port = free_port()
+    env = {**os.environ, "OPSG_DB": str(db_path)}
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "streamlit",
+            "run",
+            str(REPO / "app.py"),
+            "--server.port",
+            str(port),
+            "--server.address",
+            "127.0.0.1",
+            "--server.headless",
+            "true",
+            "--browser.gatherUsageStats",
+            "false",
+        ],
+        cwd=REPO,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    url = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 60
+    try:
+        while time.monotonic() < deadline:
+            try:
+                with urllib.request.urlopen(f"{url}/_stcore/health", timeout=2) as response:
+                    if response.status == 200:
+                        break
+            except OSError:
+                time.sleep(0.3)
+        else:
+            pytest.fail("the app did not start within 60 s")
+        yield url
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+
+
+@pytest.fixture(scope="module")
+def browser():
+    """Debian's chromium driven by Playwright, one per test module."""
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        instance = playwright.chromium.launch(executable_path=chromium_path(), args=CHROMIUM_ARGS)
+        yield instance
+        instance.close()

@@ -42,20 +42,28 @@ def test_overview_matrix_shows_value_status_word_and_run(app, sample_db):
     assert cell.startswith("▼ Below target ") and "· 16 mo · SPC " in cell
     pm2 = table.loc["PM2", "CSP N"]
     assert pm2.startswith("✖ Below minimum 54.80%") and "⚠ unreliable" in pm2
-    assert table.loc["PM2", "DCC"] == ""                 # PM2 is not a DCC measure
+    assert table.loc["PM2", "DCC"] == ""  # PM2 is not a DCC measure
     matrix_html = at.html[0].value
     # SPC badges: each series' reading over the 36 months to the month, its meaning in the tooltip.
-    from opsg_metrics.rules import spc
-    from opsg_metrics.queries import spc as spc_readings
     from datetime import date
-    reading = spc_readings.readings_for_month(sample_db, date(2020, 4, 1)).set_index(["measure", "provider"]).loc[("PM2", "CSP N")]
+
+    from opsg_metrics.queries import spc as spc_readings
+    from opsg_metrics.rules import spc
+
+    reading = (
+        spc_readings.readings_for_month(sample_db, date(2020, 4, 1))
+        .set_index(["measure", "provider"])
+        .loc[("PM2", "CSP N")]
+    )
     assert reading["variation"] == spc.CONCERN and reading["assurance_target"] == spc.FAIL
     assert table.loc["PM2", "CSP N"].endswith(f"SPC {reading['badge_variation']} T:F M:F")
-    assert ('<span class="spc spc-concern" title="SPC: special cause: concern (outside the process limits); '
-            'Target: consistently missed; Minimum: consistently missed"') in matrix_html
+    assert (
+        '<span class="spc spc-concern" title="SPC: special cause: concern (outside the process limits); '
+        'Target: consistently missed; Minimum: consistently missed"'
+    ) in matrix_html
     assert any("SPC over the 36 months to the month" in c.value for c in at.caption)
-    assert "✖ Below minimum <span class=\"value\">54.80%</span>" in matrix_html
-    assert "Reported figure: OPSG_33xx minutes (22 Jun 2020)" in matrix_html   # in the tooltip
+    assert '✖ Below minimum <span class="value">54.80%</span>' in matrix_html
+    assert "Reported figure: OPSG_33xx minutes (22 Jun 2020)" in matrix_html  # in the tooltip
 
 
 def test_overview_flags_use_opsg_wording(app):
@@ -78,7 +86,7 @@ def test_choosing_a_month_updates_the_view_and_the_url(app):
 def test_a_link_with_an_unknown_month_warns_and_falls_back(app):
     at = app(month="1999-01")
     assert not at.exception
-    assert any("month '1999-01'" in w.value.replace('\\', '') for w in at.warning)
+    assert any("month '1999-01'" in w.value.replace("\\", "") for w in at.warning)
     assert at.selectbox[0].value == "2021-12"
 
 

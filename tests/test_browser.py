@@ -1,92 +1,27 @@
 """End to end: the real app served by `streamlit run`, driven in Debian's chromium by Playwright.
 
 Playwright never downloads a browser here: it launches the system chromium
-through executable_path. `make test` installs chromium when it is missing.
+through executable_path (the `browser` fixture and `running_app`, in conftest).
+`make test` installs chromium when it is missing.
 """
 
 from __future__ import annotations
 
-import contextlib
 import os
 import shutil
-import socket
-import subprocess
-import sys
-import time
 import urllib.request
 
 import pytest
 
-from .conftest import REPO
+from .conftest import running_app
 
 pytestmark = pytest.mark.browser
-
-CHROMIUM_ARGS = [
-    "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-    "--disable-background-networking", "--disable-component-update", "--disable-sync",
-]
-
-
-def chromium_path() -> str:
-    path = shutil.which("chromium") or shutil.which("chromium-browser")
-    if not path:
-        # make test installs chromium when it can (as root); only when no browser can be had do these skip.
-        pytest.skip("no browser: Debian's chromium is not installed and 'make test' could not install it "
-                    "(run it as root, or 'apt-get install chromium')")
-    return path
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-@contextlib.contextmanager
-def running_app(db_path):
-    """`streamlit run app.py` on a free localhost port, stopped afterwards."""
-    port = free_port()
-    env = {**os.environ, "OPSG_DB": str(db_path)}
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "streamlit", "run", str(REPO / "app.py"), "--server.port", str(port),
-         "--server.address", "127.0.0.1", "--server.headless", "true", "--browser.gatherUsageStats", "false"],
-        cwd=REPO, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
-    )
-    url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 60
-    try:
-        while time.monotonic() < deadline:
-            try:
-                with urllib.request.urlopen(f"{url}/_stcore/health", timeout=2) as response:
-                    if response.status == 200:
-                        break
-            except OSError:
-                time.sleep(0.3)
-        else:
-            pytest.fail("the app did not start within 60 s")
-        yield url
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
 
 
 @pytest.fixture(scope="module")
 def server(sample_db_path):
     with running_app(sample_db_path) as url:
         yield url
-
-
-@pytest.fixture(scope="module")
-def browser():
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        instance = playwright.chromium.launch(executable_path=chromium_path(), args=CHROMIUM_ARGS)
-        yield instance
-        instance.close()
 
 
 def test_overview_in_a_real_browser(server, browser, tmp_path):
@@ -132,8 +67,10 @@ def test_follow_an_overview_link_to_trends_change_it_and_download_a_png(server, 
     page.get_by_role("option", name="CSP C&S").click()
     page.keyboard.press("Escape")
     page.locator(".vega-embed svg text", has_text="CSP C&S").first.wait_for(timeout=60_000)
-    page.wait_for_function("() => window.location.search.includes('CSP+C%26S') || window.location.search.includes('CSP%20C%26S')",
-                           timeout=30_000)
+    page.wait_for_function(
+        "() => window.location.search.includes('CSP+C%26S') || window.location.search.includes('CSP%20C%26S')",
+        timeout=30_000,
+    )
 
     with page.expect_download(timeout=60_000) as download_info:
         page.get_by_role("button", name="Download PNG").first.click()
@@ -155,8 +92,9 @@ def test_a_shared_link_as_the_first_request_of_a_new_server(sample_db_path, brow
         page = browser.new_page(viewport={"width": 1400, "height": 1000})
         page.goto(f"{url}/trends?measure=PM2&provider=CSP+N&from=2020-01&to=2020-06", wait_until="domcontentloaded")
         page.locator(".vega-embed svg text", has_text="PM2: Category 1 firmware payloads within TRT").first.wait_for(
-            timeout=60_000)
-        assert page.get_by_text("Latest PMR month:").is_visible()          # the shared sidebar: app.py ran
+            timeout=60_000
+        )
+        assert page.get_by_text("Latest PMR month:").is_visible()  # the shared sidebar: app.py ran
         assert page.get_by_text("Illustrative sample data.").is_visible()
         nav = page.locator("[data-testid='stSidebarNav'] a").all_inner_texts()
         assert [n.split()[-1] for n in nav][:2] == ["Overview", "Trends"]
@@ -177,7 +115,9 @@ def test_an_annotation_that_cannot_be_printed_never_stops_the_server(sample_db_p
     con.close()
     with running_app(database) as url:
         page = browser.new_page(viewport={"width": 1400, "height": 1200}, accept_downloads=True)
-        page.goto(f"{url}/trends?measure=CPM1&provider=CSP+C%26S&from=2019-01&to=2020-06", wait_until="domcontentloaded")
+        page.goto(
+            f"{url}/trends?measure=CPM1&provider=CSP+C%26S&from=2019-01&to=2020-06", wait_until="domcontentloaded"
+        )
         page.locator(".vega-embed svg text", has_text="CPM1").first.wait_for(timeout=60_000)
         with page.expect_download(timeout=90_000) as download_info:
             page.get_by_role("button", name="Download PNG").first.click()

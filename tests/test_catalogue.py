@@ -42,8 +42,14 @@ def test_unverified_levels_say_so_in_their_source():
 def test_cpm_levels_as_commonly_cited():
     levels = {r["measure"]: (float(r["target"]), float(r["minimum"])) for r in rows() if r["provider"] == "DCC"}
     assert levels == {
-        "CPM1": (99, 96), "CPM2": (99, 96), "CPM3": (99, 96), "CPM7": (99, 96), "CPM8": (99, 96),
-        "CPM4": (100, 85), "CPM5": (90, 80), "CPM6": (99.5, 98),
+        "CPM1": (99, 96),
+        "CPM2": (99, 96),
+        "CPM3": (99, 96),
+        "CPM7": (99, 96),
+        "CPM8": (99, 96),
+        "CPM4": (100, 85),
+        "CPM5": (90, 80),
+        "CPM6": (99.5, 98),
     }
 
 
@@ -54,7 +60,8 @@ def test_provider_aliases_of_the_contract(catalogue_db):
         "CSP C&S": ["CSPC/S", "CSP CS", "CSP Central & South", "CSP C and S"],
         "CSP C": ["CSPC", "CSP Central"],
         "CSP S": ["CSPS", "CSP South"],
-        "DCC": ["DCC"], "DSP": ["DSP"],
+        "DCC": ["DCC"],
+        "DSP": ["DSP"],
     }
     for provider, aliases in expected.items():
         for alias in aliases:

@@ -13,12 +13,11 @@ import pytest
 import streamlit as st
 from altair.utils.core import sanitize_pandas_dataframe
 
-from opsg_metrics.render.charts import spec as charts
 from opsg_metrics.render import files as export
+from opsg_metrics.render.charts import spec as charts
 from opsg_metrics.rules import status
 
-
-SPEC_OF = charts.spec_of          # the real one (a fixture below spies on it)
+SPEC_OF = charts.spec_of  # the real one (a fixture below spies on it)
 
 
 def altair_records(frame: pd.DataFrame) -> list[dict]:
@@ -38,26 +37,37 @@ def same(a, b) -> bool:
 
 CONVERTED = {
     "floats with gaps and infinities": pd.DataFrame({"value": [99.5, np.nan, np.inf, -np.inf, 0.0, None]}),
-    "integers and booleans": pd.DataFrame({"run": np.array([0, 3, 16], dtype="int64"),
-                                           "small": np.array([1, 2, 3], dtype="int32"),
-                                           "unsigned": np.array([1, 2, 3], dtype="uint8"),
-                                           "flag": [True, False, True]}),
+    "integers and booleans": pd.DataFrame(
+        {
+            "run": np.array([0, 3, 16], dtype="int64"),
+            "small": np.array([1, 2, 3], dtype="int32"),
+            "unsigned": np.array([1, 2, 3], dtype="uint8"),
+            "flag": [True, False, True],
+        }
+    ),
     "months with a missing one": pd.DataFrame({"month": pd.to_datetime(["2020-01-01", None, "2021-12-01"])}),
     "times of day": pd.DataFrame({"at": pd.to_datetime(["2020-01-01 13:45:10", "2020-02-29 00:00:01"])}),
-    "microsecond months": pd.DataFrame({"month": pd.Series(pd.to_datetime(["2020-01-01", "2020-02-01"]))
-                                        .astype("datetime64[us]")}),
+    "microsecond months": pd.DataFrame(
+        {"month": pd.Series(pd.to_datetime(["2020-01-01", "2020-02-01"])).astype("datetime64[us]")}
+    ),
     "strings with gaps": pd.DataFrame({"provider": ["DCC", None, "CSP N", np.nan]}),
     "pandas string dtype": pd.DataFrame({"label": pd.Series(["a", None, "c"], dtype="string")}),
     "objects of every kind": pd.DataFrame({"mixed": ["x", 1, 2.5, None, date(2020, 1, 1), pd.NaT, True]}),
-    "no rows": pd.DataFrame({"month": pd.to_datetime([]), "value": pd.Series([], dtype=float),
-                             "text": pd.Series([], dtype=object)}),
+    "no rows": pd.DataFrame(
+        {"month": pd.to_datetime([]), "value": pd.Series([], dtype=float), "text": pd.Series([], dtype=object)}
+    ),
     "a filtered frame (index with gaps)": pd.DataFrame({"v": [1.0, 2.0, 3.0, 4.0]}, index=[10, 3, 7, 8]).iloc[[0, 2]],
-    "a chart-like frame": pd.DataFrame({
-        "month": pd.date_range("2018-01-01", periods=36, freq="MS"),
-        "value": np.linspace(95.0, 100.0, 36), "provider": ["CSP N"] * 36,
-        "mark": ["Met", "Below target", "Below minimum"] * 12, "revised": [False, True] * 18,
-        "run": np.arange(36), "note": [None, "Reported figure: OPSG minutes"] * 18,
-    }),
+    "a chart-like frame": pd.DataFrame(
+        {
+            "month": pd.date_range("2018-01-01", periods=36, freq="MS"),
+            "value": np.linspace(95.0, 100.0, 36),
+            "provider": ["CSP N"] * 36,
+            "mark": ["Met", "Below target", "Below minimum"] * 12,
+            "revised": [False, True] * 18,
+            "run": np.arange(36),
+            "note": [None, "Reported figure: OPSG minutes"] * 18,
+        }
+    ),
 }
 
 
@@ -93,7 +103,7 @@ def test_the_transformer_is_on_and_keeps_altair_s_answer_for_what_it_declines():
     spec = alt.Chart(frame).mark_point().encode(x="at:T", y="v:Q").to_dict(validate=False)
     (values,) = spec["datasets"].values()
     assert values == [{"at": "2020-01-01T00:00:00.500000", "v": 1.0}]
-    big = pd.DataFrame({"v": np.arange(6000, dtype=float)})        # beyond Altair's 5,000-row guard
+    big = pd.DataFrame({"v": np.arange(6000, dtype=float)})  # beyond Altair's 5,000-row guard
     (values,) = alt.Chart(big).mark_point().encode(y="v:Q").to_dict(validate=False)["datasets"].values()
     assert len(values) == 6000
 

@@ -8,10 +8,9 @@ from datetime import date
 import altair as alt
 import pytest
 
-from opsg_metrics.render.charts import spec, theme
+from opsg_metrics.queries import trends
+from opsg_metrics.render.charts import spec, theme, views
 from opsg_metrics.render.charts import trend as charts
-from opsg_metrics.render.charts import views
-from opsg_metrics.queries import provenance, trends
 
 from .conftest import load_text
 
@@ -29,7 +28,9 @@ def data_of(spec: dict, layer: dict) -> list[dict]:
 @pytest.fixture
 def m1(fresh_db):
     """M1 (DCC): levels 99/96 in 2018 and 95/90 from 2019; a null, an unreliable and a revised month."""
-    load_text(fresh_db, """\
+    load_text(
+        fresh_db,
+        """\
         month,measure,provider,value,status,note
         2018-10,M1,DCC,97,,
         2018-11,M1,DCC,,null,withdrawn by DCC
@@ -41,7 +42,9 @@ def m1(fresh_db):
         2018-12,M1,CSP N,98,,
         2019-01,M1,CSP N,97,,
         2019-02,M1,CSP N,96.5,,
-        """, "issue1.csv")
+        """,
+        "issue1.csv",
+    )
     load_text(fresh_db, "month,measure,provider,value\n2019-01,M1,DCC,94.5\n", "issue2.csv")
     view = views.trend_view(fresh_db, "M1", ["DCC", "CSP N"], date(2018, 10, 1), date(2019, 2, 1))
     return view, view.chart.to_dict()
@@ -61,7 +64,7 @@ def test_levels_step_with_the_level_in_force(m1):
     minimums = {row["month_iso"]: row["level"] for row in levels if row["level_name"] == "Minimum"}
     assert targets["2018-12-01"] == 99 and targets["2019-01-01"] == 95
     assert minimums["2018-12-01"] == 96 and minimums["2019-01-01"] == 90
-    assert targets["2019-03-01"] == 95                     # the closing step after the last month
+    assert targets["2019-03-01"] == 95  # the closing step after the last month
     layer = panel_layers(spec)["levels"]
     assert layer["mark"]["interpolate"] == "step-after"
     dash = layer["encoding"]["strokeDash"]["scale"]
@@ -76,7 +79,7 @@ def test_null_month_is_a_gap_with_its_reason_not_a_point_on_the_line(m1):
     line_months = [row["month_iso"] for row in data_of(spec, layers["value_line"])]
     assert "2018-11-01" not in line_months and "2018-10-01" in line_months
     segments = {row["month_iso"]: row["segment"] for row in data_of(spec, layers["value_line"])}
-    assert segments["2018-10-01"] != segments["2018-12-01"]          # the line breaks at the gap
+    assert segments["2018-10-01"] != segments["2018-12-01"]  # the line breaks at the gap
     assert layers["value_line"]["encoding"]["detail"]["field"] == "segment"
     gaps = data_of(spec, layers["gap_marks"])
     assert [(g["month_iso"], g["reason"]) for g in gaps] == [("2018-11-01", "Not reported: withdrawn by DCC")]
@@ -90,15 +93,21 @@ def test_status_is_encoded_by_shape_and_colour(m1):
     assert len(set(shapes[s] for s in ("Met", "Below target", "Below minimum"))) == 3
     marks = {row["month_iso"]: row["mark"] for row in data_of(spec, points)}
     # 94.5 in January 2019 is below the new target of 95 but above its minimum of 90.
-    assert marks == {"2018-10-01": "Below target", "2018-12-01": "Below minimum",
-                     "2019-01-01": "Below target", "2019-02-01": "Below minimum"}
+    assert marks == {
+        "2018-10-01": "Below target",
+        "2018-12-01": "Below minimum",
+        "2019-01-01": "Below target",
+        "2019-02-01": "Below minimum",
+    }
 
 
 def test_unreliable_and_revised_figures_are_marked(m1):
     _, spec = m1
     flags = data_of(spec, panel_layers(spec)["flag_marks"])
     assert sorted((f["month_iso"], f["mark"]) for f in flags) == [
-        ("2018-12-01", "Unreliable figure"), ("2019-01-01", "Revised figure")]
+        ("2018-12-01", "Unreliable figure"),
+        ("2019-01-01", "Revised figure"),
+    ]
 
 
 def test_tooltips_give_value_counts_status_run_source_and_note(m1):
@@ -114,7 +123,10 @@ def test_current_run_is_annotated_on_each_panel(m1):
     _, spec = m1
     subtitles = [p["title"].get("subtitle", "") for p in spec["vconcat"]]
     # DCC: October to February, November not reported. CSP N keeps 99/96: December to February.
-    assert subtitles == ["4 months below target since Oct 2018 (1 not reported)", "3 months below target since Dec 2018"]
+    assert subtitles == [
+        "4 months below target since Oct 2018 (1 not reported)",
+        "3 months below target since Dec 2018",
+    ]
 
 
 def test_panels_share_their_scales(m1):
@@ -138,53 +150,70 @@ def test_one_theme_for_screen_and_print(m1):
 
 def test_incidents_and_annotations_are_drawn_on_the_right_panels(fresh_db):
     load_text(fresh_db, "month,measure,provider,value\n2019-01,M1,DCC,94\n2019-01,M1,CSP N,97\n2019-02,M1,CSP N,97\n")
-    load_text(fresh_db, """\
+    load_text(
+        fresh_db,
+        """\
         incident_id,opened,resolved,category,provider,major,title
         INC1,2019-01-10 02:00,2019-01-10 09:00,1,CSP N,true,North outage
         INC2,2019-02-10 02:00,,2,DSP,true,DSP outage
         INC3,2019-02-11 02:00,,4,CSP N,false,Minor
-        """, "incidents.csv")
-    load_text(fresh_db, """\
+        """,
+        "incidents.csv",
+    )
+    load_text(
+        fresh_db,
+        """\
         date,text,scope,measure,provider,kind
         2019-01-15,Fix deployed in the North,series,M1,CSP N,event
         2019-02-01,Green promised,measure,M1,,planned
         2019-02-03,Unrelated measure,measure,L1,,event
-        """, "notes.csv")
+        """,
+        "notes.csv",
+    )
     view = views.trend_view(fresh_db, "M1", ["DCC", "CSP N"], date(2019, 1, 1), date(2019, 2, 1))
     spec = view.chart.to_dict()
     dcc, north = panel_layers(spec, 0), panel_layers(spec, 1)
     assert sorted(r["incident_id"] for r in data_of(spec, dcc["major_incidents"])) == ["INC1", "INC2"]
     assert [r["incident_id"] for r in data_of(spec, north["major_incidents"])] == ["INC1"]
     assert [r["text"] for r in data_of(spec, dcc["annotations"])] == ["Green promised"]
-    assert sorted(r["text"] for r in data_of(spec, north["annotations"])) == ["Fix deployed in the North", "Green promised"]
+    assert sorted(r["text"] for r in data_of(spec, north["annotations"])) == [
+        "Fix deployed in the North",
+        "Green promised",
+    ]
     assert trends.annotation_lines(view.data.annotations) == [
-        "[1] 15 Jan 2019 (event): Fix deployed in the North", "[2] 01 Feb 2019 (planned): Green promised"]
-    hidden = views.trend_view(fresh_db, "M1", ["DCC"], date(2019, 1, 1), date(2019, 2, 1),
-                               show_incidents=False, show_annotations=False).chart.to_dict()
+        "[1] 15 Jan 2019 (event): Fix deployed in the North",
+        "[2] 01 Feb 2019 (planned): Green promised",
+    ]
+    hidden = views.trend_view(
+        fresh_db, "M1", ["DCC"], date(2019, 1, 1), date(2019, 2, 1), show_incidents=False, show_annotations=False
+    ).chart.to_dict()
     assert "major_incidents" not in panel_layers(hidden) and "annotations" not in panel_layers(hidden)
 
 
 def test_spec_validates_against_the_vega_lite_schema(m1):
     view, _ = m1
-    view.chart.to_dict(validate=True)            # raises on an invalid spec
+    view.chart.to_dict(validate=True)  # raises on an invalid spec
     footer = spec.with_footer(view.chart, ["Classification: AMBER"]).to_dict(validate=True)
     assert footer["vconcat"][1]["name"] == "footer"
 
 
 def test_an_inferred_figure_is_ringed_in_its_own_shape_and_colour(fresh_db):
-    result = load_text(fresh_db, """\
+    result = load_text(
+        fresh_db,
+        """\
         month,measure,provider,value,status,note
         2018-10,M1,DCC,97,,
         2018-11,M1,DCC,96.5,inferred,OPSG minutes: below target in November
         2018-12,M1,DCC,97,,
-        """)
+        """,
+    )
     assert result.ok, result.problems
     view = views.trend_view(fresh_db, "M1", ["DCC"], date(2018, 10, 1), date(2018, 12, 1))
     spec = view.chart.to_dict(validate=True)
     layers = panel_layers(spec)
     flags = data_of(spec, layers["flag_marks"])
     assert [(f["month_iso"], f["mark"]) for f in flags] == [("2018-11-01", "Inferred figure")]
-    assert layers["flag_marks"]["mark"]["filled"] is False             # hollow, like the other flags
+    assert layers["flag_marks"]["mark"]["filled"] is False  # hollow, like the other flags
     # The point keeps the status of its value; its tooltip never gives it as reported.
     points = {r["month_iso"]: r for r in data_of(spec, layers["status_points"])}
     assert points["2018-11-01"]["mark"] == "Below target"

@@ -3,17 +3,28 @@
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
 
 import pytest
 
-from .conftest import REPO, cli
+from .conftest import cli
 
-JSON_FIELDS = {"month", "measure", "provider", "value", "target", "minimum", "status", "unreliable", "inferred",
-               "run_below_target", "run_start", "run_gap_months", "run_below_minimum",
-               "misses_in_window", "window_months"}
+JSON_FIELDS = {
+    "month",
+    "measure",
+    "provider",
+    "value",
+    "target",
+    "minimum",
+    "status",
+    "unreliable",
+    "inferred",
+    "run_below_target",
+    "run_start",
+    "run_gap_months",
+    "run_below_minimum",
+    "misses_in_window",
+    "window_months",
+}
 
 
 @pytest.fixture
@@ -26,6 +37,7 @@ def empty_db(tmp_path):
 
 def test_init_empty_loads_schema_and_catalogue_only(empty_db):
     import duckdb
+
     con = duckdb.connect(str(empty_db), read_only=True)
     assert con.execute("SELECT count(*) FROM measures").fetchone()[0] == 63
     assert con.execute("SELECT count(*) FROM measure_values").fetchone()[0] == 0
@@ -37,15 +49,28 @@ def test_init_empty_loads_schema_and_catalogue_only(empty_db):
 def test_ingest_reports_counts_then_a_no_op(empty_db, tmp_path):
     pmr = tmp_path / "pmr.csv"
     pmr.write_text("month,measure,provider,value\n2020-04,PM2,CSP North,54.80%\n2020-04,CPM1,DCC,97.1\n")
-    first = cli("--db", empty_db, "ingest", pmr, "--source", "PMR April 2020", "--classification", "amber",
-                "--issued", "2020-05-20", check=0)
+    first = cli(
+        "--db",
+        empty_db,
+        "ingest",
+        pmr,
+        "--source",
+        "PMR April 2020",
+        "--classification",
+        "amber",
+        "--issued",
+        "2020-05-20",
+        check=0,
+    )
     assert "pmr.csv: loaded 2 rows as source 'PMR April 2020' (2 new, 0 revised, 0 unchanged)" in first.stdout
     second = cli("--db", empty_db, "ingest", pmr, check=0)
     assert "already loaded" in second.stdout and "nothing changed" in second.stdout
     import duckdb
+
     con = duckdb.connect(str(empty_db), read_only=True)
-    assert con.execute("SELECT label, classification, issued_on::VARCHAR FROM sources WHERE kind = 'measures'").fetchall() == [
-        ("PMR April 2020", "amber", "2020-05-20")]
+    assert con.execute(
+        "SELECT label, classification, issued_on::VARCHAR FROM sources WHERE kind = 'measures'"
+    ).fetchall() == [("PMR April 2020", "amber", "2020-05-20")]
     con.close()
 
 
@@ -79,38 +104,84 @@ def test_ingest_of_several_files_loads_the_good_and_rejects_the_bad(empty_db, tm
 
 def test_status_json_has_the_contract_fields(empty_db, tmp_path):
     pmr = tmp_path / "pmr.csv"
-    pmr.write_text("month,measure,provider,value,status\n"
-                   "2020-02,CPM1,DCC,97,\n2020-03,CPM1,DCC,,null\n2020-04,CPM1,DCC,95,unreliable\n")
+    pmr.write_text(
+        "month,measure,provider,value,status\n"
+        "2020-02,CPM1,DCC,97,\n2020-03,CPM1,DCC,,null\n2020-04,CPM1,DCC,95,unreliable\n"
+    )
     cli("--db", empty_db, "ingest", pmr, check=0)
-    proc = cli("--db", empty_db, "status", "--month", "2020-04", "--measure", "CPM1", "--provider", "DCC",
-               "--window", "3", "--json", check=0)
+    proc = cli(
+        "--db",
+        empty_db,
+        "status",
+        "--month",
+        "2020-04",
+        "--measure",
+        "CPM1",
+        "--provider",
+        "DCC",
+        "--window",
+        "3",
+        "--json",
+        check=0,
+    )
     records = json.loads(proc.stdout)
     assert len(records) == 1 and JSON_FIELDS <= set(records[0])
     assert {k: records[0][k] for k in JSON_FIELDS} == {
-        "month": "2020-04", "measure": "CPM1", "provider": "DCC", "value": 95.0, "target": 99.0,
-        "minimum": 96.0, "status": "below_minimum", "unreliable": True, "inferred": False, "run_below_target": 2,
-        "run_start": "2020-02", "run_gap_months": 1, "run_below_minimum": 1, "misses_in_window": 2,
+        "month": "2020-04",
+        "measure": "CPM1",
+        "provider": "DCC",
+        "value": 95.0,
+        "target": 99.0,
+        "minimum": 96.0,
+        "status": "below_minimum",
+        "unreliable": True,
+        "inferred": False,
+        "run_below_target": 2,
+        "run_start": "2020-02",
+        "run_gap_months": 1,
+        "run_below_minimum": 1,
+        "misses_in_window": 2,
         "window_months": 2,
     }
 
 
 def test_status_json_gives_an_inferred_figure_and_leaves_it_out_of_runs(empty_db, tmp_path):
     pmr = tmp_path / "minutes.csv"
-    pmr.write_text("month,measure,provider,value,status,note\n"
-                   "2020-02,CPM1,DCC,97,,\n2020-03,CPM1,DCC,98,,\n"
-                   "2020-04,CPM1,DCC,99.5,inferred,OPSG minutes: CPM1 met in April\n")
+    pmr.write_text(
+        "month,measure,provider,value,status,note\n"
+        "2020-02,CPM1,DCC,97,,\n2020-03,CPM1,DCC,98,,\n"
+        "2020-04,CPM1,DCC,99.5,inferred,OPSG minutes: CPM1 met in April\n"
+    )
     cli("--db", empty_db, "ingest", pmr, check=0)
-    proc = cli("--db", empty_db, "status", "--month", "2020-04", "--measure", "CPM1", "--provider", "DCC",
-               "--window", "3", "--json", check=0)
+    proc = cli(
+        "--db",
+        empty_db,
+        "status",
+        "--month",
+        "2020-04",
+        "--measure",
+        "CPM1",
+        "--provider",
+        "DCC",
+        "--window",
+        "3",
+        "--json",
+        check=0,
+    )
     [record] = json.loads(proc.stdout)
     assert list(record).index("inferred") == list(record).index("unreliable") + 1
     assert {k: record[k] for k in ("value", "status", "figure_status", "unreliable", "inferred", "note")} == {
-        "value": 99.5, "status": "met", "figure_status": "inferred", "unreliable": False, "inferred": True,
-        "note": "OPSG minutes: CPM1 met in April"}
+        "value": 99.5,
+        "status": "met",
+        "figure_status": "inferred",
+        "unreliable": False,
+        "inferred": True,
+        "note": "OPSG minutes: CPM1 met in April",
+    }
     # Met by its value, yet not reported: the run below target goes on, and the window leaves it out.
-    assert {k: record[k] for k in ("run_below_target", "run_start", "run_gap_months", "misses_in_window",
-                                   "window_months")} == {
-        "run_below_target": 2, "run_start": "2020-02", "run_gap_months": 1, "misses_in_window": 2, "window_months": 2}
+    assert {
+        k: record[k] for k in ("run_below_target", "run_start", "run_gap_months", "misses_in_window", "window_months")
+    } == {"run_below_target": 2, "run_start": "2020-02", "run_gap_months": 1, "misses_in_window": 2, "window_months": 2}
 
 
 def test_status_table_for_people_and_oPSG_DB_variable(empty_db, tmp_path):
@@ -124,13 +195,16 @@ def test_status_table_for_people_and_oPSG_DB_variable(empty_db, tmp_path):
     assert lines[3].split()[:7] == ["CPM1", "DCC", "97.50", "99", "96", "Below", "target"]
 
 
-@pytest.mark.parametrize("args,message", [
-    (["status", "--month", "2020-13"], "month 13 does not exist"),
-    (["status", "--month", "2020-04", "--provider", "Mars"], "unknown provider 'Mars'"),
-    (["status", "--month", "2020-04", "--measure", "CPM99"], "unknown measure 'CPM99'"),
-    (["status", "--month", "2020-04", "--window", "0"], "out of range"),
-    (["ingest", "/no/such/file.csv"], "cannot read the file"),
-])
+@pytest.mark.parametrize(
+    "args,message",
+    [
+        (["status", "--month", "2020-13"], "month 13 does not exist"),
+        (["status", "--month", "2020-04", "--provider", "Mars"], "unknown provider 'Mars'"),
+        (["status", "--month", "2020-04", "--measure", "CPM99"], "unknown measure 'CPM99'"),
+        (["status", "--month", "2020-04", "--window", "0"], "out of range"),
+        (["ingest", "/no/such/file.csv"], "cannot read the file"),
+    ],
+)
 def test_user_mistakes_give_a_message_and_no_traceback(empty_db, args, message):
     proc = cli("--db", empty_db, *args)
     assert proc.returncode != 0

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import shutil
 
-from .test_browser import browser, chromium_path, running_app  # noqa: F401  (fixtures)
+from .conftest import running_app
 
 
 def test_revisions_and_log_tabs(open_app):
@@ -26,8 +26,10 @@ def test_upload_check_and_load_in_the_browser(sample_db_path, browser, tmp_path)
     database = tmp_path / "opsg.duckdb"
     shutil.copy(sample_db_path, database)
     good = tmp_path / "pmr-2022-01.csv"
-    good.write_text("month,measure,provider,value,note\n2022-01,CPM1,DCC,98.7,first figure of 2022\n"
-                    "2021-12,CPM1,DCC,98.1,restated\n")
+    good.write_text(
+        "month,measure,provider,value,note\n2022-01,CPM1,DCC,98.7,first figure of 2022\n"
+        "2021-12,CPM1,DCC,98.1,restated\n"
+    )
     bad = tmp_path / "bad.csv"
     bad.write_text("month,measure,provider,value\n2022-01,CPM1,DCC,n/a\n")
     with running_app(database) as url:
@@ -37,7 +39,8 @@ def test_upload_check_and_load_in_the_browser(sample_db_path, browser, tmp_path)
 
         page.locator("input[type='file']").set_input_files(str(bad))
         page.get_by_text("1 problem: correct the files and upload them again. Nothing has been loaded.").wait_for(
-            timeout=60_000)
+            timeout=60_000
+        )
         assert page.get_by_role("button", name="Load 0 files").is_disabled()
 
         # A fresh session without the bad file (while it is there, nothing can be loaded).

@@ -14,7 +14,6 @@ import pytest
 from opsg_metrics.render import draw
 from opsg_metrics.render import files as export
 from opsg_metrics.render.charts import views
-from opsg_metrics.queries import provenance, trends
 
 from .conftest import cli, load_text, read_marked_csv
 
@@ -23,9 +22,9 @@ def png_ppi(png: bytes) -> float:
     """Pixels per inch from a PNG's pHYs chunk."""
     offset = 8
     while offset < len(png):
-        length, kind = struct.unpack(">I4s", png[offset:offset + 8])
+        length, kind = struct.unpack(">I4s", png[offset : offset + 8])
         if kind == b"pHYs":
-            x, _, unit = struct.unpack(">IIB", png[offset + 8:offset + 17])
+            x, _, unit = struct.unpack(">IIB", png[offset + 8 : offset + 17])
             assert unit == 1
             return x * 0.0254
         offset += 12 + length
@@ -34,13 +33,18 @@ def png_ppi(png: bytes) -> float:
 
 @pytest.fixture
 def small(fresh_db):
-    load_text(fresh_db, """\
+    load_text(
+        fresh_db,
+        """\
         month,measure,provider,value,note
         2019-01,M1,DCC,94,
         2019-02,M1,DCC,93,
         2019-02,M1,CSP N,97,
         2019-02,L1,DSP,12,
-        """, "pmr-public.csv", issued=date(2019, 3, 20))
+        """,
+        "pmr-public.csv",
+        issued=date(2019, 3, 20),
+    )
     return fresh_db
 
 
@@ -54,7 +58,7 @@ def test_png_is_real_and_print_resolution(small):
     assert png[:8] == b"\x89PNG\r\n\x1a\n" and len(png) > 20_000
     assert round(png_ppi(png)) == draw.PNG_PPI >= 200
     width = struct.unpack(">I", png[16:20])[0]
-    assert width >= 640 * 200 / 72 * 0.95          # the 640-px chart at 200 ppi, not screen size
+    assert width >= 640 * 200 / 72 * 0.95  # the 640-px chart at 200 ppi, not screen size
 
 
 def test_svg_carries_source_month_and_classification(small):
@@ -83,8 +87,12 @@ def test_the_most_restrictive_classification_shown_wins(small):
 
 
 def test_an_incident_source_counts_for_classification(small):
-    load_text(small, "incident_id,opened,resolved,category,provider,major,title\nINC9,2019-01-05,,1,DSP,true,Outage\n",
-              "incidents.csv", classification="red")
+    load_text(
+        small,
+        "incident_id,opened,resolved,category,provider,major,title\nINC9,2019-01-05,,1,DSP,true,Outage\n",
+        "incidents.csv",
+        classification="red",
+    )
     view = view_of(small, "DCC")
     assert view.provenance.classification == "red"
     hidden = views.trend_view(small, "M1", ["DCC"], date(2019, 1, 1), date(2019, 2, 1), show_incidents=False)
@@ -95,7 +103,7 @@ def test_sample_data_is_labelled_on_the_chart(sample_db):
     view = views.trend_view(sample_db, "PM2", ["CSP N"], date(2020, 1, 1), date(2020, 4, 1))
     svg = export.export_view(view, "svg")[1].decode()
     assert "Illustrative sample data" in svg
-    assert "WHITE (shared with SEC Parties, not published online)" in svg   # the incident log's
+    assert "WHITE (shared with SEC Parties, not published online)" in svg  # the incident log's
 
 
 def test_month_pack_holds_one_chart_per_series_with_data(small):
@@ -103,7 +111,13 @@ def test_month_pack_holds_one_chart_per_series_with_data(small):
     assert name == "opsg-charts-2019-02-white.zip"
     with zipfile.ZipFile(io.BytesIO(content)) as pack:
         files = sorted(pack.namelist())
-        assert files == ["2019-02_L1_DSP.svg", "2019-02_M1_CSP-N.svg", "2019-02_M1_DCC.svg", "README.txt", "manifest.csv"]
+        assert files == [
+            "2019-02_L1_DSP.svg",
+            "2019-02_M1_CSP-N.svg",
+            "2019-02_M1_DCC.svg",
+            "README.txt",
+            "manifest.csv",
+        ]
         marking, manifest = read_marked_csv(pack.read("manifest.csv"))
         assert marking == "Classification: WHITE (may be published)"
         assert {m["file"] for m in manifest} == {e.file for e in entries}
@@ -122,19 +136,32 @@ def test_month_pack_reports_progress_and_refuses_an_empty_month(small):
 
 
 def test_csv_export_neutralises_formulas_but_not_numbers():
-    frame = pd.DataFrame({"note": ["=HYPERLINK(\"x\")", "+1", "-cmd", "@SUM(A1)", "\tx", "plain", None],
-                          "value": [-1.5, 2, 3, 4, 5, 6, 7]})
+    frame = pd.DataFrame(
+        {"note": ['=HYPERLINK("x")', "+1", "-cmd", "@SUM(A1)", "\tx", "plain", None], "value": [-1.5, 2, 3, 4, 5, 6, 7]}
+    )
     text = export.csv_bytes(frame, "amber").decode("utf-8-sig")
     assert text.splitlines()[0] == "Classification: AMBER"
     rows = list(csv.reader(io.StringIO(text.split("\n", 1)[1])))
-    assert [r[0] for r in rows[1:]] == ["'=HYPERLINK(\"x\")", "'+1", "'-cmd", "'@SUM(A1)", "'\tx", "plain", ""]
+    assert [r[0] for r in rows[1:]] == ['\'=HYPERLINK("x")', "'+1", "'-cmd", "'@SUM(A1)", "'\tx", "plain", ""]
     assert [r[1] for r in rows[1:]] == ["-1.5", "2.0", "3.0", "4.0", "5.0", "6.0", "7.0"]
 
 
 def test_cli_export_charts_writes_named_files_with_a_manifest(sample_db_path, tmp_path):
     out = tmp_path / "charts"
-    proc = cli("--db", sample_db_path, "export-charts", "--month", "2020-04", "--out", out, "--format", "png",
-               "--measure", "CPM1", check=0)
+    proc = cli(
+        "--db",
+        sample_db_path,
+        "export-charts",
+        "--month",
+        "2020-04",
+        "--out",
+        out,
+        "--format",
+        "png",
+        "--measure",
+        "CPM1",
+        check=0,
+    )
     files = sorted(p.name for p in out.iterdir())
     assert files == ["2020-04_CPM1_CSP-CandS.png", "2020-04_CPM1_CSP-N.png", "2020-04_CPM1_DCC.png", "manifest.csv"]
     assert all((out / f).read_bytes()[:4] == b"\x89PNG" for f in files if f.endswith(".png"))
@@ -142,7 +169,9 @@ def test_cli_export_charts_writes_named_files_with_a_manifest(sample_db_path, tm
 
 
 def test_cli_export_charts_errors(sample_db_path, tmp_path):
-    proc = cli("--db", sample_db_path, "export-charts", "--month", "2020-04", "--out", tmp_path, "--measure", "CPM99", check=1)
+    proc = cli(
+        "--db", sample_db_path, "export-charts", "--month", "2020-04", "--out", tmp_path, "--measure", "CPM99", check=1
+    )
     assert "unknown measure 'CPM99'" in proc.stderr and "Traceback" not in proc.stderr
     proc = cli("--db", sample_db_path, "export-charts", "--month", "2030-01", "--out", tmp_path, check=1)
     assert "no figures for January 2030" in proc.stderr
@@ -152,8 +181,10 @@ def test_footer_summarises_many_pmrs_and_lists_other_sources(sample_db):
     view = views.trend_view(sample_db, "PM2", ["CSP N"], date(2018, 1, 1), date(2021, 12, 1))
     lines = view.provenance.footer_lines(date(2021, 12, 1))
     sources = next(line for line in lines if line.startswith("Sources: "))
-    assert sources.startswith("Sources: 48 PMR documents from PMR January 2018 issue 1 to PMR December 2021 issue 1, "
-                              "issued 20 Feb 2018 to 20 Jan 2022; ")
+    assert sources.startswith(
+        "Sources: 48 PMR documents from PMR January 2018 issue 1 to PMR December 2021 issue 1, "
+        "issued 20 Feb 2018 to 20 Jan 2022; "
+    )
     assert "Incident log (illustrative) (issued 20 Jan 2022)" in sources
 
 
@@ -165,21 +196,36 @@ def test_file_names_give_the_range_unless_one_month(small):
 
 def test_restricted_exports_need_allow_restricted_on_the_cli(tmp_path):
     from opsg_metrics.ingest import bootstrap
-    from opsg_metrics.store import connect as db
     from opsg_metrics.ingest.load import ingest_bytes
+    from opsg_metrics.store import connect as db
 
     path = tmp_path / "amber.duckdb"
     con = db.connect(path)
     bootstrap.load_reference_data(con)
-    ingest_bytes(con, b"month,measure,provider,value\n2019-01,CPM1,DCC,97\n2019-02,CPM1,DCC,97\n", "a.csv",
-                 classification="amber")
+    ingest_bytes(
+        con,
+        b"month,measure,provider,value\n2019-01,CPM1,DCC,97\n2019-02,CPM1,DCC,97\n",
+        "a.csv",
+        classification="amber",
+    )
     con.close()
     out = tmp_path / "charts"
     refused = cli("--db", path, "export-charts", "--month", "2019-02", "--out", out, "--format", "svg", check=1)
     assert "classified AMBER" in refused.stderr and "--allow-restricted" in refused.stderr
     assert not out.exists()
-    cli("--db", path, "export-charts", "--month", "2019-02", "--out", out, "--format", "svg", "--allow-restricted",
-        check=0)
+    cli(
+        "--db",
+        path,
+        "export-charts",
+        "--month",
+        "2019-02",
+        "--out",
+        out,
+        "--format",
+        "svg",
+        "--allow-restricted",
+        check=0,
+    )
     assert "Classification: AMBER" in (out / "2019-02_CPM1_DCC.svg").read_text()
     refused = cli("--db", path, "summary", "--month", "2019-02", check=1)
     assert "classified AMBER" in refused.stderr and refused.stdout == ""
@@ -191,8 +237,8 @@ def test_restricted_downloads_need_a_confirmation_on_the_page(tmp_path, monkeypa
     from streamlit.testing.v1 import AppTest
 
     from opsg_metrics.ingest import bootstrap
-    from opsg_metrics.store import connect as db
     from opsg_metrics.ingest.load import ingest_bytes
+    from opsg_metrics.store import connect as db
 
     from .conftest import REPO
 
@@ -208,7 +254,10 @@ def test_restricted_downloads_need_a_confirmation_on_the_page(tmp_path, monkeypa
     assert any("RED" in w.value for w in at.main.warning)
     at.checkbox(key="confirm-download-CPM1").check().run()
     assert [b.label for b in at.get("download_button") if b.label.startswith("Download")][:3] == [
-        "Download PNG", "Download SVG", "Download PDF"]
+        "Download PNG",
+        "Download SVG",
+        "Download PDF",
+    ]
 
 
 def test_spc_export_carries_rebases_method_sources_and_classification(sample_db):
@@ -220,7 +269,7 @@ def test_spc_export_carries_rebases_method_sources_and_classification(sample_db)
     assert "Limits: mean ± 2.66 × average moving range per segment" in text
     assert "Classification: WHITE" in text and "PMR month: December 2021" in text
     result = view.results["CSP C&S"]
-    assert f"{result.last_segment.upl:.2f}%" in text            # the latest limits, in the panel's subtitle
+    assert f"{result.last_segment.upl:.2f}%" in text  # the latest limits, in the panel's subtitle
     png = export.export_spc_view(view, "png")[1]
     assert png[:8] == b"\x89PNG\r\n\x1a\n" and png_ppi(png) == pytest.approx(draw.PNG_PPI, abs=1)
 

@@ -24,31 +24,61 @@ from hypothesis import strategies as st
 
 from opsg_metrics.ingest import load as ingest
 from opsg_metrics.ingest import read as ingest_read
-from opsg_metrics.store import text
 from opsg_metrics.ingest.load import ingest_bytes, ingest_file
+from opsg_metrics.store import text
 
 from .conftest import load_text, run_cli, snapshot, xlsx_bytes
 
 # Characters XML 1.0 cannot carry, one of each kind the rule names (lone surrogates come in through
 # names and labels, which are Python text; a UTF-8 file cannot hold one).
-UNPRINTABLE = ["\x00", "\x01", "\x08", "\x0b", "\x0c", "\x1b", "\x1f", "\x7f", "\x80", "\x85", "\x9f",
-               "\ufdd0", "\ufdef", "\ufffe", "\uffff", "\U0001fffe", "\U0010ffff"]
-FILE_SAFE = [c for c in UNPRINTABLE if c != "\x00"]       # a NUL makes any CSV "binary" (refused as such)
+UNPRINTABLE = [
+    "\x00",
+    "\x01",
+    "\x08",
+    "\x0b",
+    "\x0c",
+    "\x1b",
+    "\x1f",
+    "\x7f",
+    "\x80",
+    "\x85",
+    "\x9f",
+    "\ufdd0",
+    "\ufdef",
+    "\ufffe",
+    "\uffff",
+    "\U0001fffe",
+    "\U0010ffff",
+]
+FILE_SAFE = [c for c in UNPRINTABLE if c != "\x00"]  # a NUL makes any CSV "binary" (refused as such)
 
 # kind -> (header, a good row, the free-text columns): every text column of every kind gets each character.
 GOOD_ROWS = {
-    "measures": ("month,measure,provider,value,status,note", ["2020-04", "PM2", "CSP N", "54.80", "reported", "ok"],
-                 ["note"]),
-    "incidents": ("incident_id,opened,resolved,category,provider,major,title,root_cause",
-                  ["INC1", "2020-04-01 10:00", "2020-04-02 10:00", "2", "CSP N", "true", "outage", "a change"],
-                  ["title", "root_cause"]),
-    "ops": ("month,metric,provider,value,unit,note", ["2020-04", "changes implemented", "DCC", "211", "count", "ok"],
-            ["note"]),
-    "annotations": ("date,text,scope,measure,provider,kind", ["2020-04-10", "fix deployed", "series", "PM2", "CSP N",
-                                                                "event"], ["text"]),
-    "catalogue": ("measure,provider,name,unit,direction,target,minimum,effective_from,source,description,feeds",
-                  ["X9", "DSP", "A test", "percent", "higher", "99", "96", "2018-01", "src", "desc", "CPM1"],
-                  ["name", "source", "description", "feeds"]),
+    "measures": (
+        "month,measure,provider,value,status,note",
+        ["2020-04", "PM2", "CSP N", "54.80", "reported", "ok"],
+        ["note"],
+    ),
+    "incidents": (
+        "incident_id,opened,resolved,category,provider,major,title,root_cause",
+        ["INC1", "2020-04-01 10:00", "2020-04-02 10:00", "2", "CSP N", "true", "outage", "a change"],
+        ["title", "root_cause"],
+    ),
+    "ops": (
+        "month,metric,provider,value,unit,note",
+        ["2020-04", "changes implemented", "DCC", "211", "count", "ok"],
+        ["note"],
+    ),
+    "annotations": (
+        "date,text,scope,measure,provider,kind",
+        ["2020-04-10", "fix deployed", "series", "PM2", "CSP N", "event"],
+        ["text"],
+    ),
+    "catalogue": (
+        "measure,provider,name,unit,direction,target,minimum,effective_from,source,description,feeds",
+        ["X9", "DSP", "A test", "percent", "higher", "99", "96", "2018-01", "src", "desc", "CPM1"],
+        ["name", "source", "description", "feeds"],
+    ),
 }
 
 
@@ -83,8 +113,9 @@ def test_every_text_column_refuses_every_character_that_cannot_be_printed(catalo
         before = snapshot(catalogue_db)
         result = ingest_bytes(catalogue_db, csv_text(header, row).encode("utf-8"), f"{kind}.csv", kind=kind)
         assert_rejected_unchanged(catalogue_db, before, result, f"{kind}.csv", {(2, column)})
-        assert str(result.problems[0]) == (f"{kind}.csv:2:{column}: text holds {text.char_name(char)}, "
-                                           "which cannot be printed (remove it)")
+        assert str(result.problems[0]) == (
+            f"{kind}.csv:2:{column}: text holds {text.char_name(char)}, which cannot be printed (remove it)"
+        )
 
 
 @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
@@ -102,8 +133,9 @@ def test_generated_bad_text_in_any_cell_is_refused_where_it_is(catalogue_db, kin
     before = snapshot(catalogue_db)
     result = ingest_bytes(catalogue_db, csv_text(header, row).encode("utf-8"), "gen.csv", kind=kind)
     assert_rejected_unchanged(catalogue_db, before, result, "gen.csv")
-    assert f"gen.csv:2:{column}: text holds {text.char_name(char)}, which cannot be printed (remove it)" in \
-        [str(p) for p in result.problems]
+    assert f"gen.csv:2:{column}: text holds {text.char_name(char)}, which cannot be printed (remove it)" in [
+        str(p) for p in result.problems
+    ]
 
 
 def test_a_header_cell_that_cannot_be_printed_is_refused(catalogue_db):
@@ -125,17 +157,24 @@ def test_an_xlsx_cell_is_read_as_written_and_a_character_reference_xml_forbids_i
     assert result.problems[0].message.startswith("the workbook is damaged and cannot be read")
 
 
-@pytest.mark.parametrize("char", ["\x00", "\x0b", "\x85", "\ud800", "\udfff", "\ufffe", "\uffff"],
-                         ids=lambda c: f"U+{ord(c):04X}")
+@pytest.mark.parametrize(
+    "char", ["\x00", "\x0b", "\x85", "\ud800", "\udfff", "\ufffe", "\uffff"], ids=lambda c: f"U+{ord(c):04X}"
+)
 def test_source_labels_and_file_names_are_checked_by_the_same_rule(catalogue_db, char):
     good = b"month,measure,provider,value\n2020-04,PM2,CSP N,54.8\n"
     before = snapshot(catalogue_db)
     by_label = ingest_bytes(catalogue_db, good, "pmr.csv", source=f"PMR April{char} 2020")
     assert_rejected_unchanged(catalogue_db, before, by_label, "pmr.csv", {(1, "-")})
-    assert by_label.problems[0].message == f"the source label holds {text.char_name(char)}, which cannot be printed (remove it)"
+    assert (
+        by_label.problems[0].message
+        == f"the source label holds {text.char_name(char)}, which cannot be printed (remove it)"
+    )
     by_name = ingest_bytes(catalogue_db, good, f"pmr{char}.csv")
     assert_rejected_unchanged(catalogue_db, before, by_name, "pmr")
-    assert by_name.problems[0].message == f"the file name holds {text.char_name(char)}, which cannot be printed (remove it)"
+    assert (
+        by_name.problems[0].message
+        == f"the file name holds {text.char_name(char)}, which cannot be printed (remove it)"
+    )
     # The name in the message shows the character as its code point, so the message itself can be printed.
     assert text.first_unprintable(str(by_name.problems[0])) is None
     assert f"<U+{ord(char):04X}>" in by_name.problems[0].file
@@ -144,8 +183,11 @@ def test_source_labels_and_file_names_are_checked_by_the_same_rule(catalogue_db,
 def test_long_or_empty_source_labels_and_unknown_classifications_are_refused(catalogue_db):
     good = b"month,measure,provider,value\n2020-04,PM2,CSP N,54.8\n"
     before = snapshot(catalogue_db)
-    for options, words in (({"source": "x" * 201}, "at most 200"), ({"source": "  "}, "empty"),
-                           ({"classification": "secret\uffff" + "x" * 200}, "unknown classification")):
+    for options, words in (
+        ({"source": "x" * 201}, "at most 200"),
+        ({"source": "  "}, "empty"),
+        ({"classification": "secret\uffff" + "x" * 200}, "unknown classification"),
+    ):
         result = ingest_bytes(catalogue_db, good, "pmr.csv", **options)
         assert_rejected_unchanged(catalogue_db, before, result, "pmr.csv")
         assert words in result.problems[0].message and len(str(result.problems[0])) < 200
@@ -172,10 +214,12 @@ ALERTS_HEADER = ["month", "alert_code", "provider", "volume"]
 
 
 def test_two_sheets_of_one_kind_load_as_one_table(catalogue_db):
-    raw = xlsx_bytes({
-        "alerts": [ALERTS_HEADER, ["2020-04", "8F3E", "CSP N", 10], ["2020-04", "8014", "CSP N", 11]],
-        "Alerts ": [ALERTS_HEADER, ["2020-05", "8F3E", "CSP N", 12]],
-    })
+    raw = xlsx_bytes(
+        {
+            "alerts": [ALERTS_HEADER, ["2020-04", "8F3E", "CSP N", 10], ["2020-04", "8014", "CSP N", 11]],
+            "Alerts ": [ALERTS_HEADER, ["2020-05", "8F3E", "CSP N", 12]],
+        }
+    )
     result = ingest_bytes(catalogue_db, raw, "two.xlsx")
     assert result.outcome == "loaded", result.problems
     assert result.rows_read == 3 and result.new == 3
@@ -184,30 +228,43 @@ def test_two_sheets_of_one_kind_load_as_one_table(catalogue_db):
 
 
 def test_a_duplicate_across_two_sheets_of_one_kind_names_both(catalogue_db):
-    raw = xlsx_bytes({
-        "measures": [["month", "measure", "provider", "value"], ["2020-04", "PM2", "CSP N", 54.8]],
-        "measures ": [["month", "measure", "provider", "value"], ["2020-03", "PM2", "CSP N", 60],
-                      ["2020-04", "PM2", "CSP N", 55]],
-    })
+    raw = xlsx_bytes(
+        {
+            "measures": [["month", "measure", "provider", "value"], ["2020-04", "PM2", "CSP N", 54.8]],
+            "measures ": [
+                ["month", "measure", "provider", "value"],
+                ["2020-03", "PM2", "CSP N", 60],
+                ["2020-04", "PM2", "CSP N", 55],
+            ],
+        }
+    )
     before = snapshot(catalogue_db)
     result = ingest_bytes(catalogue_db, raw, "dup.xlsx")
     assert_rejected_unchanged(catalogue_db, before, result, "dup.xlsx", {(3, "month")})
-    assert str(result.problems[0]) == ("dup.xlsx[measures ]:3:month: duplicate of dup.xlsx[measures] row 2: the same "
-                                       "month, measure and provider appear twice in one file")
+    assert str(result.problems[0]) == (
+        "dup.xlsx[measures ]:3:month: duplicate of dup.xlsx[measures] row 2: the same "
+        "month, measure and provider appear twice in one file"
+    )
 
 
 def test_a_sheet_holding_a_kind_under_another_name_is_refused_and_an_idle_sheet_is_noted(catalogue_db):
     rows = [ALERTS_HEADER, ["2020-04", "8F3E", "CSP N", 10]]
     before = snapshot(catalogue_db)
-    result = ingest_bytes(catalogue_db, xlsx_bytes({"alerts": rows, "alerts (May)": rows[:1] + [
-        ["2020-05", "8F3E", "CSP N", 12]]}), "named.xlsx")
+    result = ingest_bytes(
+        catalogue_db,
+        xlsx_bytes({"alerts": rows, "alerts (May)": rows[:1] + [["2020-05", "8F3E", "CSP N", 12]]}),
+        "named.xlsx",
+    )
     assert_rejected_unchanged(catalogue_db, before, result, "named.xlsx[alerts (May)]", {(1, "header")})
     assert "this sheet holds alerts rows" in result.problems[0].message
-    noted = ingest_bytes(catalogue_db, xlsx_bytes({"alerts": rows, "Read me": [["About this file"], ["Made by SECAS"]]}),
-                         "noted.xlsx")
+    noted = ingest_bytes(
+        catalogue_db, xlsx_bytes({"alerts": rows, "Read me": [["About this file"], ["Made by SECAS"]]}), "noted.xlsx"
+    )
     assert noted.outcome == "loaded" and noted.new == 1
-    assert noted.notes == ["noted.xlsx: sheet 'Read me' was not read (its name is not a kind: measures, incidents, "
-                           "alerts, ops, catalogue, annotations)"]
+    assert noted.notes == [
+        "noted.xlsx: sheet 'Read me' was not read (its name is not a kind: measures, incidents, "
+        "alerts, ops, catalogue, annotations)"
+    ]
 
 
 # ------------------------------------------------------------------ 3. damaged workbooks
@@ -238,23 +295,30 @@ def _book(rows: list[list], sheet: str = "alerts") -> bytes:
             '<Override PartName="/xl/workbook.xml" ContentType="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet.main+xml"/>'
             '<Override PartName="/xl/worksheets/sheet1.xml" ContentType="application/vnd.openxmlformats-officedocument.spreadsheetml.worksheet+xml"/>'
             '<Override PartName="/xl/sharedStrings.xml" ContentType="application/vnd.openxmlformats-officedocument.spreadsheetml.sharedStrings+xml"/>'
-            "</Types>"),
+            "</Types>"
+        ),
         "_rels/.rels": (
             f'<?xml version="1.0" encoding="UTF-8"?><Relationships xmlns="http://schemas.openxmlformats.org/package/2006/relationships">'
-            f'<Relationship Id="rId1" Type="{rel}/officeDocument" Target="xl/workbook.xml"/></Relationships>'),
+            f'<Relationship Id="rId1" Type="{rel}/officeDocument" Target="xl/workbook.xml"/></Relationships>'
+        ),
         "xl/workbook.xml": (
             f'<?xml version="1.0" encoding="UTF-8"?><workbook xmlns="{main}" xmlns:r="{rel}"><sheets>'
-            f'<sheet name="{sheet}" sheetId="1" r:id="rId1"/></sheets></workbook>'),
+            f'<sheet name="{sheet}" sheetId="1" r:id="rId1"/></sheets></workbook>'
+        ),
         "xl/_rels/workbook.xml.rels": (
             f'<?xml version="1.0" encoding="UTF-8"?><Relationships xmlns="http://schemas.openxmlformats.org/package/2006/relationships">'
             f'<Relationship Id="rId1" Type="{rel}/worksheet" Target="worksheets/sheet1.xml"/>'
-            f'<Relationship Id="rId2" Type="{rel}/sharedStrings" Target="sharedStrings.xml"/></Relationships>'),
+            f'<Relationship Id="rId2" Type="{rel}/sharedStrings" Target="sharedStrings.xml"/></Relationships>'
+        ),
         "xl/worksheets/sheet1.xml": (
             f'<?xml version="1.0" encoding="UTF-8"?><worksheet xmlns="{main}"><sheetData>{"".join(cells_xml)}</sheetData>'
-            "</worksheet>"),
+            "</worksheet>"
+        ),
         "xl/sharedStrings.xml": (
             f'<?xml version="1.0" encoding="UTF-8"?><sst xmlns="{main}" count="{len(strings)}" uniqueCount="{len(strings)}">'
-            + "".join(f"<si><t>{s}</t></si>" for s in strings) + "</sst>"),
+            + "".join(f"<si><t>{s}</t></si>" for s in strings)
+            + "</sst>"
+        ),
     }
     out = io.BytesIO()
     with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as book:
@@ -321,7 +385,7 @@ def test_a_truncated_workbook_is_refused(catalogue_db, cut):
 def test_a_workbook_with_a_flipped_byte_is_refused_or_loads_whole(catalogue_db):
     raw = bytearray(_good_book())
     for at in range(40, len(raw), max(1, len(raw) // 60)):
-        broken = bytes(raw[:at]) + bytes([raw[at] ^ 0xFF]) + bytes(raw[at + 1:])
+        broken = bytes(raw[:at]) + bytes([raw[at] ^ 0xFF]) + bytes(raw[at + 1 :])
         before = snapshot(catalogue_db)
         result = ingest_bytes(catalogue_db, broken, "flip.xlsx")
         assert result.outcome in ("rejected", "loaded", "unchanged"), result
@@ -346,9 +410,11 @@ def test_the_command_line_loads_the_files_after_a_damaged_one(tmp_path):
     bootstrap.load_reference_data(con)
     con.close()
     files = []
-    for name, raw in (("a.csv", b"month,alert_code,provider,volume\n2020-04,8F3E,CSP N,1\n"),
-                      ("broken.xlsx", _rewrite(_good_book(), DAMAGED["malformed sheet XML"])),
-                      ("c.csv", b"month,alert_code,provider,volume\n2020-05,8F3E,CSP N,2\n")):
+    for name, raw in (
+        ("a.csv", b"month,alert_code,provider,volume\n2020-04,8F3E,CSP N,1\n"),
+        ("broken.xlsx", _rewrite(_good_book(), DAMAGED["malformed sheet XML"])),
+        ("c.csv", b"month,alert_code,provider,volume\n2020-05,8F3E,CSP N,2\n"),
+    ):
         (tmp_path / name).write_bytes(raw)
         files.append(tmp_path / name)
     code, out, err = run_cli("--db", path, "ingest", *files)
@@ -382,13 +448,15 @@ def test_a_zip_bomb_is_refused_before_it_is_read(catalogue_db):
 def test_a_huge_csv_cell_is_refused_and_quoted_short(catalogue_db):
     before = snapshot(catalogue_db)
     big = "x" * 40_000
-    for raw, column in (((f"month,measure,provider,value,note\n2020-04,PM2,CSP N,54.8,{big}\n").encode(), "note"),
-                        ((f"month,measure,provider,value\n2020-04,PM2,CSP N,{big}\n").encode(), "value")):
+    for raw, column in (
+        ((f"month,measure,provider,value,note\n2020-04,PM2,CSP N,54.8,{big}\n").encode(), "note"),
+        ((f"month,measure,provider,value\n2020-04,PM2,CSP N,{big}\n").encode(), "value"),
+    ):
         result = ingest_bytes(catalogue_db, raw, "big.csv")
         assert_rejected_unchanged(catalogue_db, before, result, "big.csv", {(2, column)})
         assert "longer than a spreadsheet cell holds (32,767)" in result.problems[0].message
         assert len(str(result.problems[0])) < 250 and "(40,000 characters)" in str(result.problems[0])
-    huge = (b"month,measure,provider,value,note\n2020-04,PM2,CSP N,54.8,\"" + b"y" * (100 << 20) + b"\"\n")
+    huge = b'month,measure,provider,value,note\n2020-04,PM2,CSP N,54.8,"' + b"y" * (100 << 20) + b'"\n'
     result = ingest_bytes(catalogue_db, huge, "huge.csv")
     assert_rejected_unchanged(catalogue_db, before, result, "huge.csv", {(2, "-")})
     assert len(str(result.problems[0])) < 250
@@ -396,11 +464,13 @@ def test_a_huge_csv_cell_is_refused_and_quoted_short(catalogue_db):
 
 def test_a_long_value_is_quoted_in_at_most_80_characters_in_every_message(catalogue_db):
     long = "9" * 5000 + "x"
-    for header, row in (("month,measure,provider,value", f"{long},PM2,CSP N,54.8"),
-                        ("month,measure,provider,value", f"2020-04,{long},CSP N,54.8"),
-                        ("month,measure,provider,value", f"2020-04,PM2,{long},54.8"),
-                        ("month,measure,provider,value", f"2020-04,PM2,CSP N,{long}"),
-                        ("month,alert_code,provider,volume", f"2020-04,{long},CSP N,1")):
+    for header, row in (
+        ("month,measure,provider,value", f"{long},PM2,CSP N,54.8"),
+        ("month,measure,provider,value", f"2020-04,{long},CSP N,54.8"),
+        ("month,measure,provider,value", f"2020-04,PM2,{long},54.8"),
+        ("month,measure,provider,value", f"2020-04,PM2,CSP N,{long}"),
+        ("month,alert_code,provider,volume", f"2020-04,{long},CSP N,1"),
+    ):
         result = load_text(catalogue_db, f"{header}\n{row}\n", "long.csv")
         assert result.outcome == "rejected"
         for problem in result.problems:
@@ -428,8 +498,11 @@ def test_only_regular_files_are_read(catalogue_db, tmp_path):
     assert not reader.is_alive(), "reading a FIFO hung"
     result = outcome["result"]
     assert result.outcome == "rejected" and "not a regular file" in result.problems[0].message
-    for path, words in (("/dev/zero", "not a regular file"), (str(tmp_path), "a folder"),
-                        (str(tmp_path / "missing.csv"), "cannot read the file")):
+    for path, words in (
+        ("/dev/zero", "not a regular file"),
+        (str(tmp_path), "a folder"),
+        (str(tmp_path / "missing.csv"), "cannot read the file"),
+    ):
         result = ingest_file(catalogue_db, path)
         assert result.outcome == "rejected" and words in result.problems[0].message, result.problems
 
@@ -463,41 +536,62 @@ def test_look_alike_identifiers_are_refused_naming_the_character(catalogue_db, r
     assert any(named in p.message and p.row == 2 for p in result.problems), [str(p) for p in result.problems]
 
 
-@pytest.mark.parametrize("header, row, column", [
-    ("incident_id,opened,resolved,category,provider,major,title", "INC\u041e01,2020-04-01,,2,DSP,true,x", "incident_id"),
-    ("month,alert_code,provider,volume", "2020-04,8F3\u0415,CSP N,1", "alert_code"),
-    ("month,metric,provider,value,unit", "2020-04,ch\u0430nges implemented,DCC,1,count", "metric"),
-    ("measure,provider,name,unit,direction,target,minimum,effective_from", "\u0421PM9,DCC,x,percent,higher,99,96,2018-01",
-     "measure"),
-])
+@pytest.mark.parametrize(
+    "header, row, column",
+    [
+        (
+            "incident_id,opened,resolved,category,provider,major,title",
+            "INC\u041e01,2020-04-01,,2,DSP,true,x",
+            "incident_id",
+        ),
+        ("month,alert_code,provider,volume", "2020-04,8F3\u0415,CSP N,1", "alert_code"),
+        ("month,metric,provider,value,unit", "2020-04,ch\u0430nges implemented,DCC,1,count", "metric"),
+        (
+            "measure,provider,name,unit,direction,target,minimum,effective_from",
+            "\u0421PM9,DCC,x,percent,higher,99,96,2018-01",
+            "measure",
+        ),
+    ],
+)
 def test_look_alikes_in_every_kind_of_identifier(catalogue_db, header, row, column):
     before = snapshot(catalogue_db)
     result = load_text(catalogue_db, f"{header}\n{row}\n", "ids.csv")
     assert_rejected_unchanged(catalogue_db, before, result, "ids.csv")
-    assert any(p.column == column and "CYRILLIC" in p.message for p in result.problems), [str(p) for p in result.problems]
+    assert any(p.column == column and "CYRILLIC" in p.message for p in result.problems), [
+        str(p) for p in result.problems
+    ]
 
 
 @settings(max_examples=80, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
-@given(char=st.characters(min_codepoint=0xA0, max_codepoint=0x2FFFF,
-                          blacklist_categories=("Cs", "Co", "Cn")).filter(lambda c: not text.first_unprintable(c)),
-       column=st.sampled_from(["measure", "provider"]), at=st.integers(0, 5))
+@given(
+    char=st.characters(min_codepoint=0xA0, max_codepoint=0x2FFFF, blacklist_categories=("Cs", "Co", "Cn")).filter(
+        lambda c: not text.first_unprintable(c)
+    ),
+    column=st.sampled_from(["measure", "provider"]),
+    at=st.integers(0, 5),
+)
 def test_generated_non_ascii_characters_in_ids_are_refused_by_name(catalogue_db, char, column, at):
     cells = {"measure": "CPM1", "provider": "DCC"}
     cells[column] = cells[column][:at] + char + cells[column][at:]
     before = snapshot(catalogue_db)
-    result = load_text(catalogue_db, f"month,measure,provider,value\n2020-04,{cells['measure']},{cells['provider']},97\n",
-                       "gen.csv")
+    result = load_text(
+        catalogue_db, f"month,measure,provider,value\n2020-04,{cells['measure']},{cells['provider']},97\n", "gen.csv"
+    )
     assert_rejected_unchanged(catalogue_db, before, result, "gen.csv")
     assert any(text.char_name(char) in p.message for p in result.problems), [str(p) for p in result.problems]
 
 
 def test_mixed_encodings_are_refused_naming_a_row_of_each(catalogue_db):
-    raw = ("month,measure,provider,value,note\n2020-04,PM2,CSP N,54.8,café\n".encode("utf-8")
-           + "2020-05,PM2,CSP N,55.1,déjà vu\n".encode("cp1252"))
+    raw = (
+        "month,measure,provider,value,note\n2020-04,PM2,CSP N,54.8,café\n".encode()
+        + "2020-05,PM2,CSP N,55.1,déjà vu\n".encode("cp1252")
+    )
     before = snapshot(catalogue_db)
     result = ingest_bytes(catalogue_db, raw, "mixed.csv")
     assert_rejected_unchanged(catalogue_db, before, result, "mixed.csv", {(1, "header")})
-    assert result.problems[0].message.startswith("the file mixes encodings: row 2 is UTF-8 but row 3 is not (byte 0xE9)")
+    assert result.problems[0].message.startswith(
+        "the file mixes encodings: row 2 is UTF-8 but row 3 is not (byte 0xE9)"
+    )
 
 
 def test_windows_1252_alone_loads_and_says_so(catalogue_db):
@@ -520,8 +614,9 @@ def test_excel_unicode_text_is_read(catalogue_db, encoding):
 
 def test_utf16_without_its_mark_says_what_it_is(catalogue_db):
     before = snapshot(catalogue_db)
-    result = ingest_bytes(catalogue_db, "month,measure,provider,value\n2020-04,PM2,CSP N,54.8\n".encode("utf-16-le"),
-                          "nobom.csv")
+    result = ingest_bytes(
+        catalogue_db, "month,measure,provider,value\n2020-04,PM2,CSP N,54.8\n".encode("utf-16-le"), "nobom.csv"
+    )
     assert_rejected_unchanged(catalogue_db, before, result, "nobom.csv", {(1, "header")})
     assert "UTF-16 text without its byte-order mark" in result.problems[0].message
 
@@ -534,7 +629,7 @@ def test_a_formula_without_a_saved_value_is_refused(catalogue_db):
     sheet.append(["2020-04", "PM2", "CSP N", "=A9*2", "=B9"])
     sheet.append(["2020-05", "PM2", "CSP N", 55.1, "fine"])
     buffer = io.BytesIO()
-    book.save(buffer)           # openpyxl saves formulas without their values (it does not calculate)
+    book.save(buffer)  # openpyxl saves formulas without their values (it does not calculate)
     before = snapshot(catalogue_db)
     result = ingest_bytes(catalogue_db, buffer.getvalue(), "formulas.xlsx")
     assert_rejected_unchanged(catalogue_db, before, result, "formulas.xlsx[measures]", {(2, "value"), (2, "note")})
@@ -548,27 +643,35 @@ def test_months_after_the_month_following_today_are_refused(catalogue_db):
     ok = load_text(catalogue_db, f"month,measure,provider,value\n{allowed:%Y-%m},PM2,CSP N,54.8\n", "next.csv")
     assert ok.outcome == "loaded", ok.problems
     before = snapshot(catalogue_db)
-    for header, row in (("month,measure,provider,value", f"{too_late:%Y-%m},PM2,CSP N,54.8"),
-                        ("month,alert_code,provider,volume", f"{too_late:%Y-%m},8F3E,CSP N,1"),
-                        ("month,metric,provider,value,unit", f"{too_late:%Y-%m},installations,CSP N,1,count")):
+    for header, row in (
+        ("month,measure,provider,value", f"{too_late:%Y-%m},PM2,CSP N,54.8"),
+        ("month,alert_code,provider,volume", f"{too_late:%Y-%m},8F3E,CSP N,1"),
+        ("month,metric,provider,value,unit", f"{too_late:%Y-%m},installations,CSP N,1,count"),
+    ):
         result = load_text(catalogue_db, f"{header}\n{row}\n", "future.csv")
         assert_rejected_unchanged(catalogue_db, before, result, "future.csv", {(2, "month")})
-        assert result.problems[0].message == (f"'{too_late:%Y-%m}' is in the future: figures can be for months up to "
-                                              f"{allowed:%B %Y}")
+        assert result.problems[0].message == (
+            f"'{too_late:%Y-%m}' is in the future: figures can be for months up to {allowed:%B %Y}"
+        )
 
 
 @pytest.mark.parametrize("written", ["100.0000001", "-0.0000001", "1e3", "100.00000000000001"])
 def test_a_value_out_of_range_is_printed_as_written(catalogue_db, written):
     result = load_text(catalogue_db, f"month,measure,provider,value\n2020-04,PM2,CSP N,{written}\n", "range.csv")
     assert [str(p) for p in result.problems] == [
-        f"range.csv:2:value: {written} is out of range: a percentage is between 0 and 100"]
+        f"range.csv:2:value: {written} is out of range: a percentage is between 0 and 100"
+    ]
 
 
-@pytest.mark.parametrize("digits", ["\u0663\u0664", "\uff15\uff14", "\u0968"], ids=["arabic-indic", "full-width", "devanagari"])
+@pytest.mark.parametrize(
+    "digits", ["\u0663\u0664", "\uff15\uff14", "\u0968"], ids=["arabic-indic", "full-width", "devanagari"]
+)
 def test_digits_other_than_ascii_are_refused_by_name(catalogue_db, digits):
-    for header, row in (("month,measure,provider,value", f"2020-04,PM2,CSP N,{digits}"),
-                        ("month,alert_code,provider,volume", f"2020-04,8F3E,CSP N,{digits}"),
-                        ("month,measure,provider,value", f"20{digits}-04,PM2,CSP N,1")):
+    for header, row in (
+        ("month,measure,provider,value", f"2020-04,PM2,CSP N,{digits}"),
+        ("month,alert_code,provider,volume", f"2020-04,8F3E,CSP N,{digits}"),
+        ("month,measure,provider,value", f"20{digits}-04,PM2,CSP N,1"),
+    ):
         result = load_text(catalogue_db, f"{header}\n{row}\n", "digits.csv")
         assert result.outcome == "rejected"
         assert unicodedata.name(digits[0]) in result.problems[0].message
@@ -584,9 +687,16 @@ def _with_sheet_xml(raw: bytes, change) -> bytes:
 @pytest.mark.parametrize("row_number", [1_048_577, 50_000_000, 10**12])
 def test_a_row_numbered_past_the_last_a_worksheet_has_is_refused_at_once(catalogue_db, row_number):
     """openpyxl makes an empty row for every row number skipped: one row numbered 50,000,000 took 8 GB."""
-    raw = _with_sheet_xml(_good_book(), lambda x: x.replace('<row r="2">', f'<row r="{row_number}">')
-                          .replace('r="A2"', f'r="A{row_number}"').replace('r="B2"', f'r="B{row_number}"')
-                          .replace('r="C2"', f'r="C{row_number}"').replace('r="D2"', f'r="D{row_number}"'))
+    raw = _with_sheet_xml(
+        _good_book(),
+        lambda x: (
+            x.replace('<row r="2">', f'<row r="{row_number}">')
+            .replace('r="A2"', f'r="A{row_number}"')
+            .replace('r="B2"', f'r="B{row_number}"')
+            .replace('r="C2"', f'r="C{row_number}"')
+            .replace('r="D2"', f'r="D{row_number}"')
+        ),
+    )
     before = snapshot(catalogue_db)
     result = ingest_bytes(catalogue_db, raw, "sparse.xlsx")
     assert_rejected_unchanged(catalogue_db, before, result, "sparse.xlsx", {(1, "-")})
@@ -594,28 +704,36 @@ def test_a_row_numbered_past_the_last_a_worksheet_has_is_refused_at_once(catalog
 
 
 def test_a_far_row_within_the_limit_loads_without_holding_the_empty_rows(catalogue_db):
-    raw = _with_sheet_xml(_good_book(), lambda x: x.replace('<row r="2">', '<row r="1000000">')
-                          .replace('r="A2"', 'r="A1000000"').replace('r="B2"', 'r="B1000000"')
-                          .replace('r="C2"', 'r="C1000000"').replace('r="D2"', 'r="D1000000"'))
+    raw = _with_sheet_xml(
+        _good_book(),
+        lambda x: (
+            x.replace('<row r="2">', '<row r="1000000">')
+            .replace('r="A2"', 'r="A1000000"')
+            .replace('r="B2"', 'r="B1000000"')
+            .replace('r="C2"', 'r="C1000000"')
+            .replace('r="D2"', 'r="D1000000"')
+        ),
+    )
     result = ingest_bytes(catalogue_db, raw, "far.xlsx")
     assert result.outcome == "loaded" and result.rows_read == 1
 
 
 def test_a_row_wider_than_a_worksheet_is_refused(catalogue_db):
-    raw = _with_sheet_xml(_good_book(), lambda x: x.replace("</row></sheetData>",
-                                                            '<c r="ZZZ2"><v>1</v></c></row></sheetData>'))
+    raw = _with_sheet_xml(
+        _good_book(), lambda x: x.replace("</row></sheetData>", '<c r="ZZZ2"><v>1</v></c></row></sheetData>')
+    )
     result = ingest_bytes(catalogue_db, raw, "wide.xlsx")
     assert result.outcome == "rejected" and "more than the 16,384 columns" in result.problems[0].message
 
 
-@pytest.mark.parametrize("element", ["<f\n>D2*2</f>", "<f\t>D2*2</f>", "<x:f>D2*2</x:f>", "<f t=\"shared\" si=\"0\"/>"])
+@pytest.mark.parametrize("element", ["<f\n>D2*2</f>", "<f\t>D2*2</f>", "<x:f>D2*2</x:f>", '<f t="shared" si="0"/>'])
 def test_a_formula_without_a_value_is_found_however_it_is_written(catalogue_db, element):
     book = _book([["month", "alert_code", "provider", "volume", "devices"], ["2020-04", "8F3E", "CSP N", 10, 5]])
     raw = _with_sheet_xml(book, lambda x: x.replace('<c r="E2"><v>5</v></c>', f'<c r="E2">{element}</c>'))
     before = snapshot(catalogue_db)
     result = ingest_bytes(catalogue_db, raw, "formula.xlsx")
     if result.outcome == "rejected" and result.problems[0].message.startswith("the workbook is damaged"):
-        return          # a namespace prefix openpyxl cannot read at all: refused as damaged, also fine
+        return  # a namespace prefix openpyxl cannot read at all: refused as damaged, also fine
     assert_rejected_unchanged(catalogue_db, before, result, "formula.xlsx", {(2, "devices")})
     assert result.problems[0].message == "formula without a saved value: open and save the file in Excel"
 
@@ -642,7 +760,8 @@ def test_the_first_visible_sheet_is_read_and_hidden_or_unread_sheets_are_named(c
         "hidden.xlsx: hidden sheet 'Old' was not read (with no sheet named after a kind, only the first visible "
         "sheet is read)",
         "hidden.xlsx: sheet 'Spare' was not read (with no sheet named after a kind, only the first visible sheet "
-        "is read)"]
+        "is read)",
+    ]
 
 
 def test_two_sheets_with_one_name_are_refused_as_damaged(catalogue_db):
@@ -650,8 +769,10 @@ def test_two_sheets_with_one_name_are_refused_as_damaged(catalogue_db):
 
     def twice(name, data):
         if name == "xl/workbook.xml":
-            return data.replace(b'<sheet name="alerts" sheetId="1" r:id="rId1"/>',
-                                b'<sheet name="alerts" sheetId="1" r:id="rId1"/><sheet name="alerts" sheetId="2" r:id="rId1"/>')
+            return data.replace(
+                b'<sheet name="alerts" sheetId="1" r:id="rId1"/>',
+                b'<sheet name="alerts" sheetId="1" r:id="rId1"/><sheet name="alerts" sheetId="2" r:id="rId1"/>',
+            )
         return data
 
     result = ingest_bytes(catalogue_db, _rewrite(raw, twice), "dup.xlsx")
@@ -680,16 +801,20 @@ def test_the_fast_reader_keeps_the_limits_of_the_row_by_row_reader(catalogue_db,
 def test_a_line_break_or_tab_in_a_source_label_or_file_name_is_refused(catalogue_db, label):
     good = b"month,measure,provider,value\n2020-04,PM2,CSP N,54.8\n"
     before = snapshot(catalogue_db)
-    for result in (ingest_bytes(catalogue_db, good, "pmr.csv", source=label),
-                   ingest_bytes(catalogue_db, good, label.replace("\n", "x\n") + ".csv")):
+    for result in (
+        ingest_bytes(catalogue_db, good, "pmr.csv", source=label),
+        ingest_bytes(catalogue_db, good, label.replace("\n", "x\n") + ".csv"),
+    ):
         assert result.outcome == "rejected" and "holds a line break or a tab" in result.problems[0].message
         assert "\n" not in str(result.problems[0])
     assert snapshot(catalogue_db) == before
 
 
 def test_a_catalogue_loads_as_white_only(catalogue_db):
-    raw = (b"measure,provider,name,unit,direction,target,minimum,effective_from\n"
-           b"CPM1,DCC,RED SECRET NAME,percent,higher,99.7,97.3,2020-01\n")
+    raw = (
+        b"measure,provider,name,unit,direction,target,minimum,effective_from\n"
+        b"CPM1,DCC,RED SECRET NAME,percent,higher,99.7,97.3,2020-01\n"
+    )
     before = snapshot(catalogue_db)
     result = ingest_bytes(catalogue_db, raw, "redcat.csv", classification="red")
     assert_rejected_unchanged(catalogue_db, before, result, "redcat.csv", {(1, "-")})
@@ -699,12 +824,14 @@ def test_a_catalogue_loads_as_white_only(catalogue_db):
 
 @pytest.mark.parametrize("value", ["1.7976931348623157e308", "1e16", "-2e15"])
 def test_values_too_large_for_any_scale_are_refused(catalogue_db, value):
-    for header, row, column in (("month,metric,provider,value,unit", f"2020-04,installations,CSP N,{value},count", "value"),
-                                ("month,measure,provider,value,numerator,denominator",
-                                 f"2020-04,PM2,CSP N,50,{value},2", "numerator")):
+    for header, row, column in (
+        ("month,metric,provider,value,unit", f"2020-04,installations,CSP N,{value},count", "value"),
+        ("month,measure,provider,value,numerator,denominator", f"2020-04,PM2,CSP N,50,{value},2", "numerator"),
+    ):
         result = load_text(catalogue_db, f"{header}\n{row}\n", "huge.csv")
-        assert result.outcome == "rejected" and any(p.column == column and "too large" in p.message
-                                                    for p in result.problems), result.problems
+        assert result.outcome == "rejected" and any(
+            p.column == column and "too large" in p.message for p in result.problems
+        ), result.problems
 
 
 def test_counts_are_bounded_so_that_every_total_fits(catalogue_db):
@@ -715,12 +842,14 @@ def test_counts_are_bounded_so_that_every_total_fits(catalogue_db):
     assert result.outcome == "loaded"
     (total,) = catalogue_db.execute("SELECT sum(volume) FROM alerts").fetchone()
     assert total == 1100 * MAX_COUNT
-    from opsg_metrics.queries.findings import Finding  # noqa: F401  (the summary states this total)
     from opsg_metrics.queries import context
+    from opsg_metrics.queries.findings import Finding  # noqa: F401  (the summary states this total)
 
     findings, *_ = context.context_findings(catalogue_db, date(2021, 12, 1))
     assert any(f"{1100 * MAX_COUNT:,} alerts in the month" in f.text for f in findings)
-    too_big = load_text(catalogue_db, f"month,alert_code,provider,volume\n2021-11,8F3E,CSP N,{MAX_COUNT + 1}\n", "x.csv")
+    too_big = load_text(
+        catalogue_db, f"month,alert_code,provider,volume\n2021-11,8F3E,CSP N,{MAX_COUNT + 1}\n", "x.csv"
+    )
     assert too_big.outcome == "rejected" and "too large for a count" in too_big.problems[0].message
 
 

@@ -17,17 +17,16 @@ from pathlib import Path
 import docx
 import pytest
 
-from opsg_metrics.store.errors import OpsgError
 from opsg_metrics.ingest import bootstrap
-from opsg_metrics.store import connect as db
-from opsg_metrics.render import files as export
-from opsg_metrics.render.documents import build
-from opsg_metrics.render import draw as renderer
-from opsg_metrics.queries import summary
-from opsg_metrics.store import text
-from opsg_metrics.render.charts import views
-from opsg_metrics.queries import provenance, trends
 from opsg_metrics.ingest.load import ingest_bytes
+from opsg_metrics.queries import summary
+from opsg_metrics.render import draw as renderer
+from opsg_metrics.render import files as export
+from opsg_metrics.render.charts import views
+from opsg_metrics.render.documents import build
+from opsg_metrics.store import connect as db
+from opsg_metrics.store import text
+from opsg_metrics.store.errors import OpsgError
 
 from .conftest import REPO, load_text, read_marked_csv, run_cli, snapshot
 
@@ -38,9 +37,13 @@ BAD = "\uffff\x0b\x85\ufdd0"
 
 
 def _spec(title: str) -> dict:
-    return {"$schema": "https://vega.github.io/schema/vega-lite/v6.json", "title": title,
-            "data": {"values": [{"x": 1, "note": title}]}, "mark": "point",
-            "encoding": {"x": {"field": "x"}, "tooltip": {"field": "note"}}}
+    return {
+        "$schema": "https://vega.github.io/schema/vega-lite/v6.json",
+        "title": title,
+        "data": {"values": [{"x": 1, "note": title}]},
+        "mark": "point",
+        "encoding": {"x": {"field": "x"}, "tooltip": {"field": "note"}},
+    }
 
 
 @pytest.mark.parametrize("fmt", renderer.FORMATS)
@@ -52,7 +55,7 @@ def test_text_that_cannot_be_printed_never_reaches_vl_convert(fmt):
 
 
 def test_a_renderer_that_dies_is_an_error_message_and_the_next_chart_still_draws():
-    raw = json.dumps(_spec("dies\uffff"), ensure_ascii=False)       # bypasses the check, as a defect would
+    raw = json.dumps(_spec("dies\uffff"), ensure_ascii=False)  # bypasses the check, as a defect would
     with pytest.raises(OpsgError, match=r"the renderer stopped unexpectedly \(it ended with signal 6\)"):
         renderer._POOL.draw(raw, "svg", renderer.PNG_PPI)
     assert renderer.render(_spec("after"), "svg").startswith(b"<svg")
@@ -109,8 +112,19 @@ def test_the_summary_of_poisoned_data_is_written(poisoned, fmt):
 
 
 def test_the_month_pack_of_poisoned_data_is_written_by_the_command_line(poisoned, tmp_path):
-    code, out, err = run_cli("--db", poisoned, "export-charts", "--month", "2020-04", "--out", tmp_path / "pack",
-                             "--format", "svg", "--measure", "CPM1")
+    code, out, err = run_cli(
+        "--db",
+        poisoned,
+        "export-charts",
+        "--month",
+        "2020-04",
+        "--out",
+        tmp_path / "pack",
+        "--format",
+        "svg",
+        "--measure",
+        "CPM1",
+    )
     assert code == 0, err
     marking, rows = read_marked_csv((tmp_path / "pack" / "manifest.csv").read_bytes())
     assert len(rows) == 3 and all(text.first_unprintable(r["sources"]) is None for r in rows)
@@ -120,8 +134,13 @@ def test_the_month_pack_of_poisoned_data_is_written_by_the_command_line(poisoned
 
 
 def test_the_manifest_is_neutralised_and_marked(catalogue_db):
-    load_text(catalogue_db, "month,measure,provider,value\n2020-04,CPM1,DCC,97\n", "a.csv",
-              source="=HYPERLINK(\"http://x\",\"click\")", classification="green")
+    load_text(
+        catalogue_db,
+        "month,measure,provider,value\n2020-04,CPM1,DCC,97\n",
+        "a.csv",
+        source='=HYPERLINK("http://x","click")',
+        classification="green",
+    )
     name, content, entries = export.month_pack(catalogue_db, date(2020, 4, 1), "svg")
     with zipfile.ZipFile(io.BytesIO(content)) as pack:
         marking, rows = read_marked_csv(pack.read("manifest.csv"))
@@ -143,8 +162,11 @@ def test_every_csv_is_written_by_the_one_neutralising_writer():
         for pattern in (r"\.to_csv\(", r"csv\.writer\(", r"csv\.DictWriter\(", r'mime="text/csv"'):
             for _ in re.finditer(pattern, source):
                 writers.append(f"{path.relative_to(REPO)}: {pattern}")
-    assert sorted(writers) == ['opsg_metrics/app/ui.py: mime="text/csv"', "opsg_metrics/render/csv.py: \\.to_csv\\(",
-                               "opsg_metrics/sample.py: csv\\.writer\\("]
+    assert sorted(writers) == [
+        'opsg_metrics/app/ui.py: mime="text/csv"',
+        "opsg_metrics/render/csv.py: \\.to_csv\\(",
+        "opsg_metrics/sample.py: csv\\.writer\\(",
+    ]
 
 
 # ------------------------------------------------------------------ 6. marking from exactly the rows used
@@ -188,8 +210,12 @@ def test_the_summary_is_marked_by_the_previous_months_rows_it_uses(catalogue_db,
 
 def test_the_summary_is_not_marked_by_rows_it_does_not_use(catalogue_db):
     _two_months(catalogue_db, "white")
-    load_text(catalogue_db, "month,metric,provider,value,unit\n2020-02,installations,CSP S,5,count\n", "old.csv",
-              classification="red")           # two months back: not compared with
+    load_text(
+        catalogue_db,
+        "month,metric,provider,value,unit\n2020-02,installations,CSP S,5,count\n",
+        "old.csv",
+        classification="red",
+    )  # two months back: not compared with
     assert summary.build_summary(catalogue_db, date(2020, 4, 1)).classification == "white"
 
 
@@ -208,21 +234,30 @@ def test_the_command_line_gate_uses_the_same_rows_as_the_marking(tmp_path):
 
 def test_two_sources_with_one_label_are_told_apart_by_id(catalogue_db):
     load_text(catalogue_db, "month,measure,provider,value\n2020-04,CPM1,DCC,97\n", "a.csv", source="PMR April 2020")
-    load_text(catalogue_db, "month,measure,provider,value\n2019-01,PM2,CSP N,50\n", "b.csv", source="PMR April 2020",
-              classification="amber")
+    load_text(
+        catalogue_db,
+        "month,measure,provider,value\n2019-01,PM2,CSP N,50\n",
+        "b.csv",
+        source="PMR April 2020",
+        classification="amber",
+    )
     view = views.trend_view(catalogue_db, "CPM1", ["DCC"], date(2020, 1, 1), date(2020, 4, 1))
     assert view.provenance.classification == "white"
     charts = export.pack_charts(catalogue_db, date(2020, 4, 1), "svg", measure="CPM1")
     assert export.pack_classification(charts) == "white"
-    export.check_restricted(export.pack_classification(charts), False)      # the gate agrees: no refusal
+    export.check_restricted(export.pack_classification(charts), False)  # the gate agrees: no refusal
 
 
 def test_a_word_summary_is_marked_by_what_its_charts_draw(catalogue_db):
     """Word and HTML draw the 24 months to the month: an AMBER major incident a year back marks them (it is on
     the chart of the miss), not Markdown (which states only the month's incidents)."""
-    load_text(catalogue_db, "incident_id,opened,resolved,category,provider,major,title\n"
-                            "INC7,2019-05-02 10:00,2019-05-02 11:00,2,DSP,true,slow responses\n", "old.csv",
-              classification="amber")
+    load_text(
+        catalogue_db,
+        "incident_id,opened,resolved,category,provider,major,title\n"
+        "INC7,2019-05-02 10:00,2019-05-02 11:00,2,DSP,true,slow responses\n",
+        "old.csv",
+        classification="amber",
+    )
     load_text(catalogue_db, "month,measure,provider,value\n2020-03,CPM1,DCC,95\n2020-04,CPM1,DCC,96\n", "new.csv")
     assert build.summary_document(catalogue_db, date(2020, 4, 1), "md")[2] == "white"
     assert build.summary_document(catalogue_db, date(2020, 4, 1), "html")[2] == "amber"
@@ -239,7 +274,7 @@ def test_a_restricted_figure_a_run_rests_on_marks_the_summary_and_the_chart(cata
     assert any("since June 2018" in f.text for f in built.findings)
     assert built.classification == "red"
     charts = export.pack_charts(catalogue_db, date(2020, 4, 1), "svg", measure="CPM1")
-    assert export.pack_classification(charts) == "red"      # the chart's subtitle states the same run
+    assert export.pack_classification(charts) == "red"  # the chart's subtitle states the same run
 
 
 # ------------------------------------------------------------------ 7. the surroundings
@@ -257,17 +292,27 @@ def db_file(tmp_path):
 
 def test_a_damaged_database_file_is_called_damaged_not_in_use(db_file):
     raw = db_file.read_bytes()
-    db_file.write_bytes(raw[:8192] + b"\0" * 65536 + raw[8192 + 65536:])
-    for args in (("status", "--month", "2020-04"), ("summary", "--month", "2020-04"),
-                 ("ingest", str(db_file.parent / "x.csv"))):
+    db_file.write_bytes(raw[:8192] + b"\0" * 65536 + raw[8192 + 65536 :])
+    for args in (
+        ("status", "--month", "2020-04"),
+        ("summary", "--month", "2020-04"),
+        ("ingest", str(db_file.parent / "x.csv")),
+    ):
         code, out, err = run_cli("--db", db_file, *args)
         assert code == 1 and "the database file is damaged" in err and "in use" not in err, err
         assert str(db_file) in err and "Traceback" not in err
 
 
 def test_a_database_in_use_by_another_process_says_so(db_file):
-    holder = subprocess.Popen([sys.executable, "-c", f"import duckdb, time; c = duckdb.connect({str(db_file)!r}); "
-                               "print('held', flush=True); time.sleep(60)"], stdout=subprocess.PIPE, text=True)
+    holder = subprocess.Popen(
+        [
+            sys.executable,
+            "-c",
+            f"import duckdb, time; c = duckdb.connect({str(db_file)!r}); print('held', flush=True); time.sleep(60)",
+        ],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
     try:
         assert holder.stdout.readline().strip() == "held"
         code, out, err = run_cli("--db", db_file, "status", "--month", "2020-04")
@@ -287,8 +332,10 @@ def test_a_full_disk_says_so_and_keeps_the_database_as_it_was(db_file, tmp_path)
     try:
         with pytest.raises(OpsgError) as caught:
             ingest_bytes(con, b"month,measure,provider,value\n2020-05,CPM1,DCC,98\n", "may.csv")
-        assert str(caught.value) == (f"{db_file}: the disk is full. Nothing was loaded; the database is as it was. "
-                                     "Free some space and try again.")
+        assert str(caught.value) == (
+            f"{db_file}: the disk is full. Nothing was loaded; the database is as it was. "
+            "Free some space and try again."
+        )
     finally:
         con.close()
         wal.unlink()
@@ -300,9 +347,11 @@ def test_a_full_disk_says_so_and_keeps_the_database_as_it_was(db_file, tmp_path)
 
 def test_the_command_line_says_the_disk_is_full(db_file, tmp_path):
     (tmp_path / "may.csv").write_bytes(b"month,measure,provider,value\n2020-05,CPM1,DCC,98\n")
-    script = (f"import os, sys; sys.path.insert(0, {str(REPO)!r}); from opsg_metrics import cli; from opsg_metrics.store import connect as db; "
-              f"con = db.connect({str(db_file)!r}); con.close(); os.symlink('/dev/full', {str(db_file) + '.wal'!r}); "
-              f"sys.exit(cli.main(['--db', {str(db_file)!r}, 'ingest', {str(tmp_path / 'may.csv')!r}]))")
+    script = (
+        f"import os, sys; sys.path.insert(0, {str(REPO)!r}); from opsg_metrics import cli; from opsg_metrics.store import connect as db; "
+        f"con = db.connect({str(db_file)!r}); con.close(); os.symlink('/dev/full', {str(db_file) + '.wal'!r}); "
+        f"sys.exit(cli.main(['--db', {str(db_file)!r}, 'ingest', {str(tmp_path / 'may.csv')!r}]))"
+    )
     proc = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=120)
     os.unlink(str(db_file) + ".wal")
     assert proc.returncode == 1 and "the disk is full" in proc.stderr and "Traceback" not in proc.stderr, proc.stderr
@@ -326,12 +375,15 @@ def test_a_foreign_duckdb_file_is_refused_before_anything_is_written(tmp_path):
     assert path.read_bytes() == before
 
 
-@pytest.mark.parametrize("where, words", [
-    ("missing/summary.md", "does not exist; create it first"),
-    (".", "is a folder; give a file name"),
-    ("a-file/summary.md", "is a file, not a folder"),
-    ("/proc/opsg-summary.md", "cannot write the file"),
-])
+@pytest.mark.parametrize(
+    "where, words",
+    [
+        ("missing/summary.md", "does not exist; create it first"),
+        (".", "is a folder; give a file name"),
+        ("a-file/summary.md", "is a file, not a folder"),
+        ("/proc/opsg-summary.md", "cannot write the file"),
+    ],
+)
 def test_bad_summary_output_paths_are_errors(sample_db_path, tmp_path, where, words):
     (tmp_path / "a-file").write_text("x")
     target = where if where.startswith("/") else str(tmp_path / where)
@@ -339,15 +391,19 @@ def test_bad_summary_output_paths_are_errors(sample_db_path, tmp_path, where, wo
     assert code == 1 and words in err and err.startswith("error: ") and "Traceback" not in err, err
 
 
-@pytest.mark.parametrize("where, words", [
-    ("a-file", "is a file, not a folder"),
-    ("/proc/opsg-charts", "cannot create the folder"),
-])
+@pytest.mark.parametrize(
+    "where, words",
+    [
+        ("a-file", "is a file, not a folder"),
+        ("/proc/opsg-charts", "cannot create the folder"),
+    ],
+)
 def test_bad_chart_folders_are_errors(sample_db_path, tmp_path, where, words):
     (tmp_path / "a-file").write_text("x")
     target = where if where.startswith("/") else str(tmp_path / where)
-    code, out, err = run_cli("--db", sample_db_path, "export-charts", "--month", "2020-04", "--measure", "CPM1",
-                             "--out", target)
+    code, out, err = run_cli(
+        "--db", sample_db_path, "export-charts", "--month", "2020-04", "--measure", "CPM1", "--out", target
+    )
     assert code == 1 and words in err and "Traceback" not in err, err
 
 
@@ -380,10 +436,18 @@ def test_an_output_path_that_is_a_database_is_refused(db_file, tmp_path):
 def test_a_pipe_as_the_database_or_the_output_is_refused_not_waited_on(db_file, tmp_path):
     pipe = tmp_path / "pipe.duckdb"
     os.mkfifo(pipe)
-    for args in (("--db", pipe, "status", "--month", "2020-04"), ("--db", pipe, "init"),
-                 ("--db", db_file, "summary", "--month", "2020-04", "-o", pipe)):
-        proc = subprocess.run([sys.executable, "-m", "opsg_metrics", *map(str, args)], cwd=REPO, capture_output=True,
-                              text=True, timeout=60)
+    for args in (
+        ("--db", pipe, "status", "--month", "2020-04"),
+        ("--db", pipe, "init"),
+        ("--db", db_file, "summary", "--month", "2020-04", "-o", pipe),
+    ):
+        proc = subprocess.run(
+            [sys.executable, "-m", "opsg_metrics", *map(str, args)],
+            cwd=REPO,
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
         assert proc.returncode == 1 and ("pipe" in proc.stderr), proc.stderr
 
 
@@ -391,8 +455,19 @@ def test_a_chart_file_in_the_way_is_replaced_whole(sample_db_path, tmp_path):
     out = tmp_path / "charts"
     out.mkdir()
     os.mkfifo(out / "2020-04_CPM1_DCC.svg")
-    code, _, err = run_cli("--db", sample_db_path, "export-charts", "--month", "2020-04", "--measure", "CPM1",
-                           "--out", out, "--format", "svg")
+    code, _, err = run_cli(
+        "--db",
+        sample_db_path,
+        "export-charts",
+        "--month",
+        "2020-04",
+        "--measure",
+        "CPM1",
+        "--out",
+        out,
+        "--format",
+        "svg",
+    )
     assert code == 0, err
     assert (out / "2020-04_CPM1_DCC.svg").is_file() and (out / "2020-04_CPM1_DCC.svg").read_bytes().startswith(b"<svg")
     assert not [p for p in out.iterdir() if p.name.endswith(".partial")]
@@ -400,9 +475,14 @@ def test_a_chart_file_in_the_way_is_replaced_whole(sample_db_path, tmp_path):
 
 def test_a_line_break_in_a_title_never_forges_a_line_in_word(catalogue_db):
     load_text(catalogue_db, "month,measure,provider,value\n2021-12,CPM1,DCC,96\n", "pmr.csv")
-    load_text(catalogue_db, 'incident_id,opened,resolved,category,provider,major,title\n'
-                            'INCNL1,2021-12-03 10:00,2021-12-04 10:00,1,DCC,true,"Outage\n\nClassification: WHITE '
-                            '(may be published)."\n', "inc.csv", classification="red")
+    load_text(
+        catalogue_db,
+        "incident_id,opened,resolved,category,provider,major,title\n"
+        'INCNL1,2021-12-03 10:00,2021-12-04 10:00,1,DCC,true,"Outage\n\nClassification: WHITE '
+        '(may be published)."\n',
+        "inc.csv",
+        classification="red",
+    )
     name, content, marking = build.summary_document(catalogue_db, date(2021, 12, 1), "docx", charts=False)
     document = docx.Document(io.BytesIO(content))
     lines = [line for p in document.paragraphs for line in p.text.split("\n")]
@@ -413,8 +493,13 @@ def test_a_line_break_in_a_title_never_forges_a_line_in_word(catalogue_db):
 
 def test_a_chart_of_figures_too_large_to_scale_still_draws(catalogue_db):
     """Figures are bounded at ingest; a database written before that (or by hand) still exports."""
-    load_text(catalogue_db, "measure,provider,name,unit,direction,target,minimum,effective_from\n"
-                            "HUGE,DCC,Huge count,count,higher,1000,10,2018-01\n", "cat.csv", kind="catalogue")
+    load_text(
+        catalogue_db,
+        "measure,provider,name,unit,direction,target,minimum,effective_from\n"
+        "HUGE,DCC,Huge count,count,higher,1000,10,2018-01\n",
+        "cat.csv",
+        kind="catalogue",
+    )
     load_text(catalogue_db, "month,measure,provider,value\n2021-11,HUGE,DCC,5\n2021-12,HUGE,DCC,6\n", "h.csv")
     catalogue_db.execute("UPDATE measure_values SET value = 1.7976931348623157e308 WHERE month = DATE '2021-12-01'")
     view = views.trend_view(catalogue_db, "HUGE", ["DCC"], date(2021, 1, 1), date(2021, 12, 1))

@@ -12,9 +12,11 @@ import pandas as pd
 import pytest
 
 from opsg_metrics.ingest import bootstrap
-from opsg_metrics.store import connect as db
-from opsg_metrics.render.charts import incidents as incident_charts
+from opsg_metrics.queries import incident_views as views
 from opsg_metrics.queries import incidents as inc
+from opsg_metrics.queries import resolution
+from opsg_metrics.render.charts import incidents as incident_charts
+from opsg_metrics.store import connect as db
 from opsg_metrics.store.errors import OpsgError
 
 from .conftest import REPO, load_text
@@ -66,16 +68,34 @@ def test_counts_by_month_category_and_provider(incident_db):
     assert rows == [
         (AUG, 1, "DSP", 1, 1),
         (AUG, 2, "DCC", 2, 2),
-        (AUG, 2, "CSP N", 0, 1),         # opened in July, resolved in August
+        (AUG, 2, "CSP N", 0, 1),  # opened in July, resolved in August
         (AUG, 4, "CSP N", 1, 0),
-        (AUG, 5, "CSP C", 1, 0),         # resolved in September
+        (AUG, 5, "CSP C", 1, 0),  # resolved in September
     ]
-    table = inc.monthly_table(inc.monthly_counts(incident_db, period(date(2021, 7, 1), AUG)), [date(2021, 7, 1), AUG])
-    assert table.to_dict("records")[0] == {"Month": "2021-07", "Cat 1": 0, "Cat 2": 1, "Cat 3": 0, "Cat 4": 0,
-                                           "Cat 5": 0, "Opened": 1, "Major opened (Cat 1-2)": 1, "Resolved": 0}
-    assert table.to_dict("records")[1] == {"Month": "2021-08", "Cat 1": 1, "Cat 2": 2, "Cat 3": 0, "Cat 4": 1,
-                                           "Cat 5": 1, "Opened": 5, "Major opened (Cat 1-2)": 3, "Resolved": 4}
-    by_provider = inc.provider_table(counts, ["DCC", "DSP", "CSP N", "CSP C"]).set_index("Provider")
+    table = views.monthly_table(inc.monthly_counts(incident_db, period(date(2021, 7, 1), AUG)), [date(2021, 7, 1), AUG])
+    assert table.to_dict("records")[0] == {
+        "Month": "2021-07",
+        "Cat 1": 0,
+        "Cat 2": 1,
+        "Cat 3": 0,
+        "Cat 4": 0,
+        "Cat 5": 0,
+        "Opened": 1,
+        "Major opened (Cat 1-2)": 1,
+        "Resolved": 0,
+    }
+    assert table.to_dict("records")[1] == {
+        "Month": "2021-08",
+        "Cat 1": 1,
+        "Cat 2": 2,
+        "Cat 3": 0,
+        "Cat 4": 1,
+        "Cat 5": 1,
+        "Opened": 5,
+        "Major opened (Cat 1-2)": 3,
+        "Resolved": 4,
+    }
+    by_provider = views.provider_table(counts, ["DCC", "DSP", "CSP N", "CSP C"]).set_index("Provider")
     assert by_provider.loc["CSP N", "Opened"] == 1 and by_provider.loc["CSP N", "Resolved"] == 1
     assert by_provider.loc["All", "Cat 2"] == 2 and by_provider.loc["All", "Opened"] == 5
 
@@ -93,7 +113,7 @@ def test_search_on_id_and_title_is_case_insensitive_and_literal(incident_db):
     found = inc.incident_list(incident_db, period(date(2021, 6, 1), SEP, search="FIRMWARE"))
     assert list(found["incident_id"]) == ["INC1", "INC5"]
     assert list(inc.incident_list(incident_db, period(search="inc3"))["incident_id"]) == ["INC3"]
-    assert inc.incident_list(incident_db, period(search="%")).empty          # no wildcards
+    assert inc.incident_list(incident_db, period(search="%")).empty  # no wildcards
     assert int(inc.monthly_counts(incident_db, period(search="firmware"))["opened"].sum()) == 1
 
 
@@ -111,7 +131,7 @@ def test_filter_is_checked_up_front():
 
 def test_durations_run_to_the_end_of_the_period_for_open_incidents(incident_db):
     august = inc.incident_list(incident_db, period()).set_index("incident_id")
-    assert list(august.index) == ["INC2", "INC3", "INC4", "INC5", "INC9"]            # opened in August
+    assert list(august.index) == ["INC2", "INC3", "INC4", "INC5", "INC9"]  # opened in August
     assert august.loc["INC3", "duration_hours"] == 24 and not august.loc["INC3", "open_at_end"]
     # Still open: to the end of August (1 Sep 00:00).
     assert august.loc["INC4", "open_at_end"] and august.loc["INC4", "duration_days"] == 16.5
@@ -124,15 +144,15 @@ def test_durations_run_to_the_end_of_the_period_for_open_incidents(incident_db):
     assert both.loc["INC4", "duration_days"] == 46.5
     majors = inc.incident_list(incident_db, period(), major_only=True)
     assert list(majors["incident_id"]) == ["INC2", "INC3", "INC9"]
-    table = inc.incident_table(majors)
+    table = views.incident_table(majors)
     assert list(table.columns[:3]) == ["Incident", "Opened", "Resolved"] and "Root cause" in table.columns
 
 
 def test_aged_open_incidents_at_the_end_of_the_period(incident_db):
     aged = inc.aged_open(incident_db, period())
-    assert list(aged["incident_id"]) == ["INC7", "INC4", "INC5"]                       # oldest first
+    assert list(aged["incident_id"]) == ["INC7", "INC4", "INC5"]  # oldest first
     assert list(aged["age_days"]) == [92.0, 16.5, 7.0]
-    assert list(aged["past_trt"]) == [True, True, False]      # 7 days is inside Category 5's 240 hours
+    assert list(aged["past_trt"]) == [True, True, False]  # 7 days is inside Category 5's 240 hours
     assert list(inc.aged_open(incident_db, period(AUG, SEP))["incident_id"]) == ["INC7", "INC4"]
     assert list(inc.aged_open(incident_db, period(providers=("CSP N",)))["incident_id"]) == ["INC4"]
 
@@ -141,7 +161,7 @@ def test_aged_open_incidents_at_the_end_of_the_period(incident_db):
 
 
 def test_share_resolved_within_trt_per_band_and_month(incident_db):
-    frame = inc.resolution_against_cpm(incident_db, period(AUG, SEP)).set_index(["month", "measure"])
+    frame = resolution.resolution_against_cpm(incident_db, period(AUG, SEP)).set_index(["month", "measure"])
     # August, Category 1-2: INC1 (60 h > 8), INC2 (3 h <= 4), INC3 (24 h > 8), INC9 (8 h: exactly the TRT).
     assert frame.loc[(AUG, "CPM4"), ["resolved", "within_trt", "share_within"]].tolist() == [4, 2, 50.0]
     # August, Category 3-5: nothing resolved: no share at all, never 0% or 100%.
@@ -151,7 +171,7 @@ def test_share_resolved_within_trt_per_band_and_month(incident_db):
     # The test catalogue has no CPM4: nothing reported, not a pass.
     assert pd.isna(frame.loc[(AUG, "CPM4"), "reported"]) and frame.loc[(AUG, "CPM4"), "status"] == "no_data"
     # The provider filter applies to the shares; categories do not (each band is its CPM's).
-    north = inc.resolution_against_cpm(incident_db, period(providers=("CSP N",), categories=(4,)))
+    north = resolution.resolution_against_cpm(incident_db, period(providers=("CSP N",), categories=(4,)))
     assert north.set_index("measure").loc["CPM4", "resolved"] == 1
 
 
@@ -159,32 +179,39 @@ def test_share_resolved_within_trt_per_band_and_month(incident_db):
 def cpm_db(catalogue_db):
     """The real catalogue (CPM4 100/85, CPM5 90/80), the incidents and two months of CPM4/CPM5."""
     assert load_text(catalogue_db, INCIDENTS, "incidents.csv").outcome == "loaded"
-    assert load_text(catalogue_db, """\
+    assert (
+        load_text(
+            catalogue_db,
+            """\
         month,measure,provider,value
         2021-08,CPM4,DCC,90
         2021-08,CPM5,DCC,95
         2021-09,CPM4,DCC,100
         2021-09,CPM5,DCC,70
-        """, "pmr.csv").outcome == "loaded"
+        """,
+            "pmr.csv",
+        ).outcome
+        == "loaded"
+    )
     return catalogue_db
 
 
 def test_reported_cpm_figures_beside_the_shares(cpm_db):
-    frame = inc.resolution_against_cpm(cpm_db, period()).set_index("measure")
+    frame = resolution.resolution_against_cpm(cpm_db, period()).set_index("measure")
     cpm4 = frame.loc["CPM4", ["reported", "target", "minimum", "status"]].tolist()
     assert cpm4 == [90.0, 100.0, 85.0, "below_target"]
     assert frame.loc["CPM5", ["reported", "status", "source"]].tolist() == [95.0, "met", "pmr.csv"]
-    table = inc.resolution_table(frame.reset_index())
+    table = views.resolution_table(frame.reset_index())
     assert table.loc[0, "Reported status"] == "Below target" and table.loc[0, "Within TRT (%)"] == 50.0
 
 
 def test_resolution_by_category(incident_db):
-    by_category = inc.resolution_by_category(incident_db, period()).set_index("category")
+    by_category = resolution.resolution_by_category(incident_db, period()).set_index("category")
     assert by_category.loc[2, ["resolved", "within_trt", "share_within", "target_hours"]].tolist() == [3, 1, 33.33, 8.0]
     assert by_category.loc[2, "max_hours"] == 60 and by_category.loc[1, "median_hours"] == 3
     assert by_category.loc[4, "resolved"] == 0 and pd.isna(by_category.loc[4, "share_within"])
     assert by_category.loc[4, ["open_at_end", "open_past_trt"]].tolist() == [1, 1]
-    assert list(inc.resolution_by_category(incident_db, period(categories=(1, 2)))["category"]) == [1, 2]
+    assert list(resolution.resolution_by_category(incident_db, period(categories=(1, 2)))["category"]) == [1, 2]
 
 
 def test_resolution_times_reference_file_is_sourced_and_says_what_is_unverified():
@@ -197,7 +224,7 @@ def test_resolution_times_reference_file_is_sourced_and_says_what_is_unverified(
             assert "PLACEHOLDER" in row["source"] and "TO VERIFY" in row["source"], row
             assert "SEC Section H" in row["source"]
     times = inc.resolution_times()
-    assert times["target_hours"].is_monotonic_increasing          # less severe, longer to resolve
+    assert times["target_hours"].is_monotonic_increasing  # less severe, longer to resolve
     assert times.loc[times["category"] <= 2, "target_hours"].max() < 24 <= times.loc[4, "target_hours"]
 
 
@@ -218,7 +245,7 @@ def test_rdp_incidents_from_the_ops_figures(incident_db):
     rdp = inc.rdp_incidents(incident_db, period(AUG, SEP))
     assert [r.month for r in rdp.itertuples()] == [AUG, SEP]
     assert rdp.loc[0, ["opened", "resolved_in_month", "still_open"]].tolist() == [5, 3, 5]
-    assert rdp.loc[1, "opened"] == 4 and pd.isna(rdp.loc[1, "resolved_in_month"])     # missing, not zero
+    assert rdp.loc[1, "opened"] == 4 and pd.isna(rdp.loc[1, "resolved_in_month"])  # missing, not zero
     assert inc.rdp_incidents(incident_db, period(date(2021, 1, 1), date(2021, 2, 1))).empty
 
 
@@ -248,7 +275,7 @@ def test_months_below_target_or_minimum_restrict_the_views(catalogue_db):
     assert load_text(catalogue_db, NORTH_MAJORS, "incidents.csv").outcome == "loaded"
     start, end = date(2021, 1, 1), date(2021, 5, 1)
     below_target = inc.months_below(catalogue_db, "PM2", "CSP N", "target", start, end)
-    assert below_target == [date(2021, 1, 1), date(2021, 2, 1), date(2021, 5, 1)]   # a null month is no miss
+    assert below_target == [date(2021, 1, 1), date(2021, 2, 1), date(2021, 5, 1)]  # a null month is no miss
     below_minimum = inc.months_below(catalogue_db, "pm 2", "CSP North", "minimum", start, end)
     assert below_minimum == [date(2021, 2, 1), date(2021, 5, 1)]
     assert inc.months_below(catalogue_db, "PM2", "CSP N", "minimum", date(2021, 3, 1), end) == [date(2021, 5, 1)]
@@ -262,18 +289,18 @@ def test_months_below_target_or_minimum_restrict_the_views(catalogue_db):
     assert list(majors["incident_id"]) == ["INC12", "INC13", "INC15"]
     counts = inc.monthly_counts(catalogue_db, f)
     assert sorted(set(counts["month"])) == below_minimum and int(counts["opened"].sum()) == 4
-    assert inc.month_ranges(below_target) == "Jan 2021 – Feb 2021, May 2021"
+    assert views.month_ranges(below_target) == "Jan 2021 – Feb 2021, May 2021"
 
 
 def test_sources_and_classification_behind_each_view(incident_db):
-    opened = inc.view_provenance(incident_db, period(), "opened")
+    opened = views.view_provenance(incident_db, period(), "opened")
     assert [source[0] for source in opened.sources] == ["Incident log"] and opened.classification == "amber"
-    rdp = inc.view_provenance(incident_db, period(), "rdp")
+    rdp = views.view_provenance(incident_db, period(), "rdp")
     assert [source[0] for source in rdp.sources] == ["Ops figures"] and rdp.classification == "white"
     assert inc.source_ids(incident_db, period(date(2020, 1, 1), date(2020, 2, 1))) == []
-    assert "Classification: AMBER" in inc.view_provenance(incident_db, period(), "aged").footer_lines(None)
+    assert "Classification: AMBER" in views.view_provenance(incident_db, period(), "aged").footer_lines(None)
     with pytest.raises(OpsgError):
-        inc.view_provenance(incident_db, period(), "nothing")
+        views.view_provenance(incident_db, period(), "nothing")
 
 
 def test_an_exported_chart_carries_its_sources_and_classification(incident_db):
@@ -281,7 +308,7 @@ def test_an_exported_chart_carries_its_sources_and_classification(incident_db):
 
     f = period(AUG, SEP)
     chart = incident_charts.opened_chart(inc.monthly_counts(incident_db, f), f.period_months())
-    svg = export.export_chart(chart, inc.view_provenance(incident_db, f, "opened"), "svg", pmr_month=SEP).decode()
+    svg = export.export_chart(chart, views.view_provenance(incident_db, f, "opened"), "svg", pmr_month=SEP).decode()
     assert "Classification: AMBER" in svg and "Incident log" in svg and "Ops figures" not in svg
 
 
@@ -289,7 +316,7 @@ def test_an_exported_chart_carries_its_sources_and_classification(incident_db):
 
 
 def _lightness(colour: str) -> float:
-    r, g, b = (int(colour[i:i + 2], 16) for i in (1, 3, 5))
+    r, g, b = (int(colour[i : i + 2], 16) for i in (1, 3, 5))
     return 0.2126 * r + 0.7152 * g + 0.0722 * b
 
 
@@ -298,7 +325,7 @@ def test_category_colours_are_ordered_in_greyscale_and_stacked_most_severe_first
     assert lightness == sorted(lightness) and min(b - a for a, b in zip(lightness, lightness[1:])) > 20
     f = period(AUG, SEP)
     chart = incident_charts.opened_chart(inc.monthly_counts(incident_db, f), f.period_months())
-    spec = chart.to_dict()                                          # valid Vega-Lite
+    spec = chart.to_dict()  # valid Vega-Lite
     bars = chart.layer[0].data
     august = bars[bars["month_iso"] == "2021-08-01"]
     assert list(august["category_label"]) == ["Cat 1", "Cat 2", "Cat 4", "Cat 5"]
@@ -311,8 +338,9 @@ def test_category_colours_are_ordered_in_greyscale_and_stacked_most_severe_first
     jul_sep = period(date(2021, 7, 1), SEP, months=(date(2021, 7, 1), SEP))
     gapped = incident_charts.opened_chart(inc.monthly_counts(incident_db, jul_sep), jul_sep.period_months())
     assert gapped.layer[2].data["resolved"].tolist() == [0, 2] and gapped.layer[2].data["segment"].nunique() == 2
-    by_provider = incident_charts.opened_chart(inc.monthly_counts(incident_db, f), f.period_months(), by="provider",
-                                               providers=["DCC", "DSP", "CSP N", "CSP C"])
+    by_provider = incident_charts.opened_chart(
+        inc.monthly_counts(incident_db, f), f.period_months(), by="provider", providers=["DCC", "DSP", "CSP N", "CSP C"]
+    )
     assert by_provider.to_dict()["layer"][0]["encoding"]["color"]["scale"]["domain"] == ["DCC", "DSP", "CSP N", "CSP C"]
 
 
@@ -324,21 +352,21 @@ def test_charts_of_nothing_are_empty_charts_not_errors(fresh_db):
         chart = incident_charts.opened_chart(empty_counts, f.period_months(), by=by)
         chart.to_dict()
         assert chart.layer[0].data.empty and chart.layer[2].data["resolved"].tolist() == [0]
-    incident_charts.resolution_chart(inc.resolution_against_cpm(fresh_db, f)).to_dict()
+    incident_charts.resolution_chart(resolution.resolution_against_cpm(fresh_db, f)).to_dict()
     incident_charts.rdp_chart(inc.rdp_incidents(fresh_db, f)).to_dict()
 
 
 def test_resolution_chart_leaves_a_gap_where_nothing_was_resolved(cpm_db):
-    chart = incident_charts.resolution_chart(inc.resolution_against_cpm(cpm_db, period(AUG, SEP)))
+    chart = incident_charts.resolution_chart(resolution.resolution_against_cpm(cpm_db, period(AUG, SEP)))
     spec = chart.to_dict()
     titles = [p["title"]["text"] for p in spec["vconcat"]]
     assert titles == ["CPM4: Category 1–2 incidents", "CPM5: Category 3–5 incidents"]
     cpm5_share = chart.vconcat[1].layer[-1].data
     assert list(cpm5_share["month_iso"]) == ["2021-09-01"] and list(cpm5_share["value"]) == [50.0]
     levels = spec["vconcat"][0]["layer"][0]["encoding"]["strokeDash"]["scale"]
-    assert levels == {"domain": ["Target", "Minimum"], "range": [[1, 0], [6, 4]]}   # target solid, minimum dashed
+    assert levels == {"domain": ["Target", "Minimum"], "range": [[1, 0], [6, 4]]}  # target solid, minimum dashed
     steps = chart.vconcat[1].layer[0].data
-    assert steps[steps["level_name"] == "Minimum"]["level"].tolist() == [80.0, 80.0, 80.0]   # Aug, Sep, closing step
+    assert steps[steps["level_name"] == "Minimum"]["level"].tolist() == [80.0, 80.0, 80.0]  # Aug, Sep, closing step
     reported = chart.vconcat[1].layer[1].data
     assert reported["value"].tolist() == [95.0, 70.0]
 
@@ -387,17 +415,25 @@ def test_category_2_major_incidents_in_august_2021_agree_with_the_reported_figur
     assert [b.label for b in at.get("download_button")][:3] == ["Download PNG", "Download SVG", "Download PDF"]
     captions = " ".join(c.value for c in at.caption)
     assert "Incident log \\(illustrative\\)" in captions and "WHITE \\(shared with SEC Parties" in captions
-    assert any("placeholders" in w.value for w in at.warning)             # the TRTs say they are unverified
+    assert any("placeholders" in w.value for w in at.warning)  # the TRTs say they are unverified
 
-    at.multiselect[1].set_value([1]).run()                                 # categories: only Category 1
+    at.multiselect[1].set_value([1]).run()  # categories: only Category 1
     assert at.query_params["category"] in ("1", ["1"])
     assert metric(at, "Major incidents opened (Cat 1–2)") == "0"
 
 
 def test_major_incidents_of_csp_n_in_the_months_pm2_was_below_minimum(incidents_page, sample_db):
-    at = incidents_page(**{"from": "2018-01", "to": "2021-12", "provider": ["CSP N"], "measure": "PM2",
-                           "measure_provider": "CSP N", "below": "minimum"})
-    assert not at.exception and all("placeholders" in w.value for w in at.warning)   # only the TRT note
+    at = incidents_page(
+        **{
+            "from": "2018-01",
+            "to": "2021-12",
+            "provider": ["CSP N"],
+            "measure": "PM2",
+            "measure_provider": "CSP N",
+            "below": "minimum",
+        }
+    )
+    assert not at.exception and all("placeholders" in w.value for w in at.warning)  # only the TRT note
     months, expected = sample_db.execute(
         """WITH missed AS (
                SELECT v.month FROM current_measure_values AS v
@@ -418,12 +454,22 @@ def test_major_incidents_of_csp_n_in_the_months_pm2_was_below_minimum(incidents_
 
 
 def test_a_bad_link_is_explained_not_a_traceback(incidents_page):
-    at = incidents_page(provider=["Atlantis", "CSP N"], category=["9", "2"], measure="PM99", below="sideways",
-                        **{"from": "someday", "to": "2021-12"})
+    at = incidents_page(
+        provider=["Atlantis", "CSP N"],
+        category=["9", "2"],
+        measure="PM99",
+        below="sideways",
+        **{"from": "someday", "to": "2021-12"},
+    )
     assert not at.exception
     warnings = " ".join(w.value for w in at.warning)
-    for expected in ("Unknown provider 'Atlantis'", "category '9'", "Unknown measure 'PM99'", "below 'sideways'",
-                     "from 'someday'"):
+    for expected in (
+        "Unknown provider 'Atlantis'",
+        "category '9'",
+        "Unknown measure 'PM99'",
+        "below 'sideways'",
+        "from 'someday'",
+    ):
         assert expected in warnings
     assert at.multiselect[0].value == ["CSP N"] and at.multiselect[1].value == [2]
     at = incidents_page(measure="PM2", measure_provider="DSP")
@@ -465,12 +511,17 @@ def test_text_from_the_data_is_shown_literally(hostile_db_path, monkeypatch):
     assert list(majors["Root cause"])[0] == "<img src=x onerror=alert(2)>"
     aged = frame_with(at, "Age (days)")
     assert list(aged["Title"]) == ["<b>x</b> **bold** [link](http://example.com)"]
-    rendered = [e.value for kind in ("markdown", "caption", "warning", "info", "html", "text")
-                for e in at.get(kind) if isinstance(e.value, str)]
+    rendered = [
+        e.value
+        for kind in ("markdown", "caption", "warning", "info", "html", "text")
+        for e in at.get(kind)
+        if isinstance(e.value, str)
+    ]
     for value in rendered:
         for raw in ("<script", "<b>", "<img", "**bold**"):
             assert raw not in value, value
     # The CSV of the same rows keeps the text, and neutralises a formula.
     from opsg_metrics.render import files as export
+
     csv_text = export.csv_bytes(majors, "white").decode("utf-8")
     assert SCRIPT in csv_text and "'=cmd" in csv_text

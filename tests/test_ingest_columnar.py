@@ -22,14 +22,16 @@ import pytest
 from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 
-from opsg_metrics.store import connect as db
 from opsg_metrics.ingest import load as ingest
+from opsg_metrics.ingest import stage as ingest_stage
 from opsg_metrics.ingest.bootstrap import load_reference_data
-from opsg_metrics.store.catalogue import Catalogue
 from opsg_metrics.ingest.load import IngestResult, Prepared
+from opsg_metrics.store import connect as db
+from opsg_metrics.store.catalogue import Catalogue
 
-ALERT_ROWS = ("SELECT month, alert_code, provider, volume, devices, first_time_devices, source_row "
-              "FROM alerts ORDER BY ALL")
+ALERT_ROWS = (
+    "SELECT month, alert_code, provider, volume, devices, first_time_devices, source_row FROM alerts ORDER BY ALL"
+)
 FACT_TABLES = ("measure_values", "incidents", "alerts", "ops_figures", "annotations", "measures", "service_levels")
 TEMP_TABLES = "SELECT table_name FROM duckdb_tables() WHERE temporary ORDER BY 1"
 TEMP_VIEWS = "SELECT view_name FROM duckdb_views() WHERE temporary AND NOT internal ORDER BY 1"
@@ -46,10 +48,12 @@ def state(con) -> dict:
     found = {t: con.execute(f"SELECT * FROM {t} ORDER BY ALL").fetchall() for t in FACT_TABLES}
     found["sources"] = con.execute(
         "SELECT source_id, label, kind, classification, issued_on, file_name, sha256, is_sample "
-        "FROM sources ORDER BY source_id").fetchall()
+        "FROM sources ORDER BY source_id"
+    ).fetchall()
     found["ingest_log"] = con.execute(
         "SELECT ingest_id, file_name, sha256, kind, source_id, rows_read, rows_loaded, outcome, message "
-        "FROM ingest_log ORDER BY ingest_id").fetchall()
+        "FROM ingest_log ORDER BY ingest_id"
+    ).fetchall()
     return found
 
 
@@ -75,10 +79,10 @@ def columnar_reader(fast: bool, returned: list):
 @dataclass
 class Load:
     result: IngestResult
-    alerts: list              # ALERT_ROWS after the load
-    state: dict               # state() after the load
-    unchanged: bool           # state() is the same as before the load
-    columnar: list            # what read_alerts_columnar returned (one entry per call)
+    alerts: list  # ALERT_ROWS after the load
+    state: dict  # state() after the load
+    unchanged: bool  # state() is the same as before the load
+    columnar: list  # what read_alerts_columnar returned (one entry per call)
     leftovers: list
 
 
@@ -138,7 +142,8 @@ def read_columnar(raw: bytes, label: str = "alerts.csv", kind: str | None = None
     if part is not None:
         rows = con.execute(
             "SELECT month, alert_code, provider, volume, devices, first_time_devices, source_row "
-            f"FROM {part.table} ORDER BY source_row").fetchall()
+            f"FROM {part.table} ORDER BY source_row"
+        ).fetchall()
         con.execute(f"DROP TABLE {part.table}")
     return part, rows, leftovers(con)
 
@@ -147,9 +152,21 @@ def row_by_row_records(raw: bytes, label: str = "alerts.csv", kind: str | None =
     """What prepare() without a connection (the row-by-row check) makes of the file."""
     prepared, problems = ingest.prepare(raw, label, Catalogue.from_db(reader_db()), kind)
     rows = sorted(
-        ((r["month"], r["alert_code"], r["provider"], r["volume"], r["devices"], r["first_time_devices"],
-          r["source_row"]) for part in prepared for r in part.records),
-        key=lambda r: r[-1])
+        (
+            (
+                r["month"],
+                r["alert_code"],
+                r["provider"],
+                r["volume"],
+                r["devices"],
+                r["first_time_devices"],
+                r["source_row"],
+            )
+            for part in prepared
+            for r in part.records
+        ),
+        key=lambda r: r[-1],
+    )
     return prepared, problems, rows
 
 
@@ -168,12 +185,16 @@ month,alert_code,provider,volume
 2020-05,8014,DSP,0
 2020-05,8F3E,CSP N,7
 """
-REQUIRED_ONLY_ROWS = [("2020-04", "8F3E", "CSP N", 10, None, None, 2), ("2020-05", "8014", "DSP", 0, None, None, 3),
-                      ("2020-05", "8F3E", "CSP N", 7, None, None, 4)]
+REQUIRED_ONLY_ROWS = [
+    ("2020-04", "8F3E", "CSP N", 10, None, None, 2),
+    ("2020-05", "8014", "DSP", 0, None, None, 3),
+    ("2020-05", "8F3E", "CSP N", 7, None, None, 4),
+]
 
 ACCEPTED = {
     "required_columns_only": (text(REQUIRED_ONLY), REQUIRED_ONLY_ROWS),
-    "both_optional_columns": (text("""
+    "both_optional_columns": (
+        text("""
         month,alert_code,provider,volume,devices,first_time_devices
         2020-04,8F3E,CSP N,10,7,3
         2020-04,8F3E,DSP,5,5,5
@@ -181,59 +202,104 @@ ACCEPTED = {
         2020-06,8F3E,CSP N,4,2,
         2020-07,8F3E,CSP N,0,0,0
         """),
-        [("2020-04", "8F3E", "CSP N", 10, 7, 3, 2), ("2020-04", "8F3E", "DSP", 5, 5, 5, 3),
-         ("2020-05", "8F3E", "CSP N", 4, None, None, 4), ("2020-06", "8F3E", "CSP N", 4, 2, None, 5),
-         ("2020-07", "8F3E", "CSP N", 0, 0, 0, 6)]),
-    "devices_only": (text("month,alert_code,provider,volume,devices\n2020-04,8F3E,CSP N,10,7\n2020-05,8F3E,CSP N,10,\n"),
-                     [("2020-04", "8F3E", "CSP N", 10, 7, None, 2), ("2020-05", "8F3E", "CSP N", 10, None, None, 3)]),
+        [
+            ("2020-04", "8F3E", "CSP N", 10, 7, 3, 2),
+            ("2020-04", "8F3E", "DSP", 5, 5, 5, 3),
+            ("2020-05", "8F3E", "CSP N", 4, None, None, 4),
+            ("2020-06", "8F3E", "CSP N", 4, 2, None, 5),
+            ("2020-07", "8F3E", "CSP N", 0, 0, 0, 6),
+        ],
+    ),
+    "devices_only": (
+        text("month,alert_code,provider,volume,devices\n2020-04,8F3E,CSP N,10,7\n2020-05,8F3E,CSP N,10,\n"),
+        [("2020-04", "8F3E", "CSP N", 10, 7, None, 2), ("2020-05", "8F3E", "CSP N", 10, None, None, 3)],
+    ),
     # Without a devices column nothing bounds first_time_devices but itself.
-    "first_time_devices_only": (text("month,alert_code,provider,volume,first_time_devices\n2020-04,8F3E,CSP N,10,50\n"),
-                                [("2020-04", "8F3E", "CSP N", 10, None, 50, 2)]),
+    "first_time_devices_only": (
+        text("month,alert_code,provider,volume,first_time_devices\n2020-04,8F3E,CSP N,10,50\n"),
+        [("2020-04", "8F3E", "CSP N", 10, None, 50, 2)],
+    ),
     "x_columns_anywhere_and_never_read": (
-        text("month,x_comment,alert_code,provider,volume,X_Source\n"
-             "2020-04,anything: 2020-13 -1 Mars,8F3E,CSP N,10,\n"
-             "2020-05,,8F3E,CSP N,11,pmr\n"),
-        [("2020-04", "8F3E", "CSP N", 10, None, None, 2), ("2020-05", "8F3E", "CSP N", 11, None, None, 3)]),
+        text(
+            "month,x_comment,alert_code,provider,volume,X_Source\n"
+            "2020-04,anything: 2020-13 -1 Mars,8F3E,CSP N,10,\n"
+            "2020-05,,8F3E,CSP N,11,pmr\n"
+        ),
+        [("2020-04", "8F3E", "CSP N", 10, None, None, 2), ("2020-05", "8F3E", "CSP N", 11, None, None, 3)],
+    ),
     "utf8_bom": (text(REQUIRED_ONLY, bom=True), REQUIRED_ONLY_ROWS),
     "crlf_line_ends": (text(REQUIRED_ONLY, newline="\r\n"), REQUIRED_ONLY_ROWS),
     "no_final_newline": (text(REQUIRED_ONLY, final=False), REQUIRED_ONLY_ROWS),
     "crlf_bom_and_no_final_newline": (text(REQUIRED_ONLY, newline="\r\n", final=False, bom=True), REQUIRED_ONLY_ROWS),
     "spaces_and_tabs_around_cells": (
-        text("month , alert_code,provider ,volume,devices\n"
-             "  2020-04 ,\t8f3e ,  CSP North  , 10 , 3 \n"
-             "2020-05\t,8014,\tDSP , 0,\t\n"),
-        [("2020-04", "8F3E", "CSP N", 10, 3, None, 2), ("2020-05", "8014", "DSP", 0, None, None, 3)]),
+        text(
+            "month , alert_code,provider ,volume,devices\n"
+            "  2020-04 ,\t8f3e ,  CSP North  , 10 , 3 \n"
+            "2020-05\t,8014,\tDSP , 0,\t\n"
+        ),
+        [("2020-04", "8F3E", "CSP N", 10, 3, None, 2), ("2020-05", "8014", "DSP", 0, None, None, 3)],
+    ),
     "provider_names_and_aliases": (
-        text("month,alert_code,provider,volume\n"
-             "2020-04,8F3E,CSP North,1\n2020-05,8F3E,north,2\n2020-06,8F3E,CSPN,3\n2020-07,8F3E,csp-n,4\n"
-             "2020-04,8F3E,South,5\n2020-04,8F3E,csp central & south,6\n2020-04,8F3E,Data Service Provider,7\n"
-             "2020-04,8F3E,dcc,8\n"),
-        [("2020-04", "8F3E", "CSP C&S", 6, None, None, 7), ("2020-04", "8F3E", "CSP N", 1, None, None, 2),
-         ("2020-04", "8F3E", "CSP S", 5, None, None, 6), ("2020-04", "8F3E", "DCC", 8, None, None, 9),
-         ("2020-04", "8F3E", "DSP", 7, None, None, 8), ("2020-05", "8F3E", "CSP N", 2, None, None, 3),
-         ("2020-06", "8F3E", "CSP N", 3, None, None, 4), ("2020-07", "8F3E", "CSP N", 4, None, None, 5)]),
+        text(
+            "month,alert_code,provider,volume\n"
+            "2020-04,8F3E,CSP North,1\n2020-05,8F3E,north,2\n2020-06,8F3E,CSPN,3\n2020-07,8F3E,csp-n,4\n"
+            "2020-04,8F3E,South,5\n2020-04,8F3E,csp central & south,6\n2020-04,8F3E,Data Service Provider,7\n"
+            "2020-04,8F3E,dcc,8\n"
+        ),
+        [
+            ("2020-04", "8F3E", "CSP C&S", 6, None, None, 7),
+            ("2020-04", "8F3E", "CSP N", 1, None, None, 2),
+            ("2020-04", "8F3E", "CSP S", 5, None, None, 6),
+            ("2020-04", "8F3E", "DCC", 8, None, None, 9),
+            ("2020-04", "8F3E", "DSP", 7, None, None, 8),
+            ("2020-05", "8F3E", "CSP N", 2, None, None, 3),
+            ("2020-06", "8F3E", "CSP N", 3, None, None, 4),
+            ("2020-07", "8F3E", "CSP N", 4, None, None, 5),
+        ],
+    ),
     "lower_case_codes_and_0x_prefix": (
-        text("month,alert_code,provider,volume\n"
-             "2020-04,8f3e,CSP N,1\n2020-04,0x8014,CSP N,2\n2020-04,0X00ff,CSP N,3\n2020-04,0xAbCd,CSP N,4\n"),
-        [("2020-04", "00FF", "CSP N", 3, None, None, 4), ("2020-04", "8014", "CSP N", 2, None, None, 3),
-         ("2020-04", "8F3E", "CSP N", 1, None, None, 2), ("2020-04", "ABCD", "CSP N", 4, None, None, 5)]),
+        text(
+            "month,alert_code,provider,volume\n"
+            "2020-04,8f3e,CSP N,1\n2020-04,0x8014,CSP N,2\n2020-04,0X00ff,CSP N,3\n2020-04,0xAbCd,CSP N,4\n"
+        ),
+        [
+            ("2020-04", "00FF", "CSP N", 3, None, None, 4),
+            ("2020-04", "8014", "CSP N", 2, None, None, 3),
+            ("2020-04", "8F3E", "CSP N", 1, None, None, 2),
+            ("2020-04", "ABCD", "CSP N", 4, None, None, 5),
+        ],
+    ),
     "month_formats": (
-        text("month,alert_code,provider,volume\n"
-             "2020-04,8F3E,CSP N,1\nApr 2021,8F3E,CSP N,2\n04/2022,8F3E,CSP N,3\n2023-04-01,8F3E,CSP N,4\n"
-             "August 2020,8F3E,CSP N,5\n9/2020,8F3E,CSP N,6\nOct. 2020,8F3E,CSP N,7\n2020-11-01 00:00,8F3E,CSP N,8\n"
-             "2020-1,8F3E,CSP N,9\n"),
-        [("2020-01", "8F3E", "CSP N", 9, None, None, 10), ("2020-04", "8F3E", "CSP N", 1, None, None, 2),
-         ("2020-08", "8F3E", "CSP N", 5, None, None, 6), ("2020-09", "8F3E", "CSP N", 6, None, None, 7),
-         ("2020-10", "8F3E", "CSP N", 7, None, None, 8), ("2020-11", "8F3E", "CSP N", 8, None, None, 9),
-         ("2021-04", "8F3E", "CSP N", 2, None, None, 3), ("2022-04", "8F3E", "CSP N", 3, None, None, 4),
-         ("2023-04", "8F3E", "CSP N", 4, None, None, 5)]),
+        text(
+            "month,alert_code,provider,volume\n"
+            "2020-04,8F3E,CSP N,1\nApr 2021,8F3E,CSP N,2\n04/2022,8F3E,CSP N,3\n2023-04-01,8F3E,CSP N,4\n"
+            "August 2020,8F3E,CSP N,5\n9/2020,8F3E,CSP N,6\nOct. 2020,8F3E,CSP N,7\n2020-11-01 00:00,8F3E,CSP N,8\n"
+            "2020-1,8F3E,CSP N,9\n"
+        ),
+        [
+            ("2020-01", "8F3E", "CSP N", 9, None, None, 10),
+            ("2020-04", "8F3E", "CSP N", 1, None, None, 2),
+            ("2020-08", "8F3E", "CSP N", 5, None, None, 6),
+            ("2020-09", "8F3E", "CSP N", 6, None, None, 7),
+            ("2020-10", "8F3E", "CSP N", 7, None, None, 8),
+            ("2020-11", "8F3E", "CSP N", 8, None, None, 9),
+            ("2021-04", "8F3E", "CSP N", 2, None, None, 3),
+            ("2022-04", "8F3E", "CSP N", 3, None, None, 4),
+            ("2023-04", "8F3E", "CSP N", 4, None, None, 5),
+        ],
+    ),
     "header_case_spaces_hyphens_and_order": (
         text("Volume,First-Time Devices, Alert Code ,PROVIDER,DEVICES,Month\n12,2,8F3E,CSP N,4,2020-04\n"),
-        [("2020-04", "8F3E", "CSP N", 12, 4, 2, 2)]),
+        [("2020-04", "8F3E", "CSP N", 12, 4, 2, 2)],
+    ),
     "counts_written_otherwise": (
         text("month,alert_code,provider,volume,devices\n2020-04,8F3E,CSP N,007,5e0\n2020-05,8F3E,CSP N,12.0,+3\n"),
-        [("2020-04", "8F3E", "CSP N", 7, 5, None, 2), ("2020-05", "8F3E", "CSP N", 12, 3, None, 3)]),
-    "single_row": (text("month,alert_code,provider,volume\n2020-04,8F3E,CSP N,1"), [("2020-04", "8F3E", "CSP N", 1, None, None, 2)]),
+        [("2020-04", "8F3E", "CSP N", 7, 5, None, 2), ("2020-05", "8F3E", "CSP N", 12, 3, None, 3)],
+    ),
+    "single_row": (
+        text("month,alert_code,provider,volume\n2020-04,8F3E,CSP N,1"),
+        [("2020-04", "8F3E", "CSP N", 1, None, None, 2)],
+    ),
 }
 
 
@@ -242,7 +308,7 @@ def test_the_columnar_reader_accepts_a_plain_valid_file_and_reads_what_the_row_b
     part, table_rows, left = read_columnar(raw)
     assert isinstance(part, Prepared) and part.table, "the columnar reader declined a plain valid alerts file"
     assert (part.kind, part.label, part.records, part.rows_read) == ("alerts", "alerts.csv", [], len(expected))
-    assert left == []                                   # only its result table was left, and the caller dropped it
+    assert left == []  # only its result table was left, and the caller dropped it
     prepared, problems, records = row_by_row_records(raw)
     assert problems == [] and [p.rows_read for p in prepared] == [len(expected)]
     assert table_rows == records
@@ -256,7 +322,10 @@ def test_a_file_loaded_through_the_columnar_reader_is_loaded_as_row_by_row(raw, 
     result = fast.result
     assert result.outcome == "loaded" and result.kinds == ["alerts"]
     assert (result.rows_read, result.new, result.revised, result.unchanged) == (len(expected), len(expected), 0, 0)
-    assert result.message == f"loaded {len(expected)} rows as source 'alerts.csv' ({len(expected)} new, 0 revised, 0 unchanged)"
+    assert (
+        result.message
+        == f"loaded {len(expected)} rows as source 'alerts.csv' ({len(expected)} new, 0 revised, 0 unchanged)"
+    )
     assert as_text(fast.alerts) == sorted(expected)
     assert fast.state["ingest_log"][-1][5:8] == (len(expected), len(expected), "loaded")
 
@@ -265,23 +334,32 @@ def test_revisions_through_the_columnar_reader_count_as_row_by_row():
     # With and without the optional columns: a column left out is NULL, and NULL against a number is a change.
     files = [
         text(REQUIRED_ONLY),
-        text("month,alert_code,provider,volume,devices\n"
-             "2020-04,8F3E,CSP N,10,\n2020-05,8014,DSP,3,1\n2020-06,8F3E,CSP N,1,\n"),
-        text("month,alert_code,provider,volume,first_time_devices\n"
-             "2020-04,8F3E,CSP N,10,\n2020-05,8014,DSP,3,\n2020-06,8F3E,CSP N,1,1\n"),
+        text(
+            "month,alert_code,provider,volume,devices\n"
+            "2020-04,8F3E,CSP N,10,\n2020-05,8014,DSP,3,1\n2020-06,8F3E,CSP N,1,\n"
+        ),
+        text(
+            "month,alert_code,provider,volume,first_time_devices\n"
+            "2020-04,8F3E,CSP N,10,\n2020-05,8014,DSP,3,\n2020-06,8F3E,CSP N,1,1\n"
+        ),
     ]
     loads = {}
     for fast in (True, False):
         con = fresh_db()
         try:
-            loads[fast] = [load(raw, f"{i}.csv", fast=fast, con=con, source=f"issue {i}") for i, raw in enumerate(files)]
+            loads[fast] = [
+                load(raw, f"{i}.csv", fast=fast, con=con, source=f"issue {i}") for i, raw in enumerate(files)
+            ]
         finally:
             con.close()
     assert [isinstance(one.columnar[0], Prepared) for one in loads[True]] == [True, True, True]
     assert [one.result for one in loads[True]] == [one.result for one in loads[False]]
     assert loads[True][-1].state == loads[False][-1].state
     assert [(r.new, r.revised, r.unchanged) for r in (one.result for one in loads[True])] == [
-        (3, 0, 0), (1, 1, 1), (0, 2, 1)]
+        (3, 0, 0),
+        (1, 1, 1),
+        (0, 2, 1),
+    ]
 
 
 def test_a_dry_run_through_the_columnar_reader_matches_row_by_row_and_writes_nothing():
@@ -320,130 +398,315 @@ DECLINED = {
     "quoted_header": (('"month","alert_code",provider,volume\n' + GOOD).encode(), None, "a.csv", ("loaded", 1)),
     "quoted_bad_cell": ((H4 + '2020-04,8F3E,CSP N,"1,5"\n').encode(), None, "a.csv", ("rejected", {(2, "volume")})),
     "blank_line_in_the_middle": ((H4 + GOOD + "\n2020-05,8F3E,CSP N,11\n").encode(), None, "a.csv", ("loaded", 2)),
-    "blank_line_then_bad_cell": ((H4 + GOOD + "\n2020-05,8F3E,CSP N,x\n").encode(), None, "a.csv",
-                                 ("rejected", {(4, "volume")})),
-    "blank_crlf_lines_then_bad_cells": ((H4 + GOOD + "\n\n2020-13,8F3E,CSP N,1\n2020-05,8G3E,CSP N,1\n")
-                                        .replace("\n", "\r\n").encode(), None, "a.csv",
-                                        ("rejected", {(5, "month"), (6, "alert_code")})),
+    "blank_line_then_bad_cell": (
+        (H4 + GOOD + "\n2020-05,8F3E,CSP N,x\n").encode(),
+        None,
+        "a.csv",
+        ("rejected", {(4, "volume")}),
+    ),
+    "blank_crlf_lines_then_bad_cells": (
+        (H4 + GOOD + "\n\n2020-13,8F3E,CSP N,1\n2020-05,8G3E,CSP N,1\n").replace("\n", "\r\n").encode(),
+        None,
+        "a.csv",
+        ("rejected", {(5, "month"), (6, "alert_code")}),
+    ),
     "blank_lines_at_the_end": ((H4 + GOOD + "\n\n").encode(), None, "a.csv", ("loaded", 1)),
     "blank_line_before_the_header": (("\n" + H4 + GOOD).encode(), None, "a.csv", ("loaded", 1)),
     "spaces_line_before_the_header": ((" \n" + H4 + GOOD).encode(), None, "a.csv", ("loaded", 1)),
     "line_of_only_commas": ((H4 + ",,,\n" + GOOD).encode(), None, "a.csv", ("loaded", 1)),
-    "line_of_only_commas_then_bad_cell": ((H4 + ",,,\n2020-05,8F3E,CSP N,-1\n").encode(), None, "a.csv",
-                                          ("rejected", {(3, "volume")})),
+    "line_of_only_commas_then_bad_cell": (
+        (H4 + ",,,\n2020-05,8F3E,CSP N,-1\n").encode(),
+        None,
+        "a.csv",
+        ("rejected", {(3, "volume")}),
+    ),
     "line_of_blank_cells": ((H4 + " ,\t, ,  \n" + GOOD).encode(), None, "a.csv", ("loaded", 1)),
-    "lone_cr_line_ends": ((H4 + GOOD + "2020-05,8F3E,CSP N,11\n").replace("\n", "\r").encode(), None, "a.csv",
-                          ("loaded", 2)),
-    "lone_cr_among_crlf": ((H4.replace("\n", "\r\n") + GOOD.replace("\n", "\r") + "2020-05,8F3E,CSP N,11\r\n").encode(),
-                           None, "a.csv", ("loaded", 2)),
+    "lone_cr_line_ends": (
+        (H4 + GOOD + "2020-05,8F3E,CSP N,11\n").replace("\n", "\r").encode(),
+        None,
+        "a.csv",
+        ("loaded", 2),
+    ),
+    "lone_cr_among_crlf": (
+        (H4.replace("\n", "\r\n") + GOOD.replace("\n", "\r") + "2020-05,8F3E,CSP N,11\r\n").encode(),
+        None,
+        "a.csv",
+        ("loaded", 2),
+    ),
     # A lone CR inside a line ends the row for the row-by-row reader (and so for Excel), never a cell's text.
-    "lone_cr_inside_a_row": ((H4.rstrip("\n") + ",x_a\n2020-04,8F3E,CSP N,1\r,x\n").encode(), None, "a.csv",
-                             ("rejected", {(3, "month"), (3, "alert_code"), (3, "provider"), (3, "volume")})),
-    "lone_cr_inside_an_x_cell": ((H4.rstrip("\n") + ",x_a\n2020-04,8F3E,CSP N,1,a\rb\n").encode(), None, "a.csv",
-                                 ("rejected", {(3, "month"), (3, "alert_code"), (3, "provider"), (3, "volume")})),
-    "lone_cr_then_duplicate": ((H4 + GOOD + GOOD).replace("\n", "\r").encode(), None, "a.csv",
-                               ("rejected", {(3, "month")})),
-    "row_with_too_many_cells": ((H4 + "2020-04,8F3E,CSP N,10,9\n").encode(), None, "a.csv",
-                                ("rejected", {(2, "column 5")})),
-    "row_with_too_many_cells_late": ((H4 + many_good_rows(3000) + "2020-05,8F3E,CSP N,10,9\n").encode(), None, "a.csv",
-                                     ("rejected", {(3002, "column 5")})),
-    "row_with_too_few_cells_optional_missing": ((H6 + "2020-04,8F3E,CSP N,10\n2020-05,8F3E,CSP N,10,3\n").encode(),
-                                                None, "a.csv", ("loaded", 2)),
-    "row_with_too_few_cells_required_missing": ((H4 + GOOD + "2020-05,8F3E,CSP N\n").encode(), None, "a.csv",
-                                                ("rejected", {(3, "volume")})),
+    "lone_cr_inside_a_row": (
+        (H4.rstrip("\n") + ",x_a\n2020-04,8F3E,CSP N,1\r,x\n").encode(),
+        None,
+        "a.csv",
+        ("rejected", {(3, "month"), (3, "alert_code"), (3, "provider"), (3, "volume")}),
+    ),
+    "lone_cr_inside_an_x_cell": (
+        (H4.rstrip("\n") + ",x_a\n2020-04,8F3E,CSP N,1,a\rb\n").encode(),
+        None,
+        "a.csv",
+        ("rejected", {(3, "month"), (3, "alert_code"), (3, "provider"), (3, "volume")}),
+    ),
+    "lone_cr_then_duplicate": (
+        (H4 + GOOD + GOOD).replace("\n", "\r").encode(),
+        None,
+        "a.csv",
+        ("rejected", {(3, "month")}),
+    ),
+    "row_with_too_many_cells": (
+        (H4 + "2020-04,8F3E,CSP N,10,9\n").encode(),
+        None,
+        "a.csv",
+        ("rejected", {(2, "column 5")}),
+    ),
+    "row_with_too_many_cells_late": (
+        (H4 + many_good_rows(3000) + "2020-05,8F3E,CSP N,10,9\n").encode(),
+        None,
+        "a.csv",
+        ("rejected", {(3002, "column 5")}),
+    ),
+    "row_with_too_few_cells_optional_missing": (
+        (H6 + "2020-04,8F3E,CSP N,10\n2020-05,8F3E,CSP N,10,3\n").encode(),
+        None,
+        "a.csv",
+        ("loaded", 2),
+    ),
+    "row_with_too_few_cells_required_missing": (
+        (H4 + GOOD + "2020-05,8F3E,CSP N\n").encode(),
+        None,
+        "a.csv",
+        ("rejected", {(3, "volume")}),
+    ),
     # --- every kind of bad cell
     "month_13": ((H4 + "2020-13,8F3E,CSP N,1\n").encode(), None, "a.csv", ("rejected", {(2, "month")})),
-    "month_not_its_first_day": ((H4 + "2020-04-02,8F3E,CSP N,1\n").encode(), None, "a.csv", ("rejected", {(2, "month")})),
+    "month_not_its_first_day": (
+        (H4 + "2020-04-02,8F3E,CSP N,1\n").encode(),
+        None,
+        "a.csv",
+        ("rejected", {(2, "month")}),
+    ),
     "month_year_out_of_range": ((H4 + "1999-12,8F3E,CSP N,1\n").encode(), None, "a.csv", ("rejected", {(2, "month")})),
     "month_unknown_name": ((H4 + "Foo 2020,8F3E,CSP N,1\n").encode(), None, "a.csv", ("rejected", {(2, "month")})),
     "code_not_hex": ((H4 + "2020-04,8G3E,CSP N,1\n").encode(), None, "a.csv", ("rejected", {(2, "alert_code")})),
     "code_too_short": ((H4 + "2020-04,8F3,CSP N,1\n").encode(), None, "a.csv", ("rejected", {(2, "alert_code")})),
-    "code_too_long_after_0x": ((H4 + "2020-04,0x8F3E1,CSP N,1\n").encode(), None, "a.csv", ("rejected", {(2, "alert_code")})),
+    "code_too_long_after_0x": (
+        (H4 + "2020-04,0x8F3E1,CSP N,1\n").encode(),
+        None,
+        "a.csv",
+        ("rejected", {(2, "alert_code")}),
+    ),
     "unknown_provider": ((H4 + "2020-04,8F3E,Mars,1\n").encode(), None, "a.csv", ("rejected", {(2, "provider")})),
     "negative_volume": ((H4 + "2020-04,8F3E,CSP N,-1\n").encode(), None, "a.csv", ("rejected", {(2, "volume")})),
     "fractional_volume": ((H4 + "2020-04,8F3E,CSP N,1.5\n").encode(), None, "a.csv", ("rejected", {(2, "volume")})),
     "word_volume": ((H4 + "2020-04,8F3E,CSP N,ten\n").encode(), None, "a.csv", ("rejected", {(2, "volume")})),
-    "huge_volume": ((H4 + "2020-04,8F3E,CSP N,99999999999999999999\n").encode(), None, "a.csv",
-                    ("rejected", {(2, "volume")})),
-    "NULL_written_as_a_count": ((H6 + "2020-04,8F3E,CSP N,10,NULL,\n").encode(), None, "a.csv",
-                                ("rejected", {(2, "devices")})),
-    "backslash_N_as_a_count": ((H6 + "2020-04,8F3E,CSP N,10,,\\N\n").encode(), None, "a.csv",
-                               ("rejected", {(2, "first_time_devices")})),
+    "huge_volume": (
+        (H4 + "2020-04,8F3E,CSP N,99999999999999999999\n").encode(),
+        None,
+        "a.csv",
+        ("rejected", {(2, "volume")}),
+    ),
+    "NULL_written_as_a_count": (
+        (H6 + "2020-04,8F3E,CSP N,10,NULL,\n").encode(),
+        None,
+        "a.csv",
+        ("rejected", {(2, "devices")}),
+    ),
+    "backslash_N_as_a_count": (
+        (H6 + "2020-04,8F3E,CSP N,10,,\\N\n").encode(),
+        None,
+        "a.csv",
+        ("rejected", {(2, "first_time_devices")}),
+    ),
     "negative_devices": ((H6 + "2020-04,8F3E,CSP N,10,-2,\n").encode(), None, "a.csv", ("rejected", {(2, "devices")})),
-    "fractional_first_time_devices": ((H6 + "2020-04,8F3E,CSP N,10,5,2.5\n").encode(), None, "a.csv",
-                                      ("rejected", {(2, "first_time_devices")})),
+    "fractional_first_time_devices": (
+        (H6 + "2020-04,8F3E,CSP N,10,5,2.5\n").encode(),
+        None,
+        "a.csv",
+        ("rejected", {(2, "first_time_devices")}),
+    ),
     "empty_month": ((H4 + GOOD + ",8F3E,CSP N,1\n").encode(), None, "a.csv", ("rejected", {(3, "month")})),
     "empty_code": ((H4 + GOOD + "2020-05,,CSP N,1\n").encode(), None, "a.csv", ("rejected", {(3, "alert_code")})),
     "blank_provider": ((H4 + GOOD + "2020-05,8F3E,  ,1\n").encode(), None, "a.csv", ("rejected", {(3, "provider")})),
     "empty_volume": ((H4 + GOOD + "2020-05,8F3E,CSP N,\n").encode(), None, "a.csv", ("rejected", {(3, "volume")})),
-    "every_cell_bad": ((H6 + "2020-13,8G3E,Mars,-1,x,y\n").encode(), None, "a.csv",
-                       ("rejected", {(2, "month"), (2, "alert_code"), (2, "provider"), (2, "volume"), (2, "devices"),
-                                     (2, "first_time_devices")})),
-    "bad_cell_deep_in_a_big_file": ((H4 + many_good_rows(5000) + "2020-05,8F3E,CSP N,1.5\n").encode(), None, "a.csv",
-                                    ("rejected", {(5002, "volume")})),
+    "every_cell_bad": (
+        (H6 + "2020-13,8G3E,Mars,-1,x,y\n").encode(),
+        None,
+        "a.csv",
+        (
+            "rejected",
+            {
+                (2, "month"),
+                (2, "alert_code"),
+                (2, "provider"),
+                (2, "volume"),
+                (2, "devices"),
+                (2, "first_time_devices"),
+            },
+        ),
+    ),
+    "bad_cell_deep_in_a_big_file": (
+        (H4 + many_good_rows(5000) + "2020-05,8F3E,CSP N,1.5\n").encode(),
+        None,
+        "a.csv",
+        ("rejected", {(5002, "volume")}),
+    ),
     # --- duplicate keys, as written and as read
     "duplicate_rows": ((H4 + GOOD + GOOD).encode(), None, "a.csv", ("rejected", {(3, "month")})),
-    "duplicate_month_written_two_ways": ((H4 + GOOD + "Apr 2020,8F3E,CSP N,11\n").encode(), None, "a.csv",
-                                         ("rejected", {(3, "month")})),
-    "duplicate_month_04_2020_and_first_day": ((H4 + "04/2020,8F3E,CSP N,1\n2020-04-01,8F3E,CSP N,2\n").encode(), None,
-                                              "a.csv", ("rejected", {(3, "month")})),
-    "duplicate_code_written_two_ways": ((H4 + GOOD + "2020-04,0x8f3e,CSP N,11\n").encode(), None, "a.csv",
-                                        ("rejected", {(3, "month")})),
-    "duplicate_provider_written_two_ways": ((H4 + GOOD + "2020-04,8F3E,North,11\n").encode(), None, "a.csv",
-                                            ("rejected", {(3, "month")})),
-    "duplicate_far_apart": ((H4 + GOOD + many_good_rows(3000) + GOOD).encode(), None, "a.csv",
-                            ("rejected", {(3003, "month")})),
+    "duplicate_month_written_two_ways": (
+        (H4 + GOOD + "Apr 2020,8F3E,CSP N,11\n").encode(),
+        None,
+        "a.csv",
+        ("rejected", {(3, "month")}),
+    ),
+    "duplicate_month_04_2020_and_first_day": (
+        (H4 + "04/2020,8F3E,CSP N,1\n2020-04-01,8F3E,CSP N,2\n").encode(),
+        None,
+        "a.csv",
+        ("rejected", {(3, "month")}),
+    ),
+    "duplicate_code_written_two_ways": (
+        (H4 + GOOD + "2020-04,0x8f3e,CSP N,11\n").encode(),
+        None,
+        "a.csv",
+        ("rejected", {(3, "month")}),
+    ),
+    "duplicate_provider_written_two_ways": (
+        (H4 + GOOD + "2020-04,8F3E,North,11\n").encode(),
+        None,
+        "a.csv",
+        ("rejected", {(3, "month")}),
+    ),
+    "duplicate_far_apart": (
+        (H4 + GOOD + many_good_rows(3000) + GOOD).encode(),
+        None,
+        "a.csv",
+        ("rejected", {(3003, "month")}),
+    ),
     # --- rules across the cells of a row
-    "devices_more_than_volume": ((H6 + "2020-04,8F3E,CSP N,10,11,\n").encode(), None, "a.csv",
-                                 ("rejected", {(2, "devices")})),
-    "first_time_devices_more_than_devices": ((H6 + "2020-04,8F3E,CSP N,10,5,6\n").encode(), None, "a.csv",
-                                             ("rejected", {(2, "first_time_devices")})),
+    "devices_more_than_volume": (
+        (H6 + "2020-04,8F3E,CSP N,10,11,\n").encode(),
+        None,
+        "a.csv",
+        ("rejected", {(2, "devices")}),
+    ),
+    "first_time_devices_more_than_devices": (
+        (H6 + "2020-04,8F3E,CSP N,10,5,6\n").encode(),
+        None,
+        "a.csv",
+        ("rejected", {(2, "first_time_devices")}),
+    ),
     # --- encodings
-    "windows_1252_in_an_x_column": ((H4.rstrip("\n") + ",x_note\n2020-04,8F3E,CSP N,10,café\n").encode("cp1252"), None,
-                                    "a.csv", ("loaded", 1)),
+    "windows_1252_in_an_x_column": (
+        (H4.rstrip("\n") + ",x_note\n2020-04,8F3E,CSP N,10,café\n").encode("cp1252"),
+        None,
+        "a.csv",
+        ("loaded", 1),
+    ),
     # A no-break space is not trimmed away (it would fold a look-alike into the id): refused by name.
-    "windows_1252_no_break_space_after_a_provider": ((H4 + "2020-04,8F3E,North\xa0,10\n").encode("cp1252"), None,
-                                                     "a.csv", ("rejected", {(2, "provider")})),
-    "windows_1252_unknown_provider": ((H4 + "2020-04,8F3E,Noré,10\n").encode("cp1252"), None, "a.csv",
-                                      ("rejected", {(2, "provider")})),
-    "utf8_bom_then_windows_1252": (b"\xef\xbb\xbf" + (H4.rstrip("\n") + ",x_note\n2020-04,8F3E,CSP N,10,café\n")
-                                   .encode("cp1252"), None, "a.csv", ("rejected", {(1, "header")})),
+    "windows_1252_no_break_space_after_a_provider": (
+        (H4 + "2020-04,8F3E,North\xa0,10\n").encode("cp1252"),
+        None,
+        "a.csv",
+        ("rejected", {(2, "provider")}),
+    ),
+    "windows_1252_unknown_provider": (
+        (H4 + "2020-04,8F3E,Noré,10\n").encode("cp1252"),
+        None,
+        "a.csv",
+        ("rejected", {(2, "provider")}),
+    ),
+    "utf8_bom_then_windows_1252": (
+        b"\xef\xbb\xbf" + (H4.rstrip("\n") + ",x_note\n2020-04,8F3E,CSP N,10,café\n").encode("cp1252"),
+        None,
+        "a.csv",
+        ("rejected", {(1, "header")}),
+    ),
     "utf8_bom_then_windows_1252_deep_in_the_file": (
-        b"\xef\xbb\xbf" + (H4.rstrip("\n") + ",x_note\n" + many_good_rows(5000).replace("\n", ",\n")
-                           + "2020-05,8F3E,CSP N,10,café\n").encode("cp1252"),
-        None, "a.csv", ("rejected", {(1, "header")})),
-    "invalid_in_utf8_and_windows_1252": ((H4.rstrip("\n") + ",x_note\n2020-04,8F3E,CSP N,10,").encode() + b"\x81\n",
-                                         None, "a.csv", ("rejected", {(1, "header")})),
-    "utf8_surrogate_in_an_x_column": ((H4.rstrip("\n") + ",x_note\n2020-04,8F3E,CSP N,10,").encode() + b"\xed\xa0\x80\n",
-                                      None, "a.csv", ("loaded", 1)),
+        b"\xef\xbb\xbf"
+        + (
+            H4.rstrip("\n") + ",x_note\n" + many_good_rows(5000).replace("\n", ",\n") + "2020-05,8F3E,CSP N,10,café\n"
+        ).encode("cp1252"),
+        None,
+        "a.csv",
+        ("rejected", {(1, "header")}),
+    ),
+    "invalid_in_utf8_and_windows_1252": (
+        (H4.rstrip("\n") + ",x_note\n2020-04,8F3E,CSP N,10,").encode() + b"\x81\n",
+        None,
+        "a.csv",
+        ("rejected", {(1, "header")}),
+    ),
+    "utf8_surrogate_in_an_x_column": (
+        (H4.rstrip("\n") + ",x_note\n2020-04,8F3E,CSP N,10,").encode() + b"\xed\xa0\x80\n",
+        None,
+        "a.csv",
+        ("loaded", 1),
+    ),
     # --- headers
-    "empty_column_name_without_data": (("month,,alert_code,provider,volume\n2020-04,,8F3E,CSP N,1\n").encode(), None,
-                                       "a.csv", ("loaded", 1)),
-    "empty_column_name_with_data": (("month,,alert_code,provider,volume\n2020-04,zz,8F3E,CSP N,1\n").encode(), None,
-                                    "a.csv", ("rejected", {(1, "column 2")})),
-    "header_with_a_trailing_comma": ((H4.rstrip("\n") + ",\n" + GOOD.rstrip("\n") + ",\n").encode(), None, "a.csv",
-                                     ("loaded", 1)),
-    "duplicate_column": (("month,alert_code,provider,volume,Volume\n2020-04,8F3E,CSP N,1,2\n").encode(), None, "a.csv",
-                         ("rejected", {(1, "volume")})),
-    "unknown_column": (("month,alert_code,provider,volume,colour\n2020-04,8F3E,CSP N,1,red\n").encode(), None, "a.csv",
-                       ("rejected", {(1, "colour")})),
-    "missing_volume_column": (("month,alert_code,provider\n2020-04,8F3E,CSP N\n").encode(), None, "a.csv",
-                              ("rejected", {(1, "volume")})),
+    "empty_column_name_without_data": (
+        (b"month,,alert_code,provider,volume\n2020-04,,8F3E,CSP N,1\n"),
+        None,
+        "a.csv",
+        ("loaded", 1),
+    ),
+    "empty_column_name_with_data": (
+        (b"month,,alert_code,provider,volume\n2020-04,zz,8F3E,CSP N,1\n"),
+        None,
+        "a.csv",
+        ("rejected", {(1, "column 2")}),
+    ),
+    "header_with_a_trailing_comma": (
+        (H4.rstrip("\n") + ",\n" + GOOD.rstrip("\n") + ",\n").encode(),
+        None,
+        "a.csv",
+        ("loaded", 1),
+    ),
+    "duplicate_column": (
+        (b"month,alert_code,provider,volume,Volume\n2020-04,8F3E,CSP N,1,2\n"),
+        None,
+        "a.csv",
+        ("rejected", {(1, "volume")}),
+    ),
+    "unknown_column": (
+        (b"month,alert_code,provider,volume,colour\n2020-04,8F3E,CSP N,1,red\n"),
+        None,
+        "a.csv",
+        ("rejected", {(1, "colour")}),
+    ),
+    "missing_volume_column": (
+        (b"month,alert_code,provider\n2020-04,8F3E,CSP N\n"),
+        None,
+        "a.csv",
+        ("rejected", {(1, "volume")}),
+    ),
     "header_only": (H4.encode(), None, "a.csv", ("rejected", {(2, "-")})),
     "header_only_crlf": (H4.replace("\n", "\r\n").encode(), None, "a.csv", ("rejected", {(2, "-")})),
     "empty_file": (b"", None, "a.csv", ("rejected", {(1, "header")})),
     "nul_byte": ((H4 + "2020-04,8F3E,CSP N,1\x00\n").encode(), None, "a.csv", ("rejected", {(1, "header")})),
     # --- kinds
-    "kind_measures_forced_on_an_alerts_file": ((H4 + GOOD).encode(), "measures", "a.csv",
-                                               ("rejected", {(1, "header"), (1, "measure"), (1, "value"),
-                                                             (1, "alert_code"), (1, "volume")})),
-    "kind_alerts_forced_on_a_measures_file": (b"month,measure,provider,value\n2020-04,CPM1,DCC,97\n", "alerts", "a.csv",
-                                              ("rejected", {(1, "header"), (1, "alert_code"), (1, "volume"),
-                                                            (1, "measure"), (1, "value")})),
-    "measures_header_with_no_kind": (b"month,measure,provider,value\n2020-04,CPM1,DCC,97\n", None, "a.csv",
-                                     ("loaded", 1)),
-    "ops_header_with_no_kind": (b"month,metric,provider,value,unit\n2021-08,changes implemented,DCC,211,count\n", None,
-                                "a.csv", ("loaded", 1)),
+    "kind_measures_forced_on_an_alerts_file": (
+        (H4 + GOOD).encode(),
+        "measures",
+        "a.csv",
+        ("rejected", {(1, "header"), (1, "measure"), (1, "value"), (1, "alert_code"), (1, "volume")}),
+    ),
+    "kind_alerts_forced_on_a_measures_file": (
+        b"month,measure,provider,value\n2020-04,CPM1,DCC,97\n",
+        "alerts",
+        "a.csv",
+        ("rejected", {(1, "header"), (1, "alert_code"), (1, "volume"), (1, "measure"), (1, "value")}),
+    ),
+    "measures_header_with_no_kind": (
+        b"month,measure,provider,value\n2020-04,CPM1,DCC,97\n",
+        None,
+        "a.csv",
+        ("loaded", 1),
+    ),
+    "ops_header_with_no_kind": (
+        b"month,metric,provider,value,unit\n2021-08,changes implemented,DCC,211,count\n",
+        None,
+        "a.csv",
+        ("loaded", 1),
+    ),
     "unknown_kind_name": ((H4 + GOOD).encode(), "alert", "a.csv", ("rejected", {(1, "header")})),
     "xlsx_workbook": (xlsx_alerts(), None, "a.xlsx", ("loaded", 1)),
     "alerts_csv_named_xlsx": ((H4 + GOOD).encode(), None, "a.xlsx", ("rejected", {(1, "header")})),
@@ -472,8 +735,10 @@ def test_rows_after_blank_and_comma_only_lines_keep_their_line_numbers():
     assert read_columnar(raw)[0] is None
     fast, _ = load_both(raw)
     assert fast.result.outcome == "loaded"
-    assert as_text(fast.alerts) == [("2020-04", "8F3E", "CSP N", 10, None, None, 2),
-                                    ("2020-05", "8F3E", "CSP N", 11, None, None, 6)]
+    assert as_text(fast.alerts) == [
+        ("2020-04", "8F3E", "CSP N", 10, None, None, 2),
+        ("2020-05", "8F3E", "CSP N", 11, None, None, 6),
+    ]
 
 
 # Files where it does not matter which way they are read, only that both agree.
@@ -481,10 +746,14 @@ EITHER_WAY = {
     "mixed_line_ends": (H4 + GOOD + "2020-05,8F3E,CSP N,11\r\n2020-06,8F3E,CSP N,12\n").encode(),
     "mixed_line_ends_crlf_header": (H4.replace("\n", "\r\n") + GOOD + "2020-05,8F3E,CSP N,11\r\n").encode(),
     # Line ends that change after DuckDB's sample of the first 20,480 rows.
-    "crlf_then_lf_beyond_the_sample": (H4.replace("\n", "\r\n") + many_good_rows(21_000).replace("\n", "\r\n")
-                                       + "2020-05,8F3E,CSP N,1\n2020-06,8F3E,CSP N,2\n").encode(),
-    "lf_then_crlf_beyond_the_sample": (H4 + many_good_rows(21_000) + "2020-05,8F3E,CSP N,1\r\n2020-06,8F3E,CSP N,\r\n"
-                                       ).encode(),
+    "crlf_then_lf_beyond_the_sample": (
+        H4.replace("\n", "\r\n")
+        + many_good_rows(21_000).replace("\n", "\r\n")
+        + "2020-05,8F3E,CSP N,1\n2020-06,8F3E,CSP N,2\n"
+    ).encode(),
+    "lf_then_crlf_beyond_the_sample": (
+        H4 + many_good_rows(21_000) + "2020-05,8F3E,CSP N,1\r\n2020-06,8F3E,CSP N,\r\n"
+    ).encode(),
     "trailing_comma_on_a_row": (H4 + "2020-04,8F3E,CSP N,10,\n2020-05,8F3E,CSP N,11\n").encode(),
     "trailing_comma_and_space": (H4 + "2020-04,8F3E,CSP N,10, \n").encode(),
     "trailing_comma_fills_optional": (H6 + "2020-04,8F3E,CSP N,10,\n").encode(),
@@ -502,7 +771,9 @@ EITHER_WAY = {
     "count_2_to_53": (H4 + "2020-04,8F3E,CSP N,9007199254740992\n").encode(),
     "hash_line_is_not_a_comment": (H4 + "#2020-04,8F3E,CSP N,5\n").encode(),
     "hash_cell_in_x_column": (H4.rstrip("\n") + ",x_note\n2020-04,8F3E,CSP N,5,#not a comment\n").encode(),
-    "backslash_at_the_end_of_a_cell": (H4.rstrip("\n") + ",x_a\n2020-04,8F3E,CSP N,5,a\\\n2020-05,8F3E,CSP N,5,b\n").encode(),
+    "backslash_at_the_end_of_a_cell": (
+        H4.rstrip("\n") + ",x_a\n2020-04,8F3E,CSP N,5,a\\\n2020-05,8F3E,CSP N,5,b\n"
+    ).encode(),
     "single_quotes": (H4 + "2020-04,8F3E,CSP N,'5'\n").encode(),
     "semicolon_separated": b"month;alert_code;provider;volume\n2020-04;8F3E;CSP N;5\n",
     "tab_in_header_names": b"month\t,alert_code,provider,volume\n2020-04\t,8F3E,CSP N,5\n",
@@ -564,7 +835,9 @@ def alerts_files(draw) -> tuple[bytes, bool]:
         if change == "drop":
             header.pop(draw(st.integers(0, len(header) - 1)))
         else:
-            header.insert(draw(st.integers(0, len(header))), {"unknown": "colour", "twice": "volume", "unnamed": ""}[change])
+            header.insert(
+                draw(st.integers(0, len(header))), {"unknown": "colour", "twice": "volume", "unnamed": ""}[change]
+            )
     lines: list[str] = []
     seen: set[tuple] = set()
     for _ in range(draw(st.integers(1 if clean else 0, 6))):
@@ -575,9 +848,12 @@ def alerts_files(draw) -> tuple[bytes, bool]:
         first_choices = [t for t, v in COUNTS.items() if devices is None or v <= devices]
         first_text = draw(st.sampled_from([""] + sorted(first_choices)))
         cells = {
-            "month": draw(st.sampled_from(sorted(MONTHS))), "alert_code": draw(st.sampled_from(sorted(CODES))),
-            "provider": draw(st.sampled_from(sorted(PROVIDERS))), "volume": volume_text,
-            "devices": devices_text, "first_time_devices": first_text,
+            "month": draw(st.sampled_from(sorted(MONTHS))),
+            "alert_code": draw(st.sampled_from(sorted(CODES))),
+            "provider": draw(st.sampled_from(sorted(PROVIDERS))),
+            "volume": volume_text,
+            "devices": devices_text,
+            "first_time_devices": first_text,
             "x_note": draw(st.sampled_from(NOTES)),
         }
         if clean:
@@ -590,7 +866,7 @@ def alerts_files(draw) -> tuple[bytes, bool]:
                 if draw(st.integers(0, 12)) == 0:
                     cells[column] = draw(st.sampled_from(UNUSUAL[column]))
         row = [cells[c] for c in columns]
-        if len(header) > len(columns):                  # a header change added a column: give it a cell
+        if len(header) > len(columns):  # a header change added a column: give it a cell
             row.append(draw(st.sampled_from(["", "zz", "5"])))
         if not clean and draw(st.integers(0, 8)) == 0:
             how = draw(st.sampled_from(["extra", "empty_extra", "short", "quoted"]))
@@ -630,7 +906,7 @@ def alerts_files(draw) -> tuple[bytes, bool]:
 @given(case=alerts_files())
 def test_property_both_ways_agree_and_the_fast_way_never_accepts_a_rejected_file(case):
     raw, clean = case
-    fast, slow = load_both(raw)                 # same result, problems, rows, bookkeeping; None when rejected
+    fast, slow = load_both(raw)  # same result, problems, rows, bookkeeping; None when rejected
     accepted = fast.columnar[0] is not None
     event(f"clean={clean} fast={accepted} outcome={slow.result.outcome}")
     if slow.result.outcome == "rejected":
@@ -657,11 +933,11 @@ def big_alerts_file(rows: int) -> bytes:
 
 
 def test_source_row_is_the_line_number_in_a_file_bigger_than_a_row_group():
-    rows = 250_000                                   # about two row groups (122,880 rows each)
+    rows = 250_000  # about two row groups (122,880 rows each)
     raw = big_alerts_file(rows)
     con = fresh_db()
     try:
-        con.execute("SET threads = 8")               # the CSV reader and the joins run in parallel
+        con.execute("SET threads = 8")  # the CSV reader and the joins run in parallel
         loaded = load(raw, "big.csv", fast=True, con=con)
         assert isinstance(loaded.columnar[0], Prepared)
         assert loaded.result.outcome == "loaded" and loaded.result.new == rows and loaded.result.rows_read == rows
@@ -671,7 +947,8 @@ def test_source_row_is_the_line_number_in_a_file_bigger_than_a_row_group():
                        count(*) FILTER (WHERE month <> DATE '2000-01-01'
                                                   + to_months(((source_row - 2) // {BIG_CODES})::INTEGER)),
                        min(source_row), max(source_row), count(DISTINCT source_row)
-                FROM alerts""").fetchall()[0]
+                FROM alerts"""
+        ).fetchall()[0]
         assert checks == (rows, 0, 0, 0, 2, rows + 1, rows)
         assert loaded.leftovers == []
     finally:
@@ -682,29 +959,31 @@ def staged_kind_seen(monkeypatch) -> list:
     """Records, at each load's insert, whether its staged alerts were a view (the prepared table itself)
     or a table (joined to the current data), and the staged rows' change counts."""
     seen = []
-    real = ingest._insert_facts
+    real = ingest_stage.insert_facts
 
     def spy(con, kind, source_id):
-        views = con.execute("SELECT count(*) FROM duckdb_views() WHERE temporary AND view_name = ?",
-                            [f"staged_{kind}"]).fetchall()[0][0]
+        views = con.execute(
+            "SELECT count(*) FROM duckdb_views() WHERE temporary AND view_name = ?", [f"staged_{kind}"]
+        ).fetchall()[0][0]
         counts = dict(con.execute(f"SELECT change, count(*) FROM staged_{kind} GROUP BY ALL").fetchall())
         seen.append(("view" if views else "table", counts))
         return real(con, kind, source_id)
 
-    monkeypatch.setattr(ingest, "_insert_facts", spy)
+    monkeypatch.setattr(ingest_stage, "insert_facts", spy)
     return seen
 
 
 def test_a_new_month_is_staged_without_a_copy_and_a_month_already_loaded_is_compared(monkeypatch):
     seen = staged_kind_seen(monkeypatch)
-    rows = 130_000                                    # more than two slices, more than a row group
+    rows = 130_000  # more than two slices, more than a row group
     months = rows // BIG_CODES + 1
     first = big_alerts_file(rows)
     # The next file: the same rows with every tenth volume changed, plus rows for later months.
     lines = first.decode().splitlines()
     changed = [lines[0]] + [
         (line.rsplit(",", 1)[0] + f",{int(line.rsplit(',', 1)[1]) + 1}") if n % 10 == 0 else line
-        for n, line in enumerate(lines[1:])]
+        for n, line in enumerate(lines[1:])
+    ]
     later = [f"{2000 + (months + m) // 12}-{(months + m) % 12 + 1:02d},0001,CSP N,5" for m in range(3)]
     second = ("\n".join(changed + later) + "\n").encode()
     con = fresh_db()
@@ -715,10 +994,10 @@ def test_a_new_month_is_staged_without_a_copy_and_a_month_already_loaded_is_comp
         assert isinstance(two.columnar[0], Prepared) and two.leftovers == []
         revised = len(range(0, rows, 10))
         assert (two.result.new, two.result.revised, two.result.unchanged) == (3, revised, rows - revised)
-        assert seen == [("view", {"new": rows}),
-                        ("table", {"new": 3, "revised": revised, "unchanged": rows - revised})]
-        current = con.execute("SELECT count(*), sum(volume), count(DISTINCT (month, alert_code, provider)) "
-                              "FROM current_alerts").fetchall()[0]
+        assert seen == [("view", {"new": rows}), ("table", {"new": 3, "revised": revised, "unchanged": rows - revised})]
+        current = con.execute(
+            "SELECT count(*), sum(volume), count(DISTINCT (month, alert_code, provider)) FROM current_alerts"
+        ).fetchall()[0]
         expected_sum = sum(i + 2 for i in range(rows)) + revised + 15
         assert current == (rows + 3, expected_sum, rows + 3)
         assert con.execute("SELECT count(*) FROM alerts").fetchall()[0][0] == rows + revised + 3
@@ -754,7 +1033,7 @@ def test_a_big_file_with_one_bad_cell_at_the_end_is_declined_and_located():
 
 
 def test_no_temp_tables_views_or_files_are_left_behind(monkeypatch, tmp_path):
-    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))     # where the columnar reader writes its copy
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))  # where the columnar reader writes its copy
     con = fresh_db()
     try:
         assert leftovers(con) == []
@@ -764,9 +1043,14 @@ def test_no_temp_tables_views_or_files_are_left_behind(monkeypatch, tmp_path):
             "nothing new": (text(REQUIRED_ONLY, newline="\r\n"), {}),
             "dry run": (text("month,alert_code,provider,volume\n2021-04,8F3E,CSP N,10\n"), {"dry_run": True}),
             "declined, bad cell": (text("month,alert_code,provider,volume\n2021-04,8F3E,CSP N,x\n"), {}),
-            "declined, duplicate": (text("month,alert_code,provider,volume\n2021-04,8F3E,CSP N,1\n"
-                                         "2021-04,8F3E,CSP N,2\n"), {}),
-            "declined, devices > volume": (text("month,alert_code,provider,volume,devices\n2021-04,8F3E,CSP N,1,2\n"), {}),
+            "declined, duplicate": (
+                text("month,alert_code,provider,volume\n2021-04,8F3E,CSP N,1\n2021-04,8F3E,CSP N,2\n"),
+                {},
+            ),
+            "declined, devices > volume": (
+                text("month,alert_code,provider,volume,devices\n2021-04,8F3E,CSP N,1,2\n"),
+                {},
+            ),
             "declined, row count": (b"month,alert_code,provider,volume\n2021-04,8F3E,CSP N,1\n\n", {}),
             "declined, ragged": (text("month,alert_code,provider,volume\n2021-05,8F3E,CSP N,1,2\n"), {}),
             "declined, quoted": (b'month,alert_code,provider,volume\n2021-06,8F3E,"CSP N",1\n', {}),
@@ -781,21 +1065,34 @@ def test_no_temp_tables_views_or_files_are_left_behind(monkeypatch, tmp_path):
             assert con.execute(TEMP_VIEWS).fetchall() == [], what
             assert list(tmp_path.iterdir()) == [], what
         assert outcomes == {
-            "loaded": "loaded", "already loaded": "unchanged", "nothing new": "unchanged", "dry run": "checked",
-            "declined, bad cell": "rejected", "declined, duplicate": "rejected",
-            "declined, devices > volume": "rejected", "declined, row count": "loaded", "declined, ragged": "rejected",
-            "declined, quoted": "loaded", "revision": "loaded", "measures": "loaded"}
+            "loaded": "loaded",
+            "already loaded": "unchanged",
+            "nothing new": "unchanged",
+            "dry run": "checked",
+            "declined, bad cell": "rejected",
+            "declined, duplicate": "rejected",
+            "declined, devices > volume": "rejected",
+            "declined, row count": "loaded",
+            "declined, ragged": "rejected",
+            "declined, quoted": "loaded",
+            "revision": "loaded",
+            "measures": "loaded",
+        }
     finally:
         con.close()
 
 
-@pytest.mark.parametrize("raw", [
-    text("month,alert_code,provider,volume\n2021-04,8F3E,CSP N,x\n"),
-    text("month,alert_code,provider,volume\n2021-04,8F3E,CSP N,1\n2021-04,8F3E,North,2\n"),
-    text("month,alert_code,provider,volume,devices,first_time_devices\n2021-04,8F3E,CSP N,5,4,5\n"),
-    text("month,alert_code,provider,volume\n2021-04,8F3E,CSP N,1\n\n2021-05,8F3E,CSP N,1\n"),
-    text("month,alert_code,provider,volume\n2021-04,8F3E,CSP N\n"),
-], ids=["bad_cell", "duplicate", "first_time_more_than_devices", "blank_line", "short_row"])
+@pytest.mark.parametrize(
+    "raw",
+    [
+        text("month,alert_code,provider,volume\n2021-04,8F3E,CSP N,x\n"),
+        text("month,alert_code,provider,volume\n2021-04,8F3E,CSP N,1\n2021-04,8F3E,North,2\n"),
+        text("month,alert_code,provider,volume,devices,first_time_devices\n2021-04,8F3E,CSP N,5,4,5\n"),
+        text("month,alert_code,provider,volume\n2021-04,8F3E,CSP N,1\n\n2021-05,8F3E,CSP N,1\n"),
+        text("month,alert_code,provider,volume\n2021-04,8F3E,CSP N\n"),
+    ],
+    ids=["bad_cell", "duplicate", "first_time_more_than_devices", "blank_line", "short_row"],
+)
 def test_a_direct_call_that_declines_leaves_nothing_behind(raw, monkeypatch, tmp_path):
     monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
     part, _, left = read_columnar(raw)
@@ -804,12 +1101,16 @@ def test_a_direct_call_that_declines_leaves_nothing_behind(raw, monkeypatch, tmp
 
 # ------------------------------------------------------------------ 6. integrity without the alerts table's keys
 
-ORIGINAL = ("month,alert_code,provider,volume,devices\n"
-            "2020-04,8F3E,CSP N,10,5\n2020-04,8014,CSP N,20,\n2020-04,8F3E,DSP,30,3\n"
-            "2020-05,8F3E,CSP N,11,5\n2020-05,8014,CSP N,21,\n2020-05,8F3E,DSP,31,3\n")
-REVISION = ("month,alert_code,provider,volume,devices\n"
-            "2020-04,8F3E,CSP N,10,5\n2020-04,8014,CSP N,25,\nApr 2020,8f3e,DSP,35,3\n"
-            "2020-05,8F3E,CSP N,11,6\n2020-05,8014,north,21,\n2020-05,8F3E,DSP,36,\n2020-06,8F3E,DSP,1,1\n")
+ORIGINAL = (
+    "month,alert_code,provider,volume,devices\n"
+    "2020-04,8F3E,CSP N,10,5\n2020-04,8014,CSP N,20,\n2020-04,8F3E,DSP,30,3\n"
+    "2020-05,8F3E,CSP N,11,5\n2020-05,8014,CSP N,21,\n2020-05,8F3E,DSP,31,3\n"
+)
+REVISION = (
+    "month,alert_code,provider,volume,devices\n"
+    "2020-04,8F3E,CSP N,10,5\n2020-04,8014,CSP N,25,\nApr 2020,8f3e,DSP,35,3\n"
+    "2020-05,8F3E,CSP N,11,6\n2020-05,8014,north,21,\n2020-05,8F3E,DSP,36,\n2020-06,8F3E,DSP,1,1\n"
+)
 
 
 @pytest.mark.parametrize("fast", [True, False], ids=["columnar", "row_by_row"])
@@ -818,7 +1119,8 @@ def test_revisions_keep_keys_unique_per_source_and_every_source_known(fast):
     try:
         assert con.execute(
             "SELECT count(*) FROM duckdb_constraints() WHERE table_name = 'alerts' "
-            "AND constraint_type IN ('PRIMARY KEY', 'FOREIGN KEY', 'UNIQUE')").fetchall() == [(0,)]
+            "AND constraint_type IN ('PRIMARY KEY', 'FOREIGN KEY', 'UNIQUE')"
+        ).fetchall() == [(0,)]
         first = load(ORIGINAL.encode(), "issue1.csv", fast=fast, con=con)
         second = load(REVISION.encode(), "issue2.csv", fast=fast, con=con)
         again = load(REVISION.encode(), "issue2-again.csv", fast=fast, con=con)
@@ -828,7 +1130,11 @@ def test_revisions_keep_keys_unique_per_source_and_every_source_known(fast):
         assert accepted == ([True, True, True, True, False] if fast else [False] * 5)
         assert (first.result.outcome, first.result.new) == ("loaded", 6)
         assert (second.result.outcome, second.result.new, second.result.revised, second.result.unchanged) == (
-            "loaded", 1, 4, 2)
+            "loaded",
+            1,
+            4,
+            2,
+        )
         assert again.result.outcome == "unchanged" and "already loaded" in again.result.message and again.unchanged
         assert same_rows.result.outcome == "unchanged" and "nothing new" in same_rows.result.message
         assert same_rows.unchanged
@@ -837,15 +1143,18 @@ def test_revisions_keep_keys_unique_per_source_and_every_source_known(fast):
 
         assert con.execute(
             "SELECT count(*) FROM (SELECT 1 FROM alerts GROUP BY month, alert_code, provider, source_id "
-            "HAVING count(*) > 1)").fetchall() == [(0,)]
+            "HAVING count(*) > 1)"
+        ).fetchall() == [(0,)]
         assert con.execute(
             "SELECT count(*) FROM alerts AS a LEFT JOIN sources AS s ON s.source_id = a.source_id "
-            "WHERE s.source_id IS NULL").fetchall() == [(0,)]
+            "WHERE s.source_id IS NULL"
+        ).fetchall() == [(0,)]
         assert con.execute("SELECT count(*) FROM alerts").fetchall() == [(6 + 5,)]
         assert con.execute("SELECT count(DISTINCT source_id) FROM alerts").fetchall() == [(2,)]
         current = con.execute(
             "SELECT strftime(month, '%Y-%m'), alert_code, provider, volume, devices, source_id, source_row "
-            "FROM current_alerts ORDER BY ALL").fetchall()
+            "FROM current_alerts ORDER BY ALL"
+        ).fetchall()
         s1, s2 = first.result.source_id, second.result.source_id
         assert s2 > s1
         assert current == [
@@ -866,8 +1175,10 @@ def test_revisions_load_the_same_whichever_way_they_are_read():
     for fast in (True, False):
         con = fresh_db()
         try:
-            results = [load(raw.encode(), name, fast=fast, con=con).result
-                       for name, raw in (("issue1.csv", ORIGINAL), ("issue2.csv", REVISION), ("again.csv", REVISION))]
+            results = [
+                load(raw.encode(), name, fast=fast, con=con).result
+                for name, raw in (("issue1.csv", ORIGINAL), ("issue2.csv", REVISION), ("again.csv", REVISION))
+            ]
             states.append((results, state(con)))
         finally:
             con.close()

@@ -14,21 +14,76 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from opsg_metrics.store import connect as db
-from opsg_metrics.store import text
 from opsg_metrics.ingest.bootstrap import load_reference_data
 from opsg_metrics.ingest.load import ingest_bytes
+from opsg_metrics.store import connect as db
+from opsg_metrics.store import text
 
 from .conftest import snapshot, xlsx_bytes
 
-HEADERS = ["month", "measure", "provider", "value", "status", "numerator", "denominator", "note",
-           "incident_id", "alert_code", "volume", "metric", "unit", "x_extra", "", "Month", "VALUE"]
-TOKENS = ["2020-04", "2020-13", "Apr 2020", "CPM1", "PM2", "CSP N", "North", "DCC", "Mars", "54.80%", "n/a",
-          "1e400", "-1", "null", "unreliable", "=1+1", "@SUM(A1)", "<script>x</script>", "\ufeff", "é£",
-          "\x00", '"', "8F3E", "9" * 30, "", " ", "true", "0x10",
-          # characters XML 1.0 cannot carry, and look-alike identifiers
-          "note\uffff", "a\x0bb", "\x85", "\ufdd0", "x\x1fy", "\x7f", "\u0421PM1", "CSP \u039d", "CPM\u200b1",
-          "DS\u00df1.1", "8F3\u0415", "\u0663\u0664", "INC\u041e1"]
+HEADERS = [
+    "month",
+    "measure",
+    "provider",
+    "value",
+    "status",
+    "numerator",
+    "denominator",
+    "note",
+    "incident_id",
+    "alert_code",
+    "volume",
+    "metric",
+    "unit",
+    "x_extra",
+    "",
+    "Month",
+    "VALUE",
+]
+TOKENS = [
+    "2020-04",
+    "2020-13",
+    "Apr 2020",
+    "CPM1",
+    "PM2",
+    "CSP N",
+    "North",
+    "DCC",
+    "Mars",
+    "54.80%",
+    "n/a",
+    "1e400",
+    "-1",
+    "null",
+    "unreliable",
+    "=1+1",
+    "@SUM(A1)",
+    "<script>x</script>",
+    "\ufeff",
+    "é£",
+    "\x00",
+    '"',
+    "8F3E",
+    "9" * 30,
+    "",
+    " ",
+    "true",
+    "0x10",
+    # characters XML 1.0 cannot carry, and look-alike identifiers
+    "note\uffff",
+    "a\x0bb",
+    "\x85",
+    "\ufdd0",
+    "x\x1fy",
+    "\x7f",
+    "\u0421PM1",
+    "CSP \u039d",
+    "CPM\u200b1",
+    "DS\u00df1.1",
+    "8F3\u0415",
+    "\u0663\u0664",
+    "INC\u041e1",
+]
 
 
 @st.composite
@@ -42,7 +97,7 @@ def hostile_files(draw) -> bytes:
     writer.writerows(rows)
     text = buffer.getvalue()
     if draw(st.booleans()):
-        text = text.replace('"', "", draw(st.integers(0, 2)))   # break some quoting
+        text = text.replace('"', "", draw(st.integers(0, 2)))  # break some quoting
     encoding = draw(st.sampled_from(["utf-8", "utf-8-sig", "utf-16", "latin-1"]))
     raw = text.encode(encoding, errors="replace")
     if draw(st.booleans()):
@@ -59,8 +114,9 @@ def con():
     connection.close()
 
 
-@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture,
-                                                                   HealthCheck.too_slow])
+@settings(
+    max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow]
+)
 @given(raw=hostile_files(), as_xlsx_name=st.booleans())
 def test_hostile_files_never_raise_and_never_half_write(con, raw, as_xlsx_name):
     check_one_load(con, raw, "hostile.xlsx" if as_xlsx_name else "hostile.csv")
@@ -68,18 +124,45 @@ def test_hostile_files_never_raise_and_never_half_write(con, raw, as_xlsx_name):
 
 # kind -> column -> good values: most cells are good, some hostile, so that some workbooks load.
 KIND_COLUMNS = {
-    "measures": {"month": ["2020-04", "2020-05", "Apr 2020"], "measure": ["CPM1", "PM2", "cpm 2"],
-                 "provider": ["DCC", "CSP N", "North"], "value": [54.8, 97.03, "99%"], "status": ["", "reported"],
-                 "note": ["", "reissued", "a note"]},
-    "alerts": {"month": ["2020-04", "2020-05"], "alert_code": ["8F3E", "8014", "0x8F12"], "provider": ["CSP N", "CSP C"],
-               "volume": [12, 3400, "1,200"]},
-    "annotations": {"date": ["2020-04-10", "2020-05"], "text": ["fix deployed", "tool corrected"], "scope": ["all"],
-                    "measure": [""], "provider": [""]},
-    "incidents": {"incident_id": ["INC000000526144", "INC1"], "opened": ["2020-04-01 10:00"], "resolved": ["", "2020-04-02"],
-                  "category": [2, 3], "provider": ["DSP", "CSP N"], "major": ["false"], "title": ["outage", "slow"],
-                  "root_cause": ["", "a change"]},
-    "ops": {"month": ["2020-04"], "metric": ["installations", "changes implemented"], "provider": ["DCC", "CSP N"],
-            "value": [211, 5.5], "unit": ["count"], "note": ["", "x"]},
+    "measures": {
+        "month": ["2020-04", "2020-05", "Apr 2020"],
+        "measure": ["CPM1", "PM2", "cpm 2"],
+        "provider": ["DCC", "CSP N", "North"],
+        "value": [54.8, 97.03, "99%"],
+        "status": ["", "reported"],
+        "note": ["", "reissued", "a note"],
+    },
+    "alerts": {
+        "month": ["2020-04", "2020-05"],
+        "alert_code": ["8F3E", "8014", "0x8F12"],
+        "provider": ["CSP N", "CSP C"],
+        "volume": [12, 3400, "1,200"],
+    },
+    "annotations": {
+        "date": ["2020-04-10", "2020-05"],
+        "text": ["fix deployed", "tool corrected"],
+        "scope": ["all"],
+        "measure": [""],
+        "provider": [""],
+    },
+    "incidents": {
+        "incident_id": ["INC000000526144", "INC1"],
+        "opened": ["2020-04-01 10:00"],
+        "resolved": ["", "2020-04-02"],
+        "category": [2, 3],
+        "provider": ["DSP", "CSP N"],
+        "major": ["false"],
+        "title": ["outage", "slow"],
+        "root_cause": ["", "a change"],
+    },
+    "ops": {
+        "month": ["2020-04"],
+        "metric": ["installations", "changes implemented"],
+        "provider": ["DCC", "CSP N"],
+        "value": [211, 5.5],
+        "unit": ["count"],
+        "note": ["", "x"],
+    },
 }
 KIND_HEADERS = {kind: list(columns) for kind, columns in KIND_COLUMNS.items()}
 
@@ -98,15 +181,21 @@ def hostile_workbooks(draw) -> bytes:
             continue
         header = KIND_HEADERS[kind]
         # A cell is hostile about one time in fifteen.
-        cell = {column: st.one_of(*[st.sampled_from(values)] * 14, st.sampled_from(TOKENS))
-                for column, values in KIND_COLUMNS[kind].items()}
+        cell = {
+            column: st.one_of(*[st.sampled_from(values)] * 14, st.sampled_from(TOKENS))
+            for column, values in KIND_COLUMNS[kind].items()
+        }
         rows = draw(st.lists(st.tuples(*(cell[c] for c in header)).map(list), min_size=1, max_size=4))
         sheets[title] = [header] + [[c.replace("\x00", "") if isinstance(c, str) else c for c in row] for row in rows]
     try:
         raw = xlsx_bytes(sheets)
-    except Exception:                 # openpyxl refuses to write some characters: write the sheets without them
-        raw = xlsx_bytes({t: [[text.printable(c) if isinstance(c, str) else c for c in r] for r in rows]
-                          for t, rows in sheets.items()})
+    except Exception:  # openpyxl refuses to write some characters: write the sheets without them
+        raw = xlsx_bytes(
+            {
+                t: [[text.printable(c) if isinstance(c, str) else c for c in r] for r in rows]
+                for t, rows in sheets.items()
+            }
+        )
     damage = draw(st.sampled_from(["none", "none", "none", "truncate", "flip", "drop"]))
     # Where to damage, as a fraction: a workbook's length varies with the time it was written.
     where = draw(st.floats(0, 1, exclude_max=True))
@@ -114,7 +203,7 @@ def hostile_workbooks(draw) -> bytes:
     if damage == "truncate":
         raw = raw[:at]
     elif damage == "flip":
-        raw = raw[:at] + bytes([raw[at] ^ draw(st.integers(1, 255))]) + raw[at + 1:]
+        raw = raw[:at] + bytes([raw[at] ^ draw(st.integers(1, 255))]) + raw[at + 1 :]
     elif damage == "drop":
         source = zipfile.ZipFile(io.BytesIO(raw))
         names = sorted(source.namelist())
@@ -128,17 +217,21 @@ def hostile_workbooks(draw) -> bytes:
     return raw
 
 
-@settings(max_examples=120, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture,
-                                                                   HealthCheck.too_slow])
+@settings(
+    max_examples=120, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow]
+)
 @given(raw=hostile_workbooks())
 def test_hostile_workbooks_never_raise_and_never_half_write(con, raw):
     check_one_load(con, raw, "hostile.xlsx")
 
 
 STORED_TEXT = {
-    "measure_values": ["measure", "provider", "note"], "incidents": ["incident_id", "provider", "title", "root_cause"],
-    "alerts": ["alert_code", "provider"], "ops_figures": ["metric", "provider", "note"],
-    "annotations": ["text", "measure", "provider"], "sources": ["label", "file_name"],
+    "measure_values": ["measure", "provider", "note"],
+    "incidents": ["incident_id", "provider", "title", "root_cause"],
+    "alerts": ["alert_code", "provider"],
+    "ops_figures": ["metric", "provider", "note"],
+    "annotations": ["text", "measure", "provider"],
+    "sources": ["label", "file_name"],
 }
 IDENTIFIERS = {"measure", "provider", "incident_id", "alert_code", "metric"}
 

@@ -9,6 +9,7 @@ generator and the benchmarks stand outside the layers and may use any of them.
 from __future__ import annotations
 
 import ast
+import re
 from pathlib import Path
 
 import pytest
@@ -28,10 +29,10 @@ ALLOWED = {
     "app": {"app", "render", "queries", "ingest", "rules", "store", "words"},
     "cli": {"cli", "render", "queries", "ingest", "rules", "store", "words"},
 }
-OUTSIDE = {"sample", "__main__", "__init__"}          # may use any layer
+OUTSIDE = {"sample", "__main__", "__init__"}  # may use any layer
 MAX_MODULE_LINES = 500
 MAX_PAGE_LINES = 150
-LONG_ALLOWED = {"opsg_metrics/sample.py"}             # the sample generator (data, not logic)
+LONG_ALLOWED = {"opsg_metrics/sample.py"}  # the sample generator (data, not logic)
 
 
 def module_name(path: Path) -> str:
@@ -69,9 +70,12 @@ def imports_of(path: Path) -> list[tuple[int, str]]:
                 module = node.module or ""
             found.append((node.lineno, module))
             # `from package import module` names a module too
-            found += [(node.lineno, f"{module}.{alias.name}") for alias in node.names
-                      if (REPO / Path(*f"{module}.{alias.name}".split("."))).with_suffix(".py").exists()
-                      or (REPO / Path(*f"{module}.{alias.name}".split("."))).is_dir()]
+            found += [
+                (node.lineno, f"{module}.{alias.name}")
+                for alias in node.names
+                if (REPO / Path(*f"{module}.{alias.name}".split("."))).with_suffix(".py").exists()
+                or (REPO / Path(*f"{module}.{alias.name}".split("."))).is_dir()
+            ]
     return found
 
 
@@ -81,8 +85,11 @@ TESTS = sorted((REPO / "tests").glob("*.py"))
 
 
 def test_every_library_module_sits_in_a_layer():
-    strays = [str(p.relative_to(REPO)) for p in LIBRARY
-              if layer_of(module_name(p)) not in ALLOWED and layer_of(module_name(p)) not in OUTSIDE]
+    strays = [
+        str(p.relative_to(REPO))
+        for p in LIBRARY
+        if layer_of(module_name(p)) not in ALLOWED and layer_of(module_name(p)) not in OUTSIDE
+    ]
     assert strays == []
 
 
@@ -109,20 +116,26 @@ def test_words_uses_nothing_of_the_package():
     assert [m for _, m in imports_of(PACKAGE / "words.py") if m.startswith("opsg_metrics")] == []
 
 
-@pytest.mark.parametrize("path", LIBRARY + PAGES + [REPO / "app.py"] + sorted((REPO / "benchmarks").glob("*.py")),
-                         ids=lambda p: str(p.relative_to(REPO)))
+@pytest.mark.parametrize(
+    "path",
+    LIBRARY + PAGES + [REPO / "app.py"] + sorted((REPO / "benchmarks").glob("*.py")),
+    ids=lambda p: str(p.relative_to(REPO)),
+)
 def test_only_the_app_layer_imports_streamlit(path):
     relative = path.relative_to(REPO)
-    may = relative.parts[0] == "pages" or relative == Path("app.py") or relative.parts[:2] == ("opsg_metrics", "app") \
-        or relative.parts[0] == "benchmarks"          # the benchmarks drive pages through Streamlit's AppTest
+    may = (
+        relative.parts[0] == "pages"
+        or relative == Path("app.py")
+        or relative.parts[:2] == ("opsg_metrics", "app")
+        or relative.parts[0] == "benchmarks"
+    )  # the benchmarks drive pages through Streamlit's AppTest
     uses = [m for _, m in imports_of(path) if m == "streamlit" or m.startswith("streamlit.")]
     assert may or uses == []
 
 
 @pytest.mark.parametrize("path", TESTS, ids=lambda p: p.name)
 def test_no_test_module_imports_another(path):
-    others = [m for _, m in imports_of(path)
-              if m.startswith("tests.test_") or m.startswith(".test_")]
+    others = [m for _, m in imports_of(path) if m.startswith("tests.test_") or m.startswith(".test_")]
     assert others == []
 
 
@@ -144,4 +157,34 @@ def test_pages_only_read_their_request_and_show(path):
         if isinstance(node, ast.FunctionDef):
             body = [s for s in node.body if not (isinstance(s, ast.Expr) and isinstance(s.value, ast.Constant))]
             assert len(body) <= 2, f"{path.name}: {node.name} holds logic; move it into the library"
-    assert "SELECT" not in source.upper().replace("SELECTBOX", "").replace("SELECT_SLIDER", "")
+    assert not re.search(r"\bSELECT\b[\s\S]*?\bFROM\b", source, re.IGNORECASE), f"{path.name} holds SQL"
+
+
+def _public_functions(tree: ast.Module):
+    """Module-level public functions, and public methods of public classes."""
+    for node in tree.body:
+        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)) and not node.name.startswith("_"):
+            yield node.name, node
+        elif isinstance(node, ast.ClassDef) and not node.name.startswith("_"):
+            for item in node.body:
+                if isinstance(item, (ast.FunctionDef, ast.AsyncFunctionDef)) and not item.name.startswith("_"):
+                    yield f"{node.name}.{item.name}", item
+
+
+@pytest.mark.parametrize(
+    "path",
+    [p for p in LIBRARY if str(p.relative_to(REPO)) not in LONG_ALLOWED],
+    ids=lambda p: str(p.relative_to(PACKAGE)),
+)
+def test_every_public_function_of_the_library_has_type_hints(path):
+    missing = []
+    for name, node in _public_functions(ast.parse(path.read_text(encoding="utf-8"))):
+        arguments = [
+            a for a in node.args.posonlyargs + node.args.args + node.args.kwonlyargs if a.arg not in ("self", "cls")
+        ]
+        arguments += [a for a in (node.args.vararg, node.args.kwarg) if a is not None]
+        unhinted = [a.arg for a in arguments if a.annotation is None]
+        is_property = any(isinstance(d, ast.Name) and d.id == "property" for d in node.decorator_list)
+        if unhinted or (node.returns is None and not is_property):
+            missing.append(f"{name}({', '.join(unhinted)})" + ("" if node.returns or is_property else " -> ?"))
+    assert missing == []

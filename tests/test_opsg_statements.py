@@ -80,5 +80,8 @@ def test_rdp_incident_figures(sample_db):
         ).fetchall()
     )
     assert rows["2019-11 RDP incidents resolved"] == 9 and rows["2019-11 RDP incidents still open"] == 6
-    assert (rows["2020-05 RDP incidents opened"], rows["2020-05 RDP incidents resolved"],
-            rows["2020-05 RDP incidents still open"]) == (5, 3, 5)
+    assert (
+        rows["2020-05 RDP incidents opened"],
+        rows["2020-05 RDP incidents resolved"],
+        rows["2020-05 RDP incidents still open"],
+    ) == (5, 3, 5)

@@ -2,18 +2,23 @@
 
 from datetime import date
 
+from opsg_metrics.app.requests import series_trend_link
 from opsg_metrics.queries import overview
+from opsg_metrics.render import overview as matrix_view
 
 from .conftest import load_text
 
 
 def test_cells_text_and_tooltip(fresh_db):
-    load_text(fresh_db, """\
+    load_text(
+        fresh_db,
+        """\
         month,measure,provider,value,status,note
         2018-01,M1,CSP N,97,,
         2018-02,M1,CSP N,95.5,unreliable,tool fault
         2018-02,L1,DSP,25,,
-        """)
+        """,
+    )
     cells = overview.matrix_cells(fresh_db, date(2018, 2, 1), window=12).set_index(["measure", "provider"])
     assert cells.loc[("M1", "CSP N"), "cell"] == "✖ Below minimum 95.50% · 2 mo · ⚠ unreliable · SPC –"
     assert cells.loc[("L1", "DSP"), "cell"] == "✖ Below minimum 25 · SPC –"
@@ -36,14 +41,14 @@ def test_text_matrix_layout(fresh_db):
     assert list(table.index) == ["M1", "L1"]
     assert list(table.columns) == ["Name", "DCC", "DSP", "CSP N"]
     assert table.loc["M1", "DCC"] == "✔ Met 99.50% · SPC –"
-    assert table.loc["M1", "DSP"] == ""              # M1 is not a DSP measure
+    assert table.loc["M1", "DSP"] == ""  # M1 is not a DSP measure
     assert table.loc["L1", "DSP"] == "✔ Met 5 · SPC –"
 
 
 def test_html_matrix_escapes_text_from_the_data(fresh_db):
     load_text(fresh_db, 'month,measure,provider,value,note\n2018-01,M1,DCC,97,"<script>alert(1)</script> & ""x"""\n')
     cells = overview.matrix_cells(fresh_db, date(2018, 1, 1), window=12)
-    page = overview.matrix_html(cells, overview.provider_order(fresh_db))
+    page = matrix_view.matrix_html(cells, overview.provider_order(fresh_db), series_trend_link)
     assert "<script>" not in page
     assert "&lt;script&gt;alert(1)&lt;/script&gt; &amp; &quot;x&quot;" in page
     assert '<td class="below_target"' in page and "▼ Below target" in page
@@ -57,13 +62,16 @@ def test_dataset_info_reports_classification_and_sample(fresh_db):
 
 
 def test_an_inferred_figure_is_marked_and_its_tooltip_says_so(fresh_db):
-    result = load_text(fresh_db, """\
+    result = load_text(
+        fresh_db,
+        """\
         month,measure,provider,value,status,note
         2018-01,M1,CSP N,97,,
         2018-02,M1,CSP N,97,,
         2018-03,M1,CSP N,95.5,inferred,OPSG minutes: below minimum in March
         2018-03,M1,DCC,97,,
-        """)
+        """,
+    )
     assert result.ok, result.problems
     cells = overview.matrix_cells(fresh_db, date(2018, 3, 1), window=12).set_index(["measure", "provider"])
     # Its status comes from its value; its run is the reported run in progress (March is not counted).
@@ -80,6 +88,6 @@ def test_an_inferred_figure_is_marked_and_its_tooltip_says_so(fresh_db):
         "Source: test.csv",
     ]
     assert "Inferred" not in cells.loc[("M1", "DCC"), "tooltip"]
-    page = overview.matrix_html(cells.reset_index(), overview.provider_order(fresh_db))
+    page = matrix_view.matrix_html(cells.reset_index(), overview.provider_order(fresh_db), series_trend_link)
     assert '<span class="marks">2 mo · inferred</span>' in page
     assert 'title="Inferred figure, not reported' in page

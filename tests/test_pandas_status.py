@@ -16,8 +16,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from benchmarks.pandas_status import RULE_COLUMNS, compare, load_inputs, pandas_status_table
-from opsg_metrics.store import connect as db
 from opsg_metrics.rules import status
+from opsg_metrics.store import connect as db
 from opsg_metrics.store.catalogue import load_providers
 
 from .conftest import TEST_CATALOGUE, load_text
@@ -64,6 +64,7 @@ def new_db():
 
 # --- compare() itself -------------------------------------------------------------------------
 
+
 def test_compare_reports_differences_in_rows_and_columns(sample_db):
     sql, pan = both(sample_db)
     assert compare(sql, pan) == []
@@ -74,9 +75,12 @@ def test_compare_reports_differences_in_rows_and_columns(sample_db):
     changed.loc[in_run[2], "status"] = "met" if changed.loc[in_run[2], "status"] != "met" else "no_data"
     problems = compare(sql, changed.drop(index=in_run[3]))
     assert [p.split(":")[0].split(" rows ")[-1] for p in problems] == [
-        "only in sql", "status", "run_below_target", "run_start"]
-    assert compare(sql, pan.drop(columns="window_months")) == [
-        "pandas lacks columns ['window_months']"]
+        "only in sql",
+        "status",
+        "run_below_target",
+        "run_start",
+    ]
+    assert compare(sql, pan.drop(columns="window_months")) == ["pandas lacks columns ['window_months']"]
 
 
 def test_compare_ignores_row_order_and_date_types(sample_db):
@@ -87,6 +91,7 @@ def test_compare_ignores_row_order_and_date_types(sample_db):
 
 
 # --- the sample database ----------------------------------------------------------------------
+
 
 @pytest.mark.parametrize("window", [12, 17])
 @pytest.mark.parametrize("until", [None, date(2019, 6, 1), date(2019, 6, 15), date(2022, 3, 1)])
@@ -128,45 +133,101 @@ def tricky_db(fresh_db):
     lower-is-better with values exactly at target and minimum; M2 (DCC) with months outside any
     level; L2 (DSP) lower-is-better with a level change; series starting late; M3 (CSP N) with no data."""
     load_text(fresh_db, TRICKY_CATALOGUE, "tricky-catalogue.csv", kind="catalogue")
-    csp = [97, 95, None, 94, ("inferred", 99.5), 93, ("unreliable", 95.5), 99, None, 97,
-           ("inferred", 90), 96, 95.99, None, None, 99, 99.5, ("inferred", 97), 97, ("unreliable", 99.2),
-           94, 94, 96.5, 100]
+    csp = [
+        97,
+        95,
+        None,
+        94,
+        ("inferred", 99.5),
+        93,
+        ("unreliable", 95.5),
+        99,
+        None,
+        97,
+        ("inferred", 90),
+        96,
+        95.99,
+        None,
+        None,
+        99,
+        99.5,
+        ("inferred", 97),
+        97,
+        ("unreliable", 99.2),
+        94,
+        94,
+        96.5,
+        100,
+    ]
     rows = [(nth(i), "M1", "CSP N", v) for i, v in enumerate(csp)]
     # Absent months (no row at all) in the middle of a run: 2020-02 and 2020-03.
     rows += [(m(2020, 1), "M1", "CSP N", 95), (m(2020, 4), "M1", "CSP N", 94), (m(2020, 5), "M1", "CSP N", 99)]
     # M1 (DCC): 99/96 in 2018, 95/90 from 2019; it starts in June 2018.
-    dcc = {m(2018, 6): 97, m(2018, 7): 99, m(2018, 8): 96, m(2018, 9): 95, m(2018, 10): None,
-           m(2018, 11): 97, m(2018, 12): 97, m(2019, 1): 97, m(2019, 2): 94, m(2019, 3): 89,
-           m(2019, 4): ("inferred", 80), m(2019, 5): 95, m(2019, 7): 90, m(2019, 8): 89.99}
+    dcc = {
+        m(2018, 6): 97,
+        m(2018, 7): 99,
+        m(2018, 8): 96,
+        m(2018, 9): 95,
+        m(2018, 10): None,
+        m(2018, 11): 97,
+        m(2018, 12): 97,
+        m(2019, 1): 97,
+        m(2019, 2): 94,
+        m(2019, 3): 89,
+        m(2019, 4): ("inferred", 80),
+        m(2019, 5): 95,
+        m(2019, 7): 90,
+        m(2019, 8): 89.99,
+    }
     rows += [(month, "M1", "DCC", v) for month, v in dcc.items()]
     # L1 (DSP) lower-is-better 10/20: exactly at target, exactly at minimum, just over.
     dsp = [10, 15, 20, 20.01, 9, None, 25, ("inferred", 5), 30, ("unreliable", 10), 21, 10.5]
     rows += [(nth(2 + i), "L1", "DSP", v) for i, v in enumerate(dsp)]
     # M2 (DCC): values before, inside, between and after its two levels.
-    m2 = {m(2018, 2): 50, m(2018, 3): 96, m(2018, 4): 96, m(2018, 5): 94, m(2018, 7): 99,
-          m(2018, 8): 93, m(2018, 9): 93, m(2018, 10): ("inferred", 93), m(2018, 11): 95,
-          m(2018, 12): 93, m(2019, 1): 93}
+    m2 = {
+        m(2018, 2): 50,
+        m(2018, 3): 96,
+        m(2018, 4): 96,
+        m(2018, 5): 94,
+        m(2018, 7): 99,
+        m(2018, 8): 93,
+        m(2018, 9): 93,
+        m(2018, 10): ("inferred", 93),
+        m(2018, 11): 95,
+        m(2018, 12): 93,
+        m(2019, 1): 93,
+    }
     rows += [(month, "M2", "DCC", v) for month, v in m2.items()]
     # L2 (DSP): 10/20 to June 2018, 15/25 from July.
     l2 = {m(2018, 5): 12, m(2018, 6): 21, m(2018, 7): 12, m(2018, 8): 21, m(2018, 9): 26, m(2018, 10): 15}
     rows += [(month, "L2", "DSP", v) for month, v in l2.items()]
     load_values(fresh_db, rows, "first-issue.csv")
     # Revisions: a later issue changes some months (a met month becomes a miss, and back).
-    load_values(fresh_db, [(m(2018, 8), "M1", "CSP N", 97), (m(2019, 4), "M1", "CSP N", 99.9),
-                           (m(2018, 7), "M1", "DCC", None), (m(2019, 7), "M1", "DCC", ("inferred", 91))],
-                "second-issue.csv")
+    load_values(
+        fresh_db,
+        [
+            (m(2018, 8), "M1", "CSP N", 97),
+            (m(2019, 4), "M1", "CSP N", 99.9),
+            (m(2018, 7), "M1", "DCC", None),
+            (m(2019, 7), "M1", "DCC", ("inferred", 91)),
+        ],
+        "second-issue.csv",
+    )
     return fresh_db
 
 
 @pytest.mark.parametrize("window", [12, 17])
-@pytest.mark.parametrize("until", [
-    None,                   # the latest month: May 2020
-    date(2018, 9, 1),       # mid-history
-    date(2018, 9, 20),      # a day inside a month
-    date(2018, 5, 1),       # before M1 (DCC) and L2 (DSP) start
-    date(2017, 6, 1),       # before any figure
-    date(2021, 3, 1),       # months after the latest figure
-])
+@pytest.mark.parametrize(
+    "until",
+    [
+        None,  # the latest month: May 2020
+        date(2018, 9, 1),  # mid-history
+        date(2018, 9, 20),  # a day inside a month
+        date(2018, 5, 1),  # before M1 (DCC) and L2 (DSP) start
+        date(2017, 6, 1),  # before any figure
+        date(2021, 3, 1),  # months after the latest figure
+    ],
+)
 def test_tricky_rules_agree(tricky_db, window, until):
     assert_agree(tricky_db, window, until)
 
@@ -221,11 +282,12 @@ def test_real_catalogue_with_few_figures_agrees(catalogue_db, window):
 # Values around the thresholds of each test series: exactly at target and minimum, between, beyond.
 CHOICES = {
     ("M1", "CSP N"): [99, 99.5, 98.99, 97, 96, 95.99, 50],
-    ("M1", "DCC"): [99, 97, 96, 95, 92, 90, 89.99],       # 99/96 in 2018, 95/90 from 2019
-    ("L1", "DSP"): [5, 10, 10.01, 15, 20, 20.01, 40],      # lower is better, 10/20
+    ("M1", "DCC"): [99, 97, 96, 95, 92, 90, 89.99],  # 99/96 in 2018, 95/90 from 2019
+    ("L1", "DSP"): [5, 10, 10.01, 15, 20, 20.01, 40],  # lower is better, 10/20
 }
 MONTH = st.one_of(
-    st.just("absent"), st.just(None),
+    st.just("absent"),
+    st.just(None),
     st.tuples(st.sampled_from(["reported", "unreliable", "inferred"]), st.integers(0, 6)),
 )
 

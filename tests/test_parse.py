@@ -7,19 +7,34 @@ import pytest
 from opsg_metrics.store import parse
 
 
-@pytest.mark.parametrize("text,expected", [
-    ("2020-04", date(2020, 4, 1)), ("2020-4", date(2020, 4, 1)), ("2020-04-01", date(2020, 4, 1)),
-    ("Apr 2020", date(2020, 4, 1)), ("April 2020", date(2020, 4, 1)), ("sept 2019", date(2019, 9, 1)),
-    ("04/2020", date(2020, 4, 1)), ("2020-04-01 00:00:00", date(2020, 4, 1)),
-])
+@pytest.mark.parametrize(
+    "text,expected",
+    [
+        ("2020-04", date(2020, 4, 1)),
+        ("2020-4", date(2020, 4, 1)),
+        ("2020-04-01", date(2020, 4, 1)),
+        ("Apr 2020", date(2020, 4, 1)),
+        ("April 2020", date(2020, 4, 1)),
+        ("sept 2019", date(2019, 9, 1)),
+        ("04/2020", date(2020, 4, 1)),
+        ("2020-04-01 00:00:00", date(2020, 4, 1)),
+    ],
+)
 def test_months(text, expected):
     assert parse.parse_month(text) == expected
 
 
-@pytest.mark.parametrize("text,message", [
-    ("2020-13", "month 13 does not exist"), ("2020-04-15", "not the first day"),
-    ("Foo 2020", "unknown month name"), ("1890-01", "out of range"), ("", "empty"), ("April", "is not a month"),
-])
+@pytest.mark.parametrize(
+    "text,message",
+    [
+        ("2020-13", "month 13 does not exist"),
+        ("2020-04-15", "not the first day"),
+        ("Foo 2020", "unknown month name"),
+        ("1890-01", "out of range"),
+        ("", "empty"),
+        ("April", "is not a month"),
+    ],
+)
 def test_bad_months(text, message):
     with pytest.raises(ValueError, match=message):
         parse.parse_month(text)
@@ -38,9 +53,18 @@ def test_dates_and_datetimes():
         parse.parse_datetime("yesterday")
 
 
-@pytest.mark.parametrize("text,expected", [
-    ("54.8", 54.8), (" 54.80% ", 54.8), ("1,234", 1234), ("1,234.5", 1234.5), ("-0", 0), ("1e3", 1000), (".5", 0.5),
-])
+@pytest.mark.parametrize(
+    "text,expected",
+    [
+        ("54.8", 54.8),
+        (" 54.80% ", 54.8),
+        ("1,234", 1234),
+        ("1,234.5", 1234.5),
+        ("-0", 0),
+        ("1e3", 1000),
+        (".5", 0.5),
+    ],
+)
 def test_numbers(text, expected):
     assert parse.parse_number(text, allow_percent=True) == expected
 
@@ -65,7 +89,8 @@ def test_counts_and_booleans():
 def test_counts_are_read_exactly_and_agree_with_the_number_reading_where_both_apply():
     # Counts are read as whole numbers, never through a float; within the count limit they agree with the
     # number reading.
-    from hypothesis import given, strategies as st
+    from hypothesis import given
+    from hypothesis import strategies as st
 
     from opsg_metrics.store.parse import MAX_COUNT, parse_count, parse_number
 
@@ -82,8 +107,14 @@ def test_counts_are_read_exactly_and_agree_with_the_number_reading_where_both_ap
         with pytest.raises(ValueError, match="ASCII digits"):
             parse_number(text)
     assert parse_count("1,234") == 1234 and parse_count("0007") == 7 and parse_count("1e3") == 1000
-    for text, words in (("99999999999999999999", "too large"), ("9007199254740993", "too large"),
-                        ("4.9999999999999999", "not a whole number"), ("1.5", "not a whole number"),
-                        ("-3", "negative"), ("1e400", "too large"), ("x1", "not a number")):
+    for text, words in (
+        ("99999999999999999999", "too large"),
+        ("9007199254740993", "too large"),
+        ("4.9999999999999999", "not a whole number"),
+        ("1.5", "not a whole number"),
+        ("-3", "negative"),
+        ("1e400", "too large"),
+        ("x1", "not a number"),
+    ):
         with pytest.raises(ValueError, match=words):
             parse_count(text)

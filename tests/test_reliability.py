@@ -30,9 +30,10 @@ from pathlib import Path
 import pytest
 
 from opsg_metrics.ingest import bootstrap
-from opsg_metrics.store import connect as db
 from opsg_metrics.ingest import load as ingest
+from opsg_metrics.ingest import stage as ingest_stage
 from opsg_metrics.ingest.load import ingest_bytes, ingest_file
+from opsg_metrics.store import connect as db
 
 REPO = Path(__file__).resolve().parent.parent
 
@@ -41,15 +42,15 @@ REPO = Path(__file__).resolve().parent.parent
 # the database file before the commit ("optimistic write") and the rest through the log. The command
 # takes about 2 s and 3.5 s on a 2-core machine, most of it reading and validating the file in Python.
 CRASH_FILES = {"wal": 60_000, "rowgroup": 125_000}
-BIG_ROWS = CRASH_FILES["rowgroup"]       # the load the concurrency test runs
+BIG_ROWS = CRASH_FILES["rowgroup"]  # the load the concurrency test runs
 BIG_MONTHS = 120
 PROVIDERS = ("CSP N", "CSP C", "CSP S")
 # (file, where the kill is aimed, trials): "anywhere" from the start of the command, "writing" from the
 # end of its validation, "closing" from its commit (the close that checkpoints the log into the file).
 CRASH_PLAN = (("wal", "anywhere", 6), ("wal", "writing", 7), ("wal", "closing", 3), ("rowgroup", "writing", 4))
-CRASH_WORKERS = 2            # trials run two at a time
+CRASH_WORKERS = 2  # trials run two at a time
 CRASH_SEED = 20240606
-READERS = 10                 # single-query reader threads, plus one reader using explicit transactions
+READERS = 10  # single-query reader threads, plus one reader using explicit transactions
 MIN_MID_LOAD_KILLS = 3
 
 FIGURES: dict[str, dict] = {}
@@ -89,20 +90,27 @@ def write_big_alerts(path: Path, rows: int = BIG_ROWS, seed: int = 1) -> None:
                         return
                     volume = rng.randint(0, 20_000)
                     devices = rng.randint(0, volume)
-                    writer.writerow([_month(m), f"{0x8F00 + code:04X}", provider, volume, devices,
-                                     rng.randint(0, devices)])
+                    writer.writerow(
+                        [_month(m), f"{0x8F00 + code:04X}", provider, volume, devices, rng.randint(0, devices)]
+                    )
                     written += 1
 
 
 def state(con) -> dict:
     """What a load changes: the row counts the issue names, plus a fingerprint of the alerts."""
-    (alerts, volume, sources, log, current, version), = con.execute(
+    ((alerts, volume, sources, log, current, version),) = con.execute(
         "SELECT (SELECT count(*) FROM alerts), (SELECT coalesce(sum(volume), 0) FROM alerts),"
         " (SELECT count(*) FROM sources), (SELECT count(*) FROM ingest_log),"
         " (SELECT count(*) FROM current_alerts), (SELECT max(version) FROM schema_migrations)"
     ).fetchall()
-    return {"alerts": alerts, "sources": sources, "ingest_log": log, "alert_volume": int(volume),
-            "current_alerts": current, "schema_version": version}
+    return {
+        "alerts": alerts,
+        "sources": sources,
+        "ingest_log": log,
+        "alert_volume": int(volume),
+        "current_alerts": current,
+        "schema_version": version,
+    }
 
 
 @pytest.fixture(scope="module")
@@ -142,6 +150,7 @@ COMMAND = """\
 import sys
 from opsg_metrics import cli
 from opsg_metrics.ingest import load as ingest
+from opsg_metrics.ingest import stage as ingest_stage
 def mark(name):
     print("MARK", name, flush=True)
 prepare, ingest_bytes = ingest.prepare, ingest.ingest_bytes
@@ -179,7 +188,11 @@ class Child:
         self.started = time.time()
         self.process = subprocess.Popen(
             [sys.executable, "-c", COMMAND, "--db", str(db_path), "ingest", str(csv_path)],
-            cwd=REPO, env=child_env(), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+            cwd=REPO,
+            env=child_env(),
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
         )
         self.reader = threading.Thread(target=self._read, daemon=True)
         self.reader.start()
@@ -222,9 +235,9 @@ def crash_trial(files, trial: dict, calibration: dict) -> dict:
     """Start the command, SIGKILL it at the drawn moment, then reopen the copy and check it."""
     path = fresh_copy(files["base"], files["folder"] / f"trial-{trial['number']:02d}.duckdb")
     child = Child(path, files[trial["file"]])
-    if trial["aim"] == "anywhere":      # from the start of the command
+    if trial["aim"] == "anywhere":  # from the start of the command
         kill_at = child.started + trial["delay"]
-    else:                               # from the end of validation, or from the commit
+    else:  # from the end of validation, or from the commit
         marker = child.seen["validated" if trial["aim"] == "writing" else "committed"]
         while not marker.wait(timeout=0.01) and child.process.poll() is None:
             pass
@@ -232,7 +245,7 @@ def crash_trial(files, trial: dict, calibration: dict) -> dict:
     while child.process.poll() is None and time.time() < kill_at:
         time.sleep(0.001)
     if child.process.poll() is None:
-        child.process.send_signal(signal.SIGKILL)   # not yet waited for, so the pid is still the child's
+        child.process.send_signal(signal.SIGKILL)  # not yet waited for, so the pid is still the child's
     code, stderr = child.finish()
     if code == 0:
         phase = "after exit"
@@ -281,8 +294,14 @@ def crash_trial(files, trial: dict, calibration: dict) -> dict:
     finally:
         con.close()
     assert not wal.exists(), f"a write-ahead log survived a load and a clean close after recovery: {trial}, {phase}"
-    return {**trial, "phase": phase, "state": found, "killed_after": round(time.time() - child.started, 3),
-            "wal_left": wal_left, "torn_wal_kept": torn_wal_kept}
+    return {
+        **trial,
+        "phase": phase,
+        "state": found,
+        "killed_after": round(time.time() - child.started, 3),
+        "wal_left": wal_left,
+        "torn_wal_kept": torn_wal_kept,
+    }
 
 
 def test_killed_ingest_leaves_the_state_before_or_after_the_load(files):
@@ -294,7 +313,10 @@ def test_killed_ingest_leaves_the_state_before_or_after_the_load(files):
     for key, rows in CRASH_FILES.items():
         after = calibrations[key]["completed"]
         assert (after["alerts"], after["sources"], after["ingest_log"]) == (
-            before["alerts"] + rows, before["sources"] + 1, before["ingest_log"] + 1)
+            before["alerts"] + rows,
+            before["sources"] + 1,
+            before["ingest_log"] + 1,
+        )
 
     # Kill moments, seeded: "anywhere" from the start of the command to a little past its measured
     # duration; "writing" from the end of validation, "closing" from the commit, to a little past the
@@ -315,15 +337,24 @@ def test_killed_ingest_leaves_the_state_before_or_after_the_load(files):
     outcomes = {phase: {"before": 0, "after": 0, "between": 0} for phase in PHASES}
     for result in results:
         after = calibrations[result["file"]]["completed"]
-        result["outcome"] = "before" if result["state"] == before else "after" if result["state"] == after else "between"
+        result["outcome"] = (
+            "before" if result["state"] == before else "after" if result["state"] == after else "between"
+        )
         outcomes[result["phase"]][result["outcome"]] += 1
     landed = {phase: sum(counts.values()) for phase, counts in outcomes.items()}
-    by_file = {key: {phase: sum(1 for r in results if r["file"] == key and r["phase"] == phase) for phase in PHASES}
-               for key in CRASH_FILES}
+    by_file = {
+        key: {phase: sum(1 for r in results if r["file"] == key and r["phase"] == phase) for phase in PHASES}
+        for key in CRASH_FILES
+    }
     elapsed = time.time() - t0
     FIGURES["crash"] = {
-        "trials": len(results), "plan": CRASH_PLAN, "rows": dict(CRASH_FILES), "outcomes": outcomes,
-        "landed": landed, "landed_by_file": by_file, "wal_left_by_kill": sum(r["wal_left"] for r in results),
+        "trials": len(results),
+        "plan": CRASH_PLAN,
+        "rows": dict(CRASH_FILES),
+        "outcomes": outcomes,
+        "landed": landed,
+        "landed_by_file": by_file,
+        "wal_left_by_kill": sum(r["wal_left"] for r in results),
         "torn_wal_kept": sum(r["torn_wal_kept"] for r in results),
         "load_seconds": {key: round(cal["exited"], 2) for key, cal in calibrations.items()},
         "write_seconds": {key: round(cal["committed"] - cal["validated"], 2) for key, cal in calibrations.items()},
@@ -333,16 +364,22 @@ def test_killed_ingest_leaves_the_state_before_or_after_the_load(files):
     print(f"\ncrash test: {len(results)} kills, {elapsed:.1f} s in all")
     for key, rows in CRASH_FILES.items():
         planned = ", ".join(f"{count} aimed {aim}" for k, aim, count in CRASH_PLAN if k == key)
-        print(f"  {rows:,}-row alerts file ({planned}): load {figures['load_seconds'][key]} s to exit, "
-              f"{figures['write_seconds'][key]} s in the write transaction; kills landed "
-              + ", ".join(f"{by_file[key][phase]} {phase}" for phase in PHASES))
+        print(
+            f"  {rows:,}-row alerts file ({planned}): load {figures['load_seconds'][key]} s to exit, "
+            f"{figures['write_seconds'][key]} s in the write transaction; kills landed "
+            + ", ".join(f"{by_file[key][phase]} {phase}" for phase in PHASES)
+        )
     for phase in PHASES:
         counts = outcomes[phase]
-        print(f"  killed {phase:26} {landed[phase]:3}: reopened with {counts['before']} the state before, "
-              f"{counts['after']} the state after, {counts['between']} anything else")
-    print(f"  {figures['wal_left_by_kill']} kills left a write-ahead log ({figures['torn_wal_kept']} torn, kept until "
-          f"the next write); every copy reopened read-write (replaying it), read in full, checkpointed, reopened "
-          f"read-only, then took a further load and closed without a log")
+        print(
+            f"  killed {phase:26} {landed[phase]:3}: reopened with {counts['before']} the state before, "
+            f"{counts['after']} the state after, {counts['between']} anything else"
+        )
+    print(
+        f"  {figures['wal_left_by_kill']} kills left a write-ahead log ({figures['torn_wal_kept']} torn, kept until "
+        f"the next write); every copy reopened read-write (replaying it), read in full, checkpointed, reopened "
+        f"read-only, then took a further load and closed without a log"
+    )
 
     between = [r for r in results if r["outcome"] == "between"]
     assert not between, f"database between the two states after a kill: {between}"
@@ -357,15 +394,14 @@ def test_killed_ingest_leaves_the_state_before_or_after_the_load(files):
 # ----------------------------------------------------------------------------------------- concurrency
 
 SINGLE_QUERY = (
-    "SELECT (SELECT count(*) FROM current_alerts), (SELECT count(*) FROM sources),"
-    " (SELECT count(*) FROM ingest_log)"
+    "SELECT (SELECT count(*) FROM current_alerts), (SELECT count(*) FROM sources), (SELECT count(*) FROM ingest_log)"
 )
 
 
 def test_concurrent_readers_see_the_data_before_or_after_a_load(files, monkeypatch):
     t0 = time.time()
     path = fresh_copy(files["base"], files["folder"] / "concurrent.duckdb")
-    con = db.connect(path)        # one read-write connection for the process, a cursor per query
+    con = db.connect(path)  # one read-write connection for the process, a cursor per query
     try:
         _run_concurrency(con, files, monkeypatch, t0)
     finally:
@@ -376,8 +412,8 @@ def _run_concurrency(con, files, monkeypatch, t0):
     before = tuple(con.cursor().execute(SINGLE_QUERY).fetchall()[0])
     stop = threading.Event()
     writer_times: dict[str, float] = {}
-    observations: list[tuple[str, float, float, tuple]] = []   # (reader, started, ended, values)
-    spanning: list[tuple] = []        # transactions open across the writer's commit
+    observations: list[tuple[str, float, float, tuple]] = []  # (reader, started, ended, values)
+    spanning: list[tuple] = []  # transactions open across the writer's commit
     errors: list[tuple[str, BaseException]] = []
     lock = threading.Lock()
 
@@ -389,14 +425,14 @@ def _run_concurrency(con, files, monkeypatch, t0):
         return result
 
     monkeypatch.setattr(ingest, "prepare", timed_prepare)
-    insert_facts = ingest._insert_facts
+    insert_facts = ingest_stage.insert_facts
 
     def timed_insert_facts(*args, **kwargs):
         result = insert_facts(*args, **kwargs)
-        writer_times["inserted"] = time.time()     # what is left: the ingest-log row and the COMMIT
+        writer_times["inserted"] = time.time()  # what is left: the ingest-log row and the COMMIT
         return result
 
-    monkeypatch.setattr(ingest, "_insert_facts", timed_insert_facts)
+    monkeypatch.setattr(ingest_stage, "insert_facts", timed_insert_facts)
 
     def single_query_reader(name: str) -> None:
         rng = random.Random(name)
@@ -424,7 +460,7 @@ def _run_concurrency(con, files, monkeypatch, t0):
                     cursor.execute("BEGIN TRANSACTION")
                     alerts = cursor.execute("SELECT count(*) FROM current_alerts").fetchall()[0][0]
                     first_done = time.time()
-                    time.sleep(rng.uniform(0.05, 0.25))         # hold the snapshot while the writer works
+                    time.sleep(rng.uniform(0.05, 0.25))  # hold the snapshot while the writer works
                     second_started = time.time()
                     sources = cursor.execute("SELECT count(*) FROM sources").fetchall()[0][0]
                     log = cursor.execute("SELECT count(*) FROM ingest_log").fetchall()[0][0]
@@ -482,29 +518,40 @@ def _run_concurrency(con, files, monkeypatch, t0):
     during_commit = [o for o in observations if o[2] >= inserted and o[1] <= done]
     went_back = []
     last: dict[str, tuple] = {}
-    for name, started, ended, values in sorted(observations, key=lambda o: o[1]):
+    for name, started, _ended, values in sorted(observations, key=lambda o: o[1]):
         if last.get(name) == after and values == before:
             went_back.append((name, started))
         last[name] = values
     elapsed = time.time() - t0
     FIGURES["concurrency"] = {
-        "readers": READERS + 1, "reads": len(observations), "seen_before": len(seen_before),
-        "seen_after": len(seen_after), "mixed": len(mixed), "reads_during_load": len(during_load),
-        "reads_during_write": len(during_write), "reads_during_commit": len(during_commit),
+        "readers": READERS + 1,
+        "reads": len(observations),
+        "seen_before": len(seen_before),
+        "seen_after": len(seen_after),
+        "mixed": len(mixed),
+        "reads_during_load": len(during_load),
+        "reads_during_write": len(during_write),
+        "reads_during_commit": len(during_commit),
         "mixed_during_commit": sum(1 for o in mixed if o[2] >= inserted and o[1] <= done),
         "transactions_across_commit": len(spanning),
-        "rows": BIG_ROWS, "load_seconds": round(done - start, 2), "write_seconds": round(done - validated, 2),
+        "rows": BIG_ROWS,
+        "load_seconds": round(done - start, 2),
+        "write_seconds": round(done - validated, 2),
         "seconds": round(elapsed, 1),
     }
     figures = FIGURES["concurrency"]
-    print(f"\nconcurrency test: {figures['readers']} readers ({READERS} single-query + 1 in explicit "
-          f"transactions) on one connection, {figures['reads']} reads while a {BIG_ROWS:,}-row load ran "
-          f"({figures['load_seconds']} s, of which {figures['write_seconds']} s writing); {elapsed:.1f} s in all")
-    print(f"  {figures['seen_before']} reads saw the data before, {figures['seen_after']} after, "
-          f"{figures['mixed']} anything else; {figures['reads_during_load']} reads ran inside the load, "
-          f"{figures['reads_during_write']} overlapped its write transaction, {figures['reads_during_commit']} "
-          f"its commit ({figures['mixed_during_commit']} of the mixed reads fell there); "
-          f"{figures['transactions_across_commit']} transactions held their snapshot across the commit")
+    print(
+        f"\nconcurrency test: {figures['readers']} readers ({READERS} single-query + 1 in explicit "
+        f"transactions) on one connection, {figures['reads']} reads while a {BIG_ROWS:,}-row load ran "
+        f"({figures['load_seconds']} s, of which {figures['write_seconds']} s writing); {elapsed:.1f} s in all"
+    )
+    print(
+        f"  {figures['seen_before']} reads saw the data before, {figures['seen_after']} after, "
+        f"{figures['mixed']} anything else; {figures['reads_during_load']} reads ran inside the load, "
+        f"{figures['reads_during_write']} overlapped its write transaction, {figures['reads_during_commit']} "
+        f"its commit ({figures['mixed_during_commit']} of the mixed reads fell there); "
+        f"{figures['transactions_across_commit']} transactions held their snapshot across the commit"
+    )
 
     assert not mixed, f"torn reads (reader, started, ended, values): {mixed[:5]}; before {before}, after {after}"
     assert not went_back, f"a reader saw the load and then the data before it: {went_back[:5]}"

@@ -9,7 +9,6 @@ internal arithmetic (counts, C&S = C + S, RDP open counts) must hold.
 from __future__ import annotations
 
 import csv
-import io
 import sys
 from collections import Counter
 from pathlib import Path
@@ -127,7 +126,8 @@ def test_every_reported_figure_is_in_the_current_data(figure):
     month, provider, metric = figure["month"], figure["provider"], figure["metric"]
     if metric == "Category 2 major incidents":
         majors = [
-            row for row in read("incidents.csv")
+            row
+            for row in read("incidents.csv")
             if row["opened"].startswith(month) and row["category"] == "2" and row["major"] == "true"
         ]
         assert len(majors) == int(figure["value"])
@@ -284,9 +284,9 @@ def test_cpm1_statements_from_the_minutes():
         return row["status"] == "reported" and float(row["value"]) < 99
 
     assert not below_target("2018-12") and float(current[("2018-12", "CPM1", "DCC")]["value"]) >= 99
-    run = MONTHS[MONTHS.index("2019-01"):MONTHS.index("2019-10") + 1]
+    run = MONTHS[MONTHS.index("2019-01") : MONTHS.index("2019-10") + 1]
     assert len(run) == 10 and all(below_target(month) for month in run)  # "tenth month in succession"
-    window = MONTHS[MONTHS.index("2018-12"):MONTHS.index("2020-04") + 1]
+    window = MONTHS[MONTHS.index("2018-12") : MONTHS.index("2020-04") + 1]
     assert len(window) == 17 and sum(below_target(month) for month in window) == 16  # "16th in 17 months"
     for relative in ("pmr/pmr-2020-04.csv", "pmr/pmr-2020-04-issue2.csv"):
         row = next(r for r in read(relative) if (r["measure"], r["provider"]) == ("CPM1", "DCC"))

@@ -36,8 +36,9 @@ def test_common_cause_only():
     assert (seg.lower_near, seg.upper_near) == pytest.approx((-2.66 * 2 / 3, 2.66 * 2 / 3))
 
 
-@pytest.mark.parametrize("direction, expected", [("higher", spc.IMPROVEMENT), ("lower", spc.CONCERN),
-                                                 ("neutral", spc.NEUTRAL_HIGH)])
+@pytest.mark.parametrize(
+    "direction, expected", [("higher", spc.IMPROVEMENT), ("lower", spc.CONCERN), ("neutral", spc.NEUTRAL_HIGH)]
+)
 def test_a_point_outside_the_limits(direction, expected):
     values = noise(20)
     values[9] = 6.0
@@ -89,7 +90,7 @@ def test_two_of_three_beyond_two_sigma_on_one_side_flags_only_those_two():
     values = noise(15) + [2.6, 0.3, 2.7] + noise(15, start_high=False)
     result = spc.analyse(values)
     seg = result.last_segment
-    assert seg.upper_near < 2.6 < 2.7 < seg.upl and 0.3 > seg.mean      # the construction holds
+    assert seg.upper_near < 2.6 < 2.7 < seg.upl and 0.3 > seg.mean  # the construction holds
     assert flagged(result, "two_in_three") == [15, 17] and special(result) == [15, 17]
 
 
@@ -101,7 +102,7 @@ def test_two_of_three_needs_all_three_on_one_side():
 
 
 def test_rules_take_precedence_outside_then_trend_then_two_in_three_then_run():
-    rising = [-0.9, -0.6, -0.3, 0.0, 0.3, 0.6, 8.0]       # the last point of the trend is also outside
+    rising = [-0.9, -0.6, -0.3, 0.0, 0.3, 0.6, 8.0]  # the last point of the trend is also outside
     result = spc.analyse(noise(12) + rising + noise(12, start_high=False))
     assert result.points["rule"][18] == "outside"
     assert flagged(result, "trend") == list(range(12, 18))
@@ -180,12 +181,20 @@ def test_baseline_holds_the_limits_from_the_first_figures():
     assert spc.analyse(values).last_segment.mean == pytest.approx(0.8)
 
 
-@pytest.mark.parametrize("direction, level, expected", [
-    ("higher", 5.0, spc.FAIL), ("higher", -5.0, spc.PASS), ("higher", 1.0, spc.HIT_AND_MISS),
-    ("lower", 5.0, spc.PASS), ("lower", -5.0, spc.FAIL), ("lower", 1.0, spc.HIT_AND_MISS),
-    ("higher", 2.66, spc.HIT_AND_MISS),                    # on a limit: not beyond it
-    ("neutral", 5.0, None), ("higher", None, None),
-])
+@pytest.mark.parametrize(
+    "direction, level, expected",
+    [
+        ("higher", 5.0, spc.FAIL),
+        ("higher", -5.0, spc.PASS),
+        ("higher", 1.0, spc.HIT_AND_MISS),
+        ("lower", 5.0, spc.PASS),
+        ("lower", -5.0, spc.FAIL),
+        ("lower", 1.0, spc.HIT_AND_MISS),
+        ("higher", 2.66, spc.HIT_AND_MISS),  # on a limit: not beyond it
+        ("neutral", 5.0, None),
+        ("higher", None, None),
+    ],
+)
 def test_assurance_against_the_target_and_separately_the_minimum(direction, level, expected):
     # Limits of noise(20): -2.66 to 2.66.
     result = spc.analyse(noise(20), direction=direction, target=level, minimum=level)
@@ -198,7 +207,8 @@ def test_target_and_minimum_can_differ():
     assert spc.reading(result) == (
         "The process is stable but cannot consistently meet its target: the target (99.00%) lies above the upper "
         "process limit (97.66%); it consistently meets its minimum: the minimum (90.00%) lies below the lower "
-        "process limit (92.34%).")
+        "process limit (92.34%)."
+    )
     badges = spc.badges(result)
     assert (badges["variation"], badges["target"], badges["minimum"]) == ("~", "F", "P")
 
@@ -218,7 +228,8 @@ def test_reading_of_a_special_cause_names_the_rule():
     assert result.variation == spc.CONCERN
     assert spc.reading(result).startswith(
         "The latest figure (August 2021) is a special cause of concern (outside the process limits); "
-        "the process will meet and miss its target by chance")
+        "the process will meet and miss its target by chance"
+    )
     assert spc.badges(result)["variation"] == "L"
 
 

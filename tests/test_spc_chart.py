@@ -11,10 +11,10 @@ from datetime import date
 
 import pytest
 
-from opsg_metrics.render.charts import spc as charts
-from opsg_metrics.render import files as export
-from opsg_metrics.rules import spc
 from opsg_metrics.queries.provenance import Provenance
+from opsg_metrics.render import files as export
+from opsg_metrics.render.charts import spc as charts
+from opsg_metrics.rules import spc
 
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
 
@@ -40,12 +40,11 @@ def data_of(spec: dict, layer: dict) -> list[dict]:
 @pytest.fixture(scope="module")
 def results() -> dict[str, spc.SpcResult]:
     dcc = noise(24, 95, 0.5)
-    dcc[15] = 90.0                                              # April 2021
+    dcc[15] = 90.0  # April 2021
     csp_n = noise(14, 97, 0.4) + noise(14, 92, 0.4)
     return {
         "DCC": spc.analyse(dcc, months(24), direction="higher", target=96, minimum=94),
-        "CSP N": spc.analyse(csp_n, months(28), direction="higher", target=95, minimum=90,
-                             rebase=[date(2021, 3, 1)]),
+        "CSP N": spc.analyse(csp_n, months(28), direction="higher", target=95, minimum=90, rebase=[date(2021, 3, 1)]),
         "CSP S": spc.analyse([95, 96, 94, None, 95, 97], months(6), direction="higher", target=95, minimum=90),
     }
 
@@ -63,9 +62,11 @@ def test_one_panel_per_provider_titled_with_the_badges_in_words(spec):
         "CSP S · no SPC reading",
     ]
     assert spec["vconcat"][1]["title"]["subtitle"] == (
-        "Since the rebase (Mar 2021 to Apr 2022): mean 92.00%, process limits 89.87% to 94.13%")
+        "Since the rebase (Mar 2021 to Apr 2022): mean 92.00%, process limits 89.87% to 94.13%"
+    )
     assert spec["vconcat"][0]["title"]["subtitle"] == (
-        "Limits (Jan 2020 to Dec 2021): mean 94.81%, process limits 92.15% to 97.47%")
+        "Limits (Jan 2020 to Dec 2021): mean 94.81%, process limits 92.15% to 97.47%"
+    )
 
 
 def test_limit_values_of_each_segment_are_in_the_chart_data(spec, results):
@@ -84,7 +85,7 @@ def test_limit_values_of_each_segment_are_in_the_chart_data(spec, results):
     assert (dcc[(0, "mean")]["start_iso"], dcc[(0, "mean")]["end_iso"]) == ("2020-01-01", "2021-12-01")
 
     csp_n = drawn(1)
-    assert len(csp_n) == 10                                     # two segments, five lines each
+    assert len(csp_n) == 10  # two segments, five lines each
     assert csp_n[(0, "mean")]["value"] == pytest.approx(97.0) and csp_n[(1, "mean")]["value"] == pytest.approx(92.0)
     assert csp_n[(1, "lpl")]["value"] == pytest.approx(92 - 2.66 * 0.8)
     assert csp_n[(1, "upl")]["value"] == pytest.approx(92 + 2.66 * 0.8)
@@ -149,7 +150,7 @@ def test_a_rebase_is_a_rule_at_its_month_and_the_line_breaks_there(spec):
     assert [(r["month_iso"], r["label"], r["segment"]) for r in rebases] == [("2021-03-01", "Rebase", 1)]
     assert layers["spc_rebases"]["mark"]["type"] == "rule"
     assert layers["spc_rebases"]["encoding"]["x"]["field"] == "month_iso"
-    assert "y" not in layers["spc_rebases"]["encoding"]                         # full height
+    assert "y" not in layers["spc_rebases"]["encoding"]  # full height
     assert [r["label"] for r in data_of(spec, layers["spc_rebase_labels"])] == ["Rebase"]
     assert "spc_rebases" not in panel_layers(spec, 0)
 
@@ -175,9 +176,11 @@ def test_a_panel_without_limits_says_why(spec):
 
 
 def test_target_and_minimum_are_drawn_and_labelled(spec):
-    for panel, target, minimum, first, last in ((0, 96, 94, "2020-01-01", "2021-12-01"),
-                                                 (1, 95, 90, "2020-01-01", "2022-04-01"),
-                                                 (2, 95, 90, "2020-01-01", "2020-06-01")):
+    for panel, target, minimum, first, last in (
+        (0, 96, 94, "2020-01-01", "2021-12-01"),
+        (1, 95, 90, "2020-01-01", "2022-04-01"),
+        (2, 95, 90, "2020-01-01", "2020-06-01"),
+    ):
         layers = panel_layers(spec, panel)
         levels = {r["line"]: r for r in data_of(spec, layers["spc_levels"])}
         assert (levels["Target"]["value"], levels["Minimum"]["value"]) == (target, minimum)
@@ -191,18 +194,26 @@ def test_one_y_range_holds_every_figure_and_limit(spec):
     domains = {tuple(p["layer"][0]["encoding"]["y"]["scale"]["domain"]) for p in spec["vconcat"]}
     assert len(domains) == 1
     low, high = domains.pop()
-    assert low <= 89.87 and 99.128 <= high <= 100                               # CSP N's limits, DCC's 90
+    assert low <= 89.87 and 99.128 <= high <= 100  # CSP N's limits, DCC's 90
     assert spec["resolve"]["scale"] == {"shape": "shared", "color": "shared", "strokeDash": "shared"}
 
 
 def test_renders_to_svg_and_png_with_vl_convert(spec, results):
     svg = export.render(spec, "svg").decode("utf-8")
     assert svg.startswith("<svg")
-    for text in ("DCC · common cause · target: hit and miss", "CSP N · common cause · target: consistently missed",
-                 "Rebase", "No process limits: only 5 figures", "Target 96.00%", "Minimum 90.00%", "Concern"):
+    for text in (
+        "DCC · common cause · target: hit and miss",
+        "CSP N · common cause · target: consistently missed",
+        "Rebase",
+        "No process limits: only 5 figures",
+        "Target 96.00%",
+        "Minimum 90.00%",
+        "Concern",
+    ):
         assert text in svg, text
-    provenance = Provenance(sources=[("PMR January 2022", date(2022, 2, 10), "measures")], classification="green",
-                            sample=False)
+    provenance = Provenance(
+        sources=[("PMR January 2022", date(2022, 2, 10), "measures")], classification="green", sample=False
+    )
     png = export.export_chart(charts.spc_chart(results, unit="percent"), provenance, "png")
     assert png[:8] == PNG_MAGIC and len(png) > 20_000
     footed = export.export_chart(charts.spc_chart(results, unit="percent"), provenance, "svg").decode("utf-8")
@@ -213,7 +224,9 @@ def test_a_series_without_figures_and_without_months():
     empty = spc.analyse([None, None], months(2))
     layers = charts.spc_layers_data({"X": empty})
     assert layers["points"].empty and layers["notes"]["text"].tolist() == ["No process limits: no reported figures"]
-    assert "no reported figures" in export.render(charts.spc_chart({"X": empty}, unit="percent").to_dict(), "svg").decode()
+    assert (
+        "no reported figures" in export.render(charts.spc_chart({"X": empty}, unit="percent").to_dict(), "svg").decode()
+    )
     with pytest.raises(ValueError, match="month"):
         charts.spc_layers_data({"X": spc.analyse(noise(12, 5, 1))})
     with pytest.raises(ValueError):

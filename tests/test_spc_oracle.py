@@ -11,7 +11,6 @@ reference draws limits for any series; OPSG Metrics draws none below 12, see doc
 from __future__ import annotations
 
 import json
-import math
 from pathlib import Path
 
 import numpy as np
@@ -23,19 +22,26 @@ CASES = json.loads((Path(__file__).parent / "data" / "spc_oracle.json").read_tex
 SERIES = [c for c in CASES if c["kind"] == "series"]
 RULES = [c for c in CASES if c["kind"] == "rule"]
 
-POINT_TYPES = {"common_cause": spc.COMMON, "special_cause_improvement": spc.IMPROVEMENT,
-               "special_cause_concern": spc.CONCERN, "special_cause_neutral_high": spc.NEUTRAL_HIGH,
-               "special_cause_neutral_low": spc.NEUTRAL_LOW}
+POINT_TYPES = {
+    "common_cause": spc.COMMON,
+    "special_cause_improvement": spc.IMPROVEMENT,
+    "special_cause_concern": spc.CONCERN,
+    "special_cause_neutral_high": spc.NEUTRAL_HIGH,
+    "special_cause_neutral_low": spc.NEUTRAL_LOW,
+}
 ASSURANCE = {"consistent_pass": spc.PASS, "consistent_fail": spc.FAIL, "inconsistent": spc.HIT_AND_MISS}
-LIMIT_FIELDS = {"mean": "mean", "lpl": "lpl", "upl": "upl", "lower_2sigma": "lower_near",
-                "upper_2sigma": "upper_near"}
+LIMIT_FIELDS = {"mean": "mean", "lpl": "lpl", "upl": "upl", "lower_2sigma": "lower_near", "upper_2sigma": "upper_near"}
 
 
 def run(case: dict) -> spc.SpcResult:
     return spc.analyse(
-        case["values"], direction=case.get("improvement_direction", "increase"), target=case.get("target"),
-        rebase=case.get("rebase_at_index") or (), baseline=case.get("fix_after_n_points"),
-        screen_outliers=case.get("screen_outliers", True), min_points=2,
+        case["values"],
+        direction=case.get("improvement_direction", "increase"),
+        target=case.get("target"),
+        rebase=case.get("rebase_at_index") or (),
+        baseline=case.get("fix_after_n_points"),
+        screen_outliers=case.get("screen_outliers", True),
+        min_points=2,
     )
 
 
@@ -72,7 +78,7 @@ def check(case: dict, result: spc.SpcResult, expected: dict) -> int:
         compared += 1
     if "relative_to_mean_prefix" in expected:
         prefix = expected["relative_to_mean_prefix"]
-        assert list(points["side"])[:len(prefix)] == prefix, case["name"]
+        assert list(points["side"])[: len(prefix)] == prefix, case["name"]
         compared += 1
     if "special_cause_flag" in expected:
         assert list(points["point_type"] != spc.COMMON) == expected["special_cause_flag"], case["name"]
@@ -89,8 +95,9 @@ def check(case: dict, result: spc.SpcResult, expected: dict) -> int:
         assert (seg.lpl, seg.upl) == pytest.approx((expected["last_lpl"], expected["last_upl"]), rel=1e-12)
         compared += 1
     if "assurance_if_no_rebase" in expected:
-        plain = spc.analyse(case["values"], direction=case["improvement_direction"], target=case["target"],
-                            min_points=2)
+        plain = spc.analyse(
+            case["values"], direction=case["improvement_direction"], target=case["target"], min_points=2
+        )
         assert plain.assurance_target == ASSURANCE[expected["assurance_if_no_rebase"]]
         compared += 1
     return compared
@@ -98,7 +105,7 @@ def check(case: dict, result: spc.SpcResult, expected: dict) -> int:
 
 def part_of(ends: list[int], length: int = 7) -> list[bool]:
     """R's ptd_part_of_seven_trend: a point is part of a run if it or any of the next 6 ends one."""
-    return [any(abs(v) == 1 for v in ends[i:i + length]) for i in range(len(ends))]
+    return [any(abs(v) == 1 for v in ends[i : i + length]) for i in range(len(ends))]
 
 
 @pytest.mark.parametrize("case", [c for c in SERIES if c.get("expected")], ids=lambda c: c["name"])
@@ -128,6 +135,7 @@ def test_the_oracle_covers_every_rule_both_directions_assurance_rebase_and_basel
 
 # ------------------------------------------------------------------ the reference's rule-level unit tests
 
+
 def rule_cases(function: str) -> list[dict]:
     return [c for c in RULES if c["function"] == function]
 
@@ -144,7 +152,7 @@ def test_trend(case):
     assert list(got != 0) == part_of(case["expected"])
     # Where every trend a point belongs to runs one way, the point takes that direction.
     for i, direction in enumerate(got):
-        covering = {v for v in case["expected"][i:i + 7] if v != 0}
+        covering = {v for v in case["expected"][i : i + 7] if v != 0}
         if len(covering) == 1:
             assert direction == covering.pop()
 
@@ -157,8 +165,9 @@ def test_two_in_three(case):
     assert list(spc.two_in_three(near, side)) == [bool(e) and bool(n) for e, n in zip(case["expected"], near)]
 
 
-@pytest.mark.parametrize("case", rule_cases("ptd_part_of_two_in_three(ptd_two_in_three(close, rtm), close)"),
-                         ids=lambda c: c["name"])
+@pytest.mark.parametrize(
+    "case", rule_cases("ptd_part_of_two_in_three(ptd_two_in_three(close, rtm), close)"), ids=lambda c: c["name"]
+)
 def test_two_in_three_flags_only_the_points_near_a_limit(case):
     args = case["args"]
     near = np.array(args.get("close_to_limits", args.get("close")), dtype=bool)
@@ -171,10 +180,13 @@ def test_assurance(case):
     args = case["args"]
     # The reference judges the target against the last row's limits: with rebasing, the last segment's.
     rows = args.get("rows_in_date_order") or [{"lpl": args.get("lpl", 0), "upl": args.get("upl", 1)}]
-    segments = [spc.Segment(i, i + 1, None, None, 1, 1, (r["lpl"] + r["upl"]) / 2, 1.0, r["lpl"], r["upl"], None, None)
-                for i, r in enumerate(rows)]
-    result = spc.SpcResult(spc.analyse([]).points, segments, spc.DIRECTIONS[args["improvement_direction"]],
-                           args.get("target"), None)
+    segments = [
+        spc.Segment(i, i + 1, None, None, 1, 1, (r["lpl"] + r["upl"]) / 2, 1.0, r["lpl"], r["upl"], None, None)
+        for i, r in enumerate(rows)
+    ]
+    result = spc.SpcResult(
+        spc.analyse([]).points, segments, spc.DIRECTIONS[args["improvement_direction"]], args.get("target"), None
+    )
     got = spc.assurance(result.target, result.last_segment, result.direction)
     expected = case["expected"]
     assert got == (None if expected is None else ASSURANCE[expected])

@@ -8,8 +8,8 @@ import csv
 import pytest
 
 from benchmarks import stress
-from opsg_metrics.store import connect as db
 from opsg_metrics.rules import status
+from opsg_metrics.store import connect as db
 
 SCALE = 0.01  # 3 months, 500 incidents, 10,000 alert rows; the 113 series stay
 
@@ -39,8 +39,10 @@ def test_every_file_in_the_manifest_loaded(built, con):
     # every kind is exercised, and each file's progress line names it with its rows and seconds
     assert {entry["kind"] for entry in manifest} == set(stress.KINDS)
     for entry in manifest:
-        assert any(line.split("] ", 1)[-1].startswith(f"{entry['file']} ({entry['kind']}): {entry['rows']} rows, ")
-                   for line in lines), entry
+        assert any(
+            line.split("] ", 1)[-1].startswith(f"{entry['file']} ({entry['kind']}): {entry['rows']} rows, ")
+            for line in lines
+        ), entry
     log = con.execute("SELECT outcome, count(*) FROM ingest_log GROUP BY ALL").fetchall()
     assert log == [("loaded", len(manifest) + 1)]  # + the bundled catalogue
     assert con.execute("SELECT count(*) FROM sources").fetchall()[0][0] == len(manifest) + 1
@@ -52,13 +54,12 @@ def test_series_and_months(built, con):
     assert report["generated"]["months"] == 3
     series = con.execute("SELECT count(*) FROM measures").fetchall()[0][0]
     assert series >= 100
-    assert con.execute(
-        "SELECT count(*) FROM (SELECT DISTINCT measure, provider FROM measure_values)"
-    ).fetchall()[0][0] == series
+    assert (
+        con.execute("SELECT count(*) FROM (SELECT DISTINCT measure, provider FROM measure_values)").fetchall()[0][0]
+        == series
+    )
     # each month has one figure for every series in its issue 1
-    per_month = con.execute(
-        "SELECT count(*) FROM current_measure_values GROUP BY month"
-    ).fetchall()
+    per_month = con.execute("SELECT count(*) FROM current_measure_values GROUP BY month").fetchall()
     assert [n for (n,) in per_month] == [series] * 3
 
 
@@ -90,12 +91,12 @@ def test_revisions_and_nulls(built, con):
            WHERE c.revision_count > 1"""
     ).fetchall()
     assert labels and all(label.endswith("issue 2") for (label,) in labels)
-    nulls = con.execute(
-        "SELECT count(*) FROM measure_values WHERE status = 'null' AND value IS NULL"
-    ).fetchall()[0][0]
+    nulls = con.execute("SELECT count(*) FROM measure_values WHERE status = 'null' AND value IS NULL").fetchall()[0][0]
     assert nulls > 0
-    assert con.execute("SELECT count(*) FROM measure_values WHERE status = 'null' AND value IS NOT NULL"
-                       ).fetchall()[0][0] == 0
+    assert (
+        con.execute("SELECT count(*) FROM measure_values WHERE status = 'null' AND value IS NOT NULL").fetchall()[0][0]
+        == 0
+    )
 
 
 def test_status_engine_judges_every_series(con):

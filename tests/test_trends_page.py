@@ -46,7 +46,9 @@ def test_a_link_restores_the_view(trends_page):
     assert row["Value"] == 54.80 and row["Status"] == "Below minimum" and row["Figure"] == "unreliable"
     labels = [b.label for b in at.get("download_button")]
     assert labels == ["Download PNG", "Download SVG", "Download PDF", "Download these rows (CSV)"]
-    assert "Classification: WHITE (shared with SEC Parties, not published online)" in at.caption[0].value.replace("\\", "")
+    assert "Classification: WHITE (shared with SEC Parties, not published online)" in at.caption[0].value.replace(
+        "\\", ""
+    )
 
 
 def test_unknown_measure_or_provider_in_a_link_is_explained(trends_page):
@@ -54,7 +56,7 @@ def test_unknown_measure_or_provider_in_a_link_is_explained(trends_page):
     assert not at.exception
     warnings = " ".join(w.value for w in at.warning)
     assert "Unknown measure 'PM99'" in warnings and "Unknown provider 'Atlantis'" in warnings
-    assert at.multiselect[0].value == ["CPM1"]                   # falls back to a sensible view
+    assert at.multiselect[0].value == ["CPM1"]  # falls back to a sensible view
     assert chart_specs(at)
 
 
@@ -76,7 +78,7 @@ def test_changing_the_selection_updates_the_url(trends_page):
     assert [p["title"]["text"] for p in chart_specs(at)[0]["vconcat"]] == ["DCC", "CSP N"]
     next(t for t in at.toggle if t.label == "Major incidents").set_value(False).run()
     assert at.query_params["incidents"] == "0"
-    assert not any("major_incidents" in l["name"] for p in chart_specs(at)[0]["vconcat"] for l in p["layer"])
+    assert not any("major_incidents" in layer["name"] for p in chart_specs(at)[0]["vconcat"] for layer in p["layer"])
 
 
 def test_two_measures_give_two_charts(trends_page):
@@ -118,8 +120,8 @@ def test_a_range_wholly_before_the_data_is_explained(trends_page):
 
 def test_month_pack_of_a_month_without_figures_warns(tmp_path, monkeypatch):
     from opsg_metrics.ingest import bootstrap
-    from opsg_metrics.store import connect as db
     from opsg_metrics.ingest.load import ingest_bytes
+    from opsg_metrics.store import connect as db
 
     path = tmp_path / "nulls.duckdb"
     con = db.connect(path)
@@ -137,9 +139,8 @@ def test_month_pack_of_a_month_without_figures_warns(tmp_path, monkeypatch):
 def test_the_spc_view_shows_limits_flags_and_readings(trends_page, sample_db):
     from datetime import date
 
-    from opsg_metrics.rules import spc
-
     from opsg_metrics.queries import spc as spc_readings
+    from opsg_metrics.rules import spc
 
     query = {"measure": ["CPM1"], "provider": ["CSP N", "CSP C&S"], "from": "2018-01", "to": "2021-12"}
     at = trends_page(**query, view="spc")
@@ -167,8 +168,9 @@ def test_the_spc_view_shows_limits_flags_and_readings(trends_page, sample_db):
     shown = [m.value for m in at.markdown]
     for provider in ("CSP N", "CSP C&S"):
         result = expected[("CPM1", provider)]
-        line = (f"**CPM1 · {md_escape(provider)}** `{spc.badge_text(spc.badges(result))}` "
-                f"{md_escape(spc.reading(result))}")
+        line = (
+            f"**CPM1 · {md_escape(provider)}** `{spc.badge_text(spc.badges(result))}` {md_escape(spc.reading(result))}"
+        )
         assert line in shown
     footer = " ".join(c.value for c in at.caption).replace("\\", "")
     assert "Rebase 01 Mar 2020: CSP C&S CPM1" in footer and "Classification: WHITE" in footer

@@ -13,7 +13,7 @@ import pytest
 
 from opsg_metrics.app import ui
 
-PAGE = '''
+PAGE = """
 CALLS = []
 
 
@@ -24,7 +24,7 @@ def load(version, month):
 
 def other(version, month):
     return ("other", version, month, RUN)
-'''
+"""
 
 
 @pytest.fixture
@@ -46,7 +46,7 @@ def rerun(code, run: str, decorator, **options) -> dict:
 @pytest.fixture(autouse=True)
 def quiet():
     with warnings.catch_warnings():
-        warnings.simplefilter("ignore")          # "No runtime found, using MemoryCacheStorageManager"
+        warnings.simplefilter("ignore")  # "No runtime found, using MemoryCacheStorageManager"
         yield
 
 

@@ -1,7 +1,7 @@
-"""Shared Streamlit pieces: the cached read-only connection, the sidebar, URL state.
+"""Shared Streamlit pieces: the cached connection, the sidebar, the page's URL, charts and downloads.
 
-The only module of the package that imports Streamlit. Pages call these and
-the plain functions of the other modules; no SQL or rules here.
+The pages and their screens (opsg_metrics.app.screens) call these and the plain functions of the other
+layers; no SQL or rules here. What a URL asks for is read by opsg_metrics.app.requests (no Streamlit).
 """
 
 from __future__ import annotations
@@ -9,19 +9,27 @@ from __future__ import annotations
 import functools
 import sys
 import threading
+from collections.abc import Callable
+from datetime import date
 from pathlib import Path
-from typing import Callable
+from typing import TYPE_CHECKING, Any
 
+import duckdb
 import pandas as pd
 import streamlit as st
 
+from opsg_metrics import words
+from opsg_metrics.app.markup import md_escape  # noqa: F401  (pages and screens escape with ui.md_escape)
+from opsg_metrics.queries.overview import DatasetInfo, dataset_info
 from opsg_metrics.store import parse
 from opsg_metrics.store.classification import LABELS
 from opsg_metrics.store.connect import connect, data_version, resolve_db_path
 from opsg_metrics.store.errors import OpsgError
-from opsg_metrics.queries.overview import DatasetInfo, dataset_info
-from opsg_metrics import words
 
+if TYPE_CHECKING:
+    import altair as alt
+
+    from opsg_metrics.queries.provenance import Provenance
 
 
 # A page's script runs again on every interaction, and with it every `@st.cache_data` line in it: each
@@ -36,28 +44,34 @@ def _cached(streamlit_decorator, options: dict):
     def decorate(func):
         code = func.__code__
         # Code objects are equal when their bytecode, constants, names and lines are (not their file).
-        key = (streamlit_decorator.__class__.__name__, code.co_filename, code.co_qualname, code,
-               repr(sorted(options.items())))
+        key = (
+            streamlit_decorator.__class__.__name__,
+            code.co_filename,
+            code.co_qualname,
+            code,
+            repr(sorted(options.items())),
+        )
         entry = _CACHED_FUNCS.get(key)
         if entry is None:
             latest = [func]
 
-            @functools.wraps(func)         # Streamlit names the cache by the source __wrapped__ points to
+            @functools.wraps(func)  # Streamlit names the cache by the source __wrapped__ points to
             def call(*args, **kwargs):
                 return latest[0](*args, **kwargs)
 
             entry = _CACHED_FUNCS[key] = (latest, streamlit_decorator(**options)(call))
         entry[0][0] = func
         return entry[1]
+
     return decorate
 
 
-def cache_data(**options):
+def cache_data(**options: Any) -> Callable[[Callable], Callable]:
     """`st.cache_data(**options)`, made once per function rather than on every run of the page."""
     return _cached(st.cache_data, options)
 
 
-def cache_resource(**options):
+def cache_resource(**options: Any) -> Callable[[Callable], Callable]:
     """`st.cache_resource(**options)` (for results no caller changes: no copy per rerun), made once."""
     return _cached(st.cache_resource, options)
 
@@ -71,12 +85,14 @@ def _connection(path: str):
     connection and runs every query on its own cursor. Each cursor reads a consistent snapshot:
     a reader sees the data before a load or after it, never a mix. Only ingest writes."""
     if not Path(path).exists():
-        raise OpsgError(f"{path}: no database here; create it with "
-                        f"'python -m opsg_metrics --db {path} init --sample' (or 'make run')")
+        raise OpsgError(
+            f"{path}: no database here; create it with "
+            f"'python -m opsg_metrics --db {path} init --sample' (or 'make run')"
+        )
     return connect(path)
 
 
-def cursor():
+def cursor() -> duckdb.DuckDBPyConnection:
     """A fresh cursor on the app's one cached read-only connection; stops the page with a clear error."""
     path = str(resolve_db_path())
     try:
@@ -86,7 +102,7 @@ def cursor():
         st.stop()
 
 
-_VERSION_MEMO: dict[str, tuple] = {}     # session id -> (that run's cursors dict, data version)
+_VERSION_MEMO: dict[str, tuple] = {}  # session id -> (that run's cursors dict, data version)
 
 
 def db_version() -> tuple:
@@ -107,16 +123,18 @@ def db_version() -> tuple:
     return version
 
 
-@st.cache_resource(show_spinner=False, max_entries=8)   # read-only: no copy per rerun
+@st.cache_resource(show_spinner=False, max_entries=8)  # read-only: no copy per rerun
 def _dataset_info(version: tuple) -> DatasetInfo:
     return dataset_info(cursor())
 
 
 def current_dataset() -> DatasetInfo:
+    """The dataset's state (latest month, sources, classification), read once per data version."""
     return _dataset_info(db_version())
 
 
 def sidebar() -> DatasetInfo:
+    """The shared sidebar: the sample banner, the latest PMR month, the classification, the database."""
     info = current_dataset()
     with st.sidebar:
         if info.has_sample:
@@ -125,61 +143,22 @@ def sidebar() -> DatasetInfo:
         latest = words.month_label(info.latest_month) if info.latest_month else "none loaded"
         st.markdown(f"Latest PMR month: **{latest}**")
         st.markdown(f"Classification: **{LABELS[info.classification]}**")
-        st.caption(f"Database: `{resolve_db_path()}` · schema v{info.schema_version} · "
-                   f"{info.sources} sources · {info.figures:,} figures")
+        st.caption(
+            f"Database: `{resolve_db_path()}` · schema v{info.schema_version} · "
+            f"{info.sources} sources · {info.figures:,} figures"
+        )
     return info
 
 
-def query_choice(name: str, options: list[str], default: str) -> str:
-    """The value of URL parameter `name` if it is one of `options`; warns and falls back otherwise."""
-    value = st.query_params.get(name)
-    if value is None:
-        return default
-    if value not in options:
-        st.warning(f"The link asks for {name} '{md_escape(value)}', which is not available here; "
-                   f"showing {md_escape(default)} instead.")
-        return default
-    return value
+def url_params() -> dict[str, list[str]]:
+    """The page's URL parameters, each name with every value it is given: what `requests.read_*` read."""
+    return {name: st.query_params.get_all(name) for name in st.query_params}
 
 
-def query_int(name: str, low: int, high: int, default: int) -> int:
-    value = st.query_params.get(name)
-    if value is None:
-        return default
-    try:
-        number = int(value)
-    except ValueError:
-        number = None
-    if number is None or not low <= number <= high:
-        st.warning(f"The link asks for {name} '{md_escape(value)}', which is not a number from {low} to {high}; "
-                   f"using {default}.")
-        return default
-    return number
-
-
-def query_month(name: str, months: list[str], default: str) -> str:
-    """A YYYY-MM URL parameter: clamped into the months available; a warning only if it is no month at all."""
-    value = st.query_params.get(name)
-    if value is None:
-        return default
-    try:
-        key = words.month_key(parse.parse_month(value))
-    except ValueError as exc:
-        st.warning(f"The link asks for {name} '{md_escape(value)}': {md_escape(str(exc))}; using {default} instead.")
-        return default
-    clamped = min(max(key, months[0]), months[-1])
-    if clamped != key and (key < months[0] and name == "to" or key > months[-1] and name == "from"):
-        st.warning(f"The link asks for {name} {key}, outside the months loaded ({months[0]} to {months[-1]}); "
-                   f"showing {clamped}.")
-    return clamped
-
-
-_MARKDOWN_SPECIALS = "\\`*_{}[]()#+-.!|<>~$"
-
-
-def md_escape(text: str) -> str:
-    """Text from the data shown through a Markdown element (labels, captions) as it is, never as markup."""
-    return "".join("\\" + c if c in _MARKDOWN_SPECIALS else c for c in text)
+def warnings(texts: list[str]) -> None:
+    """The warnings of reading a link (Markdown, ready to show), one box each."""
+    for text in texts:
+        st.warning(text)
 
 
 _script_run = threading.local()
@@ -239,14 +218,16 @@ def _chart_spec(key: tuple, _build) -> dict:
         try:
             from streamlit import dataframe_util
 
-            spec["datasets"] = {name: dataframe_util.convert_anything_to_arrow_bytes(pd.DataFrame(rows))
-                                for name, rows in spec["datasets"].items()}
-        except (ImportError, AttributeError):   # another Streamlit: it converts them itself
+            spec["datasets"] = {
+                name: dataframe_util.convert_anything_to_arrow_bytes(pd.DataFrame(rows))
+                for name, rows in spec["datasets"].items()
+            }
+        except (ImportError, AttributeError):  # another Streamlit: it converts them itself
             pass
     return spec
 
 
-def altair(key: tuple, build, *, width: str = "stretch"):
+def altair(key: tuple, build: Callable[[], alt.TopLevelMixin], *, width: str = "stretch") -> alt.TopLevelMixin:
     """Show an Altair chart built by `build()`, built and turned into its spec once per `key`.
 
     `key` must hold everything the chart depends on (the data version and every widget value used): a
@@ -256,7 +237,7 @@ def altair(key: tuple, build, *, width: str = "stretch"):
     return _built_chart(key, build)
 
 
-def chart_downloads(key: str, file_stem: str, make: "Callable[[str], bytes]", classification: str = "white") -> None:
+def chart_downloads(key: str, file_stem: str, make: Callable[[str], bytes], classification: str = "white") -> None:
     """PNG, SVG and PDF buttons for a chart; `make(fmt)` renders only when a button is clicked.
     AMBER or RED charts need an explicit confirmation first."""
     from opsg_metrics.render.files import FORMATS, MEDIA_TYPES
@@ -266,43 +247,48 @@ def chart_downloads(key: str, file_stem: str, make: "Callable[[str], bytes]", cl
     columns = st.columns(len(FORMATS) + 1)
     for column, fmt in zip(columns, FORMATS):
         with column:
-            st.download_button(f"Download {fmt.upper()}", data=lambda fmt=fmt: make(fmt),
-                               file_name=f"{file_stem}.{fmt}", mime=MEDIA_TYPES[fmt], on_click="ignore",
-                               key=f"{key}-{fmt}")
+            st.download_button(
+                f"Download {fmt.upper()}",
+                data=lambda fmt=fmt: make(fmt),
+                file_name=f"{file_stem}.{fmt}",
+                mime=MEDIA_TYPES[fmt],
+                on_click="ignore",
+                key=f"{key}-{fmt}",
+            )
 
 
-def chart_with_provenance(key: str, stem: str, chart, origin, end, notes: list[str] | None = None) -> None:
+def chart_with_provenance(
+    key: str, stem: str, chart: alt.TopLevelMixin, origin: Provenance, end: date, notes: list[str] | None = None
+) -> None:
     """A chart's provenance as a caption and its PNG/SVG/PDF buttons (footer: notes, sources, classification)."""
     from opsg_metrics.render import files as export
 
     st.caption(md_escape(" · ".join(origin.footer_lines(end))))
-    chart_downloads(key, stem, lambda fmt: export.export_chart(chart, origin, fmt, pmr_month=end, notes=notes),
-                    origin.classification)
+    chart_downloads(
+        key,
+        stem,
+        lambda fmt: export.export_chart(chart, origin, fmt, pmr_month=end, notes=notes),
+        origin.classification,
+    )
 
 
-def number_table(frame, height: int = 300) -> None:
+def number_table(frame: pd.DataFrame, height: int = 300) -> None:
     """A table with thousands separators in its number columns."""
     import pandas as pd
 
-    numbers = {c: st.column_config.NumberColumn(format="localized") for c in frame.columns
-               if pd.api.types.is_numeric_dtype(frame[c]) and not pd.api.types.is_bool_dtype(frame[c])}
+    numbers = {
+        c: st.column_config.NumberColumn(format="localized")
+        for c in frame.columns
+        if pd.api.types.is_numeric_dtype(frame[c]) and not pd.api.types.is_bool_dtype(frame[c])
+    }
     st.dataframe(frame, hide_index=True, width="stretch", height=height, column_config=numbers)
-
-
-def query_range(months: list[str], default_start: str) -> tuple[str, str]:
-    """The `from`/`to` months of a link, within the months loaded, the right way round (with a warning if not)."""
-    start = query_month("from", months, default_start)
-    end = query_month("to", months, months[-1])
-    if start > end:
-        st.warning("The link's range starts after it ends; showing it the right way round.")
-        start, end = end, start
-    return start, end
 
 
 def month_slider(months: list[str], start: str, end: str, label: str = "Months") -> tuple[str, str]:
     """A range slider over YYYY-MM keys, labelled 'January 2019'."""
-    return st.select_slider(label, options=months, value=(start, end),
-                            format_func=lambda m: words.month_label(parse.parse_month(m)))
+    return st.select_slider(
+        label, options=months, value=(start, end), format_func=lambda m: words.month_label(parse.parse_month(m))
+    )
 
 
 from opsg_metrics.store.classification import RESTRICTED  # noqa: E402
@@ -314,16 +300,24 @@ def restricted_confirmed(classification: str, key: str) -> bool:
         return True
     from opsg_metrics.store.classification import LABELS
 
-    st.warning(f"This is classified **{LABELS[classification]}** under the Panel Information Policy. "
-               "Exports carry the marking; share them only as the classification allows.")
+    st.warning(
+        f"This is classified **{LABELS[classification]}** under the Panel Information Policy. "
+        "Exports carry the marking; share them only as the classification allows."
+    )
     return st.checkbox(f"I confirm I may export {classification.upper()} data", key=f"confirm-{key}")
 
 
-def csv_download(label: str, frame, file_name: str, key: str, classification: str) -> None:
+def csv_download(label: str, frame: pd.DataFrame, file_name: str, key: str, classification: str) -> None:
     """A CSV download marked with its classification (first line), neutralised, confirmed if restricted."""
     from opsg_metrics.render.csv import csv_bytes
 
     if restricted_confirmed(classification, key):
         # Made when clicked, not on every rerun of the page.
-        st.download_button(label, data=lambda: csv_bytes(frame, classification), file_name=file_name,
-                           mime="text/csv", on_click="ignore", key=key)
+        st.download_button(
+            label,
+            data=lambda: csv_bytes(frame, classification),
+            file_name=file_name,
+            mime="text/csv",
+            on_click="ignore",
+            key=key,
+        )

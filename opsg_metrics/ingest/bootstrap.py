@@ -9,17 +9,17 @@ Both are safe to repeat: an identical file loads as a no-op.
 from __future__ import annotations
 
 import csv
+from collections.abc import Callable
 from pathlib import Path
-from typing import Callable
 
 import duckdb
 
-from opsg_metrics.store import parse
+from opsg_metrics.ingest.load import IngestResult, ingest_file
 from opsg_metrics.rules import status
+from opsg_metrics.store import parse
 from opsg_metrics.store.catalogue import MEASURES_FILE, load_providers
 from opsg_metrics.store.connect import REPO_ROOT
 from opsg_metrics.store.errors import OpsgError
-from opsg_metrics.ingest.load import IngestResult, ingest_file
 
 SAMPLE_DIR = REPO_ROOT / "data" / "sample"
 CATALOGUE_SOURCE = "OPSG Metrics measure catalogue"
@@ -65,10 +65,11 @@ def load_sample(
     return results
 
 
-def initialise(con: duckdb.DuckDBPyConnection, *, sample: bool,
-               progress: Callable[[int, int, IngestResult], None] | None = None) -> list[IngestResult]:
+def initialise(
+    con: duckdb.DuckDBPyConnection, *, sample: bool, progress: Callable[[int, int, IngestResult], None] | None = None
+) -> list[IngestResult]:
     results = load_reference_data(con)
     if sample:
         results += load_sample(con, progress=progress)
-    status.ensure_cache(con)          # a file made by an older version: its status table is remade
+    status.ensure_cache(con)  # a file made by an older version: its status table is remade
     return results

@@ -7,18 +7,17 @@ from __future__ import annotations
 
 import shutil
 import tempfile
+from collections.abc import Callable
 from pathlib import Path
-from typing import Callable
 
 import duckdb
 import pyarrow as pa
 
 from opsg_metrics.ingest.formats import FACT_TABLES, MAX_CELL_CHARS, MAX_CELLS, Prepared, Sheet
-from opsg_metrics.ingest.read import check_header, normalise_header
+from opsg_metrics.ingest.header import check_header, normalise_header
 from opsg_metrics.ingest.validate import ALERTS_ROW_RULES_SQL, alerts_columns
 from opsg_metrics.store import text as text_rules
 from opsg_metrics.store.catalogue import Catalogue
-
 
 COLUMNAR_TABLE = "columnar_alerts"
 
@@ -75,7 +74,7 @@ def read_alerts_columnar(
     if lines is None or lines < 2 or text_rules.UNPRINTABLE_UTF8.search(raw):
         return None
     try:
-        header_line = raw[:raw.find(b"\n")].rstrip(b"\r").decode("utf-8-sig")
+        header_line = raw[: raw.find(b"\n")].rstrip(b"\r").decode("utf-8-sig")
     except UnicodeDecodeError:
         return None
     header = header_line.split(",")
@@ -105,7 +104,8 @@ def read_alerts_columnar(
             return None
         longest = ", ".join(f"max(length({n}))" for n in names)
         count, first_rowid, last_rowid, *lengths = con.execute(
-            f"SELECT count(*), min(rowid), max(rowid), {longest} FROM columnar_raw").fetchall()[0]
+            f"SELECT count(*), min(rowid), max(rowid), {longest} FROM columnar_raw"
+        ).fetchall()[0]
         if count != lines - 1 or last_rowid - first_rowid != count - 1:
             return None
         # The limits the row-by-row reader keeps (every column, the ignored x_ ones too): past one, that
@@ -123,15 +123,22 @@ def read_alerts_columnar(
             if mapped is None:
                 return None
             view = f"columnar_map_{name}"
-            con.register(view, pa.table({"text": pa.array(mapped[0], pa.string()),
-                                         "value": pa.array(mapped[1], FACT_TABLES["alerts"][4].field(name).type)}))
+            con.register(
+                view,
+                pa.table(
+                    {
+                        "text": pa.array(mapped[0], pa.string()),
+                        "value": pa.array(mapped[1], FACT_TABLES["alerts"][4].field(name).type),
+                    }
+                ),
+            )
             registered.append(view)
             selects.append(f"{view}.value AS {name}")
             joins.append(f"JOIN {view} ON coalesce(r.{cell}, '') = {view}.text")
         con.execute(
             f"""CREATE OR REPLACE TEMP TABLE {COLUMNAR_TABLE} AS
-                SELECT {', '.join(selects)}, (r.rowid - {first_rowid} + 2)::INTEGER AS source_row
-                FROM columnar_raw AS r {' '.join(joins)}"""
+                SELECT {", ".join(selects)}, (r.rowid - {first_rowid} + 2)::INTEGER AS source_row
+                FROM columnar_raw AS r {" ".join(joins)}"""
         )
         broken, duplicated = con.execute(
             f"""SELECT (SELECT count(*) FROM {COLUMNAR_TABLE} WHERE {ALERTS_ROW_RULES_SQL}),

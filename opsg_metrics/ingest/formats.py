@@ -48,9 +48,7 @@ COLUMNS: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
 
 # Loading order inside one workbook: the catalogue first, so that measure
 # values in the same workbook can use measures it defines.
-KIND_ORDER = {
-    kind: i for i, kind in enumerate(("catalogue", "measures", "incidents", "alerts", "ops", "annotations"))
-}
+KIND_ORDER = {kind: i for i, kind in enumerate(("catalogue", "measures", "incidents", "alerts", "ops", "annotations"))}
 
 
 # kind -> key columns: two rows of one file with the same key are a mistake
@@ -81,19 +79,29 @@ SCOPE_COLUMNS = {
 }
 
 
-OPS_UNITS = {"%": "percent", "percent": "percent", "pct": "percent", "count": "count", "number": "count",
-             "minutes": "minutes", "hours": "hours", "days": "days", "gbp": "GBP", "£": "GBP"}
+OPS_UNITS = {
+    "%": "percent",
+    "percent": "percent",
+    "pct": "percent",
+    "count": "count",
+    "number": "count",
+    "minutes": "minutes",
+    "hours": "hours",
+    "days": "days",
+    "gbp": "GBP",
+    "£": "GBP",
+}
 
 
 # Limits on what one file may make the reader hold: a hostile or damaged file is refused with a message
 # before it exhausts memory. A spreadsheet cell holds at most 32,767 characters (Excel's own limit).
-MAX_FILE_BYTES = 512 * 1024 * 1024           # a file on disk (the Data page takes 50 MB)
+MAX_FILE_BYTES = 512 * 1024 * 1024  # a file on disk (the Data page takes 50 MB)
 
 
 MAX_XLSX_EXPANDED_BYTES = 400 * 1024 * 1024  # a workbook's parts, uncompressed
 
 
-MAX_CELLS = 12_000_000                       # cells in one file (two million rows of six columns)
+MAX_CELLS = 12_000_000  # cells in one file (two million rows of six columns)
 
 
 MAX_CELL_CHARS = 32_767
@@ -136,10 +144,10 @@ class Problem:
 class Sheet:
     """The cells of one CSV file or one worksheet, as text."""
 
-    label: str                                  # how problems name it: 'pmr.csv' or 'book.xlsx[measures]'
+    label: str  # how problems name it: 'pmr.csv' or 'book.xlsx[measures]'
     header: list[str]
-    rows: list[tuple[int, list[str]]]           # (row number as a spreadsheet shows it, cells)
-    kind_from_name: str | None = None           # the sheet is named after a kind
+    rows: list[tuple[int, list[str]]]  # (row number as a spreadsheet shows it, cells)
+    kind_from_name: str | None = None  # the sheet is named after a kind
 
 
 @dataclass
@@ -150,7 +158,7 @@ class Prepared:
     label: str
     records: list[dict]
     rows_read: int
-    table: str | None = None                    # the rows are in this temp table instead (a big file)
+    table: str | None = None  # the rows are in this temp table instead (a big file)
 
 
 @dataclass
@@ -158,7 +166,7 @@ class IngestResult:
     """What happened to one file."""
 
     file: str
-    outcome: str                                # 'loaded', 'unchanged' or 'rejected' ('checked' for a dry run)
+    outcome: str  # 'loaded', 'unchanged' or 'rejected' ('checked' for a dry run)
     kinds: list[str] = field(default_factory=list)
     rows_read: int = 0
     new: int = 0
@@ -170,7 +178,7 @@ class IngestResult:
     problems: list[Problem] = field(default_factory=list)
     message: str = ""
     revisions: list[dict] = field(default_factory=list)
-    notes: list[str] = field(default_factory=list)     # for the person loading: encoding used, sheets not read
+    notes: list[str] = field(default_factory=list)  # for the person loading: encoding used, sheets not read
 
     @property
     def ok(self) -> bool:
@@ -184,47 +192,115 @@ class IngestResult:
 FACT_TABLES = {
     # kind -> (table, current view, key columns, value columns, arrow schema)
     "measures": (
-        "measure_values", "current_measure_values", ("month", "measure", "provider"),
+        "measure_values",
+        "current_measure_values",
+        ("month", "measure", "provider"),
         ("value", "status", "numerator", "denominator", "note"),
-        pa.schema([("month", pa.date32()), ("measure", pa.string()), ("provider", pa.string()),
-                   ("value", pa.float64()), ("status", pa.string()), ("numerator", pa.float64()),
-                   ("denominator", pa.float64()), ("note", pa.string()), ("source_row", pa.int32())]),
+        pa.schema(
+            [
+                ("month", pa.date32()),
+                ("measure", pa.string()),
+                ("provider", pa.string()),
+                ("value", pa.float64()),
+                ("status", pa.string()),
+                ("numerator", pa.float64()),
+                ("denominator", pa.float64()),
+                ("note", pa.string()),
+                ("source_row", pa.int32()),
+            ]
+        ),
     ),
     "incidents": (
-        "incidents", "current_incidents", ("incident_id",),
+        "incidents",
+        "current_incidents",
+        ("incident_id",),
         ("opened", "resolved", "category", "provider", "major", "title", "root_cause"),
-        pa.schema([("incident_id", pa.string()), ("opened", pa.timestamp("us")), ("resolved", pa.timestamp("us")),
-                   ("category", pa.int32()), ("provider", pa.string()), ("major", pa.bool_()),
-                   ("title", pa.string()), ("root_cause", pa.string()), ("source_row", pa.int32())]),
+        pa.schema(
+            [
+                ("incident_id", pa.string()),
+                ("opened", pa.timestamp("us")),
+                ("resolved", pa.timestamp("us")),
+                ("category", pa.int32()),
+                ("provider", pa.string()),
+                ("major", pa.bool_()),
+                ("title", pa.string()),
+                ("root_cause", pa.string()),
+                ("source_row", pa.int32()),
+            ]
+        ),
     ),
     "alerts": (
-        "alerts", "current_alerts", ("month", "alert_code", "provider"),
+        "alerts",
+        "current_alerts",
+        ("month", "alert_code", "provider"),
         ("volume", "devices", "first_time_devices"),
-        pa.schema([("month", pa.date32()), ("alert_code", pa.string()), ("provider", pa.string()),
-                   ("volume", pa.int64()), ("devices", pa.int64()), ("first_time_devices", pa.int64()),
-                   ("source_row", pa.int32())]),
+        pa.schema(
+            [
+                ("month", pa.date32()),
+                ("alert_code", pa.string()),
+                ("provider", pa.string()),
+                ("volume", pa.int64()),
+                ("devices", pa.int64()),
+                ("first_time_devices", pa.int64()),
+                ("source_row", pa.int32()),
+            ]
+        ),
     ),
     "ops": (
-        "ops_figures", "current_ops_figures", ("month", "metric", "provider"),
+        "ops_figures",
+        "current_ops_figures",
+        ("month", "metric", "provider"),
         ("value", "unit", "note"),
-        pa.schema([("month", pa.date32()), ("metric", pa.string()), ("provider", pa.string()),
-                   ("value", pa.float64()), ("unit", pa.string()), ("note", pa.string()), ("source_row", pa.int32())]),
+        pa.schema(
+            [
+                ("month", pa.date32()),
+                ("metric", pa.string()),
+                ("provider", pa.string()),
+                ("value", pa.float64()),
+                ("unit", pa.string()),
+                ("note", pa.string()),
+                ("source_row", pa.int32()),
+            ]
+        ),
     ),
     "annotations": (
-        "annotations", "current_annotations", ("date", "scope", "measure", "provider", "text"),
+        "annotations",
+        "current_annotations",
+        ("date", "scope", "measure", "provider", "text"),
         ("kind",),
-        pa.schema([("date", pa.date32()), ("text", pa.string()), ("scope", pa.string()), ("measure", pa.string()),
-                   ("provider", pa.string()), ("kind", pa.string()), ("source_row", pa.int32())]),
+        pa.schema(
+            [
+                ("date", pa.date32()),
+                ("text", pa.string()),
+                ("scope", pa.string()),
+                ("measure", pa.string()),
+                ("provider", pa.string()),
+                ("kind", pa.string()),
+                ("source_row", pa.int32()),
+            ]
+        ),
     ),
 }
 
 
-CATALOGUE_SCHEMA = pa.schema([
-    ("measure", pa.string()), ("provider", pa.string()), ("name", pa.string()), ("unit", pa.string()),
-    ("direction", pa.string()), ("target", pa.float64()), ("minimum", pa.float64()),
-    ("effective_from", pa.date32()), ("effective_to", pa.date32()), ("source", pa.string()),
-    ("verified", pa.bool_()), ("description", pa.string()), ("feeds", pa.string()), ("source_row", pa.int32()),
-])
+CATALOGUE_SCHEMA = pa.schema(
+    [
+        ("measure", pa.string()),
+        ("provider", pa.string()),
+        ("name", pa.string()),
+        ("unit", pa.string()),
+        ("direction", pa.string()),
+        ("target", pa.float64()),
+        ("minimum", pa.float64()),
+        ("effective_from", pa.date32()),
+        ("effective_to", pa.date32()),
+        ("source", pa.string()),
+        ("verified", pa.bool_()),
+        ("description", pa.string()),
+        ("feeds", pa.string()),
+        ("source_row", pa.int32()),
+    ]
+)
 
 
 def describe_key(kind: str) -> str:

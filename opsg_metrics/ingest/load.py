@@ -22,14 +22,24 @@ from datetime import date
 from pathlib import Path
 
 import duckdb
-import pyarrow as pa
 
+from opsg_metrics.ingest import stage
 from opsg_metrics.ingest.columnar import read_alerts_columnar
 from opsg_metrics.ingest.formats import (
-    CATALOGUE_SCHEMA, CLASSIFICATIONS, COLUMNS, FACT_TABLES, KIND_ORDER, KINDS, MAX_FILE_BYTES, MAX_LABEL_CHARS,
-    NULLABLE_KEYS, IngestResult, Prepared, Problem, Sheet, display_name,
+    CLASSIFICATIONS,
+    COLUMNS,
+    KIND_ORDER,
+    KINDS,
+    MAX_FILE_BYTES,
+    MAX_LABEL_CHARS,
+    IngestResult,
+    Prepared,
+    Problem,
+    Sheet,
+    display_name,
 )
-from opsg_metrics.ingest.read import check_header, read_sheets, reason
+from opsg_metrics.ingest.header import check_header
+from opsg_metrics.ingest.read import read_sheets, reason
 from opsg_metrics.ingest.validate import validate_sheets
 from opsg_metrics.rules import status as status_rules
 from opsg_metrics.store import text as text_rules
@@ -38,8 +48,12 @@ from opsg_metrics.store.connect import database_path, explain_database_error
 
 
 def prepare(
-    raw: bytes, label: str, catalogue: Catalogue, kind: str | None = None,
-    con: duckdb.DuckDBPyConnection | None = None, notes: list[str] | None = None,
+    raw: bytes,
+    label: str,
+    catalogue: Catalogue,
+    kind: str | None = None,
+    con: duckdb.DuckDBPyConnection | None = None,
+    notes: list[str] | None = None,
 ) -> tuple[list[Prepared], list[Problem]]:
     """Read and validate a whole file; every problem in it, or its rows ready to load.
 
@@ -72,156 +86,31 @@ def prepare(
         # A missing column is reported once, on the header, not again on every row.
         for sheet, positions in by_kind[sheet_kind]:
             missing = set(COLUMNS[sheet_kind][0]) - set(positions)
-            mine = [p for p in part_problems if p.file == sheet.label and (p.file, p.row, p.column) not in refused_cells]
+            mine = [
+                p for p in part_problems if p.file == sheet.label and (p.file, p.row, p.column) not in refused_cells
+            ]
             if sheet_kind == "measures" and "value" not in positions and any(p.column == "value" for p in mine):
                 missing.add("value")
-                problems.append(Problem(sheet.label, 1, "value",
-                                        "required column 'value' is missing (only a file whose every row has "
-                                        "status=null may leave it out)"))
+                problems.append(
+                    Problem(
+                        sheet.label,
+                        1,
+                        "value",
+                        "required column 'value' is missing (only a file whose every row has "
+                        "status=null may leave it out)",
+                    )
+                )
             problems += [p for p in mine if p.column not in missing]
         prepared.append(part)
         if sheet_kind == "catalogue":
             for record in part.records:
                 key = (record["measure"], record["provider"])
-                catalogue.measures[key] = MeasureDef(record["measure"], record["provider"], record["unit"], record["direction"])
+                catalogue.measures[key] = MeasureDef(
+                    record["measure"], record["provider"], record["unit"], record["direction"]
+                )
     if not problems and not any(part.rows_read for part in prepared):
         problems.append(Problem(label, 2, "-", "no rows could be read from the file"))
     return prepared, sorted(set(problems), key=lambda p: (p.file, p.row, p.column, p.message))
-
-
-def _stage_facts(con: duckdb.DuckDBPyConnection, part: Prepared) -> dict:
-    """Stage one sheet's rows, marking each new, revised or unchanged against the current data."""
-    table, view, keys, values, schema = FACT_TABLES[part.kind]
-    if part.table is not None and not con.execute(
-        f"SELECT EXISTS (SELECT 1 FROM {table} WHERE {keys[0]} IN (SELECT {keys[0]} FROM {part.table}))"
-    ).fetchall()[0][0]:
-        # Nothing loaded shares a month with the file (a new month of alerts): every row is new, and the
-        # staged rows are the prepared table itself rather than a copy joined to the current data
-        # (a quarter of a second for a million rows). source_row is unique in a file: it orders the slices.
-        con.execute(f"CREATE OR REPLACE TEMP VIEW staged_{part.kind} AS "
-                    f"SELECT *, 'new' AS change, source_row AS staged_seq FROM {part.table}")
-        new = con.execute(f"SELECT count(*) FROM {part.table}").fetchall()[0][0]
-        return {"new": new, "revised": 0, "unchanged": 0}
-    if part.table is None:
-        con.register("staged_input", pa.Table.from_pylist(part.records, schema=schema))
-    else:
-        con.execute(f"CREATE OR REPLACE TEMP VIEW staged_input AS SELECT * FROM {part.table}")
-    nullable = NULLABLE_KEYS.get(part.kind, ())
-    join = " AND ".join(f"s.{k} IS NOT DISTINCT FROM c.{k}" if k in nullable else f"s.{k} = c.{k}" for k in keys)
-    same = " AND ".join(f"s.{v} IS NOT DISTINCT FROM c.{v}" for v in values)
-    con.execute(
-        f"""CREATE OR REPLACE TEMP TABLE staged_{part.kind} AS
-            SELECT s.*,
-                   CASE WHEN c.{keys[0]} IS NULL THEN 'new' WHEN {same} THEN 'unchanged' ELSE 'revised' END AS change,
-                   row_number() OVER () - 1 AS staged_seq
-            FROM staged_input AS s LEFT JOIN {view} AS c ON {join}"""
-    )
-    if part.table is None:
-        con.unregister("staged_input")
-    else:
-        con.execute("DROP VIEW staged_input")
-    counts = dict(con.execute(f"SELECT change, count(*) FROM staged_{part.kind} GROUP BY change").fetchall())
-    return {"new": counts.get("new", 0), "revised": counts.get("revised", 0), "unchanged": counts.get("unchanged", 0)}
-
-
-# Rows per INSERT statement when a load's facts are written. DuckDB 2.0.0 has a defect: while one
-# cursor commits an INSERT ... SELECT of a full row group (122,880 rows) or more, another cursor of
-# the same connection can see the new rows of that table but not the rest of the same transaction
-# (a torn read; reproduced outside OPSG Metrics in 3 of 3 runs of eight loads). Appending the same
-# rows in statements of half a row group, inside the same transaction, showed no torn read in any
-# trial (see the README's reliability section), and tests/test_reliability.py checks it every run.
-INSERT_SLICE_ROWS = 60_000
-
-
-# Fact tables whose current view is a filter on a `superseded` flag rather than a window over every
-# row (schema.sql, migrations 4 and 5): a load marks the rows its revisions replace.
-SUPERSEDED_FLAG = {"alerts", "incidents"}
-
-
-def _insert_facts(con: duckdb.DuckDBPyConnection, kind: str, source_id: int) -> None:
-    table, _, keys, values, schema = FACT_TABLES[kind]
-    columns = [f.name for f in schema]
-    # staged_seq numbers the staged rows 0, 1, 2, ... or by their line in the file (rowid does not: rows
-    # made inside a transaction are numbered from 2**62); the slices cover its whole range.
-    low, high = con.execute(f"SELECT min(staged_seq), max(staged_seq) FROM staged_{kind}").fetchall()[0]
-    for start in range(low or 0, (high or 0) + 1, INSERT_SLICE_ROWS):
-        con.execute(
-            f"INSERT INTO {table} ({', '.join(columns)}, source_id) "
-            f"SELECT {', '.join(columns)}, ? FROM staged_{kind} "
-            f"WHERE change <> 'unchanged' AND staged_seq >= ? AND staged_seq < ?",
-            [source_id, start, start + INSERT_SLICE_ROWS],
-        )
-    if kind in SUPERSEDED_FLAG:
-        same_key = " AND ".join(f"t.{k} = s.{k}" for k in keys)
-        con.execute(
-            f"""UPDATE {table} AS t SET superseded = true FROM staged_{kind} AS s
-                WHERE s.change = 'revised' AND {same_key} AND t.source_id <> ? AND NOT t.superseded""",
-            [source_id],
-        )
-
-
-def _measure_revisions(con: duckdb.DuckDBPyConnection) -> list[dict]:
-    rows = con.execute(
-        """SELECT s.month, s.measure, s.provider, c.value AS old_value, c.status AS old_status,
-                  s.value AS new_value, s.status AS new_status, src.label AS old_source
-           FROM staged_measures AS s
-           JOIN current_measure_values AS c USING (month, measure, provider)
-           JOIN sources AS src ON src.source_id = c.source_id
-           WHERE s.change = 'revised' ORDER BY s.month, s.measure, s.provider"""
-    ).fetchall()
-    names = ("month", "measure", "provider", "old_value", "old_status", "new_value", "new_status", "old_source")
-    return [dict(zip(names, row)) for row in rows]
-
-
-def _stage_catalogue(con: duckdb.DuckDBPyConnection, part: Prepared) -> dict:
-    con.register("staged_input", pa.Table.from_pylist(part.records, schema=CATALOGUE_SCHEMA))
-    con.execute(
-        """CREATE OR REPLACE TEMP TABLE staged_catalogue AS
-           SELECT s.*,
-                  CASE WHEN m.measure IS NULL THEN 'new'
-                       WHEN m.name = s.name AND m.unit = s.unit AND m.direction = s.direction
-                            AND m.description = s.description AND m.feeds = s.feeds THEN 'unchanged'
-                       ELSE 'revised' END AS measure_change,
-                  CASE WHEN l.measure IS NULL THEN 'new'
-                       WHEN l.target = s.target AND l.minimum = s.minimum
-                            AND l.effective_to IS NOT DISTINCT FROM s.effective_to
-                            AND l.source = s.source AND l.verified = s.verified THEN 'unchanged'
-                       ELSE 'replaced' END AS level_change
-           FROM staged_input AS s
-           LEFT JOIN measures AS m USING (measure, provider)
-           LEFT JOIN service_levels AS l USING (measure, provider, effective_from)"""
-    )
-    con.unregister("staged_input")
-    counts = dict(con.execute("SELECT level_change, count(*) FROM staged_catalogue GROUP BY ALL").fetchall())
-    measure_changes = con.execute(
-        "SELECT count(DISTINCT (measure, provider)) FROM staged_catalogue WHERE measure_change = 'revised'"
-    ).fetchall()[0][0]
-    return {
-        "new": counts.get("new", 0), "replaced": counts.get("replaced", 0),
-        "unchanged": counts.get("unchanged", 0), "measure_changes": measure_changes,
-    }
-
-
-def _apply_catalogue(con: duckdb.DuckDBPyConnection) -> None:
-    con.execute(
-        """INSERT INTO measures (measure, provider, name, unit, direction, description, feeds, sort_order)
-           SELECT measure, provider, any_value(name), any_value(unit), any_value(direction),
-                  any_value(description), any_value(feeds),
-                  (SELECT coalesce(max(sort_order), 0) FROM measures) + min(source_row)
-           FROM staged_catalogue WHERE measure_change <> 'unchanged'
-           GROUP BY measure, provider
-           ON CONFLICT (measure, provider) DO UPDATE SET
-               name = excluded.name, unit = excluded.unit, direction = excluded.direction,
-               description = excluded.description, feeds = excluded.feeds"""
-    )
-    con.execute(
-        """INSERT INTO service_levels (measure, provider, target, minimum, effective_from, effective_to, source, verified)
-           SELECT measure, provider, target, minimum, effective_from, effective_to, source, verified
-           FROM staged_catalogue WHERE level_change <> 'unchanged'
-           ON CONFLICT (measure, provider, effective_from) DO UPDATE SET
-               target = excluded.target, minimum = excluded.minimum, effective_to = excluded.effective_to,
-               source = excluded.source, verified = excluded.verified"""
-    )
 
 
 def _already_loaded(con: duckdb.DuckDBPyConnection, sha256: str) -> tuple | None:
@@ -261,7 +150,10 @@ def check_names(file_name: str, source: str | None) -> list[Problem]:
     document that shows the file's data, so a character that cannot be printed is refused here."""
     label = display_name(Path(file_name).name)
     problems = []
-    for what, value, limit in (("the file name", Path(file_name).name, 255), ("the source label", source, MAX_LABEL_CHARS)):
+    for what, value, limit in (
+        ("the file name", Path(file_name).name, 255),
+        ("the source label", source, MAX_LABEL_CHARS),
+    ):
         if value is None:
             continue
         if (problem := text_rules.unprintable_problem(value)) is not None:
@@ -271,7 +163,9 @@ def check_names(file_name: str, source: str | None) -> list[Problem]:
             # ("Classification: WHITE") beneath it.
             problems.append(Problem(label, 1, "-", f"{what} holds a line break or a tab; give it on one line"))
         elif len(value) > limit:
-            problems.append(Problem(label, 1, "-", f"{what} is {len(value):,} characters long; at most {limit} are allowed"))
+            problems.append(
+                Problem(label, 1, "-", f"{what} is {len(value):,} characters long; at most {limit} are allowed")
+            )
         elif what == "the source label" and not value.strip():
             problems.append(Problem(label, 1, "-", "the source label is empty"))
     return problems
@@ -301,8 +195,14 @@ def ingest_bytes(
         result = IngestResult(file=label, outcome="rejected")
         problems = check_names(file_name, source)
         if classification not in CLASSIFICATIONS:
-            problems.append(Problem(label, 1, "-", f"unknown classification {text_rules.quote(classification)} "
-                                                   f"(use {', '.join(CLASSIFICATIONS)})"))
+            problems.append(
+                Problem(
+                    label,
+                    1,
+                    "-",
+                    f"unknown classification {text_rules.quote(classification)} (use {', '.join(CLASSIFICATIONS)})",
+                )
+            )
         if problems:
             return _rejected(result, problems)
         sha256 = hashlib.sha256(raw).hexdigest()
@@ -313,15 +213,23 @@ def ingest_bytes(
             if not problems and classification != "white" and any(p.kind == "catalogue" for p in prepared):
                 # The catalogue's names and levels are drawn on every chart and stated in every summary,
                 # which carry the marking of their figures' sources only: the catalogue must be publishable.
-                problems = [Problem(label, 1, "-", f"a catalogue is reference data shown on every chart and summary, "
-                                                   f"so it loads as white only, not {classification} (each level "
-                                                   "names its own source document)")]
+                problems = [
+                    Problem(
+                        label,
+                        1,
+                        "-",
+                        f"a catalogue is reference data shown on every chart and summary, "
+                        f"so it loads as white only, not {classification} (each level "
+                        "names its own source document)",
+                    )
+                ]
             if problems:
                 result.kinds = [p.kind for p in prepared]
                 result.rows_read = sum(p.rows_read for p in prepared)
                 return _rejected(result, problems)
-            return _load_prepared(con, result, prepared, _Load(sha256, label, source or label, classification,
-                                                               issued, is_sample, dry_run))
+            return _load_prepared(
+                con, result, prepared, _Load(sha256, label, source or label, classification, issued, is_sample, dry_run)
+            )
         except (RecursionError, MemoryError) as exc:
             return _rejected(result, [Problem(label, 1, "-", f"the file cannot be read: {reason(exc)}")])
         finally:
@@ -358,26 +266,24 @@ def _load_prepared(
     if previous:
         result.outcome = "unchanged"
         result.unchanged = result.rows_read
-        result.message = (
-            f"already loaded: identical to '{previous[0]}' loaded {previous[2]} as source '{previous[1]}'; nothing changed"
-        )
+        result.message = f"already loaded: identical to '{previous[0]}' loaded {previous[2]} as source '{previous[1]}'; nothing changed"
         return result
     con.execute("BEGIN TRANSACTION")
     try:
         for part in prepared:
             if part.kind == "catalogue":
-                counts = _stage_catalogue(con, part)
+                counts = stage.stage_catalogue(con, part)
                 result.new += counts["new"]
                 result.replaced += counts["replaced"]
                 result.unchanged += counts["unchanged"]
                 result.revised += counts["measure_changes"]
             else:
-                counts = _stage_facts(con, part)
+                counts = stage.stage_facts(con, part)
                 result.new += counts["new"]
                 result.revised += counts["revised"]
                 result.unchanged += counts["unchanged"]
                 if part.kind == "measures":
-                    result.revisions = _measure_revisions(con)
+                    result.revisions = stage.measure_revisions(con)
         if result.new + result.revised + result.replaced == 0:
             con.execute("ROLLBACK")
             result.outcome = "unchanged"
@@ -386,21 +292,36 @@ def _load_prepared(
         source_id = con.execute(
             """INSERT INTO sources (label, kind, classification, issued_on, file_name, sha256, is_sample)
                VALUES (?, ?, ?, ?, ?, ?, ?) RETURNING source_id""",
-            [load.source, "+".join(sorted(set(result.kinds), key=KIND_ORDER.get)), load.classification, load.issued,
-             load.file, load.sha256, load.is_sample],
+            [
+                load.source,
+                "+".join(sorted(set(result.kinds), key=KIND_ORDER.get)),
+                load.classification,
+                load.issued,
+                load.file,
+                load.sha256,
+                load.is_sample,
+            ],
         ).fetchall()[0][0]
         for part in prepared:
             if part.kind == "catalogue":
-                _apply_catalogue(con)
+                stage.apply_catalogue(con)
             else:
-                _insert_facts(con, part.kind, source_id)
+                stage.insert_facts(con, part.kind, source_id)
         result.source_id, result.source_label = source_id, load.source
         result.message = f"loaded {result.rows_read} rows as source '{load.source}' ({_counts_message(result)})"
         con.execute(
             """INSERT INTO ingest_log (file_name, sha256, kind, source_id, rows_read, rows_loaded, outcome, message, loaded_by)
                VALUES (?, ?, ?, ?, ?, ?, 'loaded', ?, ?)""",
-            [load.file, load.sha256, "+".join(result.kinds), source_id, result.rows_read,
-             result.rows_loaded + result.replaced, result.message, _user()],
+            [
+                load.file,
+                load.sha256,
+                "+".join(result.kinds),
+                source_id,
+                result.rows_read,
+                result.rows_loaded + result.replaced,
+                result.message,
+                _user(),
+            ],
         )
         if load.dry_run:
             con.execute("ROLLBACK")
@@ -409,7 +330,7 @@ def _load_prepared(
             result.message = f"check only: would load {result.rows_read} rows ({_counts_message(result)})"
         else:
             if any(part.kind in ("measures", "catalogue") for part in prepared):
-                status_rules.refresh_cache(con)     # in this transaction: figures and status commit together
+                status_rules.refresh_cache(con)  # in this transaction: figures and status commit together
             con.execute("COMMIT")
             result.outcome = "loaded"
     except BaseException as exc:
@@ -420,7 +341,7 @@ def _load_prepared(
     finally:
         for part in prepared:
             with contextlib.suppress(duckdb.Error):
-                _drop_staged(con, part.kind)
+                stage.drop_staged(con, part.kind)
     return result
 
 
@@ -429,13 +350,6 @@ def _roll_back(con: duckdb.DuckDBPyConnection) -> None:
     'no transaction is active', which must not hide the reason the commit failed)."""
     with contextlib.suppress(duckdb.Error):
         con.execute("ROLLBACK")
-
-
-def _drop_staged(con: duckdb.DuckDBPyConnection, kind: str) -> None:
-    """Drop a load's staged rows: a temp table, or a temp view of the prepared table (_stage_facts)."""
-    is_view = con.execute("SELECT count(*) FROM duckdb_views() WHERE temporary AND view_name = ?",
-                          [f"staged_{kind}"]).fetchall()[0][0]
-    con.execute(f"DROP {'VIEW' if is_view else 'TABLE'} IF EXISTS staged_{kind}")
 
 
 def _user() -> str:
@@ -459,8 +373,10 @@ def read_file_bytes(path: str | Path) -> bytes:
             if not stat.S_ISREG(info.st_mode):
                 raise ValueError("this is not a regular file (a pipe, socket or device); save the data to a file first")
             if info.st_size > MAX_FILE_BYTES:
-                raise ValueError(f"the file is {info.st_size / 1e6:,.0f} MB, more than the {MAX_FILE_BYTES / 1e6:,.0f} MB "
-                                 "one load may read; split it into smaller files")
+                raise ValueError(
+                    f"the file is {info.st_size / 1e6:,.0f} MB, more than the {MAX_FILE_BYTES / 1e6:,.0f} MB "
+                    "one load may read; split it into smaller files"
+                )
             return handle.read(MAX_FILE_BYTES + 1)
     except OSError as exc:
         raise ValueError(f"cannot read the file: {exc.strerror or exc}") from None

@@ -18,8 +18,15 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 
 from opsg_metrics.ingest.formats import (
-    COLUMNS, KINDS, MAX_CELL_CHARS, MAX_CELLS, MAX_XLSX_EXPANDED_BYTES, Problem, Sheet, display_name,
+    KINDS,
+    MAX_CELL_CHARS,
+    MAX_CELLS,
+    MAX_XLSX_EXPANDED_BYTES,
+    Problem,
+    Sheet,
+    display_name,
 )
+from opsg_metrics.ingest.header import detect_kind, normalise_header
 from opsg_metrics.store import text as text_rules
 
 
@@ -30,10 +37,6 @@ class Reading:
     sheets: list[Sheet] = field(default_factory=list)
     problems: list[Problem] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
-
-
-def normalise_header(name: str) -> str:
-    return "_".join(name.replace("\ufeff", "").strip().lower().replace("-", " ").split())
 
 
 # A valid UTF-8 sequence of two or more bytes: beside a byte that is not UTF-8, the file mixes encodings.
@@ -84,7 +87,9 @@ def _decode(raw: bytes) -> tuple[str, str]:
 def _looks_utf16_without_bom(raw: bytes) -> bool:
     """Every other byte NUL at the start: UTF-16 text saved without its byte-order mark."""
     head = raw[:400]
-    return len(head) >= 8 and (head[1::2].count(0) > 0.9 * len(head[1::2]) or head[0::2].count(0) > 0.9 * len(head[0::2]))
+    return len(head) >= 8 and (
+        head[1::2].count(0) > 0.9 * len(head[1::2]) or head[0::2].count(0) > 0.9 * len(head[0::2])
+    )
 
 
 def _delimiter(text: str) -> str:
@@ -105,8 +110,10 @@ def read_csv_sheet(raw: bytes, label: str) -> Reading:
     if raw.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
         pass
     elif _looks_utf16_without_bom(raw):
-        return refuse("the file looks like UTF-16 text without its byte-order mark; save it as UTF-8 CSV "
-                      "(or as Excel's \"Unicode Text\", which has the mark)")
+        return refuse(
+            "the file looks like UTF-16 text without its byte-order mark; save it as UTF-8 CSV "
+            '(or as Excel\'s "Unicode Text", which has the mark)'
+        )
     elif b"\x00" in raw:
         return refuse("the file is binary, not CSV text (did you mean an .xlsx file?)")
     try:
@@ -125,14 +132,22 @@ def read_csv_sheet(raw: bytes, label: str) -> Reading:
         for number, row in enumerate(reader, start=1):
             cells += len(row)
             if cells > MAX_CELLS:
-                return refuse(f"the file has more than {MAX_CELLS:,} cells, more than one load may hold; "
-                              "split it into smaller files", number, "-")
+                return refuse(
+                    f"the file has more than {MAX_CELLS:,} cells, more than one load may hold; "
+                    "split it into smaller files",
+                    number,
+                    "-",
+                )
             records.append((number, row))
     except csv.Error as exc:
         row = len(records) + 1
         if "field larger than field limit" in str(exc):
-            return refuse(f"a cell is longer than {csv.field_size_limit():,} characters (a spreadsheet cell "
-                          f"holds at most {MAX_CELL_CHARS:,}; check the quoting)", row, "-")
+            return refuse(
+                f"a cell is longer than {csv.field_size_limit():,} characters (a spreadsheet cell "
+                f"holds at most {MAX_CELL_CHARS:,}; check the quoting)",
+                row,
+                "-",
+            )
         return refuse(f"the CSV cannot be read here: {exc} (check the quoting)", row, "-")
     scan = text_rules.UNPRINTABLE.search(text) is not None or len(text) > MAX_CELL_CHARS
     sheet, problems = _sheet_from_records(records, label, None, scan=scan)
@@ -152,12 +167,21 @@ def _cell_problems(records: list[tuple[int, list[str]]], label: str, header: lis
         if len(joined) <= MAX_CELL_CHARS and not text_rules.UNPRINTABLE.search(joined):
             continue
         for index, cell in enumerate(row):
-            column = "header" if row is header else (names[index] if index < len(names) and names[index]
-                                                       else f"column {index + 1}")
+            column = (
+                "header"
+                if row is header
+                else (names[index] if index < len(names) and names[index] else f"column {index + 1}")
+            )
             if len(cell) > MAX_CELL_CHARS:
-                problems.append(Problem(label, number, column,
-                                        f"a cell of {len(cell):,} characters is longer than a spreadsheet cell holds "
-                                        f"({MAX_CELL_CHARS:,}): {text_rules.quote(cell)}"))
+                problems.append(
+                    Problem(
+                        label,
+                        number,
+                        column,
+                        f"a cell of {len(cell):,} characters is longer than a spreadsheet cell holds "
+                        f"({MAX_CELL_CHARS:,}): {text_rules.quote(cell)}",
+                    )
+                )
             elif (problem := text_rules.unprintable_problem(cell)) is not None:
                 problems.append(Problem(label, number, column, problem))
     return problems
@@ -216,7 +240,7 @@ class _WorkbookDamaged(Exception):
 
 # A formula element, with or without a namespace prefix and whatever white space follows its name.
 _FORMULA = re.compile(rb"<(?:[A-Za-z_][\w.-]*:)?f[\s/>]")
-MAX_ROWS, MAX_COLUMNS = 1_048_576, 16_384      # a worksheet's own limits (Excel's XFD1048576)
+MAX_ROWS, MAX_COLUMNS = 1_048_576, 16_384  # a worksheet's own limits (Excel's XFD1048576)
 
 
 def _workbook_parts(raw: bytes, label: str) -> tuple[dict[str, bytes] | None, list[Problem]]:
@@ -227,9 +251,15 @@ def _workbook_parts(raw: bytes, label: str) -> tuple[dict[str, bytes] | None, li
             infos = archive.infolist()
             expanded = sum(info.file_size for info in infos)
             if expanded > MAX_XLSX_EXPANDED_BYTES:
-                return None, [Problem(label, 1, "-",
-                                      f"the workbook expands to {expanded / 1e6:,.0f} MB, more than the "
-                                      f"{MAX_XLSX_EXPANDED_BYTES / 1e6:,.0f} MB a load may read; split it into smaller files")]
+                return None, [
+                    Problem(
+                        label,
+                        1,
+                        "-",
+                        f"the workbook expands to {expanded / 1e6:,.0f} MB, more than the "
+                        f"{MAX_XLSX_EXPANDED_BYTES / 1e6:,.0f} MB a load may read; split it into smaller files",
+                    )
+                ]
             formulas = {}
             for info in infos:
                 # Any part, wherever it is stored: a worksheet's place is named by the workbook's relations.
@@ -238,8 +268,16 @@ def _workbook_parts(raw: bytes, label: str) -> tuple[dict[str, bytes] | None, li
                     if _FORMULA.search(part):
                         formulas[info.filename] = part
             return formulas, []
-    except (zipfile.BadZipFile, zipfile.LargeZipFile, OSError, EOFError, RuntimeError, ValueError,
-            NotImplementedError, zlib.error) as exc:
+    except (
+        zipfile.BadZipFile,
+        zipfile.LargeZipFile,
+        OSError,
+        EOFError,
+        RuntimeError,
+        ValueError,
+        NotImplementedError,
+        zlib.error,
+    ) as exc:
         return None, [Problem(label, 1, "header", f"not a readable XLSX workbook: {reason(exc)}")]
 
 
@@ -258,15 +296,21 @@ def _sheet_records(ws, label: str, budget: list[int]) -> list[tuple[int, list[st
     ws.reset_dimensions()
     for number, row in enumerate(ws.iter_rows(), start=1):
         if number > MAX_ROWS:
-            raise _WorkbookDamaged(f"sheet '{display_name(ws.title)}' has a row past row {MAX_ROWS:,}, the last a "
-                                   "worksheet can have: the workbook is damaged")
+            raise _WorkbookDamaged(
+                f"sheet '{display_name(ws.title)}' has a row past row {MAX_ROWS:,}, the last a "
+                "worksheet can have: the workbook is damaged"
+            )
         if len(row) > MAX_COLUMNS:
-            raise _WorkbookDamaged(f"sheet '{display_name(ws.title)}' row {number:,} has {len(row):,} cells, more "
-                                   f"than the {MAX_COLUMNS:,} columns a worksheet can have: the workbook is damaged")
+            raise _WorkbookDamaged(
+                f"sheet '{display_name(ws.title)}' row {number:,} has {len(row):,} cells, more "
+                f"than the {MAX_COLUMNS:,} columns a worksheet can have: the workbook is damaged"
+            )
         budget[0] -= max(1, len(row))
         if budget[0] < 0:
-            raise _WorkbookDamaged(f"the workbook has more than {MAX_CELLS:,} cells, more than one load may hold; "
-                                   "split it into smaller files")
+            raise _WorkbookDamaged(
+                f"the workbook has more than {MAX_CELLS:,} cells, more than one load may hold; "
+                "split it into smaller files"
+            )
         if row:
             cells = [_cell_text(c) for c in row]
             if any(cells):
@@ -289,8 +333,9 @@ def _unsaved_formulas(formula_book, index: int, records, label: str) -> list[Pro
                 saved = values.get(number, [])
                 if index >= len(saved) or saved[index] == "":
                     column = names[index] if index < len(names) and names[index] else f"column {index + 1}"
-                    problems.append(Problem(label, number, column,
-                                            "formula without a saved value: open and save the file in Excel"))
+                    problems.append(
+                        Problem(label, number, column, "formula without a saved value: open and save the file in Excel")
+                    )
     return problems
 
 
@@ -342,13 +387,21 @@ def read_xlsx_sheets(raw: bytes, label: str) -> Reading:
             sheet, _ = _sheet_from_records(records, title_label, None, scan=False)
             looks_like = detect_kind({normalise_header(h) for h in sheet.header}) if sheet else None
             if named and looks_like:
-                reading.problems.append(Problem(
-                    title_label, 1, "header",
-                    f"this sheet holds {looks_like} rows, but only sheets named after a kind are read "
-                    f"({', '.join(KINDS)}): name it {text_rules.quote(looks_like)} to load it, or remove it"))
+                reading.problems.append(
+                    Problem(
+                        title_label,
+                        1,
+                        "header",
+                        f"this sheet holds {looks_like} rows, but only sheets named after a kind are read "
+                        f"({', '.join(KINDS)}): name it {text_rules.quote(looks_like)} to load it, or remove it",
+                    )
+                )
             elif sheet:
-                why = (f"its name is not a kind: {', '.join(KINDS)}" if named else
-                       "with no sheet named after a kind, only the first visible sheet is read")
+                why = (
+                    f"its name is not a kind: {', '.join(KINDS)}"
+                    if named
+                    else "with no sheet named after a kind, only the first visible sheet is read"
+                )
                 hidden = "" if getattr(ws, "sheet_state", "visible") == "visible" else "hidden "
                 reading.notes.append(f"{label}: {hidden}sheet '{display_name(ws.title)}' was not read ({why})")
     except _WorkbookDamaged as exc:
@@ -371,68 +424,3 @@ def read_sheets(raw: bytes, label: str) -> Reading:
     if is_workbook(raw, label):
         return read_xlsx_sheets(raw, label)
     return read_csv_sheet(raw, label)
-
-
-def detect_kind(columns: set[str]) -> str | None:
-    """The file kind its header shows, by the columns only that kind has."""
-    if {"target", "minimum", "effective_from"} <= columns:
-        return "catalogue"
-    if "incident_id" in columns:
-        return "incidents"
-    if "alert_code" in columns:
-        return "alerts"
-    if "metric" in columns:
-        return "ops"
-    if {"date", "text", "scope"} <= columns:
-        return "annotations"
-    if {"month", "measure"} <= columns:
-        return "measures"
-    return None
-
-
-def check_header(sheet: Sheet, kind: str | None) -> tuple[str | None, dict[str, int], list[Problem]]:
-    """Resolve the kind and map column names to positions; list every header problem."""
-    problems: list[Problem] = []
-    names = [normalise_header(h) for h in sheet.header]
-    positions: dict[str, int] = {}
-    for index, name in enumerate(names):
-        if not name:
-            if any(index < len(cells) and cells[index].strip() for _, cells in sheet.rows):
-                problems.append(Problem(sheet.label, 1, f"column {index + 1}", "this column has data but no name"))
-            continue
-        if name in positions:
-            problems.append(Problem(sheet.label, 1, name, f"column {text_rules.quote(name)} appears twice"))
-            continue
-        positions[name] = index
-    detected = detect_kind(set(positions))
-    chosen = kind or sheet.kind_from_name or detected
-    if chosen is None:
-        hint = ""
-        if len(sheet.header) == 1 and (";" in sheet.header[0] or "\t" in sheet.header[0]):
-            hint = "; the header looks separated by ';' or tabs: save the file as comma-separated CSV"
-        problems.append(
-            Problem(
-                sheet.label, 1, "header",
-                f"cannot tell the kind of file from its header (columns: {', '.join(n for n in names if n) or 'none'})"
-                f"{hint}; name it with --kind ({', '.join(KINDS)})",
-            )
-        )
-        return None, positions, problems
-    if kind and detected and detected != kind:
-        problems.append(
-            Problem(sheet.label, 1, "header", f"the header is that of a {text_rules.quote(detected)} file, but the kind asked for is {text_rules.quote(kind)}")
-        )
-    required, optional = COLUMNS[chosen]
-    for name in required:
-        if name not in positions:
-            problems.append(Problem(sheet.label, 1, name, f"required column {text_rules.quote(name)} is missing for a {text_rules.quote(chosen)} file"))
-    allowed = set(required) | set(optional)
-    for name in positions:
-        if name not in allowed and not name.startswith("x_"):
-            problems.append(
-                Problem(
-                    sheet.label, 1, name,
-                    f"unknown column {text_rules.quote(name)} for a {text_rules.quote(chosen)} file (extra columns must start with x_)",
-                )
-            )
-    return chosen, positions, problems

@@ -6,12 +6,22 @@ row and column; a row is kept only without one.
 from __future__ import annotations
 
 import functools
+from collections.abc import Callable
 from datetime import date
-from typing import Callable
 
 from opsg_metrics.ingest.formats import (
-    ANNOTATION_KINDS, ANNOTATION_SCOPES, KEYS, MAX_FIELD_CHARS, MEASURE_STATUSES, NULLABLE_KEYS, OPS_UNITS,
-    SCOPE_COLUMNS, Prepared, Problem, Sheet, describe_key,
+    ANNOTATION_KINDS,
+    ANNOTATION_SCOPES,
+    KEYS,
+    MAX_FIELD_CHARS,
+    MEASURE_STATUSES,
+    NULLABLE_KEYS,
+    OPS_UNITS,
+    SCOPE_COLUMNS,
+    Prepared,
+    Problem,
+    Sheet,
+    describe_key,
 )
 from opsg_metrics.store import parse
 from opsg_metrics.store import text as text_rules
@@ -62,7 +72,7 @@ class RowCheck:
 def _percent_range(check: RowCheck, column: str, value: float | None, unit: str) -> None:
     if value is None:
         return
-    written = check.text(column)         # as written: 100.0000001 is not "100"
+    written = check.text(column)  # as written: 100.0000001 is not "100"
     if unit == "percent" and not 0 <= value <= 100:
         check.problem(column, f"{written} is out of range: a percentage is between 0 and 100")
     elif unit != "percent" and value < 0:
@@ -89,7 +99,9 @@ def validate_measures_row(check: RowCheck, catalogue: Catalogue) -> dict:
             check.problem("provider", str(exc))
     status = check.text("status").lower() or "reported"
     if status not in MEASURE_STATUSES:
-        check.problem("status", f"{text_rules.quote(check.text('status'))} is not a status (use {', '.join(MEASURE_STATUSES)})")
+        check.problem(
+            "status", f"{text_rules.quote(check.text('status'))} is not a status (use {', '.join(MEASURE_STATUSES)})"
+        )
         status = None
     unit = definition.unit if definition else "percent"
     value_text = check.text("value")
@@ -116,12 +128,16 @@ def validate_measures_row(check: RowCheck, catalogue: Catalogue) -> dict:
             check.problem(column, f"{check.text(column)} is negative; an event count is zero or more")
     if numerator is not None and denominator is not None and numerator >= 0 and denominator >= 0:
         if unit != "percent":
-            check.problem("numerator", f"numerator and denominator apply to percentage measures; {measure} is a {unit} measure")
+            check.problem(
+                "numerator", f"numerator and denominator apply to percentage measures; {measure} is a {unit} measure"
+            )
         elif denominator == 0:
             check.problem("denominator", "denominator is 0: no events, so no percentage (use status=null)")
         elif numerator > denominator:
-            check.problem("numerator", f"numerator {check.text('numerator')} is greater than denominator "
-                                       f"{check.text('denominator')}")
+            check.problem(
+                "numerator",
+                f"numerator {check.text('numerator')} is greater than denominator {check.text('denominator')}",
+            )
         elif value is not None and abs(numerator / denominator * 100 - value) > 0.01 + 1e-9:
             check.problem(
                 "value",
@@ -131,11 +147,19 @@ def validate_measures_row(check: RowCheck, catalogue: Catalogue) -> dict:
             )
     note = check.free_text("note")
     if status == "inferred" and not check.text("note"):
-        check.problem("note", "an inferred figure must say how it was inferred: give a note "
-                              "(for example the minutes it was deduced from)")
+        check.problem(
+            "note",
+            "an inferred figure must say how it was inferred: give a note "
+            "(for example the minutes it was deduced from)",
+        )
     return {
-        "month": month, "measure": measure, "provider": provider,
-        "value": value, "status": status, "numerator": numerator, "denominator": denominator,
+        "month": month,
+        "measure": measure,
+        "provider": provider,
+        "value": value,
+        "status": status,
+        "numerator": numerator,
+        "denominator": denominator,
         "note": note or "",
     }
 
@@ -147,7 +171,10 @@ def validate_incidents_row(check: RowCheck, catalogue: Catalogue) -> dict:
     elif (problem := text_rules.identifier_problem(check.text("incident_id"), "an incident id")) is not None:
         check.problem("incident_id", problem)
     elif not (incident_id.replace("-", "").replace("_", "").isalnum() and len(incident_id) <= 40):
-        check.problem("incident_id", f"{text_rules.quote(incident_id)} is not an incident id (letters and digits, such as INC000000526144)")
+        check.problem(
+            "incident_id",
+            f"{text_rules.quote(incident_id)} is not an incident id (letters and digits, such as INC000000526144)",
+        )
     opened = check.get("opened", parse.parse_datetime)
     resolved = check.get("resolved", parse.parse_datetime, required=False)
     if opened and resolved and resolved < opened:
@@ -162,8 +189,14 @@ def validate_incidents_row(check: RowCheck, catalogue: Catalogue) -> dict:
     title = check.free_text("title", required=True)
     root_cause = check.free_text("root_cause")
     return {
-        "incident_id": incident_id, "opened": opened, "resolved": resolved, "category": category,
-        "provider": provider, "major": major, "title": title, "root_cause": root_cause or "",
+        "incident_id": incident_id,
+        "opened": opened,
+        "resolved": resolved,
+        "category": category,
+        "provider": provider,
+        "major": major,
+        "title": title,
+        "root_cause": root_cause or "",
     }
 
 
@@ -222,7 +255,9 @@ def validate_ops_row(check: RowCheck, catalogue: Catalogue) -> dict:
     if not unit_text:
         check.problem("unit", "unit is required")
     elif unit is None:
-        check.problem("unit", f"{text_rules.quote(unit_text)} is not a unit (use {', '.join(sorted(set(OPS_UNITS.values())))})")
+        check.problem(
+            "unit", f"{text_rules.quote(unit_text)} is not a unit (use {', '.join(sorted(set(OPS_UNITS.values())))})"
+        )
     value = check.get("value", parse.parse_number, allow_percent=True)
     if unit:
         _percent_range(check, "value", value, unit)
@@ -241,7 +276,9 @@ def validate_catalogue_row(check: RowCheck, catalogue: Catalogue) -> dict:
     elif (problem := text_rules.identifier_problem(check.text("measure"), "a measure id")) is not None:
         check.problem("measure", problem)
     elif not all(c.isalnum() or c in ".-" for c in measure) or len(measure) > 40:
-        check.problem("measure", f"{text_rules.quote(measure)} is not a measure id (letters, digits, '.' and '-', such as PM4.3)")
+        check.problem(
+            "measure", f"{text_rules.quote(measure)} is not a measure id (letters, digits, '.' and '-', such as PM4.3)"
+        )
     provider = check.get("provider", catalogue.resolve_provider)
     name = check.free_text("name", required=True)
     unit = check.text("unit").lower()
@@ -250,7 +287,10 @@ def validate_catalogue_row(check: RowCheck, catalogue: Catalogue) -> dict:
         unit = None
     direction = check.text("direction").lower()
     if direction not in ("higher", "lower"):
-        check.problem("direction", f"{text_rules.quote(check.text('direction'))} is not a direction (use higher or lower: which is better)")
+        check.problem(
+            "direction",
+            f"{text_rules.quote(check.text('direction'))} is not a direction (use higher or lower: which is better)",
+        )
         direction = None
     target = check.get("target", parse.parse_number, allow_percent=True)
     minimum = check.get("minimum", parse.parse_number, allow_percent=True)
@@ -259,9 +299,15 @@ def validate_catalogue_row(check: RowCheck, catalogue: Catalogue) -> dict:
         _percent_range(check, "minimum", minimum, unit)
     if direction and target is not None and minimum is not None:
         if direction == "higher" and minimum > target:
-            check.problem("minimum", f"minimum {check.text('minimum')} is above target {check.text('target')} for a higher-is-better measure")
+            check.problem(
+                "minimum",
+                f"minimum {check.text('minimum')} is above target {check.text('target')} for a higher-is-better measure",
+            )
         if direction == "lower" and minimum < target:
-            check.problem("minimum", f"minimum {check.text('minimum')} is below target {check.text('target')} for a lower-is-better measure")
+            check.problem(
+                "minimum",
+                f"minimum {check.text('minimum')} is below target {check.text('target')} for a lower-is-better measure",
+            )
     effective_from = check.get("effective_from", _level_date)
     effective_to = check.get("effective_to", _level_date, required=False)
     if effective_from and effective_to and effective_to <= effective_from:
@@ -271,9 +317,19 @@ def validate_catalogue_row(check: RowCheck, catalogue: Catalogue) -> dict:
     description = check.free_text("description")
     feeds = check.free_text("feeds")
     return {
-        "measure": measure, "provider": provider, "name": name, "unit": unit, "direction": direction,
-        "target": target, "minimum": minimum, "effective_from": effective_from, "effective_to": effective_to,
-        "source": source or "", "verified": bool(verified), "description": description or "", "feeds": feeds or "",
+        "measure": measure,
+        "provider": provider,
+        "name": name,
+        "unit": unit,
+        "direction": direction,
+        "target": target,
+        "minimum": minimum,
+        "effective_from": effective_from,
+        "effective_to": effective_to,
+        "source": source or "",
+        "verified": bool(verified),
+        "description": description or "",
+        "feeds": feeds or "",
     }
 
 
@@ -312,7 +368,9 @@ def validate_annotations_row(check: RowCheck, catalogue: Catalogue) -> dict:
         check.problem("scope", f"scope is required (use {', '.join(ANNOTATION_SCOPES)})")
         scope = None
     elif scope not in ANNOTATION_SCOPES:
-        check.problem("scope", f"{text_rules.quote(check.text('scope'))} is not a scope (use {', '.join(ANNOTATION_SCOPES)})")
+        check.problem(
+            "scope", f"{text_rules.quote(check.text('scope'))} is not a scope (use {', '.join(ANNOTATION_SCOPES)})"
+        )
         scope = None
     elif mismatch := _scope_mismatch(scope, given):
         check.problem("scope", mismatch)
@@ -358,7 +416,9 @@ def validate_sheets(
             check = RowCheck(sheet.label, row_number, cells, positions)
             extra = [c for c in cells[width:] if c.strip()]
             if extra:
-                check.problem(f"column {width + 1}", f"the row has {len(cells)} cells but the header only {width} columns")
+                check.problem(
+                    f"column {width + 1}", f"the row has {len(cells)} cells but the header only {width} columns"
+                )
             # A validator always returns what it could parse; the row is kept only without problems,
             # but its key still counts, so a duplicate is found even beside a faulty twin.
             record = validator(check, catalogue)
@@ -373,8 +433,12 @@ def validate_sheets(
                     where_label, where_row = seen[key]
                     where = f"row {where_row}" if where_label == sheet.label else f"{where_label} row {where_row}"
                     problems.append(
-                        Problem(sheet.label, row_number, KEYS[kind][0],
-                                f"duplicate of {where}: the same {describe_key(kind)} appear twice in one file")
+                        Problem(
+                            sheet.label,
+                            row_number,
+                            KEYS[kind][0],
+                            f"duplicate of {where}: the same {describe_key(kind)} appear twice in one file",
+                        )
                     )
                     continue
                 seen[key] = (sheet.label, row_number)
@@ -385,9 +449,13 @@ def validate_sheets(
                 definition = (record["name"], record["unit"], record["direction"])
                 if series in first_definition and first_definition[series][1] != definition:
                     problems.append(
-                        Problem(sheet.label, row_number, "name",
-                                f"{series[0]} ({series[1]}) has a different name, unit or direction "
-                                f"than in row {first_definition[series][0]}")
+                        Problem(
+                            sheet.label,
+                            row_number,
+                            "name",
+                            f"{series[0]} ({series[1]}) has a different name, unit or direction "
+                            f"than in row {first_definition[series][0]}",
+                        )
                     )
                     continue
                 first_definition.setdefault(series, (row_number, definition))

@@ -13,8 +13,6 @@ import duckdb
 import pandas as pd
 
 from opsg_metrics.queries.findings import Finding
-
-
 from opsg_metrics.words import previous_month
 
 
@@ -80,8 +78,9 @@ def ops_figures(con: duckdb.DuckDBPyConnection, month: date) -> pd.DataFrame:
 
 def alert_volumes(con: duckdb.DuckDBPyConnection, month: date) -> pd.DataFrame:
     """Alert volume by code and provider for the month, the previous month's, and the change."""
-    return _with_previous(con, "current_alerts", ("alert_code", "provider"), "volume",
-                          "c.volume, c.devices, c.first_time_devices", month)
+    return _with_previous(
+        con, "current_alerts", ("alert_code", "provider"), "volume", "c.volume, c.devices, c.first_time_devices", month
+    )
 
 
 def incident_source_ids(con: duckdb.DuckDBPyConnection, month: date) -> list[int]:
@@ -118,7 +117,9 @@ def source_ids_of(*values: object) -> set[int]:
     return out
 
 
-def context_findings(con: duckdb.DuckDBPyConnection, month: date) -> tuple[list[Finding], pd.DataFrame, pd.DataFrame, set[int]]:
+def context_findings(
+    con: duckdb.DuckDBPyConnection, month: date
+) -> tuple[list[Finding], pd.DataFrame, pd.DataFrame, set[int]]:
     """The month's context findings and tables, and the ids of the sources of exactly the rows they use
     (the previous month's too, where a change on it is stated)."""
     section = "Context"
@@ -127,58 +128,104 @@ def context_findings(con: duckdb.DuckDBPyConnection, month: date) -> tuple[list[
     majors = incidents_opened(con, month, major_only=True)
     used |= source_ids_of(majors)
     if majors.empty:
-        findings.append(Finding("context:majors", section, "No major incidents (Category 1–2) were opened in the month."))
+        findings.append(
+            Finding("context:majors", section, "No major incidents (Category 1–2) were opened in the month.")
+        )
     else:
         by_category = majors["category"].value_counts().sort_index()
         counts = " and ".join(f"{n} Category {c}" for c, n in by_category.items())
-        listing = "; ".join(f"{r.incident_id} ({r.provider}, Category {r.category}): {r.title}" for r in majors.itertuples())
-        findings.append(Finding("context:majors", section,
-                                f"{len(majors)} major incident{'s were' if len(majors) != 1 else ' was'} opened "
-                                f"({counts}): {listing}.",
-                                figures={"major_incidents": len(majors),
-                                         **{f"category_{c}": int(n) for c, n in by_category.items()}},
-                                sources=sorted(set(majors["source"]))))
+        listing = "; ".join(
+            f"{r.incident_id} ({r.provider}, Category {r.category}): {r.title}" for r in majors.itertuples()
+        )
+        findings.append(
+            Finding(
+                "context:majors",
+                section,
+                f"{len(majors)} major incident{'s were' if len(majors) != 1 else ' was'} opened ({counts}): {listing}.",
+                figures={"major_incidents": len(majors), **{f"category_{c}": int(n) for c, n in by_category.items()}},
+                sources=sorted(set(majors["source"])),
+            )
+        )
     incident_table = incident_counts(con, month)
     if not incident_table.empty:
         used |= source_ids_of(incident_source_ids(con, month))
         total = int(incident_table.loc["All", "Total"])
-        findings.append(Finding("context:incidents", section,
-                                f"{total} incident{'s were' if total != 1 else ' was'} opened in the month "
-                                "(by provider and category in the table below).",
-                                figures={"incidents_opened": total}))
+        findings.append(
+            Finding(
+                "context:incidents",
+                section,
+                f"{total} incident{'s were' if total != 1 else ' was'} opened in the month "
+                "(by provider and category in the table below).",
+                figures={"incidents_opened": total},
+            )
+        )
     ops = ops_figures(con, month)
     rdp = [(_ops_value(ops, f"RDP incidents {what}", "RDP"), what) for what in ("opened", "resolved", "still open")]
     used |= source_ids_of(*(r for r, _ in rdp))
     if any(r is not None for r, _ in rdp):
-        parts = [f"{int(r['value'])} {what}{' in month' if what == 'resolved' else ''}" for r, what in rdp if r is not None]
-        findings.append(Finding("context:rdp", section, "RDP incidents: " + ", ".join(parts) + ".",
-                                provider="RDP", figures={what: float(r["value"]) for r, what in rdp if r is not None},
-                                sources=sorted({r["source"] for r, _ in rdp if r is not None})))
+        parts = [
+            f"{int(r['value'])} {what}{' in month' if what == 'resolved' else ''}" for r, what in rdp if r is not None
+        ]
+        findings.append(
+            Finding(
+                "context:rdp",
+                section,
+                "RDP incidents: " + ", ".join(parts) + ".",
+                provider="RDP",
+                figures={what: float(r["value"]) for r, what in rdp if r is not None},
+                sources=sorted({r["source"] for r, _ in rdp if r is not None}),
+            )
+        )
     changes, success = _ops_value(ops, "changes implemented", "DCC"), _ops_value(ops, "change success rate", "DCC")
     used |= {int(r["source_id"]) for r in (changes, success) if r is not None}
     if changes is not None:
         text = f"{int(changes['value'])} changes were implemented"
         text += f", {success['value']:.1f}% successfully." if success is not None else "."
-        findings.append(Finding("context:changes", section, text,
-                                figures={"changes": float(changes["value"]),
-                                         **({"success_rate": float(success["value"])} if success is not None else {})},
-                                sources=[changes["source"]]))
+        findings.append(
+            Finding(
+                "context:changes",
+                section,
+                text,
+                figures={
+                    "changes": float(changes["value"]),
+                    **({"success_rate": float(success["value"])} if success is not None else {}),
+                },
+                sources=[changes["source"]],
+            )
+        )
     problems = _ops_value(ops, "open problem tickets", "DCC")
     if problems is not None:
         used.add(int(problems["source_id"]))
-        findings.append(Finding("context:problems", section, f"{int(problems['value'])} problem tickets were open"
-                                + (f" ({problems['note']})." if problems["note"] else "."),
-                                figures={"open_problems": float(problems["value"])}, sources=[problems["source"]]))
+        findings.append(
+            Finding(
+                "context:problems",
+                section,
+                f"{int(problems['value'])} problem tickets were open"
+                + (f" ({problems['note']})." if problems["note"] else "."),
+                figures={"open_problems": float(problems["value"])},
+                sources=[problems["source"]],
+            )
+        )
     installs = ops[ops["metric"] == "installations"]
     used |= source_ids_of(installs)
     if not installs.empty:
         parts = []
         for r in installs.itertuples():
-            change = f" ({r.change_pct:+.1f}% on the previous month)" if r.change_pct is not None and pd.notna(r.change_pct) else ""
+            change = (
+                f" ({r.change_pct:+.1f}% on the previous month)"
+                if r.change_pct is not None and pd.notna(r.change_pct)
+                else ""
+            )
             parts.append(f"{r.provider} {r.value:,.0f}{change}")
-        findings.append(Finding("context:installations", section, "Installations: " + "; ".join(parts) + ".",
-                                figures={r.provider: float(r.value) for r in installs.itertuples()},
-                                sources=sorted(set(installs["source"]))))
+        findings.append(
+            Finding(
+                "context:installations",
+                section,
+                "Installations: " + "; ".join(parts) + ".",
+                figures={r.provider: float(r.value) for r in installs.itertuples()},
+                sources=sorted(set(installs["source"])),
+            )
+        )
     alerts = alert_volumes(con, month)
     used |= source_ids_of(alerts)
     alert_table = pd.DataFrame()
@@ -186,19 +233,34 @@ def context_findings(con: duckdb.DuckDBPyConnection, month: date) -> tuple[list[
         by_code = alerts.groupby("alert_code", sort=True).agg(volume=("volume", "sum"), previous=("previous", "sum"))
         by_code["change_pct"] = [percent_change(v, p) for v, p in zip(by_code["volume"], by_code["previous"])]
         top = by_code.sort_values("volume", ascending=False).head(3)
-        parts = [f"{code} {int(r.volume):,}" + (f" ({r.change_pct:+.0f}%)" if r.change_pct is not None and pd.notna(r.change_pct) else "")
-                 for code, r in top.iterrows()]
-        findings.append(Finding("context:alerts", section,
-                                f"{int(by_code['volume'].sum()):,} alerts in the month; the most frequent: "
-                                + ", ".join(parts) + " (change on the previous month).",
-                                figures={code: int(r.volume) for code, r in by_code.iterrows()},
-                                sources=sorted(set(alerts["source"]))))
-        alert_table = alerts.pivot_table(index="alert_code", columns="provider", values="volume", aggfunc="sum",
-                                         sort=False).fillna(0).astype(int)
+        parts = [
+            f"{code} {int(r.volume):,}"
+            + (f" ({r.change_pct:+.0f}%)" if r.change_pct is not None and pd.notna(r.change_pct) else "")
+            for code, r in top.iterrows()
+        ]
+        findings.append(
+            Finding(
+                "context:alerts",
+                section,
+                f"{int(by_code['volume'].sum()):,} alerts in the month; the most frequent: "
+                + ", ".join(parts)
+                + " (change on the previous month).",
+                figures={code: int(r.volume) for code, r in by_code.iterrows()},
+                sources=sorted(set(alerts["source"])),
+            )
+        )
+        alert_table = (
+            alerts.pivot_table(index="alert_code", columns="provider", values="volume", aggfunc="sum", sort=False)
+            .fillna(0)
+            .astype(int)
+        )
         alert_table["Total"] = alert_table.sum(axis=1)
         alert_table["Change on previous month"] = [
-            "" if c is None or pd.isna(c) else f"{c:+.1f}%" for c in by_code.reindex(alert_table.index)["change_pct"]]
+            "" if c is None or pd.isna(c) else f"{c:+.1f}%" for c in by_code.reindex(alert_table.index)["change_pct"]
+        ]
         alert_table.index.name = "Alert code"
     if not findings:
-        findings.append(Finding("context:none", section, "No incidents, alerts or operational figures are loaded for the month."))
+        findings.append(
+            Finding("context:none", section, "No incidents, alerts or operational figures are loaded for the month.")
+        )
     return findings, incident_table, alert_table, used

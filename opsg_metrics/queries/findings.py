@@ -6,10 +6,10 @@ Built once (queries/summary.py) and never changed after; render/documents lays i
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import date
 from types import MappingProxyType
-from typing import Mapping
 
 import pandas as pd
 
@@ -22,7 +22,7 @@ from opsg_metrics.store.classification import LABELS
 class Finding:
     """One statement of the summary and what it rests on."""
 
-    key: str                          # stable id, e.g. 'below:CPM1:DCC' (commentary is keyed on it)
+    key: str  # stable id, e.g. 'below:CPM1:DCC' (commentary is keyed on it)
     section: str
     text: str
     measure: str | None = None
@@ -44,8 +44,8 @@ class Summary:
     table: pd.DataFrame
     incident_table: pd.DataFrame
     alert_table: pd.DataFrame
-    provenance: Provenance                        # exactly the sources of the rows the summary states
-    charts: tuple[tuple[str, tuple[str, ...]], ...]   # (measure, providers below target) to draw
+    provenance: Provenance  # exactly the sources of the rows the summary states
+    charts: tuple[tuple[str, tuple[str, ...]], ...]  # (measure, providers below target) to draw
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "sections", tuple((h, tuple(f)) for h, f in self.sections))
@@ -73,9 +73,14 @@ class Summary:
         origin = provenance or self.provenance
         lines = [f"PMR month: {words.month_label(self.month)}. Rolling window: {self.window} months."]
         if origin.sources:
-            lines.append("Sources: " + "; ".join(
-                f"{label} (issued {issued:%d %B %Y})" if issued else label
-                for label, issued in dict.fromkeys((label, issued) for label, issued, _ in origin.sources)) + ".")
+            lines.append(
+                "Sources: "
+                + "; ".join(
+                    f"{label} (issued {issued:%d %B %Y})" if issued else label
+                    for label, issued in dict.fromkeys((label, issued) for label, issued, _ in origin.sources)
+                )
+                + "."
+            )
         lines.append(f"Classification: {LABELS[origin.classification]}.")
         if origin.sample:
             lines.append(words.SAMPLE_NOTICE + ".")

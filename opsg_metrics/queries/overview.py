@@ -1,27 +1,24 @@
 """What the Overview page shows, as plain data: the dataset's state and the month's matrix.
 
 The page only lays these out; every figure, label and ordering is decided here
-so it can be tested without Streamlit.
+so it can be tested without Streamlit. The matrix as HTML is render/overview.
 """
 
 from __future__ import annotations
 
-import html
-from urllib.parse import urlencode
 from dataclasses import dataclass
 from datetime import date
 
 import duckdb
 import pandas as pd
 
+from opsg_metrics import words
 from opsg_metrics.queries import spc as spc_readings
-from opsg_metrics.store import parse
 from opsg_metrics.rules import spc
+from opsg_metrics.rules.status import latest_month, run_of, status_for_month
 from opsg_metrics.store.classification import most_restrictive
 from opsg_metrics.store.connect import schema_version
-from opsg_metrics.rules.status import latest_month, run_of, status_for_month
 from opsg_metrics.words import STATUS_ICONS, STATUS_LABELS
-from opsg_metrics import words
 
 
 @dataclass
@@ -41,14 +38,23 @@ class DatasetInfo:
 
 
 def dataset_info(con: duckdb.DuckDBPyConnection) -> DatasetInfo:
-    sources, sample_sources = con.execute("SELECT count(*), count(*) FILTER (WHERE is_sample) FROM sources").fetchall()[0]
+    sources, sample_sources = con.execute("SELECT count(*), count(*) FILTER (WHERE is_sample) FROM sources").fetchall()[
+        0
+    ]
     classes = [row[0] for row in con.execute("SELECT DISTINCT classification FROM sources").fetchall()]
     figures = con.execute("SELECT count(*) FROM measure_values").fetchall()[0][0]
-    levels, unverified = con.execute("SELECT count(*), count(*) FILTER (WHERE NOT verified) FROM service_levels").fetchall()[0]
+    levels, unverified = con.execute(
+        "SELECT count(*), count(*) FILTER (WHERE NOT verified) FROM service_levels"
+    ).fetchall()[0]
     return DatasetInfo(
-        latest_month=latest_month(con), sources=sources, sample_sources=sample_sources,
-        classification=most_restrictive(classes), figures=figures, schema_version=schema_version(con),
-        unverified_levels=unverified, levels=levels,
+        latest_month=latest_month(con),
+        sources=sources,
+        sample_sources=sample_sources,
+        classification=most_restrictive(classes),
+        figures=figures,
+        schema_version=schema_version(con),
+        unverified_levels=unverified,
+        levels=levels,
     )
 
 
@@ -60,7 +66,7 @@ def format_value(value: float | None, unit: str) -> str:
     return f"{value:,.0f}" if float(value).is_integer() else f"{value:,.2f}"
 
 
-def _status_word(row) -> str:
+def _status_word(row: pd.Series) -> str:
     if row["status"] == "no_data":
         if row["level_missing"]:
             return "No service level"
@@ -68,7 +74,8 @@ def _status_word(row) -> str:
     return STATUS_LABELS[row["status"]]
 
 
-def _marks(row) -> list[str]:
+def cell_marks(row: pd.Series) -> list[str]:
+    """A cell's marks: its run below target ('16 mo', from two months), unreliable, inferred, revised."""
     marks = []
     if row["run_below_target"] >= 2:
         marks.append(f"{row['run_below_target']} mo")
@@ -81,31 +88,36 @@ def _marks(row) -> list[str]:
     return marks
 
 
-def cell_text(row) -> str:
+def cell_text(row: pd.Series) -> str:
     """One matrix cell as text: shape, status word, value, run; marks for unreliable, inferred and revised;
     the SPC badge."""
     text = f"{STATUS_ICONS[row['status']]} {_status_word(row)}"
     if row["status"] != "no_data" or row["level_missing"]:
         text += f" {format_value(row['value'], row['unit'])}"
     badge = spc_badge(row)
-    return " · ".join([text, *_marks(row), *([badge] if badge else [])])
+    return " · ".join([text, *cell_marks(row), *([badge] if badge else [])])
 
 
-def cell_tooltip(row) -> str:
+def cell_tooltip(row: pd.Series) -> str:
     """What a cell's tooltip says: inferred or not, levels in force, run, window count, note and source."""
     parts = []
     if row.get("inferred", False):
         # Never shown as reported: say so first, and that runs and windows leave it out.
-        parts.append("Inferred figure, not reported (see the note for how it was inferred); "
-                     "runs and windows count it as not reported")
+        parts.append(
+            "Inferred figure, not reported (see the note for how it was inferred); "
+            "runs and windows count it as not reported"
+        )
     if row["target"] is not None and not pd.isna(row["target"]):
         unverified = "" if row["level_verified"] else " (level not yet verified)"
-        parts.append(f"Target {format_value(row['target'], row['unit'])}, "
-                     f"minimum {format_value(row['minimum'], row['unit'])}{unverified}")
+        parts.append(
+            f"Target {format_value(row['target'], row['unit'])}, "
+            f"minimum {format_value(row['minimum'], row['unit'])}{unverified}"
+        )
     if row["run_below_target"]:
         parts.append(run_of(row))
-    parts.append(f"{row['misses_in_window']} of {row['window_months']} months with data below target "
-                 f"in the last {row['window']}")
+    parts.append(
+        f"{row['misses_in_window']} of {row['window_months']} months with data below target in the last {row['window']}"
+    )
     sentence = row.get("spc_sentence")
     if isinstance(sentence, str) and sentence:
         parts.append(f"SPC ({spc.DEFAULT_MONTHS} months): {sentence}")
@@ -116,17 +128,25 @@ def cell_tooltip(row) -> str:
     return "\n".join(parts)
 
 
-SPC_COLUMNS = ("variation", "badge_variation", "badge_target", "badge_minimum", "variation_title", "target_title",
-               "minimum_title", "sentence")
+SPC_COLUMNS = (
+    "variation",
+    "badge_variation",
+    "badge_target",
+    "badge_minimum",
+    "variation_title",
+    "target_title",
+    "minimum_title",
+    "sentence",
+)
 
 
-def spc_badge(row) -> str:
+def spc_badge(row: pd.Series) -> str:
     """'SPC ~ T:F M:P': the series' variation and assurance letters (see spc.badges); '' without a reading."""
     letters = {which: row.get(f"spc_badge_{which}") for which in ("variation", "target", "minimum")}
     return spc.badge_text({k: v for k, v in letters.items() if isinstance(v, str)})
 
 
-def spc_kind(row) -> str:
+def spc_kind(row: pd.Series) -> str:
     """CSS class of the badge: improvement, concern, neutral, common or none (no reading)."""
     variation = row.get("spc_variation")
     if not isinstance(variation, str):
@@ -140,8 +160,9 @@ def matrix_cells(con: duckdb.DuckDBPyConnection, month: date, *, window: int) ->
     if frame.empty:
         return frame
     readings = spc_readings.readings_for_month(con, month)[["measure", "provider", *SPC_COLUMNS]]
-    frame = frame.merge(readings.rename(columns={c: f"spc_{c}" for c in SPC_COLUMNS}),
-                        on=["measure", "provider"], how="left")
+    frame = frame.merge(
+        readings.rename(columns={c: f"spc_{c}" for c in SPC_COLUMNS}), on=["measure", "provider"], how="left"
+    )
     rows = [row for _, row in frame.iterrows()]
     return frame.assign(
         cell=[cell_text(r) for r in rows],
@@ -154,7 +175,9 @@ def provider_order(con: duckdb.DuckDBPyConnection) -> list[str]:
     return [p for (p,) in con.execute("SELECT provider FROM providers ORDER BY sort_order").fetchall()]
 
 
-def _layout(cells: pd.DataFrame, providers: list[str]) -> tuple[list[str], list[str], dict[str, str]]:
+def layout(cells: pd.DataFrame, providers: list[str]) -> tuple[list[str], list[str], dict[str, str]]:
+    """The matrix's rows (measures, in catalogue order), its columns (the providers with a cell, in provider
+    order), and each measure's name without its provider."""
     measures = list(cells.groupby("measure", sort=False)["sort_order"].min().sort_values().index)
     present = set(cells["provider"])
     columns = [p for p in providers if p in present]
@@ -168,7 +191,7 @@ def matrix(cells: pd.DataFrame, providers: list[str]) -> pd.DataFrame:
     empty where a measure is not defined for a provider."""
     if cells.empty:
         return pd.DataFrame()
-    measures, columns, names = _layout(cells, providers)
+    measures, columns, names = layout(cells, providers)
     table = cells.pivot(index="measure", columns="provider", values="cell").reindex(measures)
     table = table[columns].fillna("")
     table.insert(0, "Name", [names[m] for m in measures])
@@ -177,84 +200,11 @@ def matrix(cells: pd.DataFrame, providers: list[str]) -> pd.DataFrame:
     return table
 
 
-MATRIX_CSS = """<style>
-table.opsg-matrix { border-collapse: collapse; width: 100%; font-size: 0.85rem; }
-table.opsg-matrix th, table.opsg-matrix td { border: 1px solid #d0d0d0; padding: 4px 6px; vertical-align: top; }
-table.opsg-matrix thead th { background: #f3f3f3; text-align: left; }
-table.opsg-matrix th.measure { text-align: left; font-weight: 600; min-width: 11rem; }
-table.opsg-matrix th.measure span { display: block; font-weight: 400; color: #555; font-size: 0.76rem; }
-table.opsg-matrix td.met { background: #e3f1e3; color: #1b4d1b; }
-table.opsg-matrix td.below_target { background: #fdebc8; color: #5c3800; }
-table.opsg-matrix td.below_minimum { background: #f9d3d0; color: #6e0e0e; }
-table.opsg-matrix td.no_data { background: #efefef; color: #333; }
-table.opsg-matrix td .value { font-weight: 600; }
-table.opsg-matrix td a { color: inherit; text-decoration: none; display: block; }
-table.opsg-matrix td a:hover { text-decoration: underline; }
-table.opsg-matrix td .marks { display: block; font-size: 0.76rem; }
-table.opsg-matrix td .spc { display: inline-block; margin-top: 2px; padding: 0 4px; border-radius: 3px;
-  font-size: 0.72rem; border: 1px solid #8c8c8c; background: #ffffff; color: #333; }
-table.opsg-matrix td .spc-improvement { border-color: #0072B2; color: #0072B2; font-weight: 600; }
-table.opsg-matrix td .spc-concern { border-color: #E69F00; color: #7a5200; font-weight: 600; }
-table.opsg-matrix td .spc-neutral { border-color: #CC79A7; color: #7d2d5e; }
-</style>"""
-
-
-def trends_link(measure: str, provider: str, month: date, window: int, months_back: int = 36) -> str:
-    """The trends view of one series over the months to `month`, as a link relative to the app."""
-    start = words.months_back(month, months_back - 1)
-    return "trends?" + urlencode({"measure": measure, "provider": provider, "from": words.month_key(start),
-                                  "to": words.month_key(month), "window": window})
-
-
-def matrix_html(cells: pd.DataFrame, providers: list[str]) -> str:
-    """The matrix as an HTML table. Every text from the data is escaped; the shape and the
-    word carry the status, the background colour only repeats it; each cell links to its trend."""
-    if cells.empty:
-        return ""
-    esc = html.escape
-    measures, columns, names = _layout(cells, providers)
-    by_key = {(r["measure"], r["provider"]): r for _, r in cells.iterrows()}
-    out = ['<table class="opsg-matrix"><thead><tr><th scope="col">Measure</th>']
-    out += [f'<th scope="col">{esc(p)}</th>' for p in columns]
-    out.append("</tr></thead><tbody>")
-    for measure in measures:
-        out.append(f'<tr><th scope="row" class="measure">{esc(measure)}<span>{esc(names[measure])}</span></th>')
-        for provider in columns:
-            row = by_key.get((measure, provider))
-            if row is None:
-                out.append('<td class="na" title="Not a measure for this provider"></td>')
-                continue
-            value = ""
-            if row["status"] != "no_data" or row["level_missing"]:
-                value = f' <span class="value">{esc(format_value(row["value"], row["unit"]))}</span>'
-            marks = " · ".join(_marks(row))
-            link = trends_link(measure, provider, pd.Timestamp(row["month"]).date(), int(row["window"]))
-            out.append(
-                f'<td class="{esc(row["status"])}" title="{esc(row["tooltip"])}">'
-                f'<a href="{esc(link)}" target="_self">'
-                f'{STATUS_ICONS[row["status"]]} {esc(row["status_word"])}{value}'
-                + (f'<span class="marks">{esc(marks)}</span>' if marks else "")
-                + _badge_html(row)
-                + "</a></td>"
-            )
-        out.append("</tr>")
-    out.append("</tbody></table>")
-    return "".join(out)
-
-
-def _badge_html(row) -> str:
-    badge = spc_badge(row)
-    if not badge:
-        return ""
-    titles = [row.get("spc_variation_title"), row.get("spc_target_title"), row.get("spc_minimum_title")]
-    title = "SPC: " + "; ".join(t for t in titles if isinstance(t, str) and t)
-    return (f'<span class="spc spc-{spc_kind(row)}" title="{html.escape(title)}" '
-            f'aria-label="{html.escape(title)}">{html.escape(badge)}</span>')
-
-
-SPC_LEGEND = (f"SPC over the {spc.DEFAULT_MONTHS} months to the month: ~ common cause; H / L special cause high / low "
-              "(blue: improvement, orange: concern); T target and M minimum: P consistently met, F consistently "
-              "missed, ? hit and miss; – no reading (fewer than 12 figures since the last rebase: hover for why)")
+SPC_LEGEND = (
+    f"SPC over the {spc.DEFAULT_MONTHS} months to the month: ~ common cause; H / L special cause high / low "
+    "(blue: improvement, orange: concern); T target and M minimum: P consistently met, F consistently "
+    "missed, ? hit and miss; – no reading (fewer than 12 figures since the last rebase: hover for why)"
+)
 
 
 def month_options(months: list[date]) -> dict[str, str]:

@@ -3,9 +3,9 @@ classification, and the footer lines every chart and export carries."""
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date
-from typing import Iterable
 
 import duckdb
 import pandas as pd
@@ -18,14 +18,15 @@ from opsg_metrics.store.classification import LABELS, most_restrictive
 class Provenance:
     """Where a chart's or a document's data came from: what its footer says."""
 
-    sources: tuple[tuple[str, date | None, str], ...]   # label, issue date, kind of document
+    sources: tuple[tuple[str, date | None, str], ...]  # label, issue date, kind of document
     classification: str
     sample: bool
-    source_ids: tuple[int, ...] = ()                     # exactly the sources of the rows shown
+    source_ids: tuple[int, ...] = ()  # exactly the sources of the rows shown
 
     def footer_lines(self, pmr_month: date | None, notes: list[str] | None = None) -> list[str]:
         lines = list(notes or [])
         if self.sources:
+
             def named(label, issued):
                 return f"{label} (issued {issued:%d %b %Y})" if issued else label
 
@@ -101,22 +102,34 @@ def history_source_ids(con: duckdb.DuckDBPyConnection, rows: pd.DataFrame, *, sp
             reach.append(words.months_back(month, spc_months - 1))
         asked.append((row.measure, row.provider, month, min(reach)))
     frame = pd.DataFrame(asked, columns=["measure", "provider", "month", "earliest"])
-    frame = frame.groupby(["measure", "provider"], as_index=False).agg(month=("month", "max"),
-                                                                       earliest=("earliest", "min"))
+    frame = frame.groupby(["measure", "provider"], as_index=False).agg(
+        month=("month", "max"), earliest=("earliest", "min")
+    )
     params = [list(frame["measure"]), list(frame["provider"]), list(frame["month"]), list(frame["earliest"])]
     asked_sql = """asked AS (SELECT unnest(?::VARCHAR[]) AS measure, unnest(?::VARCHAR[]) AS provider,
                                     unnest(?::DATE[]) AS month, unnest(?::DATE[]) AS earliest)"""
-    ids = {i for (i,) in con.execute(
-        f"""WITH {asked_sql}
+    ids = {
+        i
+        for (i,) in con.execute(
+            f"""WITH {asked_sql}
             SELECT DISTINCT v.source_id FROM current_measure_values AS v JOIN asked AS a USING (measure, provider)
             WHERE v.month BETWEEN a.earliest AND a.month
             UNION
             SELECT arg_max(v.source_id, v.month) FROM current_measure_values AS v JOIN asked AS a USING (measure, provider)
-            WHERE v.month < a.earliest GROUP BY a.measure, a.provider""", params).fetchall() if i is not None}
+            WHERE v.month < a.earliest GROUP BY a.measure, a.provider""",
+            params,
+        ).fetchall()
+        if i is not None
+    }
     if spc_months:
-        ids |= {i for (i,) in con.execute(
-            f"""WITH {asked_sql}
+        ids |= {
+            i
+            for (i,) in con.execute(
+                f"""WITH {asked_sql}
                 SELECT DISTINCT s.source_id FROM annotation_scope AS s JOIN asked AS a
                   ON s.series_measure = a.measure AND s.series_provider = a.provider
-                WHERE s.kind = 'rebase' AND s.date >= a.earliest AND s.date <= a.month""", params).fetchall()}
+                WHERE s.kind = 'rebase' AND s.date >= a.earliest AND s.date <= a.month""",
+                params,
+            ).fetchall()
+        }
     return ids

@@ -47,9 +47,16 @@ def _query(con, sql: str, params: list, measure: str | None, provider: str | Non
     return con.execute(sql.format(where=where), params + extra).df()
 
 
-def readings(con: duckdb.DuckDBPyConnection, start: date, end: date, *, measure: str | None = None,
-             provider: str | None = None, baseline: int | None = None,
-             use_rebases: bool = True) -> dict[tuple[str, str], SpcResult]:
+def readings(
+    con: duckdb.DuckDBPyConnection,
+    start: date,
+    end: date,
+    *,
+    measure: str | None = None,
+    provider: str | None = None,
+    baseline: int | None = None,
+    use_rebases: bool = True,
+) -> dict[tuple[str, str], SpcResult]:
     """The SPC analysis of every series (or one measure / provider) over the months start..end."""
     figures = _query(con, SERIES_SQL, [start, end], measure, provider, "v")
     levels = _query(con, LEVELS_SQL, [end, end], measure, provider, "m")
@@ -67,15 +74,33 @@ def readings(con: duckdb.DuckDBPyConnection, start: date, end: date, *, measure:
         target = None if pd.isna(level.target) else float(level.target)
         minimum = None if pd.isna(level.minimum) else float(level.minimum)
         out[(m, p)] = analyse(
-            [None if pd.isna(v) else v for v in group["value"]], list(group["month"]), direction=level.direction,
-            target=target, minimum=minimum, rebase=rebase_by.get((m, p), []), baseline=baseline,
+            [None if pd.isna(v) else v for v in group["value"]],
+            list(group["month"]),
+            direction=level.direction,
+            target=target,
+            minimum=minimum,
+            rebase=rebase_by.get((m, p), []),
+            baseline=baseline,
         )
     return out
 
 
-READING_COLUMNS = ["measure", "provider", "variation", "assurance_target", "assurance_minimum", "special_causes",
-                   "reason", "sentence", "badge_variation", "badge_target", "badge_minimum", "variation_title",
-                   "target_title", "minimum_title"]
+READING_COLUMNS = [
+    "measure",
+    "provider",
+    "variation",
+    "assurance_target",
+    "assurance_minimum",
+    "special_causes",
+    "reason",
+    "sentence",
+    "badge_variation",
+    "badge_target",
+    "badge_minimum",
+    "variation_title",
+    "target_title",
+    "minimum_title",
+]
 
 
 def readings_for_month(con: duckdb.DuckDBPyConnection, month: date, *, months: int = DEFAULT_MONTHS) -> pd.DataFrame:
@@ -87,13 +112,22 @@ def readings_for_month(con: duckdb.DuckDBPyConnection, month: date, *, months: i
     rows = []
     for (m, p), result in results.items():
         badge = badges(result)
-        rows.append({
-            "measure": m, "provider": p, "variation": result.variation,
-            "assurance_target": result.assurance_target, "assurance_minimum": result.assurance_minimum,
-            "special_causes": result.special_causes, "reason": result.reason,
-            "sentence": reading(result, units.get(f"{m}|{p}", "percent")),
-            "badge_variation": badge["variation"], "badge_target": badge["target"], "badge_minimum": badge["minimum"],
-            "variation_title": badge["variation_title"], "target_title": badge["target_title"],
-            "minimum_title": badge["minimum_title"],
-        })
+        rows.append(
+            {
+                "measure": m,
+                "provider": p,
+                "variation": result.variation,
+                "assurance_target": result.assurance_target,
+                "assurance_minimum": result.assurance_minimum,
+                "special_causes": result.special_causes,
+                "reason": result.reason,
+                "sentence": reading(result, units.get(f"{m}|{p}", "percent")),
+                "badge_variation": badge["variation"],
+                "badge_target": badge["target"],
+                "badge_minimum": badge["minimum"],
+                "variation_title": badge["variation_title"],
+                "target_title": badge["target_title"],
+                "minimum_title": badge["minimum_title"],
+            }
+        )
     return pd.DataFrame(rows, columns=READING_COLUMNS)

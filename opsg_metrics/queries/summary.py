@@ -19,6 +19,17 @@ from opsg_metrics.queries import spc as spc_readings
 from opsg_metrics.queries.context import context_findings, source_ids_of
 from opsg_metrics.queries.findings import Finding, Summary
 from opsg_metrics.queries.provenance import history_source_ids, provenance
+from opsg_metrics.queries.sentences import (
+    figures_of,
+    inferred_mark,
+    issued_text,
+    miss_sentences,
+    revision_value,
+    sources_of,
+    spc_figures,
+    spc_sentence,
+    who,
+)
 from opsg_metrics.rules import spc
 from opsg_metrics.rules.status import DEFAULT_WINDOW, check_window, last_reported_before, latest_month, status_table
 from opsg_metrics.store.errors import OpsgError
@@ -29,141 +40,48 @@ MOVEMENTS_SHOWN = 5
 # ---------------------------------------------------------------- wording
 
 
-_pct = words.value_text
-_level = words.level_text
-_months = words.months
-
-
-def _who(row) -> str:
-    """'CPM1' for the overall figure, 'PM2 in CSP N' for a provider's."""
-    return row["measure"] if row["provider"] == "DCC" else f"{row['measure']} in {row['provider']}"
-
-
-def _month(value) -> str:
-    return words.month_label(pd.Timestamp(value).date())
-
-
-def miss_sentences(row: pd.Series) -> str:
-    """The sentences for a figure below target: level, value, inferred or not, run, window, minimum, reliability.
-
-    An inferred figure is never worded as reported: the sentence after the first says it is inferred and
-    how, and the run and window that follow count reported months only (this month is not one of them)."""
-    unit = row["unit"]
-    inferred = bool(row.get("inferred", False))
-    below_minimum = row["status"] == "below_minimum"
-    # "Below" is OPSG's word for a miss; for a lower-is-better measure the figure is above the level.
-    missed = "was below its" if row["direction"] == "higher" else "did not meet its"
-    lower = "" if row["direction"] == "higher" else ", lower is better"
-    if below_minimum:
-        text = (f"{_who(row)} {missed} Minimum Service Level ({_level(row['minimum'], unit)}{lower}) "
-                f"at {_pct(row['value'], unit)}, against a Target Service Level of {_level(row['target'], unit)}.")
-    else:
-        text = (f"{_who(row)} {missed} Target Service Level ({_level(row['target'], unit)}{lower}) "
-                f"at {_pct(row['value'], unit)}.")
-    if inferred:
-        text += " The figure is inferred, not reported" + (f": {row['note']}." if row["note"] else ".")
-    run, gaps = int(row["run_below_target"]), int(row["run_gap_months"])
-    window, window_months, misses = int(row["window"]), int(row["window_months"]), int(row["misses_in_window"])
-    if window_months == window:
-        in_window = f"in {misses} of the last {window} months"
-    else:
-        in_window = f"in {misses} of the {window_months} months reported in the last {window}"
-    if inferred and run == 0:
-        if pd.notna(row["previous_miss_month"]):
-            text += f" The last reported month below target was {_month(row['previous_miss_month'])}"
-        else:
-            text += " No reported month in the figures loaded was below target"
-        text += f"; it has been below target {in_window}." if misses else "."
-    elif inferred and run == 1:
-        # The run's one miss is the last reported month: a met month would have ended the run.
-        text += f" The last reported month, {_month(row['run_start'])}, was below target too"
-        text += f"; it has been below target {in_window}." if misses else "."
-    elif run == 1:
-        if pd.notna(row["previous_miss_month"]):
-            text += f" This is the first month below target since {_month(row['previous_miss_month'])}"
-        else:
-            text += " This is the first month below target in the figures loaded"
-        text += f"; it has been below target {in_window}." if misses > 1 else "."
-    else:
-        reported = "consecutive reported months" if gaps else "consecutive months"
-        text += f" It has been below target for {run} {reported}, since {_month(row['run_start'])}"
-        if gaps:
-            text += f" ({_months(gaps)} in that time {'were' if gaps != 1 else 'was'} not reported)"
-        text += f", and {in_window}."
-    below_min_run = int(row["run_below_minimum"])
-    if below_minimum and inferred and below_min_run:
-        text += (" The last reported month was below its minimum too." if below_min_run == 1 else
-                 f" The last {below_min_run} reported months were below its minimum too.")
-    elif below_minimum and below_min_run > 1:
-        text += f" It has been below its minimum for {below_min_run} consecutive months."
-    if row["unreliable"]:
-        text += " The figure is flagged as unreliable" + (f": {row['note']}." if row["note"] else ".")
-    return text
-
-
-def spc_sentence(readings: pd.DataFrame | None, row: pd.Series, month: date) -> str:
-    """' SPC, 36 months to April 2020: the process is stable but cannot consistently meet its target: ...'"""
-    key = (row["measure"], row["provider"])
-    if readings is None or key not in readings.index:
-        return ""
-    sentence = readings.loc[key, "sentence"]
-    return f" SPC, {spc.DEFAULT_MONTHS} months to {words.month_label(month)}: {sentence[0].lower()}{sentence[1:]}"
-
-
-def spc_figures(readings: pd.DataFrame | None, row: pd.Series) -> dict:
-    key = (row["measure"], row["provider"])
-    if readings is None or key not in readings.index:
-        return {}
-    found = readings.loc[key]
-    return {f"spc_{name}": found[name] for name in ("variation", "assurance_target", "assurance_minimum")
-            if isinstance(found[name], str)}
-
-
-def _figures(row) -> dict:
-    keep = ("value", "target", "minimum", "status", "numerator", "denominator", "run_below_target", "run_start",
-            "run_gap_months", "run_below_minimum", "misses_in_window", "window_months", "figure_status", "note")
-    out = {}
-    for name in keep:
-        value = row.get(name)
-        if value is None or (not isinstance(value, str) and pd.isna(value)):
-            continue
-        if isinstance(value, pd.Timestamp):
-            value = words.month_key(value.date())
-        elif hasattr(value, "item"):
-            value = value.item()
-        out[name] = value
-    return out
-
-
-def _source(row) -> list[str]:
-    if row.get("source") is None or pd.isna(row.get("source")):
-        return []
-    issued = row.get("source_issued_on")
-    return [f"{row['source']}" + (f" (issued {pd.Timestamp(issued):%d %B %Y})" if pd.notna(issued) else "")]
-
-
 # ---------------------------------------------------------------- building
 
 
 def _headline(now: pd.DataFrame, month: date) -> list[Finding]:
     findings = []
-    groups = [("Code Performance Measures", now[now["measure"].str.startswith("CPM")]),
-              ("Service Provider measures", now[~now["measure"].str.startswith("CPM")])]
+    groups = [
+        ("Code Performance Measures", now[now["measure"].str.startswith("CPM")]),
+        ("Service Provider measures", now[~now["measure"].str.startswith("CPM")]),
+    ]
     for label, part in groups:
         if part.empty:
             continue
         counts = part["status"].value_counts()
-        met, below_t, below_m, no_data = (int(counts.get(s, 0)) for s in ("met", "below_target", "below_minimum", "no_data"))
-        text = (f"{label}, {words.month_label(month)}: {met} of {len(part)} figures met target, "
-                f"{below_t} {'was' if below_t == 1 else 'were'} below target and {below_m} below minimum")
+        met, below_t, below_m, no_data = (
+            int(counts.get(s, 0)) for s in ("met", "below_target", "below_minimum", "no_data")
+        )
+        text = (
+            f"{label}, {words.month_label(month)}: {met} of {len(part)} figures met target, "
+            f"{below_t} {'was' if below_t == 1 else 'were'} below target and {below_m} below minimum"
+        )
         text += f"; {no_data} not reported." if no_data else "."
         inferred = int(part["inferred"].sum())
         if inferred:
-            text += (f" {inferred} of these figures {'is' if inferred == 1 else 'are'} inferred, "
-                     "not reported (see Data quality).")
-        findings.append(Finding(f"headline:{label}", "Headline", text,
-                                figures={"met": met, "below_target": below_t, "below_minimum": below_m,
-                                         "not_reported": no_data, "inferred": inferred, "figures": len(part)}))
+            text += (
+                f" {inferred} of these figures {'is' if inferred == 1 else 'are'} inferred, "
+                "not reported (see Data quality)."
+            )
+        findings.append(
+            Finding(
+                f"headline:{label}",
+                "Headline",
+                text,
+                figures={
+                    "met": met,
+                    "below_target": below_t,
+                    "below_minimum": below_m,
+                    "not_reported": no_data,
+                    "inferred": inferred,
+                    "figures": len(part),
+                },
+            )
+        )
     order = {p: i for i, p in enumerate(now.sort_values("provider_order")["provider"].drop_duplicates())}
     for provider, part in sorted(now.groupby("provider", sort=False), key=lambda item: order[item[0]]):
         counts = part["status"].value_counts()
@@ -171,13 +89,22 @@ def _headline(now: pd.DataFrame, month: date) -> list[Finding]:
         text = f"{provider}: {int(counts.get('met', 0))} met"
         if not misses.empty:
             text += ", below target: " + ", ".join(
-                f"{m}{' (below minimum)' if s == 'below_minimum' else ''}" for m, s in zip(misses["measure"], misses["status"]))
+                f"{m}{' (below minimum)' if s == 'below_minimum' else ''}"
+                for m, s in zip(misses["measure"], misses["status"])
+            )
         if counts.get("no_data", 0):
             text += f", not reported: {int(counts['no_data'])}"
         if part["inferred"].any():
             text += ", inferred (not reported): " + ", ".join(part.loc[part["inferred"].astype(bool), "measure"])
-        findings.append(Finding(f"headline:{provider}", "Headline", text + ".", provider=provider,
-                                figures={s: int(counts.get(s, 0)) for s in words.STATUS_LABELS}))
+        findings.append(
+            Finding(
+                f"headline:{provider}",
+                "Headline",
+                text + ".",
+                provider=provider,
+                figures={s: int(counts.get(s, 0)) for s in words.STATUS_LABELS},
+            )
+        )
     return findings
 
 
@@ -185,44 +112,75 @@ def _changes(now: pd.DataFrame, before: pd.DataFrame, month: date) -> list[Findi
     """Status changes and movements against each series' last reported month before this one."""
     section = "Changes since the previous month"
     if before.empty:
-        return [Finding("changes:none", section,
-                        f"There are no figures before {words.month_label(month)} to compare with.")]
-    merged = now.merge(before[["measure", "provider", "month", "value", "status", "run_below_target"]],
-                       on=["measure", "provider"], suffixes=("", "_before"))
+        return [
+            Finding("changes:none", section, f"There are no figures before {words.month_label(month)} to compare with.")
+        ]
+    merged = now.merge(
+        before[["measure", "provider", "month", "value", "status", "run_below_target"]],
+        on=["measure", "provider"],
+        suffixes=("", "_before"),
+    )
     previous = words.previous_month(month)
 
     def when(row) -> str:
         earlier = pd.Timestamp(row["month_before"]).date()
-        return "the month before" if earlier == previous else f"in {words.month_label(earlier)} (the last month reported)"
+        return (
+            "the month before" if earlier == previous else f"in {words.month_label(earlier)} (the last month reported)"
+        )
 
     misses = ("below_target", "below_minimum")
     findings = []
     back = merged[(merged["status"] == "met") & merged["status_before"].isin(misses)]
     for _, r in back.iterrows():
-        findings.append(Finding(
-            f"changes:back:{r['measure']}:{r['provider']}", section,
-            f"{_who(r)} returned to target at {_pct(r['value'], r['unit'])}{_inferred_mark(r)}, after "
-            f"{_months(int(r['run_below_target_before']))} below.",
-            r["measure"], r["provider"], r["status"], _figures(r), _source(r)))
+        findings.append(
+            Finding(
+                f"changes:back:{r['measure']}:{r['provider']}",
+                section,
+                f"{who(r)} returned to target at {words.value_text(r['value'], r['unit'])}{inferred_mark(r)}, after "
+                f"{words.months(int(r['run_below_target_before']))} below.",
+                r["measure"],
+                r["provider"],
+                r["status"],
+                figures_of(r),
+                sources_of(r),
+            )
+        )
     new = merged[merged["status"].isin(misses) & (merged["status_before"] == "met")]
     for _, r in new.iterrows():
-        findings.append(Finding(
-            f"changes:new:{r['measure']}:{r['provider']}", section,
-            f"{_who(r)} fell below {'its minimum' if r['status'] == 'below_minimum' else 'target'} at "
-            f"{_pct(r['value'], r['unit'])}{_inferred_mark(r)}, from {_pct(r['value_before'], r['unit'])} (met) {when(r)}.",
-            r["measure"], r["provider"], r["status"], _figures(r), _source(r)))
+        findings.append(
+            Finding(
+                f"changes:new:{r['measure']}:{r['provider']}",
+                section,
+                f"{who(r)} fell below {'its minimum' if r['status'] == 'below_minimum' else 'target'} at "
+                f"{words.value_text(r['value'], r['unit'])}{inferred_mark(r)}, from {words.value_text(r['value_before'], r['unit'])} (met) {when(r)}.",
+                r["measure"],
+                r["provider"],
+                r["status"],
+                figures_of(r),
+                sources_of(r),
+            )
+        )
     # Movements in percentage points, for percentage measures only (counts are not comparable with them).
     moved = merged[(merged["unit"] == "percent") & (merged["month_before"].dt.date == previous)]
     moved = moved.dropna(subset=["value", "value_before"]).assign(movement=lambda f: f["value"] - f["value_before"])
     moved = moved.reindex(moved["movement"].abs().sort_values(ascending=False).index).head(MOVEMENTS_SHOWN)
     moved = moved[moved["movement"].abs() >= 0.01]
     if not moved.empty:
-        parts = [f"{_who(r)} {r['movement']:+.2f} points ({_pct(r['value_before'], r['unit'])} to "
-                 f"{_pct(r['value'], r['unit'])}{', inferred' if r.get('inferred', False) else ''})"
-                 for _, r in moved.iterrows()]
-        findings.append(Finding("changes:movements", section, "Largest movements: " + "; ".join(parts) + ".",
-                                figures={f"{r['measure']} {r['provider']}": round(float(r["movement"]), 4)
-                                         for _, r in moved.iterrows()}))
+        parts = [
+            f"{who(r)} {r['movement']:+.2f} points ({words.value_text(r['value_before'], r['unit'])} to "
+            f"{words.value_text(r['value'], r['unit'])}{', inferred' if r.get('inferred', False) else ''})"
+            for _, r in moved.iterrows()
+        ]
+        findings.append(
+            Finding(
+                "changes:movements",
+                section,
+                "Largest movements: " + "; ".join(parts) + ".",
+                figures={
+                    f"{r['measure']} {r['provider']}": round(float(r["movement"]), 4) for _, r in moved.iterrows()
+                },
+            )
+        )
     if not findings:
         findings.append(Finding("changes:none", section, "No measure changed status since the previous month."))
     return findings
@@ -250,70 +208,111 @@ def revisions(con: duckdb.DuckDBPyConnection, month: date) -> pd.DataFrame:
     ).df()
 
 
-def _value_text(value, status) -> str:
-    if value is None or pd.isna(value):
-        return "null"
-    return f"{value:.2f}" + (f" ({status})" if status in ("unreliable", "inferred") else "")
-
-
-def _inferred_mark(row) -> str:
-    """Beside a value: says when it is inferred, not reported."""
-    return " (inferred, not reported)" if row.get("inferred", False) else ""
-
-
-def _issued(label, issued) -> str:
-    return f"{label}, issued {pd.Timestamp(issued):%d %B %Y}" if pd.notna(issued) else label
-
-
 def _quality(now: pd.DataFrame, revised: pd.DataFrame) -> list[Finding]:
     section = "Data quality"
     findings = []
     for _, r in now[now["figure_status"] == "null"].iterrows():
-        findings.append(Finding(f"quality:null:{r['measure']}:{r['provider']}", section,
-                                f"{_who(r)} was not reported" + (f": {r['note']}." if r["note"] else "."),
-                                r["measure"], r["provider"], r["status"], _figures(r), _source(r)))
+        findings.append(
+            Finding(
+                f"quality:null:{r['measure']}:{r['provider']}",
+                section,
+                f"{who(r)} was not reported" + (f": {r['note']}." if r["note"] else "."),
+                r["measure"],
+                r["provider"],
+                r["status"],
+                figures_of(r),
+                sources_of(r),
+            )
+        )
     for _, r in now[now["figure_status"] == "absent"].iterrows():
-        findings.append(Finding(f"quality:absent:{r['measure']}:{r['provider']}", section,
-                                f"{_who(r)} has no figure loaded for the month.",
-                                r["measure"], r["provider"], r["status"], _figures(r), []))
+        findings.append(
+            Finding(
+                f"quality:absent:{r['measure']}:{r['provider']}",
+                section,
+                f"{who(r)} has no figure loaded for the month.",
+                r["measure"],
+                r["provider"],
+                r["status"],
+                figures_of(r),
+                [],
+            )
+        )
     for _, r in now[now["unreliable"]].iterrows():
-        findings.append(Finding(f"quality:unreliable:{r['measure']}:{r['provider']}", section,
-                                f"{_who(r)} at {_pct(r['value'], r['unit'])} is flagged as unreliable"
-                                + (f": {r['note']}." if r["note"] else "."),
-                                r["measure"], r["provider"], r["status"], _figures(r), _source(r)))
+        findings.append(
+            Finding(
+                f"quality:unreliable:{r['measure']}:{r['provider']}",
+                section,
+                f"{who(r)} at {words.value_text(r['value'], r['unit'])} is flagged as unreliable"
+                + (f": {r['note']}." if r["note"] else "."),
+                r["measure"],
+                r["provider"],
+                r["status"],
+                figures_of(r),
+                sources_of(r),
+            )
+        )
     for _, r in now[now["inferred"].astype(bool)].iterrows():
-        findings.append(Finding(f"quality:inferred:{r['measure']}:{r['provider']}", section,
-                                f"{_who(r)} at {_pct(r['value'], r['unit'])} is inferred, not reported"
-                                + (f": {r['note']}." if r["note"] else "."),
-                                r["measure"], r["provider"], r["status"], _figures(r), _source(r)))
+        findings.append(
+            Finding(
+                f"quality:inferred:{r['measure']}:{r['provider']}",
+                section,
+                f"{who(r)} at {words.value_text(r['value'], r['unit'])} is inferred, not reported"
+                + (f": {r['note']}." if r["note"] else "."),
+                r["measure"],
+                r["provider"],
+                r["status"],
+                figures_of(r),
+                sources_of(r),
+            )
+        )
     for _, r in revised.iterrows():
-        findings.append(Finding(
-            f"quality:revised:{r['measure']}:{r['provider']}", section,
-            f"{_who(r)} was revised from {_value_text(r['first_value'], r['first_status'])} "
-            f"({_issued(r['first_source'], r['first_issued'])}) to {_value_text(r['current_value'], r['current_status'])} "
-            f"({_issued(r['current_source'], r['current_issued'])}).",
-            r["measure"], r["provider"], None,
-            {"first_value": None if pd.isna(r["first_value"]) else float(r["first_value"]),
-             "current_value": None if pd.isna(r["current_value"]) else float(r["current_value"]),
-             "revisions": int(r["revisions"])},
-            [_issued(r["first_source"], r["first_issued"]), _issued(r["current_source"], r["current_issued"])]))
+        findings.append(
+            Finding(
+                f"quality:revised:{r['measure']}:{r['provider']}",
+                section,
+                f"{who(r)} was revised from {revision_value(r['first_value'], r['first_status'])} "
+                f"({issued_text(r['first_source'], r['first_issued'])}) to {revision_value(r['current_value'], r['current_status'])} "
+                f"({issued_text(r['current_source'], r['current_issued'])}).",
+                r["measure"],
+                r["provider"],
+                None,
+                {
+                    "first_value": None if pd.isna(r["first_value"]) else float(r["first_value"]),
+                    "current_value": None if pd.isna(r["current_value"]) else float(r["current_value"]),
+                    "revisions": int(r["revisions"]),
+                },
+                [
+                    issued_text(r["first_source"], r["first_issued"]),
+                    issued_text(r["current_source"], r["current_issued"]),
+                ],
+            )
+        )
     if not findings:
-        findings.append(Finding("quality:clean", section,
-                                "Every figure for the month was reported, none is flagged unreliable and none was revised."))
+        findings.append(
+            Finding(
+                "quality:clean",
+                section,
+                "Every figure for the month was reported, none is flagged unreliable and none was revised.",
+            )
+        )
     return findings
 
 
 def _status_table(now: pd.DataFrame) -> pd.DataFrame:
-    return pd.DataFrame({
-        "Measure": now["measure"],
-        "Provider": now["provider"],
-        "Value": [("" if pd.isna(v) else _pct(v, u)) for v, u in zip(now["value"], now["unit"])],
-        "Target": [_level(t, u) if pd.notna(t) else "" for t, u in zip(now["target"], now["unit"])],
-        "Minimum": [_level(m, u) if pd.notna(m) else "" for m, u in zip(now["minimum"], now["unit"])],
-        "Status": [words.STATUS_LABELS[s] + (" (unreliable)" if u else "") + (" (inferred)" if i else "")
-                   for s, u, i in zip(now["status"], now["unreliable"], now["inferred"])],
-        "Run": [str(int(r)) if r else "" for r in now["run_below_target"]],
-    }).reset_index(drop=True)
+    return pd.DataFrame(
+        {
+            "Measure": now["measure"],
+            "Provider": now["provider"],
+            "Value": [("" if pd.isna(v) else words.value_text(v, u)) for v, u in zip(now["value"], now["unit"])],
+            "Target": [words.level_text(t, u) if pd.notna(t) else "" for t, u in zip(now["target"], now["unit"])],
+            "Minimum": [words.level_text(m, u) if pd.notna(m) else "" for m, u in zip(now["minimum"], now["unit"])],
+            "Status": [
+                words.STATUS_LABELS[s] + (" (unreliable)" if u else "") + (" (inferred)" if i else "")
+                for s, u, i in zip(now["status"], now["unreliable"], now["inferred"])
+            ],
+            "Run": [str(int(r)) if r else "" for r in now["run_below_target"]],
+        }
+    ).reset_index(drop=True)
 
 
 def build_summary(con: duckdb.DuckDBPyConnection, month: date, *, window: int = DEFAULT_WINDOW) -> Summary:
@@ -323,22 +322,35 @@ def build_summary(con: duckdb.DuckDBPyConnection, month: date, *, window: int = 
     if latest is None:
         raise OpsgError("no figures are loaded at all: load a PMR first")
     until = max(month, latest)
-    providers = {p: i for i, (p,) in enumerate(con.execute("SELECT provider FROM providers ORDER BY sort_order").fetchall())}
+    providers = {
+        p: i for i, (p,) in enumerate(con.execute("SELECT provider FROM providers ORDER BY sort_order").fetchall())
+    }
     now = status_table(con, window=window, until=until, month=month)
     now = now.assign(provider_order=now["provider"].map(providers)).sort_values("sort_order").reset_index(drop=True)
     # Each series' last reported month before this one (a null month in between hides nothing;
     # an inferred month is not a reported one).
     before = last_reported_before(con, month, window=window, until=until)
     if now.empty or (now["figure_status"] == "absent").all():
-        raise OpsgError(f"no figures are loaded for {words.month_label(month)} (latest month loaded: "
-                        f"{words.month_label(latest)})")
+        raise OpsgError(
+            f"no figures are loaded for {words.month_label(month)} (latest month loaded: {words.month_label(latest)})"
+        )
     misses = now[now["status"].isin(["below_target", "below_minimum"])]
-    readings = spc_readings.readings_for_month(con, month).set_index(["measure", "provider"]) if not misses.empty else None
-    below = [Finding(f"below:{r['measure']}:{r['provider']}",
-                     "Measures below target" if r["measure"].startswith("CPM") else "Service Provider measures below target",
-                     miss_sentences(r) + spc_sentence(readings, r, month), r["measure"], r["provider"], r["status"],
-                     _figures(r) | spc_figures(readings, r), _source(r))
-             for _, r in misses.iterrows()]
+    readings = (
+        spc_readings.readings_for_month(con, month).set_index(["measure", "provider"]) if not misses.empty else None
+    )
+    below = [
+        Finding(
+            f"below:{r['measure']}:{r['provider']}",
+            "Measures below target" if r["measure"].startswith("CPM") else "Service Provider measures below target",
+            miss_sentences(r) + spc_sentence(readings, r, month),
+            r["measure"],
+            r["provider"],
+            r["status"],
+            figures_of(r) | spc_figures(readings, r),
+            sources_of(r),
+        )
+        for _, r in misses.iterrows()
+    ]
     cpm_below = [f for f in below if f.section == "Measures below target"]
     sp_below = [f for f in below if f.section != "Measures below target"]
     cpms = now[now["measure"].str.startswith("CPM")]
@@ -347,16 +359,28 @@ def build_summary(con: duckdb.DuckDBPyConnection, month: date, *, window: int = 
         # A null is never a pass: only say "every CPM met" when every CPM figure is there and met.
         # Nor is an inferred figure a reported one: say how many there are.
         inferred = int(cpms["inferred"].sum())
-        inferred_text = (f"; {inferred} of the CPM figures {'is' if inferred == 1 else 'are'} inferred, not reported"
-                         if inferred else "")
+        inferred_text = (
+            f"; {inferred} of the CPM figures {'is' if inferred == 1 else 'are'} inferred, not reported"
+            if inferred
+            else ""
+        )
         if unreported == 0:
-            text = ("Every Code Performance Measure met its target"
-                    + (f"{inferred_text} (see Data quality)." if inferred else "."))
+            text = "Every Code Performance Measure met its target" + (
+                f"{inferred_text} (see Data quality)." if inferred else "."
+            )
         else:
-            text = (f"No Code Performance Measure reported was below target; {unreported} of {len(cpms)} "
-                    f"CPM figures {'was' if unreported == 1 else 'were'} not reported{inferred_text} (see Data quality).")
-        cpm_below = [Finding("below:cpm:none", "Measures below target", text,
-                             figures={"cpm_figures": len(cpms), "not_reported": unreported})]
+            text = (
+                f"No Code Performance Measure reported was below target; {unreported} of {len(cpms)} "
+                f"CPM figures {'was' if unreported == 1 else 'were'} not reported{inferred_text} (see Data quality)."
+            )
+        cpm_below = [
+            Finding(
+                "below:cpm:none",
+                "Measures below target",
+                text,
+                figures={"cpm_figures": len(cpms), "not_reported": unreported},
+            )
+        ]
     revised = revisions(con, month)
     context_items, incident_table, alert_table, context_ids = context_findings(con, month)
     sections = [("Headline", _headline(now, month))]
@@ -373,14 +397,21 @@ def build_summary(con: duckdb.DuckDBPyConnection, month: date, *, window: int = 
     # quality names both), the earlier figures compared under Changes, and the context rows used. Charts
     # added to a document add their own (render/documents/build.py).
     # The runs (in the table, for every series) and the windows and SPC readings (of the misses) reach back.
-    used = (source_ids_of(now, before)
-            | source_ids_of(revised["first_source_id"].dropna(), revised["current_source_id"].dropna()) | context_ids
-            | history_source_ids(con, now.assign(window=1, previous_miss_month=None))
-            | history_source_ids(con, misses, spc_months=spc.DEFAULT_MONTHS))
+    used = (
+        source_ids_of(now, before)
+        | source_ids_of(revised["first_source_id"].dropna(), revised["current_source_id"].dropna())
+        | context_ids
+        | history_source_ids(con, now.assign(window=1, previous_miss_month=None))
+        | history_source_ids(con, misses, spc_months=spc.DEFAULT_MONTHS)
+    )
     charts = [(measure, list(group["provider"])) for measure, group in misses.groupby("measure", sort=False)]
     return Summary(
-        month=month, window=window, sections=sections, table=_status_table(now),
-        incident_table=incident_table, alert_table=alert_table, provenance=provenance(con, used), charts=charts,
+        month=month,
+        window=window,
+        sections=sections,
+        table=_status_table(now),
+        incident_table=incident_table,
+        alert_table=alert_table,
+        provenance=provenance(con, used),
+        charts=charts,
     )
-
-

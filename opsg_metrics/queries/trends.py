@@ -32,21 +32,34 @@ class TrendSelection:
     end: date
 
 
-def figures(con: duckdb.DuckDBPyConnection, selection: TrendSelection, *, window: int = DEFAULT_WINDOW,
-            table: pd.DataFrame | None = None) -> pd.DataFrame:
+def figures(
+    con: duckdb.DuckDBPyConnection,
+    selection: TrendSelection,
+    *,
+    window: int = DEFAULT_WINDOW,
+    table: pd.DataFrame | None = None,
+) -> pd.DataFrame:
     """Status rows for the selected measures and providers over the selected months.
 
     `table` is a status_table already computed (by a caller drawing many charts); else it is computed."""
     if table is None:
         until = max(selection.end, latest_month(con) or selection.end)
-        table = status_table(con, window=window, until=until, measures=selection.measures,
-                             providers=selection.providers, start=selection.start, end=selection.end)
+        table = status_table(
+            con,
+            window=window,
+            until=until,
+            measures=selection.measures,
+            providers=selection.providers,
+            start=selection.start,
+            end=selection.end,
+        )
     frame = table
     months = frame["month"].dt.date
     keep = (
         frame["measure"].isin(selection.measures)
         & frame["provider"].isin(selection.providers)
-        & (months >= selection.start) & (months <= selection.end)
+        & (months >= selection.start)
+        & (months <= selection.end)
     )
     return frame[keep].reset_index(drop=True)
 
@@ -70,8 +83,9 @@ def major_incidents(con: duckdb.DuckDBPyConnection, providers: list[str], start:
     return result
 
 
-def annotations(con: duckdb.DuckDBPyConnection, measure: str, providers: list[str], start: date,
-                end: date) -> pd.DataFrame:
+def annotations(
+    con: duckdb.DuckDBPyConnection, measure: str, providers: list[str], start: date, end: date
+) -> pd.DataFrame:
     """Annotations in the range that apply to a measure's panels (rules/annotations.py), one row per panel,
     numbered by date: the same number on every panel (the label on the chart, the text in the tooltip and,
     for print, in the footer)."""
@@ -107,9 +121,9 @@ class TrendData:
     """What one measure's trend chart shows, and where it came from."""
 
     measure: str
-    rows: pd.DataFrame             # status rows (rules/status.sql columns) of the providers and months shown
-    incidents: pd.DataFrame        # major incidents, one row per panel
-    annotations: pd.DataFrame      # annotations, one row per panel, numbered
+    rows: pd.DataFrame  # status rows (rules/status.sql columns) of the providers and months shown
+    incidents: pd.DataFrame  # major incidents, one row per panel
+    annotations: pd.DataFrame  # annotations, one row per panel, numbered
     provenance: Provenance
     pmr_month: date
 
@@ -146,29 +160,32 @@ def trend_data(
 
 def figures_table(rows: pd.DataFrame) -> pd.DataFrame:
     """The figures behind a chart as people read them: one row per measure, provider and month."""
-    table = pd.DataFrame({
-        "Month": rows["month"].dt.strftime("%Y-%m"),
-        "Measure": rows["measure"],
-        "Provider": rows["provider"],
-        "Value": rows["value"],
-        "Target": rows["target"],
-        "Minimum": rows["minimum"],
-        "Status": [words.STATUS_LABELS[s] for s in rows["status"]],
-        "Figure": rows["figure_status"],
-        "Revised": rows["revised"],
-        "Run below target": rows["run_below_target"],
-        "Run since": rows["run_start"].dt.strftime("%Y-%m"),
-        "Below target in window": [f"{m} of {w}" for m, w in zip(rows["misses_in_window"], rows["window_months"])],
-        "Window (months)": rows["window"],
-        "Numerator": rows["numerator"],
-        "Denominator": rows["denominator"],
-        "Source": rows["source"],
-        "Note": rows["note"],
-    })
+    table = pd.DataFrame(
+        {
+            "Month": rows["month"].dt.strftime("%Y-%m"),
+            "Measure": rows["measure"],
+            "Provider": rows["provider"],
+            "Value": rows["value"],
+            "Target": rows["target"],
+            "Minimum": rows["minimum"],
+            "Status": [words.STATUS_LABELS[s] for s in rows["status"]],
+            "Figure": rows["figure_status"],
+            "Revised": rows["revised"],
+            "Run below target": rows["run_below_target"],
+            "Run since": rows["run_start"].dt.strftime("%Y-%m"),
+            "Below target in window": [f"{m} of {w}" for m, w in zip(rows["misses_in_window"], rows["window_months"])],
+            "Window (months)": rows["window"],
+            "Numerator": rows["numerator"],
+            "Denominator": rows["denominator"],
+            "Source": rows["source"],
+            "Note": rows["note"],
+        }
+    )
     return table.reset_index(drop=True)
 
 
 # ------------------------------------------------------------------------------------------- SPC view
+
 
 @dataclass(frozen=True)
 class SpcData:
@@ -177,36 +194,58 @@ class SpcData:
     measure: str
     name: str
     unit: str
-    results: dict            # provider -> spc.SpcResult, in catalogue order
+    results: dict  # provider -> spc.SpcResult, in catalogue order
     provenance: Provenance
     pmr_month: date
     start: date
     rebase_notes: list[str]  # the rebase annotations used and the method, for the footer
 
 
-def spc_data(con: duckdb.DuckDBPyConnection, measure: str, providers: list[str], start: date, end: date, *,
-             baseline: int | None = None, use_rebases: bool = True) -> SpcData | None:
+def spc_data(
+    con: duckdb.DuckDBPyConnection,
+    measure: str,
+    providers: list[str],
+    start: date,
+    end: date,
+    *,
+    baseline: int | None = None,
+    use_rebases: bool = True,
+) -> SpcData | None:
     """The SPC readings of one measure over start..end (the months shown), or None when nothing is there."""
     check_range(start, end)
     found = spc_readings.readings(con, start, end, measure=measure, baseline=baseline, use_rebases=use_rebases)
     results = {p: found[(measure, p)] for p in providers if (measure, p) in found}
     if not results:
         return None
-    name, unit = con.execute("SELECT any_value(name), any_value(unit) FROM measures WHERE measure = ?",
-                             [measure]).fetchall()[0]
-    figure_ids = [i for (i,) in con.execute(
-        """SELECT DISTINCT v.source_id FROM current_measure_values AS v
+    name, unit = con.execute(
+        "SELECT any_value(name), any_value(unit) FROM measures WHERE measure = ?", [measure]
+    ).fetchall()[0]
+    figure_ids = [
+        i
+        for (i,) in con.execute(
+            """SELECT DISTINCT v.source_id FROM current_measure_values AS v
            WHERE v.measure = ? AND v.provider IN (SELECT unnest(?::VARCHAR[])) AND v.month BETWEEN ? AND ?""",
-        [measure, list(results), start, end]).fetchall()]
-    rebases = (annotation_rules.applying(con, measure, list(results), start, end, kinds=("rebase",),
-                                         after_start=True, through_end_month=False)
-               .drop_duplicates(["date", "text", "source_id"]) if use_rebases else pd.DataFrame())
+            [measure, list(results), start, end],
+        ).fetchall()
+    ]
+    rebases = (
+        annotation_rules.applying(
+            con, measure, list(results), start, end, kinds=("rebase",), after_start=True, through_end_month=False
+        ).drop_duplicates(["date", "text", "source_id"])
+        if use_rebases
+        else pd.DataFrame()
+    )
     origin = provenance(con, figure_ids + ([] if rebases.empty else list(rebases["source_id"])))
-    notes = [] if rebases.empty else [f"Rebase {pd.Timestamp(d):%d %b %Y}: {text}"
-                                      for d, text in zip(rebases["date"], rebases["text"])]
-    method = (f"Limits: mean ± {spc.LIMIT} × average moving range per segment"
-              + (f", from the first {baseline} figures of each" if baseline else "")
-              + "; null and inferred months left out (method: docs/spc.md)")
+    notes = (
+        []
+        if rebases.empty
+        else [f"Rebase {pd.Timestamp(d):%d %b %Y}: {text}" for d, text in zip(rebases["date"], rebases["text"])]
+    )
+    method = (
+        f"Limits: mean ± {spc.LIMIT} × average moving range per segment"
+        + (f", from the first {baseline} figures of each" if baseline else "")
+        + "; null and inferred months left out (method: docs/spc.md)"
+    )
     return SpcData(measure, name, unit, results, origin, end, start, notes + [method])
 
 
@@ -216,18 +255,20 @@ def spc_table(view: SpcData) -> pd.DataFrame:
     for provider, result in view.results.items():
         last = result.last_segment
         has = last is not None and last.has_limits
-        rows.append({
-            "Provider": provider,
-            "Reading": spc.reading(result, view.unit),
-            "Variation (latest)": spc.VARIATION_TEXT.get(result.variation, "no reading"),
-            "Target": spc.ASSURANCE_TEXT.get(result.assurance_target, "—"),
-            "Minimum": spc.ASSURANCE_TEXT.get(result.assurance_minimum, "—"),
-            "Figures": len(result.points),
-            "Segments": len(result.segments),
-            "Mean": last.mean if has else None,
-            "Lower limit": last.lpl if has else None,
-            "Upper limit": last.upl if has else None,
-            "Special causes (latest segment)": result.special_causes,
-            "Months left out": ", ".join(words.month_key(m) for m in result.skipped),
-        })
+        rows.append(
+            {
+                "Provider": provider,
+                "Reading": spc.reading(result, view.unit),
+                "Variation (latest)": spc.VARIATION_TEXT.get(result.variation, "no reading"),
+                "Target": spc.ASSURANCE_TEXT.get(result.assurance_target, "—"),
+                "Minimum": spc.ASSURANCE_TEXT.get(result.assurance_minimum, "—"),
+                "Figures": len(result.points),
+                "Segments": len(result.segments),
+                "Mean": last.mean if has else None,
+                "Lower limit": last.lpl if has else None,
+                "Upper limit": last.upl if has else None,
+                "Special causes (latest segment)": result.special_causes,
+                "Months left out": ", ".join(words.month_key(m) for m in result.skipped),
+            }
+        )
     return pd.DataFrame(rows)

@@ -22,8 +22,8 @@ import struct
 import subprocess
 import sys
 import threading
+from collections.abc import Iterable, Iterator
 from pathlib import Path
-from typing import Iterable, Iterator
 
 from opsg_metrics.store import text
 from opsg_metrics.store.errors import OpsgError
@@ -31,7 +31,7 @@ from opsg_metrics.store.errors import OpsgError
 FORMATS = ("png", "svg", "pdf")
 PNG_PPI = 200
 WORKER_SCRIPT = Path(__file__).resolve().with_name("draw_worker.py")
-TIMEOUT_SECONDS = 180          # one chart; a worker taking longer is stopped (and a new one started)
+TIMEOUT_SECONDS = 180  # one chart; a worker taking longer is stopped (and a new one started)
 
 
 def workers() -> int:
@@ -62,8 +62,11 @@ class _Worker:
 
     def __init__(self) -> None:
         self.process = subprocess.Popen(
-            [sys.executable, str(WORKER_SCRIPT)], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
-            stderr=subprocess.DEVNULL, close_fds=True,
+            [sys.executable, str(WORKER_SCRIPT)],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.DEVNULL,
+            close_fds=True,
         )
 
     def draw(self, spec: str, fmt: str, ppi: int) -> bytes:
@@ -162,13 +165,15 @@ class _Pool:
             result = worker.draw(spec, fmt, ppi)
         except _WorkerStopped as exc:
             self._discard(worker)
-            raise OpsgError(f"the chart could not be drawn: the renderer stopped unexpectedly ({exc}); nothing "
-                            "was written. Try again, and report the chart if it happens again") from None
+            raise OpsgError(
+                f"the chart could not be drawn: the renderer stopped unexpectedly ({exc}); nothing "
+                "was written. Try again, and report the chart if it happens again"
+            ) from None
         except ValueError as exc:
             self._idle.put(worker)
             raise OpsgError(f"the chart could not be drawn: {str(exc)[:300]}") from None
         except BaseException:
-            self._discard(worker)        # interrupted mid-answer: its pipe is out of step
+            self._discard(worker)  # interrupted mid-answer: its pipe is out of step
             raise
         self._idle.put(worker)
         return result
@@ -208,7 +213,7 @@ def render_many(specs: Iterable[dict], fmt: str, *, ppi: int = PNG_PPI) -> Itera
         exhausted = False
         try:
             while True:
-                while not exhausted and len(pending) < 2 * count:    # bounded: a long pack is not held at once
+                while not exhausted and len(pending) < 2 * count:  # bounded: a long pack is not held at once
                     spec = next(iterator, end)
                     if spec is end:
                         exhausted = True

@@ -11,10 +11,10 @@ import contextlib
 import io
 import os
 import zipfile
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
-from typing import Callable, Iterator
 
 import altair as alt
 import duckdb
@@ -34,7 +34,10 @@ from opsg_metrics.store.errors import OpsgError
 PACK_MONTHS = 24
 MEDIA_TYPES = {"png": "image/png", "svg": "image/svg+xml", "pdf": "application/pdf", "zip": "application/zip"}
 
-def chart_spec(chart: alt.TopLevelMixin, provenance: Provenance, pmr_month: date | None = None, notes: list[str] | None = None) -> dict:
+
+def chart_spec(
+    chart: alt.TopLevelMixin, provenance: Provenance, pmr_month: date | None = None, notes: list[str] | None = None
+) -> dict:
     """Any chart with its provenance footer (notes, sources, PMR month, sample notice, classification),
     as the Vega-Lite spec that gets rendered."""
     # Composed as specs from the chart's own (made once per chart, unvalidated: the test suite validates
@@ -42,8 +45,14 @@ def chart_spec(chart: alt.TopLevelMixin, provenance: Provenance, pmr_month: date
     return spec_with_footer(spec_of(chart), provenance.footer_lines(pmr_month, notes))
 
 
-def export_chart(chart: alt.TopLevelMixin, provenance: Provenance, fmt: str, *, pmr_month: date | None = None,
-                 notes: list[str] | None = None) -> bytes:
+def export_chart(
+    chart: alt.TopLevelMixin,
+    provenance: Provenance,
+    fmt: str,
+    *,
+    pmr_month: date | None = None,
+    notes: list[str] | None = None,
+) -> bytes:
     """Any chart as a PNG/SVG/PDF file carrying its provenance footer."""
     return render(chart_spec(chart, provenance, pmr_month, notes), fmt)
 
@@ -87,8 +96,10 @@ def spc_file_stem(view: SpcView) -> str:
 
 def export_spc_view(view: SpcView, fmt: str) -> tuple[str, bytes]:
     """An SPC view as a file: its chart with the provenance footer (rebases and the method noted)."""
-    return (f"{spc_file_stem(view)}.{fmt}",
-            export_chart(view.chart, view.provenance, fmt, pmr_month=view.pmr_month, notes=view.rebase_notes))
+    return (
+        f"{spc_file_stem(view)}.{fmt}",
+        export_chart(view.chart, view.provenance, fmt, pmr_month=view.pmr_month, notes=view.rebase_notes),
+    )
 
 
 @dataclass(frozen=True)
@@ -131,13 +142,18 @@ def pack_charts(
     if not series:
         raise OpsgError(f"no figures for {words.month_label(month)}" + (f" for {measure}" if measure else ""))
     start = words.months_back(month, PACK_MONTHS - 1)
-    table = status_table(con, window=window, until=month)      # once for the whole pack
+    table = status_table(con, window=window, until=month)  # once for the whole pack
     out = []
     for series_measure, provider in series:
         view = trend_view(con, series_measure, [provider], start, month, window=window, table=table)
         name = f"{words.month_key(month)}_{series_measure}_{slug(provider)}.{fmt}"
-        entry = PackEntry(name, series_measure, provider, view.provenance.classification,
-                          "; ".join(label for label, *_ in view.provenance.sources))
+        entry = PackEntry(
+            name,
+            series_measure,
+            provider,
+            view.provenance.classification,
+            "; ".join(label for label, *_ in view.provenance.sources),
+        )
         out.append(PackChart(entry, export_spec(view)))
     return out
 
@@ -147,8 +163,9 @@ def pack_classification(charts: list[PackChart]) -> str:
     return most_restrictive(chart.entry.classification for chart in charts)
 
 
-def drawn(charts: list[PackChart], fmt: str,
-          progress: Callable[[int, int, str], None] | None = None) -> Iterator[tuple[PackEntry, bytes]]:
+def drawn(
+    charts: list[PackChart], fmt: str, progress: Callable[[int, int, str], None] | None = None
+) -> Iterator[tuple[PackEntry, bytes]]:
     """Each chart of a pack drawn (in parallel, one per core), in order, reporting progress as each is ready."""
     for number, (chart, content) in enumerate(zip(charts, render_many((c.spec for c in charts), fmt)), start=1):
         if progress:
@@ -156,8 +173,15 @@ def drawn(charts: list[PackChart], fmt: str,
         yield chart.entry, content
 
 
-def month_pack(con: duckdb.DuckDBPyConnection, month: date, fmt: str = "png", *, allow_restricted: bool = True,
-               progress: Callable[[int, int, str], None] | None = None, **options: object) -> tuple[str, bytes, list[PackEntry]]:
+def month_pack(
+    con: duckdb.DuckDBPyConnection,
+    month: date,
+    fmt: str = "png",
+    *,
+    allow_restricted: bool = True,
+    progress: Callable[[int, int, str], None] | None = None,
+    **options: object,
+) -> tuple[str, bytes, list[PackEntry]]:
     """A zip of every chart of the month, with a manifest; named with the most restrictive classification.
 
     allow_restricted=False refuses (before drawing anything) a pack that would be AMBER or RED."""
@@ -190,8 +214,9 @@ def write_file(path: Path, content: bytes) -> None:
         raise OpsgError(f"{path}: cannot write the file ({exc.strerror or exc}); nothing was written") from None
 
 
-def write_month_charts(charts: list[PackChart], out_dir: Path, fmt: str,
-                       progress: Callable[[int, int, str], None] | None = None) -> list[PackEntry]:
+def write_month_charts(
+    charts: list[PackChart], out_dir: Path, fmt: str, progress: Callable[[int, int, str], None] | None = None
+) -> list[PackEntry]:
     """A pack's charts as files in a folder, with manifest.csv (the folder must exist)."""
     entries = []
     for entry, content in drawn(charts, fmt, progress):
@@ -203,7 +228,9 @@ def write_month_charts(charts: list[PackChart], out_dir: Path, fmt: str,
 
 def manifest_csv(entries: list[PackEntry]) -> bytes:
     """The pack's manifest (file, measure, provider, classification, sources), through the one CSV writer."""
-    frame = pd.DataFrame([vars(e) for e in entries], columns=["file", "measure", "provider", "classification", "sources"])
+    frame = pd.DataFrame(
+        [vars(e) for e in entries], columns=["file", "measure", "provider", "classification", "sources"]
+    )
     return csv_bytes(frame, most_restrictive(e.classification for e in entries))
 
 

@@ -26,26 +26,31 @@ month order. A segment with fewer than `min_points` figures gets no limits, and 
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date
-from typing import Sequence
 
 import numpy as np
 import pandas as pd
 
-LIMIT = 2.66                    # 3 / 1.128 (d2 for moving ranges of 2)
-NEAR = 2 * LIMIT / 3            # the 2-sigma lines
-SCREEN = 3.267                  # moving ranges at or above SCREEN x AMR are left out of the AMR
-RUN = 7                         # points on one side of the mean
-TREND = 7                       # points each strictly above (below) the last
-MIN_POINTS = 12                 # fewer figures in a segment: no limits
-DEFAULT_MONTHS = 36             # the SPC reading on the overview and in the summary: 36 months to the month
+LIMIT = 2.66  # 3 / 1.128 (d2 for moving ranges of 2)
+NEAR = 2 * LIMIT / 3  # the 2-sigma lines
+SCREEN = 3.267  # moving ranges at or above SCREEN x AMR are left out of the AMR
+RUN = 7  # points on one side of the mean
+TREND = 7  # points each strictly above (below) the last
+MIN_POINTS = 12  # fewer figures in a segment: no limits
+DEFAULT_MONTHS = 36  # the SPC reading on the overview and in the summary: 36 months to the month
 
 DIRECTIONS = {"higher": 1, "increase": 1, "lower": -1, "decrease": -1, "neutral": 0}
 
 # Point types (as in NHSRplotthedots, without the special_cause_ prefix)
 COMMON, IMPROVEMENT, CONCERN, NEUTRAL_HIGH, NEUTRAL_LOW = (
-    "common_cause", "improvement", "concern", "neutral_high", "neutral_low")
+    "common_cause",
+    "improvement",
+    "concern",
+    "neutral_high",
+    "neutral_low",
+)
 # Assurance against one level
 PASS, FAIL, HIT_AND_MISS = "pass", "fail", "hit_and_miss"
 
@@ -69,19 +74,19 @@ ASSURANCE_TEXT = {PASS: "consistently met", FAIL: "consistently missed", HIT_AND
 class Segment:
     """One stretch of the series between rebase dates, with its own limits (or the reason it has none)."""
 
-    start: int                  # index of its first point in SpcResult.points
-    stop: int                   # one past its last point
+    start: int  # index of its first point in SpcResult.points
+    stop: int  # one past its last point
     first_month: date | None
     last_month: date | None
-    n: int                      # figures in it
-    baseline_n: int             # figures the limits are computed from (n unless a baseline is set)
+    n: int  # figures in it
+    baseline_n: int  # figures the limits are computed from (n unless a baseline is set)
     mean: float | None
     amr: float | None
     lpl: float | None
     upl: float | None
     lower_near: float | None
     upper_near: float | None
-    reason: str | None = None   # why there are no limits
+    reason: str | None = None  # why there are no limits
 
     @property
     def has_limits(self) -> bool:
@@ -90,12 +95,12 @@ class Segment:
 
 @dataclass
 class SpcResult:
-    points: pd.DataFrame        # one row per figure used (see analyse)
+    points: pd.DataFrame  # one row per figure used (see analyse)
     segments: list[Segment]
     direction: int
     target: float | None
     minimum: float | None
-    skipped: list[date] = field(default_factory=list)   # null or inferred months left out
+    skipped: list[date] = field(default_factory=list)  # null or inferred months left out
     assurance_target: str | None = None
     assurance_minimum: str | None = None
 
@@ -127,18 +132,19 @@ class SpcResult:
         seg = self.last_segment
         if seg is None or not seg.has_limits:
             return 0
-        return int((self.points["point_type"].iloc[seg.start:seg.stop] != COMMON).sum())
+        return int((self.points["point_type"].iloc[seg.start : seg.stop] != COMMON).sum())
 
 
 # ------------------------------------------------------------------------------------------ the rules
+
 
 def run_on_one_side(side: np.ndarray, length: int = RUN) -> np.ndarray:
     """Points that are part of `length` or more consecutive points with the same non-zero side."""
     flags = np.zeros(len(side), dtype=bool)
     for end in range(length - 1, len(side)):
-        window = side[end - length + 1:end + 1]
+        window = side[end - length + 1 : end + 1]
         if window[0] != 0 and np.all(window == window[0]):
-            flags[end - length + 1:end + 1] = True
+            flags[end - length + 1 : end + 1] = True
     return flags
 
 
@@ -152,9 +158,9 @@ def trend(values: np.ndarray, length: int = TREND) -> np.ndarray:
     part = np.zeros(n, dtype=bool)
     steps = np.sign(np.diff(values)) if n > 1 else np.zeros(0)
     for end in range(length - 1, n):
-        window = steps[end - length + 1:end]
+        window = steps[end - length + 1 : end]
         if np.all(window > 0) or np.all(window < 0):
-            part[end - length + 1:end + 1] = True
+            part[end - length + 1 : end + 1] = True
     direction = np.zeros(n, dtype=int)
     for i in np.flatnonzero(part):
         if i + 1 < n and part[i + 1]:
@@ -213,8 +219,18 @@ def _segment_points(values: np.ndarray, direction: int, mean: float, amr: float)
         rules.append(rule)
         signs.append(sign)
     types = [_point_type(sign, direction) for sign in signs]
-    return {"rule": rules, "point_type": types, "signal": signs, "side": side, "outside": outside, "near": near,
-            "lpl": lpl, "upl": upl, "lower_near": lower_near, "upper_near": upper_near}
+    return {
+        "rule": rules,
+        "point_type": types,
+        "signal": signs,
+        "side": side,
+        "outside": outside,
+        "near": near,
+        "lpl": lpl,
+        "upl": upl,
+        "lower_near": lower_near,
+        "upper_near": upper_near,
+    }
 
 
 def _point_type(sign: int, direction: int) -> str:
@@ -244,6 +260,7 @@ def assurance(level: float | None, segment: Segment | None, direction: int) -> s
 
 
 # ---------------------------------------------------------------------------------------- the analysis
+
 
 def _month(value) -> date | None:
     if value is None:
@@ -294,8 +311,24 @@ def analyse(
             starts.add(first)
     bounds = sorted(starts) + [len(y)]
 
-    columns = {name: [] for name in ("segment", "mean", "lpl", "upl", "lower_near", "upper_near", "moving_range",
-                                     "rule", "point_type", "signal", "side", "outside", "near")}
+    columns = {
+        name: []
+        for name in (
+            "segment",
+            "mean",
+            "lpl",
+            "upl",
+            "lower_near",
+            "upper_near",
+            "moving_range",
+            "rule",
+            "point_type",
+            "signal",
+            "side",
+            "outside",
+            "near",
+        )
+    }
     segments = []
     for number, (start, stop) in enumerate(zip(bounds[:-1], bounds[1:])):
         part = y[start:stop]
@@ -305,8 +338,10 @@ def analyse(
         reason = None
         if len(part) < min_points:
             since = f" since the rebase in {_label(first_month)}" if number > 0 else ""
-            reason = (f"only {len(part)} figure{'s' if len(part) != 1 else ''}{since}; "
-                      f"process limits need at least {min_points}")
+            reason = (
+                f"only {len(part)} figure{'s' if len(part) != 1 else ''}{since}; "
+                f"process limits need at least {min_points}"
+            )
         elif baseline is not None and baseline < min_points:
             reason = f"a baseline needs at least {min_points} figures (it was set to {baseline})"
         if reason is None:
@@ -319,15 +354,28 @@ def analyse(
                 reason = "the figures do not vary (every moving range is 0), so there are no process limits"
         if reason is None:
             detail = _segment_points(part, sign, mean, amr)
-            segment = Segment(start, stop, first_month, last_month, len(part), len(used), mean, amr,
-                              detail["lpl"], detail["upl"], detail["lower_near"], detail["upper_near"])
+            segment = Segment(
+                start,
+                stop,
+                first_month,
+                last_month,
+                len(part),
+                len(used),
+                mean,
+                amr,
+                detail["lpl"],
+                detail["upl"],
+                detail["lower_near"],
+                detail["upper_near"],
+            )
             for name in ("rule", "point_type", "signal", "side", "outside", "near"):
                 columns[name].extend(list(detail[name]))
             for name in ("mean", "lpl", "upl", "lower_near", "upper_near"):
                 columns[name].extend([getattr(segment, name)] * len(part))
         else:
-            segment = Segment(start, stop, first_month, last_month, len(part), len(used),
-                              None, None, None, None, None, None, reason)
+            segment = Segment(
+                start, stop, first_month, last_month, len(part), len(used), None, None, None, None, None, None, reason
+            )
             columns["rule"].extend([None] * len(part))
             columns["point_type"].extend([None] * len(part))
             columns["side"].extend([0] * len(part))
@@ -342,8 +390,9 @@ def analyse(
 
     points = pd.DataFrame({"month": series_keys, "value": y, **columns})
     last = segments[-1] if segments else None
-    return SpcResult(points, segments, sign, target, minimum, skipped,
-                     assurance(target, last, sign), assurance(minimum, last, sign))
+    return SpcResult(
+        points, segments, sign, target, minimum, skipped, assurance(target, last, sign), assurance(minimum, last, sign)
+    )
 
 
 def _label(month) -> str:
@@ -353,6 +402,7 @@ def _label(month) -> str:
 
 
 # ------------------------------------------------------------------------------------- reading it out
+
 
 def _format(value: float, unit: str) -> str:
     return f"{value:.2f}%" if unit == "percent" else f"{value:,.2f}"
@@ -367,8 +417,10 @@ def level_clause(result: SpcResult, which: str, unit: str = "percent") -> str | 
         return None
     shown = _format(level, unit)
     if verdict == HIT_AND_MISS:
-        return (f"will meet and miss its {which} by chance: the {which} ({shown}) lies within the process "
-                f"limits ({_format(seg.lpl, unit)} to {_format(seg.upl, unit)})")
+        return (
+            f"will meet and miss its {which} by chance: the {which} ({shown}) lies within the process "
+            f"limits ({_format(seg.lpl, unit)} to {_format(seg.upl, unit)})"
+        )
     above = level > seg.upl
     limit = f"{'upper' if above else 'lower'} process limit ({_format(seg.upl if above else seg.lpl, unit)})"
     where = f"the {which} ({shown}) lies {'above' if above else 'below'} the {limit}"
@@ -384,13 +436,20 @@ def reading(result: SpcResult, unit: str = "percent") -> str:
     latest = result.points.iloc[-1]
     special = result.special_causes
     if result.variation == COMMON:
-        state = "The process is stable" if special == 0 else (
-            f"The latest figure shows common-cause variation ({special} special-cause "
-            f"point{'s' if special != 1 else ''} earlier in the period)")
+        state = (
+            "The process is stable"
+            if special == 0
+            else (
+                f"The latest figure shows common-cause variation ({special} special-cause "
+                f"point{'s' if special != 1 else ''} earlier in the period)"
+            )
+        )
     else:
-        state = (f"The latest figure ({_label(latest['month'])}) is a special cause of "
-                 f"{'improvement' if result.variation == IMPROVEMENT else 'concern' if result.variation == CONCERN else 'note'}"
-                 f" ({RULE_TEXT[latest['rule']]})")
+        state = (
+            f"The latest figure ({_label(latest['month'])}) is a special cause of "
+            f"{'improvement' if result.variation == IMPROVEMENT else 'concern' if result.variation == CONCERN else 'note'}"
+            f" ({RULE_TEXT[latest['rule']]})"
+        )
     clauses = [c for c in (level_clause(result, "target", unit), level_clause(result, "minimum", unit)) if c]
     if not clauses:
         return state + "."
@@ -404,13 +463,21 @@ def badges(result: SpcResult) -> dict[str, str]:
     """Short text badges (letters as in the Making Data Count icons) and their meanings."""
     variation = result.variation
     if variation is None:
-        return {"variation": "–", "variation_title": f"No SPC reading: {result.reason}",
-                "target": "", "minimum": "", "target_title": "", "minimum_title": ""}
+        return {
+            "variation": "–",
+            "variation_title": f"No SPC reading: {result.reason}",
+            "target": "",
+            "minimum": "",
+            "target_title": "",
+            "minimum_title": "",
+        }
     signal = result.points["signal"].iloc[-1]
     letter = "~" if variation == COMMON else ("H" if signal > 0 else "L")
     rule = result.points["rule"].iloc[-1]
-    out = {"variation": letter, "variation_title": VARIATION_TEXT[variation]
-           + (f" ({RULE_TEXT[rule]})" if isinstance(rule, str) else "")}
+    out = {
+        "variation": letter,
+        "variation_title": VARIATION_TEXT[variation] + (f" ({RULE_TEXT[rule]})" if isinstance(rule, str) else ""),
+    }
     for which, verdict in (("target", result.assurance_target), ("minimum", result.assurance_minimum)):
         out[which] = {PASS: "P", FAIL: "F", HIT_AND_MISS: "?", None: ""}[verdict]
         out[f"{which}_title"] = f"{which.capitalize()}: {ASSURANCE_TEXT[verdict]}" if verdict else ""

@@ -15,20 +15,40 @@ from pathlib import Path
 import duckdb
 import pandas as pd
 
+from opsg_metrics import words
 from opsg_metrics.store import connect as db
 from opsg_metrics.store.catalogue import Catalogue
 from opsg_metrics.store.errors import OpsgError
-from opsg_metrics import words
 
 STATUS_SQL = (Path(__file__).resolve().parent / "status.sql").read_text(encoding="utf-8")
 DEFAULT_WINDOW = 12
 MAX_WINDOW = 600
 
 JSON_FIELDS = (
-    "month", "measure", "provider", "value", "target", "minimum", "status", "unreliable", "inferred",
-    "run_below_target", "run_start", "run_gap_months", "run_below_minimum", "misses_in_window",
-    "window_months", "window", "figure_status", "revised", "numerator", "denominator",
-    "level_verified", "level_missing", "note", "source",
+    "month",
+    "measure",
+    "provider",
+    "value",
+    "target",
+    "minimum",
+    "status",
+    "unreliable",
+    "inferred",
+    "run_below_target",
+    "run_start",
+    "run_gap_months",
+    "run_below_minimum",
+    "misses_in_window",
+    "window_months",
+    "window",
+    "figure_status",
+    "revised",
+    "numerator",
+    "denominator",
+    "level_verified",
+    "level_missing",
+    "note",
+    "source",
 )
 
 
@@ -61,7 +81,7 @@ def available_months(con: duckdb.DuckDBPyConnection) -> list[date]:
 # a 25-year, 113-series dataset). It is used only while it was made by this very status.sql, for this
 # window and up to this month; anything else is computed as before.
 CACHE_WINDOW = DEFAULT_WINDOW
-CACHE_LAYOUT = "rows in sort_order, month order"       # part of the hash: a table stored otherwise is not used
+CACHE_LAYOUT = "rows in sort_order, month order"  # part of the hash: a table stored otherwise is not used
 SQL_HASH = hashlib.sha256((STATUS_SQL + CACHE_LAYOUT).encode("utf-8")).hexdigest()[:16]
 
 
@@ -78,10 +98,15 @@ def refresh_cache(con: duckdb.DuckDBPyConnection) -> None:
         return
     # Stored in the order status_table returns it: a scan keeps insertion order (DuckDB's
     # preserve_insertion_order, on by default), so reading it needs no sort.
-    con.execute(f"CREATE OR REPLACE TABLE status_cache AS SELECT * FROM ({_sql(CACHE_WINDOW)}) ORDER BY sort_order, month",
-                {"until": until})
-    con.execute("CREATE TABLE status_cache_meta AS SELECT ?::VARCHAR AS sql_hash, ?::INTEGER AS window_months,"
-                " ?::DATE AS until", [SQL_HASH, CACHE_WINDOW, until])
+    con.execute(
+        f"CREATE OR REPLACE TABLE status_cache AS SELECT * FROM ({_sql(CACHE_WINDOW)}) ORDER BY sort_order, month",
+        {"until": until},
+    )
+    con.execute(
+        "CREATE TABLE status_cache_meta AS SELECT ?::VARCHAR AS sql_hash, ?::INTEGER AS window_months,"
+        " ?::DATE AS until",
+        [SQL_HASH, CACHE_WINDOW, until],
+    )
 
 
 def ensure_cache(con: duckdb.DuckDBPyConnection) -> bool:
@@ -124,10 +149,18 @@ def _latest_and_meta(con: duckdb.DuckDBPyConnection) -> tuple[date | None, list[
     return latest, [tuple(m.values()) if isinstance(m, dict) else tuple(m) for m in meta or []]
 
 
-def status_table(con: duckdb.DuckDBPyConnection, *, window: int = DEFAULT_WINDOW, until: date | None = None,
-                 month: date | None = None, live: bool = False, measures: list[str] | None = None,
-                 providers: list[str] | None = None, start: date | None = None,
-                 end: date | None = None) -> pd.DataFrame:
+def status_table(
+    con: duckdb.DuckDBPyConnection,
+    *,
+    window: int = DEFAULT_WINDOW,
+    until: date | None = None,
+    month: date | None = None,
+    live: bool = False,
+    measures: list[str] | None = None,
+    providers: list[str] | None = None,
+    start: date | None = None,
+    end: date | None = None,
+) -> pd.DataFrame:
     """Status, runs and window counts for every series and month up to `until` (default: latest),
     computed over all history; only the rows of `month`, of `measures`, of `providers`, or from `start`
     to `end` if given (the rest stays in the database: all of it is ~34,000 rows x 33 columns on the
@@ -151,19 +184,32 @@ def status_table(con: duckdb.DuckDBPyConnection, *, window: int = DEFAULT_WINDOW
     return _status_rows(con, window, until, live, " AND ".join(filters), params)
 
 
-def last_reported_before(con: duckdb.DuckDBPyConnection, month: date, *, window: int = DEFAULT_WINDOW,
-                         until: date | None = None) -> pd.DataFrame:
+def last_reported_before(
+    con: duckdb.DuckDBPyConnection, month: date, *, window: int = DEFAULT_WINDOW, until: date | None = None
+) -> pd.DataFrame:
     """Each series' last reported month before `month` (its status_table row): a month with a figure
     judged against a level (not no_data) and reported rather than inferred. A null month in between
     hides nothing."""
     return _status_rows(
-        con, window, until, False, "month < $before AND status <> 'no_data' AND NOT inferred", {"before": month},
+        con,
+        window,
+        until,
+        False,
+        "month < $before AND status <> 'no_data' AND NOT inferred",
+        {"before": month},
         qualify="QUALIFY row_number() OVER (PARTITION BY measure, provider ORDER BY month DESC) = 1",
     )
 
 
-def _status_rows(con: duckdb.DuckDBPyConnection, window: int, until: date | None, live: bool, where: str,
-                 params: dict, qualify: str = "") -> pd.DataFrame:
+def _status_rows(
+    con: duckdb.DuckDBPyConnection,
+    window: int,
+    until: date | None,
+    live: bool,
+    where: str,
+    params: dict,
+    qualify: str = "",
+) -> pd.DataFrame:
     check_window(window)
     latest, meta = _latest_and_meta(con)
     until = until or latest
@@ -174,8 +220,11 @@ def _status_rows(con: duckdb.DuckDBPyConnection, window: int, until: date | None
         # Stored in sort_order, month order; a QUALIFY may reorder, so say the order then.
         order = "ORDER BY sort_order, month" if qualify else ""
         return db.frame(con, f"SELECT *, {window} AS window FROM status_cache {where} {qualify} {order}", params)
-    return db.frame(con, f"SELECT *, {window} AS window FROM ({_sql(window)}) {where} {qualify} "
-                         "ORDER BY sort_order, month", {"until": until, **params})
+    return db.frame(
+        con,
+        f"SELECT *, {window} AS window FROM ({_sql(window)}) {where} {qualify} ORDER BY sort_order, month",
+        {"until": until, **params},
+    )
 
 
 def status_for_month(
@@ -213,8 +262,9 @@ def run_of(row: pd.Series, *, compact: bool = False) -> str:
     """A status row's run below target in OPSG's words (words.run_phrase)."""
     run = int(row["run_below_target"])
     start = pd.Timestamp(row["run_start"]).date() if run and pd.notna(row["run_start"]) else None
-    return words.run_phrase(run, start, int(row["run_gap_months"]), int(row.get("run_below_minimum", 0) or 0),
-                            compact=compact)
+    return words.run_phrase(
+        run, start, int(row["run_gap_months"]), int(row.get("run_below_minimum", 0) or 0), compact=compact
+    )
 
 
 def flag_text(row: pd.Series) -> str:

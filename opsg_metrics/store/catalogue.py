@@ -12,6 +12,7 @@ from __future__ import annotations
 import csv
 import difflib
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -61,12 +62,12 @@ class Catalogue:
     """What ingest and the CLI need to resolve ids: providers, aliases, measures."""
 
     providers: list[str]
-    aliases: dict[str, str]                     # normalised alias -> provider id
+    aliases: dict[str, str]  # normalised alias -> provider id
     measures: dict[tuple[str, str], MeasureDef] = field(default_factory=dict)
-    resolved: dict[str, str] = field(default_factory=dict, repr=False)   # text as written -> provider id
+    resolved: dict[str, str] = field(default_factory=dict, repr=False)  # text as written -> provider id
 
     @classmethod
-    def from_db(cls, con: duckdb.DuckDBPyConnection) -> "Catalogue":
+    def from_db(cls, con: duckdb.DuckDBPyConnection) -> Catalogue:
         providers = con.execute("SELECT provider, name, aliases FROM providers ORDER BY sort_order").fetchall()
         aliases: dict[str, str] = {}
         for provider, name, alias_text in providers:
@@ -89,7 +90,7 @@ class Catalogue:
 
     def resolve_provider(self, text: str) -> str:
         """Provider id for a name or alias, or ValueError naming the valid ones."""
-        provider = self.resolved.get(text)         # a big file writes the same few texts a million times
+        provider = self.resolved.get(text)  # a big file writes the same few texts a million times
         if provider is not None:
             return provider
         if (problem := identifier_problem(trim(text), "a provider")) is not None:
@@ -114,6 +115,26 @@ class Catalogue:
             hint = f"; did you mean {quote(close[0])}?" if close else ""
             raise ValueError(f"unknown measure {quote(text.strip())} (not in the catalogue{hint})")
         return measure
+
+    def select(self, measures: Sequence[str], providers: Sequence[str]) -> tuple[list[str], list[str], list[str]]:
+        """Catalogue ids for the measures and providers a link or a person names (each once, in order), and a
+        message for each thing not understood."""
+        problems, good_measures, good_providers = [], [], []
+        for text in measures:
+            try:
+                good_measures.append(self.resolve_measure(text))
+            except ValueError as exc:
+                problems.append(str(exc).replace("unknown measure", "Unknown measure"))
+        for text in providers:
+            try:
+                good_providers.append(self.resolve_provider(text))
+            except ValueError as exc:
+                problems.append(str(exc).replace("unknown provider", "Unknown provider"))
+        return list(dict.fromkeys(good_measures)), list(dict.fromkeys(good_providers)), problems
+
+    def providers_reporting(self, measures: Sequence[str]) -> list[str]:
+        """Providers any of the measures is defined for, in provider order."""
+        return [p for p in self.providers if any((m, p) in self.measures for m in measures)]
 
     def resolve_series(self, measure_text: str, provider_text: str) -> MeasureDef:
         measure = self.resolve_measure(measure_text)
@@ -140,28 +161,11 @@ def measure_options(con: duckdb.DuckDBPyConnection) -> dict[str, str]:
 
 def providers_for(con: duckdb.DuckDBPyConnection, measures: list[str]) -> list[str]:
     """Providers any of the measures is defined for, in provider order."""
-    if not measures:
-        return []
-    rows = con.execute(
-        """SELECT DISTINCT p.provider, p.sort_order FROM measures m JOIN providers p USING (provider)
-           WHERE m.measure IN (SELECT unnest(?::VARCHAR[])) ORDER BY p.sort_order""",
-        [measures],
-    ).fetchall()
-    return [p for p, _ in rows]
+    return Catalogue.from_db(con).providers_reporting(measures)
 
 
-def resolve_selection(con: duckdb.DuckDBPyConnection, measures: list[str], providers: list[str]) -> tuple[list[str], list[str], list[str]]:
+def resolve_selection(
+    con: duckdb.DuckDBPyConnection, measures: list[str], providers: list[str]
+) -> tuple[list[str], list[str], list[str]]:
     """Catalogue ids for what a link or a person asked for, and a message for each thing not understood."""
-    catalogue = Catalogue.from_db(con)
-    problems, good_measures, good_providers = [], [], []
-    for text in measures:
-        try:
-            good_measures.append(catalogue.resolve_measure(text))
-        except ValueError as exc:
-            problems.append(str(exc).replace("unknown measure", "Unknown measure"))
-    for text in providers:
-        try:
-            good_providers.append(catalogue.resolve_provider(text))
-        except ValueError as exc:
-            problems.append(str(exc).replace("unknown provider", "Unknown provider"))
-    return list(dict.fromkeys(good_measures)), list(dict.fromkeys(good_providers)), problems
+    return Catalogue.from_db(con).select(measures, providers)

@@ -6,7 +6,7 @@ sources behind it.
 
 from __future__ import annotations
 
-from typing import Iterable
+from collections.abc import Iterable
 
 from opsg_metrics.store.errors import OpsgError
 
@@ -31,5 +31,7 @@ def most_restrictive(classifications: Iterable[str | None]) -> str:
 def check_restricted(classification: str, allowed: bool) -> None:
     """Refuse to export AMBER or RED data unless the caller has explicitly allowed it."""
     if classification in RESTRICTED and not allowed:
-        raise OpsgError(f"the output would be classified {classification.upper()} under the Panel Information "
-                        "Policy; add --allow-restricted to export it (the marking is printed on it)")
+        raise OpsgError(
+            f"the output would be classified {classification.upper()} under the Panel Information "
+            "Policy; add --allow-restricted to export it (the marking is printed on it)"
+        )

@@ -43,7 +43,7 @@ def load_migrations(schema_text: str | None = None) -> list[Migration]:
     migrations = []
     for i, mark in enumerate(marks):
         end = marks[i + 1].start() if i + 1 < len(marks) else len(text)
-        migrations.append(Migration(int(mark.group(1)), mark.group(2), text[mark.end():end]))
+        migrations.append(Migration(int(mark.group(1)), mark.group(2), text[mark.end() : end]))
     numbers = [m.number for m in migrations]
     if numbers != list(range(1, len(numbers) + 1)):
         raise RuntimeError(f"schema.sql migrations must be numbered 1, 2, 3, ... in order; found {numbers}")
@@ -149,7 +149,7 @@ def database_path(con: duckdb.DuckDBPyConnection) -> str:
         rows = con.execute("SELECT file FROM pragma_database_list WHERE name = current_database()").fetchall()
     except duckdb.Error:
         return "the database"
-    return (rows[0][0] if rows and rows[0][0] else ":memory:")
+    return rows[0][0] if rows and rows[0][0] else ":memory:"
 
 
 def explain_database_error(exc: BaseException, path: str | os.PathLike, *, writing: bool = False) -> OpsgError:
@@ -163,8 +163,10 @@ def explain_database_error(exc: BaseException, path: str | os.PathLike, *, writi
         kept = " Nothing was loaded; the database is as it was." if writing else ""
         return OpsgError(f"{path}: the disk is full.{kept} Free some space and try again.")
     if "corrupt database file" in lowered or "checksum" in lowered or "invalidated" in lowered and "fatal" in lowered:
-        return OpsgError(f"{path}: the database file is damaged ({message.splitlines()[0][:200]}); "
-                         "restore it from a backup, or rebuild it with 'init'")
+        return OpsgError(
+            f"{path}: the database file is damaged ({message.splitlines()[0][:200]}); "
+            "restore it from a backup, or rebuild it with 'init'"
+        )
     if "permission denied" in lowered or "read-only file system" in lowered:
         return OpsgError(f"{path}: no permission to {'write' if writing else 'read'} the database file")
     return OpsgError(f"{path}: database error: {message.splitlines()[0][:300] if message else exc.__class__.__name__}")
@@ -187,11 +189,17 @@ _OPSG_TABLES = ("providers", "measures", "sources", "measure_values")
 def _check_is_ours(con: duckdb.DuckDBPyConnection, path: Path) -> None:
     """Refuse a DuckDB file made by something else before writing to it: a file with tables but no
     migrations table of ours, or without OPSG's tables, is another program's database."""
-    tables = {name for (name,) in con.execute(
-        "SELECT table_name FROM information_schema.tables WHERE table_schema = 'main'").fetchall()}
+    tables = {
+        name
+        for (name,) in con.execute(
+            "SELECT table_name FROM information_schema.tables WHERE table_schema = 'main'"
+        ).fetchall()
+    }
     if tables and ("schema_migrations" not in tables or not set(_OPSG_TABLES) <= tables):
-        raise OpsgError(f"{path}: this DuckDB file belongs to another program (it has tables, but not OPSG "
-                        "Metrics'); nothing was written to it. Use another file for OPSG Metrics.")
+        raise OpsgError(
+            f"{path}: this DuckDB file belongs to another program (it has tables, but not OPSG "
+            "Metrics'); nothing was written to it. Use another file for OPSG Metrics."
+        )
 
 
 def connect(path: str | os.PathLike | None = None, *, read_only: bool = False) -> duckdb.DuckDBPyConnection:
@@ -252,8 +260,7 @@ def data_version(con: duckdb.DuckDBPyConnection) -> tuple[int, int]:
     """Changes whenever data is loaded: a cache key for derived results."""
     return tuple(
         con.execute(
-            "SELECT (SELECT coalesce(max(ingest_id), 0) FROM ingest_log),"
-            " (SELECT count(*) FROM service_levels)"
+            "SELECT (SELECT coalesce(max(ingest_id), 0) FROM ingest_log), (SELECT count(*) FROM service_levels)"
         ).fetchall()[0]
     )
 

@@ -20,9 +20,18 @@ MONTH_NAMES = {
     name: number
     for number, names in enumerate(
         [
-            ("jan", "january"), ("feb", "february"), ("mar", "march"), ("apr", "april"),
-            ("may",), ("jun", "june"), ("jul", "july"), ("aug", "august"),
-            ("sep", "sept", "september"), ("oct", "october"), ("nov", "november"), ("dec", "december"),
+            ("jan", "january"),
+            ("feb", "february"),
+            ("mar", "march"),
+            ("apr", "april"),
+            ("may",),
+            ("jun", "june"),
+            ("jul", "july"),
+            ("aug", "august"),
+            ("sep", "sept", "september"),
+            ("oct", "october"),
+            ("nov", "november"),
+            ("dec", "december"),
         ],
         start=1,
     )
@@ -45,7 +54,9 @@ def _ascii(value: str) -> None:
     refused by name rather than read as a digit, as Python's own parsers would."""
     if not value.isascii():
         char = next(c for c in value if not c.isascii())
-        raise ValueError(f"{quote(value)} holds {char_name(char)}; write numbers and dates with ASCII digits and letters")
+        raise ValueError(
+            f"{quote(value)} holds {char_name(char)}; write numbers and dates with ASCII digits and letters"
+        )
 
 
 @functools.lru_cache(maxsize=4096)
@@ -82,15 +93,23 @@ def _first_format(value: str, formats: tuple[str, ...]) -> datetime | None:
         except ValueError:
             continue
         if not _YEAR_MIN <= moment.year <= _YEAR_MAX:
-            raise ValueError(f"{quote(value)} is out of range: year {moment.year} is not between {_YEAR_MIN} and {_YEAR_MAX}")
+            raise ValueError(
+                f"{quote(value)} is out of range: year {moment.year} is not between {_YEAR_MIN} and {_YEAR_MAX}"
+            )
         return moment
     return None
 
 
 DATE_FORMATS = ("%Y-%m-%d", "%d/%m/%Y", "%Y-%m-%d 00:00:00", "%Y-%m-%d 00:00")
 DATETIME_FORMATS = (
-    "%Y-%m-%d %H:%M", "%Y-%m-%d %H:%M:%S", "%Y-%m-%dT%H:%M", "%Y-%m-%dT%H:%M:%S",
-    "%Y-%m-%d", "%d/%m/%Y %H:%M", "%d/%m/%Y %H:%M:%S", "%d/%m/%Y",
+    "%Y-%m-%d %H:%M",
+    "%Y-%m-%d %H:%M:%S",
+    "%Y-%m-%dT%H:%M",
+    "%Y-%m-%dT%H:%M:%S",
+    "%Y-%m-%d",
+    "%d/%m/%Y %H:%M",
+    "%d/%m/%Y %H:%M:%S",
+    "%d/%m/%Y",
 )
 
 
@@ -104,8 +123,9 @@ def parse_figure_month(text: str) -> date:
     month = parse_month(text)
     limit = latest_figure_month()
     if month > limit:
-        raise ValueError(f"{quote(text.strip(ASCII_SPACE))} is in the future: figures can be for months up to "
-                         f"{month_label(limit)}")
+        raise ValueError(
+            f"{quote(text.strip(ASCII_SPACE))} is in the future: figures can be for months up to {month_label(limit)}"
+        )
     return month
 
 

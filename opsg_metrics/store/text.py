@@ -22,9 +22,7 @@ import re
 import unicodedata
 
 _NONCHARACTERS = "".join(chr(plane * 0x10000 + low) for plane in range(17) for low in (0xFFFE, 0xFFFF))
-UNPRINTABLE = re.compile(
-    "[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\ud800-\udfff\ufdd0-\ufdef" + _NONCHARACTERS + "]"
-)
+UNPRINTABLE = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\ud800-\udfff\ufdd0-\ufdef" + _NONCHARACTERS + "]")
 
 # The same characters as UTF-8 bytes (a surrogate cannot be valid UTF-8): lets a reader of raw bytes
 # (the columnar alerts reader) tell in one pass whether a file holds any.
@@ -42,6 +40,8 @@ ASCII_SPACE = " \t\r\n\x0b\x0c"
 def trim(text: str) -> str:
     """The cell as read: ASCII white space trimmed, nothing else."""
     return text.strip(ASCII_SPACE)
+
+
 REPLACEMENT = "\ufffd"
 
 
@@ -116,6 +116,8 @@ def identifier_problem(text: str, what: str) -> str | None:
         if not (" " <= char <= "~") and char != "\t":
             category = unicodedata.category(char)
             kind = "an invisible character" if category in ("Cf", "Zs", "Zl", "Zp", "Cc") else "a character"
-            return (f"{quote(text)} holds {kind} that is not allowed in {what}: {char_name(char)} "
-                    "(identifiers use ASCII letters, digits and punctuation only; retype it)")
+            return (
+                f"{quote(text)} holds {kind} that is not allowed in {what}: {char_name(char)} "
+                "(identifiers use ASCII letters, digits and punctuation only; retype it)"
+            )
     return None

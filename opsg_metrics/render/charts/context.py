@@ -18,11 +18,9 @@ from datetime import date
 import altair as alt
 import pandas as pd
 
-from opsg_metrics.render.charts.spec import iso
-from opsg_metrics.render.charts.trend import value_domain
-from opsg_metrics.render.charts.theme import FONT, LEVEL_DASHES, LEVEL_DOMAIN, OKABE_ITO, PANEL_HEIGHT, WIDTH, enable
 from opsg_metrics import words
-from opsg_metrics.queries.alerts import BesideView
+from opsg_metrics.render.charts.spec import iso
+from opsg_metrics.render.charts.theme import FONT, OKABE_ITO, PANEL_HEIGHT, WIDTH, enable
 
 # Region -> colour, dash, point shape: three cues, so colour is never the only one.
 REGION_STYLES = {
@@ -47,8 +45,7 @@ COMPACT_HEIGHT = 120
 ZERO_LABEL = "datum.value == 0 ? '0' : datum.label"
 
 
-
-def _next_month(day) -> date:
+def month_after(day: object) -> date:
     return words.next_month(pd.Timestamp(day).date())
 
 
@@ -57,7 +54,7 @@ def with_month_bands(frame: pd.DataFrame) -> pd.DataFrame:
     months = pd.to_datetime(frame["month"])
     return frame.assign(
         start_iso=[iso(m) for m in months],
-        end_iso=[iso(_next_month(m)) for m in months],
+        end_iso=[iso(month_after(m)) for m in months],
         mid_iso=[iso(m + pd.Timedelta(days=14)) for m in months],
         month_label=[m.strftime("%B %Y") for m in months],
     )
@@ -65,12 +62,12 @@ def with_month_bands(frame: pd.DataFrame) -> pd.DataFrame:
 
 def time_axis(start: date, end: date, *, labels: bool = True, field: str = "start_iso") -> alt.X:
     """The x encoding every context chart uses: the months from start to the end of `end`."""
-    scale = alt.Scale(domain=[iso(start), iso(_next_month(end))])
+    scale = alt.Scale(domain=[iso(start), iso(month_after(end))])
     axis = alt.Axis(format="%b %Y", labelAngle=0, tickCount=8, labels=labels, title=None)
     return alt.X(f"{field}:T", scale=scale, axis=axis)
 
 
-def _x2(field: str = "end_iso") -> alt.X2:
+def x2(field: str = "end_iso") -> alt.X2:
     return alt.X2(f"{field}:T")
 
 
@@ -82,8 +79,11 @@ def region_scales(regions: list[str]) -> tuple[alt.Scale, alt.Scale, alt.Scale]:
         colours.append(colour)
         dashes.append(dash)
         shapes.append(shape)
-    return (alt.Scale(domain=regions, range=colours), alt.Scale(domain=regions, range=dashes),
-            alt.Scale(domain=regions, range=shapes))
+    return (
+        alt.Scale(domain=regions, range=colours),
+        alt.Scale(domain=regions, range=dashes),
+        alt.Scale(domain=regions, range=shapes),
+    )
 
 
 def code_colours(codes: list[str]) -> alt.Scale:
@@ -97,18 +97,26 @@ def _segments(frame: pd.DataFrame, by: str, value: str) -> pd.Series:
     return frame.groupby(by, sort=False)[value].transform(lambda v: v.isna().cumsum())
 
 
-def _gap_band(frame: pd.DataFrame, x: alt.X, name: str = "no_figure") -> alt.Chart:
+def gap_band(frame: pd.DataFrame, x: alt.X, name: str = "no_figure") -> alt.Chart:
     """Grey bands over months without a figure; the reason is in the tooltip."""
     return (
-        alt.Chart(frame, name=name).mark_rect(color=GAP_FILL, opacity=0.6)
-        .encode(x=x, x2=_x2(), tooltip=[alt.Tooltip("month_label:N", title="Month"),
-                                        alt.Tooltip("series:N", title="Region"),
-                                        alt.Tooltip("note:N", title="Why no figure")])
+        alt.Chart(frame, name=name)
+        .mark_rect(color=GAP_FILL, opacity=0.6)
+        .encode(
+            x=x,
+            x2=x2(),
+            tooltip=[
+                alt.Tooltip("month_label:N", title="Month"),
+                alt.Tooltip("series:N", title="Region"),
+                alt.Tooltip("note:N", title="Why no figure"),
+            ],
+        )
     )
 
 
-def _gap_layers(gaps: pd.DataFrame, series_shown: int, start: date, end: date, colour: alt.Scale,
-                shape: alt.Scale, name: str) -> list[alt.Chart]:
+def _gap_layers(
+    gaps: pd.DataFrame, series_shown: int, start: date, end: date, colour: alt.Scale, shape: alt.Scale, name: str
+) -> list[alt.Chart]:
     """Months without a figure on a chart of several series: a hollow mark in the series' colour and
     shape along the top edge (never at zero) with the reason in its tooltip, and a grey band over the
     months where no series has a figure."""
@@ -118,18 +126,27 @@ def _gap_layers(gaps: pd.DataFrame, series_shown: int, start: date, end: date, c
     counts = gaps.groupby("start_iso")["series"].nunique()
     empty_months = counts[counts >= series_shown].index
     if len(empty_months):
-        band = (gaps[gaps["start_iso"].isin(empty_months)]
-                .groupby(["start_iso", "end_iso", "month_label"], as_index=False)
-                .agg(note=("note", lambda notes: "; ".join(dict.fromkeys(notes)))).assign(series="every one shown"))
-        layers.append(_gap_band(band, time_axis(start, end), f"{name}_no_figure_band"))
+        band = (
+            gaps[gaps["start_iso"].isin(empty_months)]
+            .groupby(["start_iso", "end_iso", "month_label"], as_index=False)
+            .agg(note=("note", lambda notes: "; ".join(dict.fromkeys(notes))))
+            .assign(series="every one shown")
+        )
+        layers.append(gap_band(band, time_axis(start, end), f"{name}_no_figure_band"))
     layers.append(
         alt.Chart(gaps[["series", "mid_iso", "month_label", "note"]], name=f"{name}_no_figure")
         .mark_point(filled=False, size=45, strokeWidth=1.5, opacity=1)
-        .encode(x=time_axis(start, end, field="mid_iso"), y=alt.value(5),
-                color=alt.Color("series:N", scale=colour, legend=None),
-                shape=alt.Shape("series:N", scale=shape, legend=None),
-                tooltip=[alt.Tooltip("month_label:N", title="Month"), alt.Tooltip("series:N", title="Region"),
-                         alt.Tooltip("note:N", title="Why no figure")])
+        .encode(
+            x=time_axis(start, end, field="mid_iso"),
+            y=alt.value(5),
+            color=alt.Color("series:N", scale=colour, legend=None),
+            shape=alt.Shape("series:N", scale=shape, legend=None),
+            tooltip=[
+                alt.Tooltip("month_label:N", title="Month"),
+                alt.Tooltip("series:N", title="Region"),
+                alt.Tooltip("note:N", title="Why no figure"),
+            ],
+        )
     )
     return layers
 
@@ -138,7 +155,7 @@ def _gap_layers(gaps: pd.DataFrame, series_shown: int, start: date, end: date, c
 # Alerts
 
 
-MAX_CODES = 12         # codes drawn one by one; the others of the selection are summed as one band
+MAX_CODES = 12  # codes drawn one by one; the others of the selection are summed as one band
 
 
 def fold_codes(volumes: pd.DataFrame, codes: list[str], limit: int = MAX_CODES) -> tuple[pd.DataFrame, list[str]]:
@@ -147,20 +164,30 @@ def fold_codes(volumes: pd.DataFrame, codes: list[str], limit: int = MAX_CODES) 
     if len(codes) <= limit:
         return volumes, codes
     totals = volumes.groupby("alert_code")["volume"].sum()
-    kept = sorted(totals.sort_values(ascending=False, kind="stable").index[:limit - 1])
+    kept = sorted(totals.sort_values(ascending=False, kind="stable").index[: limit - 1])
     other = f"Other {len(codes) - len(kept)} codes"
     rest = volumes[~volumes["alert_code"].isin(kept)]
     summed = rest.groupby(["month", "region"], as_index=False).agg(
-        volume=("volume", "sum"), devices=("devices", "sum"), first_time_devices=("first_time_devices", "sum"),
-        share_pct=("share_pct", "sum"))
+        volume=("volume", "sum"),
+        devices=("devices", "sum"),
+        first_time_devices=("first_time_devices", "sum"),
+        share_pct=("share_pct", "sum"),
+    )
     summed["alert_code"] = other
     summed["change_pct"] = float("nan")
     folded = pd.concat([volumes[volumes["alert_code"].isin(kept)], summed], ignore_index=True)
     return folded, [*kept, other]
 
 
-def alert_volume_chart(volumes: pd.DataFrame, *, regions: list[str], codes: list[str], start: date, end: date,
-                       title: str = "Alert volumes by code") -> alt.VConcatChart:
+def alert_volume_chart(
+    volumes: pd.DataFrame,
+    *,
+    regions: list[str],
+    codes: list[str],
+    start: date,
+    end: date,
+    title: str = "Alert volumes by code",
+) -> alt.VConcatChart:
     """Stacked bars of alert volume by code per month, one panel per region, one legend of codes.
 
     `volumes` is alerts.volumes(...) (month, alert_code, region, volume, devices, first_time_devices,
@@ -175,16 +202,38 @@ def alert_volume_chart(volumes: pd.DataFrame, *, regions: list[str], codes: list
     frame["y0"] = frame["y1"] - frame["volume"]
     frame = with_month_bands(frame)
     frame["share_text"] = [f"{v:.1f}%" if pd.notna(v) else "" for v in frame["share_pct"]]
-    frame["change_text"] = [f"{v:+.1f}%" if pd.notna(v) else "no percentage (no or zero previous figure)"
-                            for v in frame["change_pct"]]
-    frame = frame[["region", "alert_code", "start_iso", "end_iso", "month_label", "volume", "devices",
-                   "first_time_devices", "share_text", "change_text", "y0", "y1"]]
+    frame["change_text"] = [
+        f"{v:+.1f}%" if pd.notna(v) else "no percentage (no or zero previous figure)" for v in frame["change_pct"]
+    ]
+    frame = frame[
+        [
+            "region",
+            "alert_code",
+            "start_iso",
+            "end_iso",
+            "month_label",
+            "volume",
+            "devices",
+            "first_time_devices",
+            "share_text",
+            "change_text",
+            "y0",
+            "y1",
+        ]
+    ]
     x = time_axis(start, end)
-    colour = alt.Color("alert_code:N", scale=code_colours(codes), title="Alert code",
-                       sort=codes, legend=alt.Legend(title="Alert code", columns=min(len(codes), 10)))
+    colour = alt.Color(
+        "alert_code:N",
+        scale=code_colours(codes),
+        title="Alert code",
+        sort=codes,
+        legend=alt.Legend(title="Alert code", columns=min(len(codes), 10)),
+    )
     tooltip = [
-        alt.Tooltip("month_label:N", title="Month"), alt.Tooltip("region:N", title="Region"),
-        alt.Tooltip("alert_code:N", title="Code"), alt.Tooltip("volume:Q", title="Volume", format=","),
+        alt.Tooltip("month_label:N", title="Month"),
+        alt.Tooltip("region:N", title="Region"),
+        alt.Tooltip("alert_code:N", title="Code"),
+        alt.Tooltip("volume:Q", title="Volume", format=","),
         alt.Tooltip("devices:Q", title="Devices", format=","),
         alt.Tooltip("first_time_devices:Q", title="First-time devices", format=","),
         alt.Tooltip("share_text:N", title="Share of the month"),
@@ -194,20 +243,43 @@ def alert_volume_chart(volumes: pd.DataFrame, *, regions: list[str], codes: list
     for number, region in enumerate(regions):
         part = frame[frame["region"] == region]
         bars = (
-            alt.Chart(part, name=f"volume_bars_{number}").mark_rect(stroke="white", strokeWidth=0.4)
-            .encode(x=x, x2=_x2(), y=alt.Y("y0:Q", title="Alerts", axis=alt.Axis(format="~s", labelExpr=ZERO_LABEL)), y2="y1:Q",
-                    color=colour, order=alt.Order("y0:Q"), tooltip=tooltip)
+            alt.Chart(part, name=f"volume_bars_{number}")
+            .mark_rect(stroke="white", strokeWidth=0.4)
+            .encode(
+                x=x,
+                x2=x2(),
+                y=alt.Y("y0:Q", title="Alerts", axis=alt.Axis(format="~s", labelExpr=ZERO_LABEL)),
+                y2="y1:Q",
+                color=colour,
+                order=alt.Order("y0:Q"),
+                tooltip=tooltip,
+            )
         )
-        panels.append(bars.properties(width=WIDTH, height=PANEL_HEIGHT,
-                                      title=alt.TitleParams(region, fontSize=12, anchor="start")))
+        panels.append(
+            bars.properties(
+                width=WIDTH, height=PANEL_HEIGHT, title=alt.TitleParams(region, fontSize=12, anchor="start")
+            )
+        )
     subtitle = f"{', '.join(codes) if len(codes) <= 8 else f'{len(codes)} codes'}; each region on its own scale"
     return alt.vconcat(*panels, spacing=16, title=alt.TitleParams(title, subtitle=subtitle)).resolve_scale(
-        color="shared", y="independent")
+        color="shared", y="independent"
+    )
 
 
-def region_lines(frame: pd.DataFrame, *, value: str, regions: list[str], start: date, end: date, title: str,
-                 subtitle: str, y_title: str, value_format: str = ",.1f",
-                 extra_tooltip: list[alt.Tooltip] | None = None, name: str = "rate") -> alt.VConcatChart:
+def region_lines(
+    frame: pd.DataFrame,
+    *,
+    value: str,
+    regions: list[str],
+    start: date,
+    end: date,
+    title: str,
+    subtitle: str,
+    y_title: str,
+    value_format: str = ",.1f",
+    extra_tooltip: list[alt.Tooltip] | None = None,
+    name: str = "rate",
+) -> alt.VConcatChart:
     """One line per region of a rate (`value`, None where there is no figure) month by month; a month
     without a figure breaks the line and is a grey band with the frame's `note` (why) in its tooltip.
 
@@ -217,37 +289,70 @@ def region_lines(frame: pd.DataFrame, *, value: str, regions: list[str], start: 
     frame["segment"] = _segments(frame, "series", value)
     extra_tooltip = extra_tooltip or []
     extra_fields = [t.to_dict()["field"] for t in extra_tooltip]
-    frame = frame[["series", "start_iso", "end_iso", "mid_iso", "month_label", value, "note", "segment",
-                   *extra_fields]]
+    frame = frame[["series", "start_iso", "end_iso", "mid_iso", "month_label", value, "note", "segment", *extra_fields]]
     figures = frame[frame[value].notna()]
     gaps = frame[frame[value].isna()]
     colour, dash, shape = region_scales(regions)
     legend = alt.Legend(title="Region")
     x_line = time_axis(start, end, field="mid_iso")
     y = alt.Y(f"{value}:Q", title=y_title, scale=alt.Scale(zero=True), axis=alt.Axis(labelExpr=ZERO_LABEL))
-    tooltip = [alt.Tooltip("month_label:N", title="Month"), alt.Tooltip("series:N", title="Region"),
-               alt.Tooltip(f"{value}:Q", title=y_title, format=value_format), *extra_tooltip]
+    tooltip = [
+        alt.Tooltip("month_label:N", title="Month"),
+        alt.Tooltip("series:N", title="Region"),
+        alt.Tooltip(f"{value}:Q", title=y_title, format=value_format),
+        *extra_tooltip,
+    ]
     layers = _gap_layers(gaps, frame["series"].nunique(), start, end, colour, shape, name)
-    layers += _region_layers(figures, x_line, y, colour, dash, shape, legend, tooltip,
-                             names=(f"{name}_lines", f"{name}_points"), stroke=1.8, size=28)
+    layers += _region_layers(
+        figures,
+        x_line,
+        y,
+        colour,
+        dash,
+        shape,
+        legend,
+        tooltip,
+        names=(f"{name}_lines", f"{name}_points"),
+        stroke=1.8,
+        size=28,
+    )
     chart = alt.layer(*layers).properties(width=WIDTH, height=PANEL_HEIGHT + 40)
     # A one-panel vconcat: drawn at its own size on the page (Streamlit stretches single views to fit),
     # the same as exported.
     return alt.vconcat(chart, title=alt.TitleParams(title, subtitle=subtitle))
 
 
-def normalised_chart(rates: pd.DataFrame, *, regions: list[str], start: date, end: date,
-                     title: str = "Alerts per 1,000 installed Communications Hubs",
-                     subtitle: str | None = None) -> alt.VConcatChart:
+def normalised_chart(
+    rates: pd.DataFrame,
+    *,
+    regions: list[str],
+    start: date,
+    end: date,
+    title: str = "Alerts per 1,000 installed Communications Hubs",
+    subtitle: str | None = None,
+) -> alt.VConcatChart:
     """One line per region of alerts per 1,000 CHs installed (`rates` is alerts.per_thousand_hubs(...));
     months without a figure are gaps with a grey band saying why."""
     enable()
-    subtitle = subtitle or ("Alerts in the month ÷ CHs installed at its end × 1,000; C&S = (C + S) ÷ (C + S); "
-                            "hollow marks along the top: no figure (hover for why)")
-    return region_lines(rates, value="per_1000_chs", regions=regions, start=start, end=end, title=title,
-                        subtitle=subtitle, y_title="Alerts per 1,000 CHs", name="rate",
-                        extra_tooltip=[alt.Tooltip("alerts:Q", title="Alerts", format=","),
-                                       alt.Tooltip("chs_installed:Q", title="CHs installed", format=",")])
+    subtitle = subtitle or (
+        "Alerts in the month ÷ CHs installed at its end × 1,000; C&S = (C + S) ÷ (C + S); "
+        "hollow marks along the top: no figure (hover for why)"
+    )
+    return region_lines(
+        rates,
+        value="per_1000_chs",
+        regions=regions,
+        start=start,
+        end=end,
+        title=title,
+        subtitle=subtitle,
+        y_title="Alerts per 1,000 CHs",
+        name="rate",
+        extra_tooltip=[
+            alt.Tooltip("alerts:Q", title="Alerts", format=","),
+            alt.Tooltip("chs_installed:Q", title="CHs installed", format=","),
+        ],
+    )
 
 
 def exceptions_chart(exceptions: pd.DataFrame, *, regions: list[str], start: date, end: date) -> alt.VConcatChart:
@@ -255,141 +360,38 @@ def exceptions_chart(exceptions: pd.DataFrame, *, regions: list[str], start: dat
     (`exceptions` is operations.exceptions_proportion(...))."""
     enable()
     return region_lines(
-        exceptions, value="exceptions_pct", regions=regions, start=start, end=end,
+        exceptions,
+        value="exceptions_pct",
+        regions=regions,
+        start=start,
+        end=end,
         title="Exceptions as a proportion of installations",
         subtitle="Exceptions ÷ installations made in the month × 100; hollow marks along the top: no figure",
-        y_title="Exceptions (% of installed)", value_format=".2f", name="exceptions",
-        extra_tooltip=[alt.Tooltip("exceptions:Q", title="Exceptions", format=","),
-                       alt.Tooltip("installed_in_month:Q", title="Installed in the month", format=",")])
-
-
-def _level_rows(measure: pd.DataFrame) -> pd.DataFrame:
-    """Target and minimum as steps: each month's level from its first day, the last one closed a month on."""
-    rows = []
-    part = measure[measure["target"].notna()]
-    for r in part.itertuples():
-        for name, value in (("Target", r.target), ("Minimum", r.minimum)):
-            rows.append({"level_name": name, "level": float(value), "at_iso": iso(r.month)})
-    if len(part):
-        last = part.iloc[-1]
-        for name, value in (("Target", last["target"]), ("Minimum", last["minimum"])):
-            rows.append({"level_name": name, "level": float(value), "at_iso": iso(_next_month(last["month"]))})
-    return pd.DataFrame(rows, columns=["level_name", "level", "at_iso"])
-
-
-def _measure_domain(measure: pd.DataFrame, levels: pd.DataFrame, unit: str) -> tuple[float, float]:
-    return value_domain(measure, levels, unit)
-
-
-def beside_chart(view: "BesideView", *, height: int = PANEL_HEIGHT) -> alt.VConcatChart:
-    """The alert series (top) above the measure (bottom) on one time axis (`view` is alerts.BesideView).
-
-    The months the measure was below its minimum are shaded in both panels and their alert bars are
-    drawn in vermillion, so the eye can run from a miss straight up to the alerts of that month."""
-    enable()
-    start, end = view.start, view.end
-    x = time_axis(start, end)
-    x_mid = time_axis(start, end, field="mid_iso")
-    measure = with_month_bands(view.measure.assign(series=view.measure_provider))
-    measure["status_label"] = [words.STATUS_LABELS[s] for s in measure["status"]]
-    below = measure[measure["status"] == "below_minimum"]
-    alert_frame = with_month_bands(view.alerts.assign(series=view.region)).merge(
-        measure[["start_iso", "status"]], on="start_iso", how="left")
-    bar_kind = f"{view.measure_id} below minimum"
-    alert_frame["bar_kind"] = [bar_kind if s == "below_minimum" else "Other months" for s in alert_frame["status"]]
-    shade_tip = [alt.Tooltip("month_label:N", title="Month"),
-                 alt.Tooltip("value:Q", title=f"{view.measure_id} ({view.measure_provider})", format=".2f"),
-                 alt.Tooltip("minimum:Q", title="Minimum")]
-
-    def shading(name: str) -> alt.Chart:
-        return (alt.Chart(below[["start_iso", "end_iso", "month_label", "value", "minimum"]], name=name)
-                .mark_rect(color=BELOW_MINIMUM_FILL, opacity=0.55).encode(x=x, x2=_x2(), tooltip=shade_tip))
-
-    # --- top: the alerts
-    is_rate = view.basis == "per1000"
-    value_format = ",.1f" if is_rate else ","
-    figures = alert_frame[alert_frame["value"].notna()].assign(zero=0.0)
-    gaps = alert_frame[alert_frame["value"].isna()]
-    top_layers = []
-    if not below.empty:
-        top_layers.append(shading("below_minimum_alerts"))
-    if not gaps.empty:
-        top_layers.append(_gap_band(gaps[["start_iso", "end_iso", "month_label", "series", "note"]], x,
-                                    "no_alert_figure"))
-    top_layers.append(
-        alt.Chart(figures[["start_iso", "end_iso", "month_label", "value", "zero", "bar_kind", "series"]],
-                  name="alert_bars").mark_rect(stroke="white", strokeWidth=0.6)
-        .encode(x=x, x2=_x2(), y=alt.Y("zero:Q", title="Per 1,000 CHs" if is_rate else "Alerts",
-                                       axis=alt.Axis(format=",.0f" if is_rate else "~s", labelExpr=ZERO_LABEL)),
-                y2="value:Q",
-                color=alt.Color("bar_kind:N", scale=alt.Scale(domain=[bar_kind, "Other months"],
-                                                             range=[BELOW_MINIMUM, OTHER_MONTHS]),
-                                legend=alt.Legend(title=None)),
-                tooltip=[alt.Tooltip("month_label:N", title="Month"), alt.Tooltip("series:N", title="Region"),
-                         alt.Tooltip("value:Q", title=view.alert_label, format=value_format),
-                         alt.Tooltip("bar_kind:N", title="Month kind")])
+        y_title="Exceptions (% of installed)",
+        value_format=".2f",
+        name="exceptions",
+        extra_tooltip=[
+            alt.Tooltip("exceptions:Q", title="Exceptions", format=","),
+            alt.Tooltip("installed_in_month:Q", title="Installed in the month", format=","),
+        ],
     )
-    top = alt.layer(*top_layers).properties(
-        width=WIDTH, height=height, title=alt.TitleParams(view.alert_label, fontSize=12, anchor="start"))
-
-    # --- bottom: the measure
-    levels = _level_rows(view.measure)
-    y_domain = _measure_domain(view.measure, levels, view.unit)
-    y_scale = alt.Scale(domain=list(y_domain), nice=False, zero=False, clamp=True)
-    y_title = f"{view.measure_id} (%)" if view.unit == "percent" else view.measure_id
-    bottom_layers = []
-    if not below.empty:
-        bottom_layers.append(shading("below_minimum_measure"))
-    if not levels.empty:
-        bottom_layers.append(
-            alt.Chart(levels, name="levels").mark_line(interpolate="step-after", color="#333333", strokeWidth=1.4)
-            .encode(x=time_axis(start, end, field="at_iso"), y=alt.Y("level:Q", scale=y_scale, title=y_title),
-                    strokeDash=alt.StrokeDash("level_name:N", scale=alt.Scale(domain=LEVEL_DOMAIN, range=LEVEL_DASHES),
-                                              legend=alt.Legend(title=None)),
-                    detail="level_name:N")
-        )
-    measure["segment"] = measure["value"].isna().cumsum()
-    values = measure[measure["value"].notna()][["mid_iso", "month_label", "value", "target", "minimum",
-                                                "status_label", "note", "segment"]]
-    no_figure = measure[measure["value"].isna()].assign(
-        note=lambda f: ["Not reported" + (f": {n}" if n else "") for n in f["note"]])
-    if not no_figure.empty:
-        bottom_layers.append(_gap_band(no_figure[["start_iso", "end_iso", "month_label", "series", "note"]], x,
-                                       "no_measure_figure"))
-    if not values.empty:
-        bottom_layers.append(
-            alt.Chart(values, name="measure_line").mark_line(color="#0072B2", strokeWidth=1.6)
-            .encode(x=x_mid, y=alt.Y("value:Q", scale=y_scale, title=y_title), detail="segment:N")
-        )
-        status_legend = alt.Legend(title=None)
-        bottom_layers.append(
-            alt.Chart(values, name="status_points").mark_point(filled=True, size=55, opacity=1, strokeWidth=1.5)
-            .encode(x=x_mid, y=alt.Y("value:Q", scale=y_scale),
-                    shape=alt.Shape("status_label:N", scale=alt.Scale(domain=STATUS_DOMAIN, range=STATUS_SHAPES),
-                                    legend=status_legend),
-                    color=alt.Color("status_label:N", scale=alt.Scale(domain=STATUS_DOMAIN, range=STATUS_COLOURS),
-                                    legend=status_legend),
-                    tooltip=[alt.Tooltip("month_label:N", title="Month"),
-                             alt.Tooltip("value:Q", title=view.measure_id, format=".2f"),
-                             alt.Tooltip("status_label:N", title="Status"), alt.Tooltip("target:Q", title="Target"),
-                             alt.Tooltip("minimum:Q", title="Minimum"), alt.Tooltip("note:N", title="Note")])
-        )
-    bottom = alt.layer(*bottom_layers).properties(
-        width=WIDTH, height=height, title=alt.TitleParams(view.measure_label, fontSize=12, anchor="start"))
-    subtitle = (f"Shaded: months {view.measure_id} ({view.measure_provider}) was below its minimum. "
-                "Target solid, minimum dashed; grey: no figure (hover for why)")
-    title = alt.TitleParams(f"{view.alert_label} beside {view.measure_id} ({view.measure_provider})", subtitle=subtitle)
-    return alt.vconcat(top, bottom, spacing=14, title=title).resolve_scale(
-        x="shared", color="independent", shape="independent", strokeDash="independent")
 
 
 # ---------------------------------------------------------------------------
 # Operations
 
 
-def small_multiples(series: pd.DataFrame, *, panels: list[str], start: date, end: date, columns: int = 2,
-                    title: str | None = None, subtitle: str | None = None,
-                    width: int = COMPACT_WIDTH) -> alt.ConcatChart:
+def small_multiples(
+    series: pd.DataFrame,
+    *,
+    panels: list[str],
+    start: date,
+    end: date,
+    columns: int = 2,
+    title: str | None = None,
+    subtitle: str | None = None,
+    width: int = COMPACT_WIDTH,
+) -> alt.ConcatChart:
     """Compact trends, one panel per name in `panels` (in that order), one line per series in each.
 
     `series` has panel, series, month, value, note, unit (operations.series(...)). Panels share the time
@@ -398,7 +400,7 @@ def small_multiples(series: pd.DataFrame, *, panels: list[str], start: date, end
     enable()
     series_names = list(dict.fromkeys(series.loc[series["panel"].isin(panels), "series"]))
     colour, dash, shape = region_scales(series_names)
-    legend = alt.Legend(title=None) if len(series_names) > 1 else None   # one series: the titles say it
+    legend = alt.Legend(title=None) if len(series_names) > 1 else None  # one series: the titles say it
     charts_ = []
     for number, panel in enumerate(panels):
         part = with_month_bands(series[series["panel"] == panel].reset_index(drop=True))
@@ -408,18 +410,38 @@ def small_multiples(series: pd.DataFrame, *, panels: list[str], start: date, end
         part["segment"] = _segments(part, "series", "value")
         part = part[["series", "start_iso", "end_iso", "mid_iso", "month_label", "value", "note", "segment"]]
         x = time_axis(start, end, field="mid_iso")
-        y = alt.Y("value:Q", title=None, scale=alt.Scale(zero=not percent),
-                  axis=alt.Axis(format=".1f" if percent else "~s", tickCount=4, labelExpr=ZERO_LABEL))
+        y = alt.Y(
+            "value:Q",
+            title=None,
+            scale=alt.Scale(zero=not percent),
+            axis=alt.Axis(format=".1f" if percent else "~s", tickCount=4, labelExpr=ZERO_LABEL),
+        )
         figures = part[part["value"].notna()]
         gaps = part[part["value"].isna()]
         layers = _gap_layers(gaps, part["series"].nunique(), start, end, colour, shape, f"panel_{number}")
-        layers += _region_layers(figures, x, y, colour, dash, shape, legend, [alt.Tooltip("month_label:N", title="Month"), alt.Tooltip("series:N", title="Region"),
-                             alt.Tooltip("value:Q", title=panel, format=".2f" if percent else ",.0f"),
-                             alt.Tooltip("note:N", title="Note")],
-                                 names=(f"lines_{number}", f"points_{number}"), stroke=1.5, size=14)
-        charts_.append(alt.layer(*layers).properties(
-            width=width, height=COMPACT_HEIGHT,
-            title=alt.TitleParams(panel, fontSize=12, anchor="start", font=FONT)))
+        layers += _region_layers(
+            figures,
+            x,
+            y,
+            colour,
+            dash,
+            shape,
+            legend,
+            [
+                alt.Tooltip("month_label:N", title="Month"),
+                alt.Tooltip("series:N", title="Region"),
+                alt.Tooltip("value:Q", title=panel, format=".2f" if percent else ",.0f"),
+                alt.Tooltip("note:N", title="Note"),
+            ],
+            names=(f"lines_{number}", f"points_{number}"),
+            stroke=1.5,
+            size=14,
+        )
+        charts_.append(
+            alt.layer(*layers).properties(
+                width=width, height=COMPACT_HEIGHT, title=alt.TitleParams(panel, fontSize=12, anchor="start", font=FONT)
+            )
+        )
     chart = alt.concat(*charts_, columns=columns, spacing=18)
     if title:
         chart = chart.properties(title=alt.TitleParams(title, subtitle=subtitle or ""))
@@ -430,10 +452,22 @@ def _region_layers(figures, x, y, colour, dash, shape, legend, tooltip, *, names
     """A line per region (colour and dash) and its points (colour and shape): regions stay apart in greyscale."""
     lines_name, points_name = names
     return [
-        alt.Chart(figures, name=lines_name).mark_line(strokeWidth=stroke)
-        .encode(x=x, y=y, color=alt.Color("series:N", scale=colour, legend=legend),
-                strokeDash=alt.StrokeDash("series:N", scale=dash, legend=legend), detail="segment:N"),
-        alt.Chart(figures, name=points_name).mark_point(filled=True, size=size, opacity=1)
-        .encode(x=x, y=y, color=alt.Color("series:N", scale=colour, legend=legend),
-                shape=alt.Shape("series:N", scale=shape, legend=legend), tooltip=tooltip),
+        alt.Chart(figures, name=lines_name)
+        .mark_line(strokeWidth=stroke)
+        .encode(
+            x=x,
+            y=y,
+            color=alt.Color("series:N", scale=colour, legend=legend),
+            strokeDash=alt.StrokeDash("series:N", scale=dash, legend=legend),
+            detail="segment:N",
+        ),
+        alt.Chart(figures, name=points_name)
+        .mark_point(filled=True, size=size, opacity=1)
+        .encode(
+            x=x,
+            y=y,
+            color=alt.Color("series:N", scale=colour, legend=legend),
+            shape=alt.Shape("series:N", scale=shape, legend=legend),
+            tooltip=tooltip,
+        ),
     ]

@@ -9,8 +9,8 @@ colour; target solid and minimum dashed as on the trend charts. No Streamlit her
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import date
-from typing import Sequence
 
 import altair as alt
 import pandas as pd
@@ -28,7 +28,6 @@ RDP_SHAPES = ["circle", "square", "triangle-up"]
 RDP_DASHES = [[1, 0], [6, 3], [2, 2]]
 
 
-
 def _month_axis(months: Sequence[date], field: str = "month_iso") -> alt.X:
     """A time axis from the first of the months given to the end of the last."""
     first, last = min(months), max(months)
@@ -36,8 +35,13 @@ def _month_axis(months: Sequence[date], field: str = "month_iso") -> alt.X:
     span = (last.year - first.year) * 12 + last.month - first.month + 1
     # A tick every `step` months (at most about eight labels), on month boundaries.
     step = next((s for s in (1, 2, 3, 6, 12) if span / s <= 8), 24)
-    axis = alt.Axis(format="%b %Y", labelAngle=0, tickCount=alt.TimeIntervalStep(interval="month", step=step),
-                    labelOverlap="greedy", title=None)
+    axis = alt.Axis(
+        format="%b %Y",
+        labelAngle=0,
+        tickCount=alt.TimeIntervalStep(interval="month", step=step),
+        labelOverlap="greedy",
+        title=None,
+    )
     return alt.X(f"{field}:T", scale=alt.Scale(domain=[iso(first), iso(end)]), axis=axis)
 
 
@@ -49,9 +53,15 @@ def _month_end(day) -> str:
     return (pd.Timestamp(day).to_period("M").to_timestamp() + pd.DateOffset(months=1)).strftime("%Y-%m-%d")
 
 
-def opened_chart(counts: pd.DataFrame, months: Sequence[date], *, by: str = "category",
-                 providers: Sequence[str] = (), title: str = "Incidents opened per month",
-                 subtitle: str = "") -> alt.LayerChart:
+def opened_chart(
+    counts: pd.DataFrame,
+    months: Sequence[date],
+    *,
+    by: str = "category",
+    providers: Sequence[str] = (),
+    title: str = "Incidents opened per month",
+    subtitle: str = "",
+) -> alt.LayerChart:
     """Stacked bars of incidents opened per month by category (or by provider), with the
     number resolved in each month as a black line of diamonds.
 
@@ -63,9 +73,11 @@ def opened_chart(counts: pd.DataFrame, months: Sequence[date], *, by: str = "cat
         raise ValueError("by is 'category' or 'provider'")
     months = list(months) or [date.today().replace(day=1)]
     x = _month_axis(months)
-    frame = counts.assign(month_iso=[iso(m) for m in counts["month"]],
-                          month_label=[pd.Timestamp(m).strftime("%B %Y") for m in counts["month"]],
-                          category_label=[f"Cat {c}" for c in counts["category"]])
+    frame = counts.assign(
+        month_iso=[iso(m) for m in counts["month"]],
+        month_label=[pd.Timestamp(m).strftime("%B %Y") for m in counts["month"]],
+        category_label=[f"Cat {c}" for c in counts["category"]],
+    )
     if by == "category":
         key, domain, colours, word = "category_label", CATEGORY_DOMAIN, CATEGORY_COLOURS, "Category"
         order_field = "category"
@@ -73,10 +85,14 @@ def opened_chart(counts: pd.DataFrame, months: Sequence[date], *, by: str = "cat
         domain = list(providers) or list(dict.fromkeys(frame["provider"]))
         key, colours, word, order_field = "provider", OKABE_ITO[: len(domain)], "Provider", "provider_order"
         frame = frame.assign(
-            provider_order=[domain.index(p) if p in domain else len(domain) for p in frame["provider"]])
+            provider_order=[domain.index(p) if p in domain else len(domain) for p in frame["provider"]]
+        )
     columns = ["month_iso", "month_label", key, order_field]
-    stacked = frame.groupby(columns, as_index=False)["opened"].sum() if len(frame) else \
-        pd.DataFrame(columns=[*columns, "opened"])
+    stacked = (
+        frame.groupby(columns, as_index=False)["opened"].sum()
+        if len(frame)
+        else pd.DataFrame(columns=[*columns, "opened"])
+    )
     # Stacked here, not by Vega-Lite (which does not stack bars spanning x to x2): the most
     # severe category, or the first provider, at the bottom of every bar.
     stacked = stacked.astype({"opened": int})
@@ -89,35 +105,55 @@ def opened_chart(counts: pd.DataFrame, months: Sequence[date], *, by: str = "cat
         alt.Chart(stacked, name="opened_bars")
         .mark_bar(stroke="white", strokeWidth=0.8)
         .encode(
-            x=x, x2="month_end:T",
-            y=alt.Y("top:Q", title="Incidents", scale=alt.Scale(zero=True)), y2="bottom:Q",
-            color=alt.Color(f"{key}:N", scale=alt.Scale(domain=domain, range=colours),
-                            legend=alt.Legend(title=f"Opened, by {word.lower()}")),
-            tooltip=[alt.Tooltip("month_label:N", title="Month"), alt.Tooltip(f"{key}:N", title=word),
-                     alt.Tooltip("opened:Q", title="Opened")],
+            x=x,
+            x2="month_end:T",
+            y=alt.Y("top:Q", title="Incidents", scale=alt.Scale(zero=True)),
+            y2="bottom:Q",
+            color=alt.Color(
+                f"{key}:N",
+                scale=alt.Scale(domain=domain, range=colours),
+                legend=alt.Legend(title=f"Opened, by {word.lower()}"),
+            ),
+            tooltip=[
+                alt.Tooltip("month_label:N", title="Month"),
+                alt.Tooltip(f"{key}:N", title=word),
+                alt.Tooltip("opened:Q", title="Opened"),
+            ],
         )
     )
     # Resolved in every month shown (a month with none is a zero: these are counts of the log).
     totals = frame.groupby("month_iso")["resolved"].sum().to_dict() if len(frame) else {}
     shown = sorted(months)
-    resolved = pd.DataFrame({
-        "month_iso": [iso(m) for m in shown],
-        "month_label": [pd.Timestamp(m).strftime("%B %Y") for m in shown],
-        "resolved": [int(totals.get(iso(m), 0)) for m in shown],
-        "segment": _segments(shown, pd.Series([0.0] * len(shown))),
-    })
+    resolved = pd.DataFrame(
+        {
+            "month_iso": [iso(m) for m in shown],
+            "month_label": [pd.Timestamp(m).strftime("%B %Y") for m in shown],
+            "resolved": [int(totals.get(iso(m), 0)) for m in shown],
+            "segment": _segments(shown, pd.Series([0.0] * len(shown))),
+        }
+    )
     resolved = resolved.assign(series=RESOLVED_LABEL, month_mid=[_mid_month(m) for m in resolved["month_iso"]])
     mid = _month_axis(months, "month_mid")
-    line = alt.Chart(resolved, name="resolved_line").mark_line(color="#000000", strokeWidth=1.2).encode(
-        x=mid, y=alt.Y("resolved:Q"), detail="segment:N")
-    points = alt.Chart(resolved, name="resolved_points").mark_point(
-        color="#000000", filled=True, size=45, opacity=1).encode(
-        x=mid, y=alt.Y("resolved:Q"),
-        shape=alt.Shape("series:N", scale=alt.Scale(domain=[RESOLVED_LABEL], range=["diamond"]),
-                        legend=alt.Legend(title=None)),
-        tooltip=[alt.Tooltip("month_label:N", title="Month"), alt.Tooltip("resolved:Q", title="Resolved")])
+    line = (
+        alt.Chart(resolved, name="resolved_line")
+        .mark_line(color="#000000", strokeWidth=1.2)
+        .encode(x=mid, y=alt.Y("resolved:Q"), detail="segment:N")
+    )
+    points = (
+        alt.Chart(resolved, name="resolved_points")
+        .mark_point(color="#000000", filled=True, size=45, opacity=1)
+        .encode(
+            x=mid,
+            y=alt.Y("resolved:Q"),
+            shape=alt.Shape(
+                "series:N", scale=alt.Scale(domain=[RESOLVED_LABEL], range=["diamond"]), legend=alt.Legend(title=None)
+            ),
+            tooltip=[alt.Tooltip("month_label:N", title="Month"), alt.Tooltip("resolved:Q", title="Resolved")],
+        )
+    )
     return alt.layer(bars, line, points).properties(
-        width=WIDTH, height=PANEL_HEIGHT + 60, title=alt.TitleParams(title, subtitle=subtitle or alt.Undefined))
+        width=WIDTH, height=PANEL_HEIGHT + 60, title=alt.TitleParams(title, subtitle=subtitle or alt.Undefined)
+    )
 
 
 def _segments(months: Sequence, values: pd.Series) -> list[int]:
@@ -138,7 +174,7 @@ def resolution_chart(frame: pd.DataFrame, *, subtitle: str = "") -> alt.VConcatC
     their Target Resolution Time each month, beside the reported CPM figure, against the
     CPM's target (solid) and minimum (dashed).
 
-    `frame` is incidents.resolution_against_cpm. A month with no incident of the band
+    `frame` is queries.resolution.resolution_against_cpm. A month with no incident of the band
     resolved has no share (a gap), never 0 or 100."""
     enable()
     months = [pd.Timestamp(m).date() for m in frame["month"]] or [date.today().replace(day=1)]
@@ -150,30 +186,46 @@ def resolution_chart(frame: pd.DataFrame, *, subtitle: str = "") -> alt.VConcatC
     for measure, part in frame.groupby("measure", sort=False):
         part = part.sort_values("month").reset_index(drop=True)
         categories = part["categories"].iloc[0]
-        base = part.assign(month_iso=[iso(m) for m in part["month"]],
-                           month_label=[pd.Timestamp(m).strftime("%B %Y") for m in part["month"]])
+        base = part.assign(
+            month_iso=[iso(m) for m in part["month"]],
+            month_label=[pd.Timestamp(m).strftime("%B %Y") for m in part["month"]],
+        )
         reported_name = f"{measure} reported (DCC)"
-        long = pd.concat([
-            base.assign(series=SHARE_LABEL, value=base["share_within"],
-                        segment=_segments(base["month"], base["share_within"])),
-            base.assign(series=reported_name, value=base["reported"],
-                        segment=_segments(base["month"], base["reported"])),
-        ], ignore_index=True)
+        long = pd.concat(
+            [
+                base.assign(
+                    series=SHARE_LABEL,
+                    value=base["share_within"],
+                    segment=_segments(base["month"], base["share_within"]),
+                ),
+                base.assign(
+                    series=reported_name, value=base["reported"], segment=_segments(base["month"], base["reported"])
+                ),
+            ],
+            ignore_index=True,
+        )
         long = long[long["value"].notna()]
-        long = long.assign(series_segment=long["series"] + "/" + long["segment"].astype(str),
-                           counts_text=[f"{w} of {r}" for w, r in zip(long["within_trt"], long["resolved"])])
+        long = long.assign(
+            series_segment=long["series"] + "/" + long["segment"].astype(str),
+            counts_text=[f"{w} of {r}" for w, r in zip(long["within_trt"], long["resolved"])],
+        )
         series_domain = [SHARE_LABEL, "CPM reported (DCC)"]
         long["series_key"] = [SHARE_LABEL if s == SHARE_LABEL else "CPM reported (DCC)" for s in long["series"]]
         # Only what the marks and tooltips use is embedded.
         long = long[["month_iso", "month_label", "series", "series_key", "series_segment", "value", "counts_text"]]
         legend = alt.Legend(title=None, labelLimit=0)
-        colour = alt.Color("series_key:N", scale=alt.Scale(domain=series_domain, range=["#0072B2", "#D55E00"]),
-                           legend=legend)
-        shape = alt.Shape("series_key:N", scale=alt.Scale(domain=series_domain, range=["circle", "square"]),
-                          legend=legend)
-        tips = [alt.Tooltip("month_label:N", title="Month"), alt.Tooltip("series:N", title="Series"),
-                alt.Tooltip("value:Q", title="Value (%)", format=".2f"),
-                alt.Tooltip("counts_text:N", title="Within TRT / resolved")]
+        colour = alt.Color(
+            "series_key:N", scale=alt.Scale(domain=series_domain, range=["#0072B2", "#D55E00"]), legend=legend
+        )
+        shape = alt.Shape(
+            "series_key:N", scale=alt.Scale(domain=series_domain, range=["circle", "square"]), legend=legend
+        )
+        tips = [
+            alt.Tooltip("month_label:N", title="Month"),
+            alt.Tooltip("series:N", title="Series"),
+            alt.Tooltip("value:Q", title="Value (%)", format=".2f"),
+            alt.Tooltip("counts_text:N", title="Within TRT / resolved"),
+        ]
         layers = []
         levels = base[base["target"].notna()]
         if not levels.empty:
@@ -181,39 +233,65 @@ def resolution_chart(frame: pd.DataFrame, *, subtitle: str = "") -> alt.VConcatC
             nxt = pd.Timestamp(last["month"].iloc[0]) + pd.DateOffset(months=1)
             last["month_iso"] = nxt.strftime("%Y-%m-%d")
             steps = pd.concat([levels, last], ignore_index=True)
-            level_rows = pd.concat([
-                steps.assign(level_name="Target", level=steps["target"]),
-                steps.assign(level_name="Minimum", level=steps["minimum"]),
-            ], ignore_index=True)[["month_iso", "level_name", "level"]]
+            level_rows = pd.concat(
+                [
+                    steps.assign(level_name="Target", level=steps["target"]),
+                    steps.assign(level_name="Minimum", level=steps["minimum"]),
+                ],
+                ignore_index=True,
+            )[["month_iso", "level_name", "level"]]
             layers.append(
-                alt.Chart(level_rows, name="levels").mark_line(interpolate="step-after", color="#333333",
-                                                               strokeWidth=1.4)
-                .encode(x=x, y=alt.Y("level:Q", scale=y_scale, title="Resolved within TRT (%)"),
-                        strokeDash=alt.StrokeDash("level_name:N",
-                                                  scale=alt.Scale(domain=LEVEL_DOMAIN, range=LEVEL_DASHES),
-                                                  legend=alt.Legend(title=None)),
-                        detail="level_name:N")
+                alt.Chart(level_rows, name="levels")
+                .mark_line(interpolate="step-after", color="#333333", strokeWidth=1.4)
+                .encode(
+                    x=x,
+                    y=alt.Y("level:Q", scale=y_scale, title="Resolved within TRT (%)"),
+                    strokeDash=alt.StrokeDash(
+                        "level_name:N",
+                        scale=alt.Scale(domain=LEVEL_DOMAIN, range=LEVEL_DASHES),
+                        legend=alt.Legend(title=None),
+                    ),
+                    detail="level_name:N",
+                )
             )
         # The reported figure first, the computed share over it: where both are 100 the share shows.
-        for name, rows in (("reported", long[long["series_key"] != SHARE_LABEL]),
-                           ("share", long[long["series_key"] == SHARE_LABEL])):
+        for name, rows in (
+            ("reported", long[long["series_key"] != SHARE_LABEL]),
+            ("share", long[long["series_key"] == SHARE_LABEL]),
+        ):
             layers.append(
-                alt.Chart(rows, name=f"{name}_line").mark_line(strokeWidth=1.6)
-                .encode(x=x, y=alt.Y("value:Q", scale=y_scale, title="Resolved within TRT (%)"), color=colour,
-                        detail="series_segment:N")
+                alt.Chart(rows, name=f"{name}_line")
+                .mark_line(strokeWidth=1.6)
+                .encode(
+                    x=x,
+                    y=alt.Y("value:Q", scale=y_scale, title="Resolved within TRT (%)"),
+                    color=colour,
+                    detail="series_segment:N",
+                )
             )
             layers.append(
-                alt.Chart(rows, name=f"{name}_points").mark_point(filled=True, size=50, opacity=1)
+                alt.Chart(rows, name=f"{name}_points")
+                .mark_point(filled=True, size=50, opacity=1)
                 .encode(x=x, y=alt.Y("value:Q", scale=y_scale), color=colour, shape=shape, tooltip=tips)
             )
-        panels.append(alt.layer(*layers, title=alt.TitleParams(
-            f"{measure}: Category {categories.replace('-', '–')} incidents", fontSize=12, anchor="start"))
-            .properties(width=WIDTH, height=PANEL_HEIGHT))
-    return alt.vconcat(*panels, spacing=18, title=alt.TitleParams(
-        "Incidents resolved within their Target Resolution Time",
-        subtitle=subtitle or "CPM target (solid line) and minimum (dashed); the reported figure beside the "
-                             "share computed from the incident log")).resolve_scale(
-        color="shared", shape="shared", strokeDash="shared")
+        panels.append(
+            alt.layer(
+                *layers,
+                title=alt.TitleParams(
+                    f"{measure}: Category {categories.replace('-', '–')} incidents", fontSize=12, anchor="start"
+                ),
+            ).properties(width=WIDTH, height=PANEL_HEIGHT)
+        )
+    return alt.vconcat(
+        *panels,
+        spacing=18,
+        title=alt.TitleParams(
+            "Incidents resolved within their Target Resolution Time",
+            subtitle=subtitle
+            or "CPM target (solid line) and minimum (dashed); the reported figure beside the "
+            "share computed from the incident log",
+        ),
+    ).resolve_scale(color="shared", shape="shared", strokeDash="shared")
 
 
 def rdp_chart(frame: pd.DataFrame, *, subtitle: str = "") -> alt.LayerChart:
@@ -229,8 +307,15 @@ def rdp_chart(frame: pd.DataFrame, *, subtitle: str = "") -> alt.LayerChart:
         segments = _segments(frame["month"], values)
         for month, value, segment in zip(frame["month"], values, segments):
             if pd.notna(value):
-                rows.append({"month_iso": iso(month), "month_label": pd.Timestamp(month).strftime("%B %Y"),
-                             "series": name, "value": float(value), "segment": f"{name}/{segment}"})
+                rows.append(
+                    {
+                        "month_iso": iso(month),
+                        "month_label": pd.Timestamp(month).strftime("%B %Y"),
+                        "series": name,
+                        "value": float(value),
+                        "segment": f"{name}/{segment}",
+                    }
+                )
     long = pd.DataFrame(rows, columns=["month_iso", "month_label", "series", "value", "segment"])
     colour = alt.Color("series:N", scale=alt.Scale(domain=domain, range=OKABE_ITO[:3]), legend=alt.Legend(title=None))
     # One line layer per series with its colour and dash fixed, so the one legend (colour and
@@ -241,13 +326,28 @@ def rdp_chart(frame: pd.DataFrame, *, subtitle: str = "") -> alt.LayerChart:
         .encode(x=x, y=alt.Y("value:Q", title="RDP incidents"), detail="segment:N")
         for number, (column, name) in enumerate(RDP_SERIES.items())
     ]
-    points = alt.Chart(long, name="rdp_points").mark_point(filled=True, size=45, opacity=1).encode(
-        x=x, y=alt.Y("value:Q"), color=colour,
-        shape=alt.Shape("series:N", scale=alt.Scale(domain=domain, range=RDP_SHAPES), legend=alt.Legend(title=None)),
-        tooltip=[alt.Tooltip("month_label:N", title="Month"), alt.Tooltip("series:N", title="Figure"),
-                 alt.Tooltip("value:Q", title="Incidents", format=",.0f")])
+    points = (
+        alt.Chart(long, name="rdp_points")
+        .mark_point(filled=True, size=45, opacity=1)
+        .encode(
+            x=x,
+            y=alt.Y("value:Q"),
+            color=colour,
+            shape=alt.Shape(
+                "series:N", scale=alt.Scale(domain=domain, range=RDP_SHAPES), legend=alt.Legend(title=None)
+            ),
+            tooltip=[
+                alt.Tooltip("month_label:N", title="Month"),
+                alt.Tooltip("series:N", title="Figure"),
+                alt.Tooltip("value:Q", title="Incidents", format=",.0f"),
+            ],
+        )
+    )
     return alt.layer(*lines, points).properties(
-        width=WIDTH, height=PANEL_HEIGHT + 40,
-        title=alt.TitleParams("Registration Data Provider (RDP) incidents",
-                              subtitle=subtitle or "From the operational figures DCC reports each month"))
-
+        width=WIDTH,
+        height=PANEL_HEIGHT + 40,
+        title=alt.TitleParams(
+            "Registration Data Provider (RDP) incidents",
+            subtitle=subtitle or "From the operational figures DCC reports each month",
+        ),
+    )

@@ -40,17 +40,19 @@ def frame_records(frame: pd.DataFrame) -> list[dict] | None:
             stamps = col.to_numpy()
             seconds = stamps.astype("datetime64[s]")
             valid = ~np.isnat(stamps)
-            if (stamps[valid] != seconds[valid]).any():          # sub-second times: Altair's isoformat
+            if (stamps[valid] != seconds[valid]).any():  # sub-second times: Altair's isoformat
                 return None
             lists.append(["" if text == "NaT" else text for text in np.datetime_as_string(seconds, unit="s").tolist()])
         elif kind == "f" and isinstance(col.dtype, np.dtype):
             values = col.to_numpy()
             good = np.isfinite(values)
-            lists.append(values.tolist() if good.all() else [v if ok else None for v, ok in zip(values.tolist(), good.tolist())])
+            lists.append(
+                values.tolist() if good.all() else [v if ok else None for v, ok in zip(values.tolist(), good.tolist())]
+            )
         elif kind in "iub" and isinstance(col.dtype, np.dtype):
             lists.append(col.to_numpy().tolist())
         elif str(col.dtype) in ("str", "string"):
-            lists.append(col.to_numpy(dtype=object, na_value=None).tolist())      # missing as None
+            lists.append(col.to_numpy(dtype=object, na_value=None).tolist())  # missing as None
         elif col.dtype == object:
             values = col.tolist()
             present = col.notna().tolist()
@@ -89,7 +91,7 @@ def with_footer(chart: alt.TopLevelMixin, lines: list[str]) -> alt.VConcatChart:
     return alt.vconcat(chart, _footer_chart(lines), spacing=10)
 
 
-_SPECS: dict[int, tuple] = {}       # id(chart) -> (weak reference to it, its Vega-Lite spec)
+_SPECS: dict[int, tuple] = {}  # id(chart) -> (weak reference to it, its Vega-Lite spec)
 TOP_LEVEL_ONLY = ("$schema", "config", "datasets", "autosize", "background", "padding", "usermeta")
 
 
@@ -116,7 +118,7 @@ _AS_BUILT: dict[type, type] = {}
 
 def _shell(cls: type, args: tuple, kwds: dict):
     shell = object.__new__(cls)
-    object.__setattr__(shell, "_args", args)     # as SchemaBase.__init__ stores them
+    object.__setattr__(shell, "_args", args)  # as SchemaBase.__init__ stores them
     object.__setattr__(shell, "_kwds", kwds)
     return shell
 

@@ -20,8 +20,16 @@ from opsg_metrics.rules.status import run_of
 
 # One legend for what a point means: status by shape and colour, flags by outline shape.
 # An inferred figure (deduced, not reported) is ringed with a sky-blue triangle pointing right.
-MARK_DOMAIN = ["Met", "Below target", "Below minimum", "Not reported", "Unreliable figure", "Revised figure",
-               "Inferred figure", "Major incident"]
+MARK_DOMAIN = [
+    "Met",
+    "Below target",
+    "Below minimum",
+    "Not reported",
+    "Unreliable figure",
+    "Revised figure",
+    "Inferred figure",
+    "Major incident",
+]
 MARK_SHAPES = ["circle", "triangle-down", "cross", "circle", "diamond", "square", "triangle-right", "triangle-up"]
 MARK_COLOURS = ["#009E73", "#E69F00", "#D55E00", "#8C8C8C", "#000000", "#0072B2", "#56B4E9", "#CC79A7"]
 INCIDENT_COLUMNS = ["incident_id", "opened_iso", "opened_text", "category", "provider", "title", "panel"]
@@ -35,17 +43,16 @@ class Annotated:
     measure: str
     title: str
     unit: str
-    figures: pd.DataFrame          # one row per provider and month with a value (line and points)
-    gaps: pd.DataFrame             # months with no figure, and why
-    flags: pd.DataFrame            # unreliable / revised / inferred markers
-    levels: pd.DataFrame           # stepped target and minimum per provider
-    runs: pd.DataFrame             # one text per provider: the run at the end of the range
+    figures: pd.DataFrame  # one row per provider and month with a value (line and points)
+    gaps: pd.DataFrame  # months with no figure, and why
+    flags: pd.DataFrame  # unreliable / revised / inferred markers
+    levels: pd.DataFrame  # stepped target and minimum per provider
+    runs: pd.DataFrame  # one text per provider: the run at the end of the range
     incidents: pd.DataFrame
     annotations: pd.DataFrame
     y_domain: tuple[float, float]
     x_domain: tuple[str, str]
     providers: list[str]
-
 
 
 def _mark_kind(row) -> str:
@@ -82,7 +89,7 @@ def value_domain(figures: pd.DataFrame, levels: pd.DataFrame, unit: str) -> tupl
         low = max(low, 0.0)
     else:
         low = max(low, 0.0) if float(values.min()) >= 0 else low
-    if not (math.isfinite(low) and math.isfinite(high)):      # a figure from before ingest bounded values
+    if not (math.isfinite(low) and math.isfinite(high)):  # a figure from before ingest bounded values
         return (0.0, 100.0)
     return (math.floor(low), math.ceil(high))
 
@@ -121,12 +128,15 @@ def trend_layers_data(
     frame["segment"] = frame.groupby("provider")["value"].transform(lambda v: v.isna().cumsum())
     figures = frame[frame["value"].notna()].copy()
     gaps = frame[frame["value"].isna()].copy()
+
     def gap_reason(r) -> str:
         if r["figure_status"] != "null":
             return "No figure loaded for this month"
         if not r["note_text"]:
             return "Not reported (null figure)"
-        return r["note_text"] if r["note_text"].lower().startswith("not reported") else f"Not reported: {r['note_text']}"
+        return (
+            r["note_text"] if r["note_text"].lower().startswith("not reported") else f"Not reported: {r['note_text']}"
+        )
 
     gaps["reason"] = [gap_reason(r) for _, r in gaps.iterrows()]
     flag_rows = []
@@ -151,35 +161,62 @@ def trend_layers_data(
         closing["month_iso"] = iso(words.next_month(pd.Timestamp(last["month"]).date()))
         for _, r in pd.concat([part, closing.to_frame().T]).iterrows():
             for level, value in (("Target", r["target"]), ("Minimum", r["minimum"])):
-                level_rows.append({"provider": provider, "month_iso": r["month_iso"], "level_name": level,
-                                   "level": float(value), "target": float(r["target"]),
-                                   "minimum": float(r["minimum"])})
+                level_rows.append(
+                    {
+                        "provider": provider,
+                        "month_iso": r["month_iso"],
+                        "level_name": level,
+                        "level": float(value),
+                        "target": float(r["target"]),
+                        "minimum": float(r["minimum"]),
+                    }
+                )
     levels = pd.DataFrame(level_rows, columns=["provider", "month_iso", "level_name", "level", "target", "minimum"])
 
     ends = frame.groupby("provider", sort=False).tail(1)
-    runs = pd.DataFrame({
-        "provider": ends["provider"],
-        "text": [run_of(r, compact=True) for _, r in ends.iterrows()],
-    })
+    runs = pd.DataFrame(
+        {
+            "provider": ends["provider"],
+            "text": [run_of(r, compact=True) for _, r in ends.iterrows()],
+        }
+    )
     runs = runs[runs["text"] != ""]
 
     x_domain = (frame["month_iso"].min(), iso(words.next_month(pd.Timestamp(frame["month"].max()).date())))
     # Only what the marks and tooltips use is embedded: smaller specs render faster and leak nothing else.
-    point_columns = ["provider", "month_iso", "month_label", "value", "mark", "status_text", "numerator_text",
-                     "denominator_text", "target", "minimum", "run_text", "source_text", "note_text", "segment"]
+    point_columns = [
+        "provider",
+        "month_iso",
+        "month_label",
+        "value",
+        "mark",
+        "status_text",
+        "numerator_text",
+        "denominator_text",
+        "target",
+        "minimum",
+        "run_text",
+        "source_text",
+        "note_text",
+        "segment",
+    ]
     incidents = incidents if incidents is not None else pd.DataFrame()
     annotations = annotations if annotations is not None else pd.DataFrame()
     return Annotated(
-        measure=measure, title=f"{measure}: {name}", unit=unit,
+        measure=measure,
+        title=f"{measure}: {name}",
+        unit=unit,
         figures=figures[point_columns].reset_index(drop=True),
         gaps=gaps[["provider", "month_iso", "month_label", "mark", "reason"]].reset_index(drop=True),
         flags=flags[point_columns].reset_index(drop=True),
-        levels=levels, runs=runs,
+        levels=levels,
+        runs=runs,
         incidents=incidents[[c for c in INCIDENT_COLUMNS if c in incidents.columns]],
         annotations=annotations[[c for c in ANNOTATION_COLUMNS if c in annotations.columns]],
-        y_domain=value_domain(figures, levels, unit), x_domain=x_domain, providers=providers,
+        y_domain=value_domain(figures, levels, unit),
+        x_domain=x_domain,
+        providers=providers,
     )
-
 
 
 def _panel(data: Annotated, provider: str) -> alt.LayerChart:
@@ -196,25 +233,33 @@ def _panel(data: Annotated, provider: str) -> alt.LayerChart:
     if not levels.empty:
         band = levels[levels["level_name"] == "Target"]
         layers.append(
-            alt.Chart(band, name="level_band").mark_area(interpolate="step-after", opacity=0.35, color="#D9D9D9")
+            alt.Chart(band, name="level_band")
+            .mark_area(interpolate="step-after", opacity=0.35, color="#D9D9D9")
             .encode(x=x, y=alt.Y("minimum:Q", scale=y_scale, title=y_title), y2="target:Q")
         )
         layers.append(
-            alt.Chart(levels, name="levels").mark_line(interpolate="step-after", color="#333333", strokeWidth=1.4)
+            alt.Chart(levels, name="levels")
+            .mark_line(interpolate="step-after", color="#333333", strokeWidth=1.4)
             .encode(
-                x=x, y=alt.Y("level:Q", scale=y_scale, title=y_title),
-                strokeDash=alt.StrokeDash("level_name:N", scale=alt.Scale(domain=LEVEL_DOMAIN, range=LEVEL_DASHES),
-                                          legend=legend),
+                x=x,
+                y=alt.Y("level:Q", scale=y_scale, title=y_title),
+                strokeDash=alt.StrokeDash(
+                    "level_name:N", scale=alt.Scale(domain=LEVEL_DOMAIN, range=LEVEL_DASHES), legend=legend
+                ),
                 detail="level_name:N",
             )
         )
     tooltip = [
-        alt.Tooltip("month_label:N", title="Month"), alt.Tooltip("provider:N", title="Provider"),
+        alt.Tooltip("month_label:N", title="Month"),
+        alt.Tooltip("provider:N", title="Provider"),
         alt.Tooltip("value:Q", title="Value", format=value_format(data.unit)),
         alt.Tooltip("status_text:N", title="Status"),
-        alt.Tooltip("numerator_text:N", title="Numerator"), alt.Tooltip("denominator_text:N", title="Denominator"),
-        alt.Tooltip("target:Q", title="Target"), alt.Tooltip("minimum:Q", title="Minimum"),
-        alt.Tooltip("run_text:N", title="Run"), alt.Tooltip("source_text:N", title="Source"),
+        alt.Tooltip("numerator_text:N", title="Numerator"),
+        alt.Tooltip("denominator_text:N", title="Denominator"),
+        alt.Tooltip("target:Q", title="Target"),
+        alt.Tooltip("minimum:Q", title="Minimum"),
+        alt.Tooltip("run_text:N", title="Run"),
+        alt.Tooltip("source_text:N", title="Source"),
         alt.Tooltip("note_text:N", title="Note"),
     ]
     figures = data.figures[data.figures["provider"] == provider]
@@ -224,13 +269,15 @@ def _panel(data: Annotated, provider: str) -> alt.LayerChart:
     def marked_points(frame, name, y_field, *, filled, size, tips):
         """Points whose shape and colour both say what they mark (one legend for all of them)."""
         return (
-            alt.Chart(frame, name=name).mark_point(filled=filled, size=size, strokeWidth=1.5, opacity=1)
+            alt.Chart(frame, name=name)
+            .mark_point(filled=filled, size=size, strokeWidth=1.5, opacity=1)
             .encode(x=x, y=alt.Y(f"{y_field}:Q", scale=y_scale), shape=mark_shape, color=mark_colour, tooltip=tips)
         )
 
     if not figures.empty:
         layers.append(
-            alt.Chart(figures, name="value_line").mark_line(color="#0072B2", strokeWidth=1.8)
+            alt.Chart(figures, name="value_line")
+            .mark_line(color="#0072B2", strokeWidth=1.8)
             .encode(x=x, y=alt.Y("value:Q", scale=y_scale, title=y_title), detail="segment:N")
         )
         layers.append(marked_points(figures, "status_points", "value", filled=True, size=60, tips=tooltip))
@@ -239,8 +286,11 @@ def _panel(data: Annotated, provider: str) -> alt.LayerChart:
         layers.append(marked_points(flags, "flag_marks", "value", filled=False, size=220, tips=tooltip))
     gaps = data.gaps[data.gaps["provider"] == provider]
     if not gaps.empty:
-        gap_tips = [alt.Tooltip("month_label:N", title="Month"), alt.Tooltip("provider:N", title="Provider"),
-                    alt.Tooltip("reason:N", title="Why no figure")]
+        gap_tips = [
+            alt.Tooltip("month_label:N", title="Month"),
+            alt.Tooltip("provider:N", title="Provider"),
+            alt.Tooltip("reason:N", title="Why no figure"),
+        ]
         inside = data.y_domain[0] + (data.y_domain[1] - data.y_domain[0]) * 0.04
         layers.append(marked_points(gaps.assign(y=inside), "gap_marks", "y", filled=False, size=70, tips=gap_tips))
     incidents = data.incidents
@@ -249,13 +299,20 @@ def _panel(data: Annotated, provider: str) -> alt.LayerChart:
         incidents = incidents[incidents["panel"] == provider].assign(y=top, mark="Major incident")
     if not incidents.empty:
         layers.append(
-            alt.Chart(incidents, name="major_incidents").mark_point(filled=True, size=70, opacity=0.9)
+            alt.Chart(incidents, name="major_incidents")
+            .mark_point(filled=True, size=70, opacity=0.9)
             .encode(
-                x=alt.X("opened_iso:T", scale=x_scale), y=alt.Y("y:Q", scale=y_scale),
-                shape=mark_shape, color=mark_colour,
-                tooltip=[alt.Tooltip("incident_id:N", title="Major incident"), alt.Tooltip("opened_text:N", title="Opened"),
-                         alt.Tooltip("category:N", title="Category"), alt.Tooltip("provider:N", title="Provider"),
-                         alt.Tooltip("title:N", title="Title")],
+                x=alt.X("opened_iso:T", scale=x_scale),
+                y=alt.Y("y:Q", scale=y_scale),
+                shape=mark_shape,
+                color=mark_colour,
+                tooltip=[
+                    alt.Tooltip("incident_id:N", title="Major incident"),
+                    alt.Tooltip("opened_text:N", title="Opened"),
+                    alt.Tooltip("category:N", title="Category"),
+                    alt.Tooltip("provider:N", title="Provider"),
+                    alt.Tooltip("title:N", title="Title"),
+                ],
             )
         )
     annotations = data.annotations
@@ -264,12 +321,16 @@ def _panel(data: Annotated, provider: str) -> alt.LayerChart:
     if not annotations.empty:
         annotations = annotations.assign(y=data.y_domain[1])
         layers.append(
-            alt.Chart(annotations, name="annotations").mark_rule(color="#56B4E9", strokeWidth=1.2)
+            alt.Chart(annotations, name="annotations")
+            .mark_rule(color="#56B4E9", strokeWidth=1.2)
             .encode(
                 x=alt.X("date_iso:T", scale=x_scale),
                 strokeDash=alt.condition("datum.kind == 'planned'", alt.value([4, 3]), alt.value([1, 0])),
-                tooltip=[alt.Tooltip("date_text:N", title="Date"), alt.Tooltip("kind:N", title="Kind"),
-                         alt.Tooltip("text:N", title="Annotation")],
+                tooltip=[
+                    alt.Tooltip("date_text:N", title="Date"),
+                    alt.Tooltip("kind:N", title="Kind"),
+                    alt.Tooltip("text:N", title="Annotation"),
+                ],
             )
         )
         layers.append(
@@ -279,8 +340,15 @@ def _panel(data: Annotated, provider: str) -> alt.LayerChart:
         )
     runs = data.runs[data.runs["provider"] == provider]
     run_text = runs["text"].iloc[0] if not runs.empty else ""
-    title = alt.TitleParams(provider, subtitle=run_text, fontSize=12, anchor="start", subtitleColor="#A0430A",
-                            subtitleFontSize=11, subtitleFontWeight="bold")
+    title = alt.TitleParams(
+        provider,
+        subtitle=run_text,
+        fontSize=12,
+        anchor="start",
+        subtitleColor="#A0430A",
+        subtitleFontSize=11,
+        subtitleFontWeight="bold",
+    )
     return alt.layer(*layers, title=title).properties(width=WIDTH, height=PANEL_HEIGHT)
 
 

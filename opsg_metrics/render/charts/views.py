@@ -56,8 +56,17 @@ def trend_view(
     table: pd.DataFrame | None = None,
 ) -> TrendView | None:
     """The chart of one measure for some providers over a range, or None when nothing is there."""
-    found = trend_data(con, measure, providers, start, end, window=window, show_incidents=show_incidents,
-                       show_annotations=show_annotations, table=table)
+    found = trend_data(
+        con,
+        measure,
+        providers,
+        start,
+        end,
+        window=window,
+        show_incidents=show_incidents,
+        show_annotations=show_annotations,
+        table=table,
+    )
     if found is None:
         return None
     data = charts.trend_layers_data(found.rows, incidents=found.incidents, annotations=found.annotations)
@@ -96,13 +105,24 @@ class SpcView:
         return self.source.rebase_notes
 
 
-def spc_view(con: duckdb.DuckDBPyConnection, measure: str, providers: list[str], start: date, end: date, *,
-             baseline: int | None = None, use_rebases: bool = True) -> SpcView | None:
+def spc_view(
+    con: duckdb.DuckDBPyConnection,
+    measure: str,
+    providers: list[str],
+    start: date,
+    end: date,
+    *,
+    baseline: int | None = None,
+    use_rebases: bool = True,
+) -> SpcView | None:
     """The SPC chart of one measure over start..end (the months shown), or None when nothing is there."""
     found = spc_data(con, measure, providers, start, end, baseline=baseline, use_rebases=use_rebases)
     if found is None:
         return None
     chart = spc_charts.spc_chart(
-        found.results, unit=found.unit, title=f"{measure}: {found.name}",
-        subtitle=f"SPC (XmR) view, {words.month_label(start)} to {words.month_label(end)}")
+        found.results,
+        unit=found.unit,
+        title=f"{measure}: {found.name}",
+        subtitle=f"SPC (XmR) view, {words.month_label(start)} to {words.month_label(end)}",
+    )
     return SpcView(found, chart)

@@ -3,8 +3,8 @@ misses drawn (Word and HTML), the document's provenance made of both, then laid 
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import date
-from typing import Mapping
 
 import duckdb
 
@@ -21,8 +21,11 @@ from opsg_metrics.rules.status import DEFAULT_WINDOW, status_table
 from opsg_metrics.store.errors import OpsgError
 
 SUMMARY_FORMATS = ("md", "docx", "html")
-MEDIA_TYPES = {"docx": "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
-               "md": "text/markdown", "html": "text/html"}
+MEDIA_TYPES = {
+    "docx": "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
+    "md": "text/markdown",
+    "html": "text/html",
+}
 
 
 def summary_views(con: duckdb.DuckDBPyConnection, summary: Summary, fmt: str) -> list[tuple[str, TrendView]]:
@@ -46,19 +49,30 @@ def document_classification(con: duckdb.DuckDBPyConnection, summary: Summary, fm
     """The classification a document in `fmt` would carry: of the summary's rows and its charts' (the gate
     before anything is drawn)."""
     views = summary_views(con, summary, fmt)
-    return provenance(con, set(summary.provenance.source_ids)
-                      | {i for _, v in views for i in v.provenance.source_ids}).classification
+    return provenance(
+        con, set(summary.provenance.source_ids) | {i for _, v in views for i in v.provenance.source_ids}
+    ).classification
 
 
-def build_document(con: duckdb.DuckDBPyConnection, summary: Summary, fmt: str, *,
-                   commentary: Mapping[str, str] | None = None, charts: bool = True) -> Document:
+def build_document(
+    con: duckdb.DuckDBPyConnection,
+    summary: Summary,
+    fmt: str,
+    *,
+    commentary: Mapping[str, str] | None = None,
+    charts: bool = True,
+) -> Document:
     """The document of a built summary in `fmt`: its charts drawn (PNG for Word, SVG for HTML) and its
     provenance the most restrictive of exactly the rows it states or draws."""
     views = summary_views(con, summary, fmt) if charts else []
-    drawn = tuple(zip([c for c, _ in views], render_many((export_spec(v) for _, v in views),
-                                                         "png" if fmt == "docx" else "svg")))
-    origin = provenance(con, set(summary.provenance.source_ids) | {i for _, v in views for i in v.provenance.source_ids}) \
-        if views else summary.provenance
+    drawn = tuple(
+        zip([c for c, _ in views], render_many((export_spec(v) for _, v in views), "png" if fmt == "docx" else "svg"))
+    )
+    origin = (
+        provenance(con, set(summary.provenance.source_ids) | {i for _, v in views for i in v.provenance.source_ids})
+        if views
+        else summary.provenance
+    )
     return Document(summary, origin, drawn, commentary or {})
 
 
@@ -71,12 +85,18 @@ def render_document(document: Document, fmt: str) -> bytes:
     return word.to_docx(document)
 
 
-def summary_document(con: duckdb.DuckDBPyConnection, month: date, fmt: str, *, window: int = DEFAULT_WINDOW,
-                     commentary: Mapping[str, str] | None = None, charts: bool = True) -> tuple[str, bytes, str]:
+def summary_document(
+    con: duckdb.DuckDBPyConnection,
+    month: date,
+    fmt: str,
+    *,
+    window: int = DEFAULT_WINDOW,
+    commentary: Mapping[str, str] | None = None,
+    charts: bool = True,
+) -> tuple[str, bytes, str]:
     """The month's summary as a file: (file name, bytes, classification)."""
     if fmt not in SUMMARY_FORMATS:
         raise OpsgError(f"unknown format '{fmt}' (use {', '.join(SUMMARY_FORMATS)})")
-    document = build_document(con, build_summary(con, month, window=window), fmt, commentary=commentary,
-                              charts=charts)
+    document = build_document(con, build_summary(con, month, window=window), fmt, commentary=commentary, charts=charts)
     name = f"pmr-summary-{words.month_key(month)}-{document.classification}.{fmt}"
     return name, render_document(document, fmt), document.classification

@@ -5,9 +5,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from types import MappingProxyType
-from typing import Mapping
 
 from opsg_metrics.queries.findings import Summary
 from opsg_metrics.queries.provenance import Provenance
@@ -17,8 +17,8 @@ from opsg_metrics.store.text import printable
 @dataclass(frozen=True)
 class Document:
     summary: Summary
-    provenance: Provenance                                # the summary's rows and its charts'
-    charts: tuple[tuple[str, bytes], ...] = ()            # (caption, PNG or SVG) of the measures below target
+    provenance: Provenance  # the summary's rows and its charts'
+    charts: tuple[tuple[str, bytes], ...] = ()  # (caption, PNG or SVG) of the measures below target
     commentary: Mapping[str, str] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
@@ -26,7 +26,7 @@ class Document:
         object.__setattr__(self, "commentary", MappingProxyType(dict(self.commentary or {})))
 
     @classmethod
-    def of(cls, summary: Summary, commentary: Mapping[str, str] | None = None) -> "Document":
+    def of(cls, summary: Summary, commentary: Mapping[str, str] | None = None) -> Document:
         """A document of the summary alone (no charts): its provenance is the summary's."""
         return cls(summary, summary.provenance, (), commentary or {})
 
@@ -39,4 +39,4 @@ class Document:
 
     def note(self, key: str) -> str:
         """The secretariat's commentary on a finding, printable and trimmed ('' for none)."""
-        return printable((self.commentary.get(key) or "")).strip()
+        return printable(self.commentary.get(key) or "").strip()

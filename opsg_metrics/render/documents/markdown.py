@@ -40,9 +40,15 @@ def to_markdown(document: Document) -> str:
         lines.append("")
         if heading == "Context":
             if not summary.incident_table.empty:
-                lines += ["### Incidents opened, by provider and category", ""] + _md_table(summary.incident_table, "Provider") + [""]
+                lines += (
+                    ["### Incidents opened, by provider and category", ""]
+                    + _md_table(summary.incident_table, "Provider")
+                    + [""]
+                )
             if not summary.alert_table.empty:
-                lines += ["### Alert volumes by code and region", ""] + _md_table(summary.alert_table, "Alert code") + [""]
+                lines += (
+                    ["### Alert volumes by code and region", ""] + _md_table(summary.alert_table, "Alert code") + [""]
+                )
     lines += ["## Every measure and provider", ""] + _md_table(summary.table) + [""]
     lines += ["---", ""] + [f"{md_inline(line)}  " for line in document.footer_lines()]
     return printable("\n".join(lines).rstrip() + "\n")

@@ -86,16 +86,37 @@ def cli(*args, env_db=None, check=None):
     return proc
 
 
-def run_cli(*args, check=None) -> tuple[int, str, str]:
+def run_cli(*args, check=None, env_db=None) -> tuple[int, str, str]:
     """The command line in this process, through cli.main: (exit code, stdout, stderr)."""
+    result = cli_here(*args, check=check, env_db=env_db)
+    return result.returncode, result.stdout, result.stderr
+
+
+def cli_here(*args, check=None, env_db=None):
+    """The command line in this process (as `cli`, without starting one): returncode, stdout and stderr.
+    argparse's exits (help, usage errors) are exit codes here too."""
+    from types import SimpleNamespace
+
     from opsg_metrics import cli as command_line
 
     out, err = io.StringIO(), io.StringIO()
-    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
-        code = command_line.main([str(a) for a in args])
+    saved = os.environ.pop("OPSG_DB", None)
+    if env_db:
+        os.environ["OPSG_DB"] = str(env_db)
+    try:
+        with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+            try:
+                code = command_line.main([str(a) for a in args])
+            except SystemExit as exit_:
+                code = exit_.code if isinstance(exit_.code, int) else (0 if exit_.code is None else 1)
+    finally:
+        os.environ.pop("OPSG_DB", None)
+        if saved is not None:
+            os.environ["OPSG_DB"] = saved
+    result = SimpleNamespace(returncode=code, stdout=out.getvalue(), stderr=err.getvalue())
     if check is not None:
-        assert code == check, (code, out.getvalue(), err.getvalue())
-    return code, out.getvalue(), err.getvalue()
+        assert code == check, (code, result.stdout, result.stderr)
+    return result
 
 
 def read_marked_csv(raw: bytes) -> tuple[str, list[dict]]:

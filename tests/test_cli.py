@@ -1,4 +1,4 @@
-"""The command line (README "Command line"), run as a user would: `python -m opsg_metrics ...`."""
+"""The command line (README "Command line"), run as a user would: in this process through `cli.main` (a\nhandful of tests start `python -m opsg_metrics` itself, for the process boundary: exit codes, help)."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from .conftest import cli
+from .conftest import cli, cli_here
 
 JSON_FIELDS = {
     "month",
@@ -30,7 +30,7 @@ JSON_FIELDS = {
 @pytest.fixture
 def empty_db(tmp_path):
     path = tmp_path / "cli.duckdb"
-    proc = cli("--db", path, "init", "--empty", check=0)
+    proc = cli_here("--db", path, "init", "--empty", check=0)
     assert "catalogue: loaded 63 rows" in proc.stdout
     return path
 
@@ -42,14 +42,14 @@ def test_init_empty_loads_schema_and_catalogue_only(empty_db):
     assert con.execute("SELECT count(*) FROM measures").fetchone()[0] == 63
     assert con.execute("SELECT count(*) FROM measure_values").fetchone()[0] == 0
     con.close()
-    again = cli("--db", empty_db, "init", check=0)
+    again = cli_here("--db", empty_db, "init", check=0)
     assert "already loaded" in again.stdout
 
 
 def test_ingest_reports_counts_then_a_no_op(empty_db, tmp_path):
     pmr = tmp_path / "pmr.csv"
     pmr.write_text("month,measure,provider,value\n2020-04,PM2,CSP North,54.80%\n2020-04,CPM1,DCC,97.1\n")
-    first = cli(
+    first = cli_here(
         "--db",
         empty_db,
         "ingest",
@@ -63,7 +63,7 @@ def test_ingest_reports_counts_then_a_no_op(empty_db, tmp_path):
         check=0,
     )
     assert "pmr.csv: loaded 2 rows as source 'PMR April 2020' (2 new, 0 revised, 0 unchanged)" in first.stdout
-    second = cli("--db", empty_db, "ingest", pmr, check=0)
+    second = cli_here("--db", empty_db, "ingest", pmr, check=0)
     assert "already loaded" in second.stdout and "nothing changed" in second.stdout
     import duckdb
 
@@ -77,7 +77,7 @@ def test_ingest_reports_counts_then_a_no_op(empty_db, tmp_path):
 def test_ingest_of_a_bad_file_lists_problems_on_stderr_and_exits_non_zero(empty_db, tmp_path):
     bad = tmp_path / "pmr.csv"
     bad.write_text("month,measure,provider,value\n2020-04,CPM1,DCC,n/a\n2020-05,CPM1,Nowhere,97\n")
-    proc = cli("--db", empty_db, "ingest", bad, check=1)
+    proc = cli_here("--db", empty_db, "ingest", bad, check=1)
     assert "pmr.csv:2:value: 'n/a' is not a number (use status=null for a missing figure)" in proc.stderr
     assert "pmr.csv:3:provider: unknown provider 'Nowhere'" in proc.stderr
     assert "Traceback" not in proc.stderr
@@ -87,8 +87,8 @@ def test_ingest_revision_is_reported_old_to_new(empty_db, tmp_path):
     one, two = tmp_path / "one.csv", tmp_path / "two.csv"
     one.write_text("month,measure,provider,value\n2020-04,PM3.1,CSP N,97\n")
     two.write_text("month,measure,provider,value\n2020-04,PM3.1,CSP N,98.4\n")
-    cli("--db", empty_db, "ingest", one, check=0)
-    proc = cli("--db", empty_db, "ingest", two, check=0)
+    cli_here("--db", empty_db, "ingest", one, check=0)
+    proc = cli_here("--db", empty_db, "ingest", two, check=0)
     assert "1 revised" in proc.stdout
     assert "revised PM3.1 (CSP N) 2020-04: 97 (reported, one.csv) -> 98.4 (reported)" in proc.stdout
 
@@ -97,7 +97,7 @@ def test_ingest_of_several_files_loads_the_good_and_rejects_the_bad(empty_db, tm
     good, bad = tmp_path / "good.csv", tmp_path / "bad.csv"
     good.write_text("month,measure,provider,value\n2020-04,CPM1,DCC,97\n")
     bad.write_text("month,measure,provider,value\n2020-04,CPM2,DCC,lots\n")
-    proc = cli("--db", empty_db, "ingest", good, bad, check=1)
+    proc = cli_here("--db", empty_db, "ingest", good, bad, check=1)
     assert "good.csv: loaded 1 rows" in proc.stdout
     assert "1 of 2 files rejected" in proc.stderr
 
@@ -108,8 +108,8 @@ def test_status_json_has_the_contract_fields(empty_db, tmp_path):
         "month,measure,provider,value,status\n"
         "2020-02,CPM1,DCC,97,\n2020-03,CPM1,DCC,,null\n2020-04,CPM1,DCC,95,unreliable\n"
     )
-    cli("--db", empty_db, "ingest", pmr, check=0)
-    proc = cli(
+    cli_here("--db", empty_db, "ingest", pmr, check=0)
+    proc = cli_here(
         "--db",
         empty_db,
         "status",
@@ -152,8 +152,8 @@ def test_status_json_gives_an_inferred_figure_and_leaves_it_out_of_runs(empty_db
         "2020-02,CPM1,DCC,97,,\n2020-03,CPM1,DCC,98,,\n"
         "2020-04,CPM1,DCC,99.5,inferred,OPSG minutes: CPM1 met in April\n"
     )
-    cli("--db", empty_db, "ingest", pmr, check=0)
-    proc = cli(
+    cli_here("--db", empty_db, "ingest", pmr, check=0)
+    proc = cli_here(
         "--db",
         empty_db,
         "status",
@@ -187,8 +187,8 @@ def test_status_json_gives_an_inferred_figure_and_leaves_it_out_of_runs(empty_db
 def test_status_table_for_people_and_oPSG_DB_variable(empty_db, tmp_path):
     pmr = tmp_path / "pmr.csv"
     pmr.write_text("month,measure,provider,value\n2020-04,CPM1,DCC,97.5\n")
-    cli("--db", empty_db, "ingest", pmr, check=0)
-    proc = cli("status", "--month", "Apr 2020", "--measure", "cpm1", env_db=empty_db, check=0)
+    cli_here("--db", empty_db, "ingest", pmr, check=0)
+    proc = cli_here("status", "--month", "Apr 2020", "--measure", "cpm1", env_db=empty_db, check=0)
     lines = proc.stdout.splitlines()
     assert lines[0] == "PMR April 2020; window 12 months (misses/months with data)"
     assert lines[1].split() == ["Measure", "Provider", "Value", "Target", "Minimum", "Status", "Run", "Since", "Window"]
@@ -227,7 +227,7 @@ def test_ingest_into_a_database_that_does_not_exist_says_run_init(tmp_path):
     pmr = tmp_path / "pmr.csv"
     pmr.write_text("month,measure,provider,value\n2020-04,CPM1,DCC,97\n")
     target = tmp_path / "new.duckdb"
-    proc = cli("--db", target, "ingest", pmr, check=1)
+    proc = cli_here("--db", target, "ingest", pmr, check=1)
     assert "init" in proc.stderr and "Traceback" not in proc.stderr
     assert not target.exists()
 
@@ -235,6 +235,6 @@ def test_ingest_into_a_database_that_does_not_exist_says_run_init(tmp_path):
 def test_a_csv_given_as_the_database_is_refused(tmp_path):
     notes = tmp_path / "notes.csv"
     notes.write_text("month,measure\n2020-04,CPM1\n")
-    proc = cli("--db", notes, "status", "--month", "2020-04", check=1)
+    proc = cli_here("--db", notes, "status", "--month", "2020-04", check=1)
     assert "not an OPSG Metrics database" in proc.stderr and "Traceback" not in proc.stderr
     assert notes.read_text() == "month,measure\n2020-04,CPM1\n"

@@ -15,7 +15,7 @@ from opsg_metrics.render import draw
 from opsg_metrics.render import files as export
 from opsg_metrics.render.charts import views
 
-from .conftest import cli, load_text, read_marked_csv
+from .conftest import cli_here, load_text, read_marked_csv
 
 
 def png_ppi(png: bytes) -> float:
@@ -148,7 +148,7 @@ def test_csv_export_neutralises_formulas_but_not_numbers():
 
 def test_cli_export_charts_writes_named_files_with_a_manifest(sample_db_path, tmp_path):
     out = tmp_path / "charts"
-    proc = cli(
+    proc = cli_here(
         "--db",
         sample_db_path,
         "export-charts",
@@ -169,11 +169,11 @@ def test_cli_export_charts_writes_named_files_with_a_manifest(sample_db_path, tm
 
 
 def test_cli_export_charts_errors(sample_db_path, tmp_path):
-    proc = cli(
+    proc = cli_here(
         "--db", sample_db_path, "export-charts", "--month", "2020-04", "--out", tmp_path, "--measure", "CPM99", check=1
     )
     assert "unknown measure 'CPM99'" in proc.stderr and "Traceback" not in proc.stderr
-    proc = cli("--db", sample_db_path, "export-charts", "--month", "2030-01", "--out", tmp_path, check=1)
+    proc = cli_here("--db", sample_db_path, "export-charts", "--month", "2030-01", "--out", tmp_path, check=1)
     assert "no figures for January 2030" in proc.stderr
 
 
@@ -210,10 +210,10 @@ def test_restricted_exports_need_allow_restricted_on_the_cli(tmp_path):
     )
     con.close()
     out = tmp_path / "charts"
-    refused = cli("--db", path, "export-charts", "--month", "2019-02", "--out", out, "--format", "svg", check=1)
+    refused = cli_here("--db", path, "export-charts", "--month", "2019-02", "--out", out, "--format", "svg", check=1)
     assert "classified AMBER" in refused.stderr and "--allow-restricted" in refused.stderr
     assert not out.exists()
-    cli(
+    cli_here(
         "--db",
         path,
         "export-charts",
@@ -227,9 +227,9 @@ def test_restricted_exports_need_allow_restricted_on_the_cli(tmp_path):
         check=0,
     )
     assert "Classification: AMBER" in (out / "2019-02_CPM1_DCC.svg").read_text()
-    refused = cli("--db", path, "summary", "--month", "2019-02", check=1)
+    refused = cli_here("--db", path, "summary", "--month", "2019-02", check=1)
     assert "classified AMBER" in refused.stderr and refused.stdout == ""
-    allowed = cli("--db", path, "summary", "--month", "2019-02", "--allow-restricted", check=0)
+    allowed = cli_here("--db", path, "summary", "--month", "2019-02", "--allow-restricted", check=0)
     assert "Classification: AMBER." in allowed.stdout
 
 

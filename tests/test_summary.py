@@ -17,7 +17,7 @@ from opsg_metrics.render.documents import markdown as markdown_doc
 from opsg_metrics.render.documents.document import Document
 from opsg_metrics.store.errors import OpsgError
 
-from .conftest import cli, load_text
+from .conftest import cli_here, load_text
 
 
 def load_series(con, values: dict, measure="M1", provider="CSP N"):
@@ -464,15 +464,15 @@ def test_html_is_standalone_well_formed_and_escaped(april, fresh_db):
 
 
 def test_cli_summary(sample_db_path, tmp_path):
-    proc = cli("--db", sample_db_path, "summary", "--month", "2020-04", "--window", "17", check=0)
+    proc = cli_here("--db", sample_db_path, "summary", "--month", "2020-04", "--window", "17", check=0)
     assert proc.stdout.startswith("# PMR summary: April 2020")
     assert "16 of the last 17 months" in proc.stdout
     out = tmp_path / "april.docx"
-    proc = cli("--db", sample_db_path, "summary", "--month", "2020-04", "--format", "docx", "-o", out, check=0)
+    proc = cli_here("--db", sample_db_path, "summary", "--month", "2020-04", "--format", "docx", "-o", out, check=0)
     assert out.read_bytes()[:2] == b"PK" and "Wrote" in proc.stdout
-    proc = cli("--db", sample_db_path, "summary", "--month", "2020-04", "--format", "docx", check=1)
+    proc = cli_here("--db", sample_db_path, "summary", "--month", "2020-04", "--format", "docx", check=1)
     assert "needs a file" in proc.stderr
-    proc = cli("--db", sample_db_path, "summary", "--month", "2030-01", check=1)
+    proc = cli_here("--db", sample_db_path, "summary", "--month", "2030-01", check=1)
     assert "no figures are loaded for January 2030" in proc.stderr and "Traceback" not in proc.stderr
 
 

@@ -23,8 +23,8 @@ from opsg_metrics.render.charts.context import (
     with_month_bands,
     x2,
 )
-from opsg_metrics.render.charts.spec import iso
-from opsg_metrics.render.charts.theme import LEVEL_DASHES, LEVEL_DOMAIN, PANEL_HEIGHT, WIDTH, enable
+from opsg_metrics.render.charts.spec import enable, iso
+from opsg_metrics.render.charts.theme import LEVEL_DASHES, LEVEL_DOMAIN, PANEL_HEIGHT, WIDTH
 from opsg_metrics.render.charts.trend import value_domain
 
 

@@ -19,8 +19,8 @@ import altair as alt
 import pandas as pd
 
 from opsg_metrics import words
-from opsg_metrics.render.charts.spec import iso
-from opsg_metrics.render.charts.theme import FONT, OKABE_ITO, PANEL_HEIGHT, WIDTH, enable
+from opsg_metrics.render.charts.spec import enable, iso
+from opsg_metrics.render.charts.theme import FONT, OKABE_ITO, PANEL_HEIGHT, WIDTH
 
 # Region -> colour, dash, point shape: three cues, so colour is never the only one.
 REGION_STYLES = {

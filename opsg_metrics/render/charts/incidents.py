@@ -15,8 +15,8 @@ from datetime import date
 import altair as alt
 import pandas as pd
 
-from opsg_metrics.render.charts.spec import iso
-from opsg_metrics.render.charts.theme import LEVEL_DASHES, LEVEL_DOMAIN, OKABE_ITO, PANEL_HEIGHT, WIDTH, enable
+from opsg_metrics.render.charts.spec import enable, iso
+from opsg_metrics.render.charts.theme import LEVEL_DASHES, LEVEL_DOMAIN, OKABE_ITO, PANEL_HEIGHT, WIDTH
 
 CATEGORY_DOMAIN = ["Cat 1", "Cat 2", "Cat 3", "Cat 4", "Cat 5"]
 # Viridis at five steps: dark (Category 1, most severe) to light; monotonic in lightness.

@@ -15,8 +15,8 @@ import altair as alt
 import pandas as pd
 
 from opsg_metrics import words
-from opsg_metrics.render.charts.spec import iso, value_format
-from opsg_metrics.render.charts.theme import PANEL_HEIGHT, WIDTH, enable
+from opsg_metrics.render.charts.spec import enable, iso, value_format
+from opsg_metrics.render.charts.theme import PANEL_HEIGHT, WIDTH
 from opsg_metrics.render.charts.trend import value_domain
 from opsg_metrics.rules import spc
 

@@ -8,7 +8,7 @@ import altair as alt
 import numpy as np
 import pandas as pd
 
-from opsg_metrics.render.charts.theme import WIDTH, enable
+from opsg_metrics.render.charts.theme import WIDTH, opsg_theme
 
 
 def iso(day: object) -> str:
@@ -166,3 +166,16 @@ def spec_with_footer(spec: dict, lines: list[str]) -> dict:
     if datasets:
         out["datasets"] = datasets
     return out
+
+
+_ENABLED: list[bool] = []
+
+
+def enable() -> None:
+    """Register and turn on the "opsg" theme (theme.py) and data transformer (to_values), once."""
+    if _ENABLED:
+        return
+    alt.theme.register("opsg", enable=True)(opsg_theme)
+    alt.data_transformers.register("opsg", to_values)
+    alt.data_transformers.enable("opsg")
+    _ENABLED.append(True)

@@ -1,8 +1,8 @@
 """The one look of every chart, on screen and in print: white background, DejaVu Sans (what vl-convert
 draws with, on every machine this runs on), an Okabe-Ito colour-blind-safe palette, sizes.
 
-`enable()` registers and turns on the theme and the data transformer (spec.py); every chart builder
-calls it, so no chart depends on what happened to be imported first.
+spec.enable() registers and turns on this theme and the data transformer; every chart builder calls it, so
+no chart depends on what happened to be imported first.
 """
 
 from __future__ import annotations
@@ -55,18 +55,3 @@ def opsg_theme() -> alt.theme.ThemeConfig:
             "range": {"category": OKABE_ITO},
         }
     }
-
-
-_ENABLED = []
-
-
-def enable() -> None:
-    """Register and turn on the "opsg" theme and data transformer (once; later calls do nothing)."""
-    if _ENABLED:
-        return
-    from opsg_metrics.render.charts import spec
-
-    alt.theme.register("opsg", enable=True)(opsg_theme)
-    alt.data_transformers.register("opsg", spec.to_values)
-    alt.data_transformers.enable("opsg")
-    _ENABLED.append(True)

@@ -14,8 +14,8 @@ import altair as alt
 import pandas as pd
 
 from opsg_metrics import words
-from opsg_metrics.render.charts.spec import iso, value_format
-from opsg_metrics.render.charts.theme import LEVEL_DASHES, LEVEL_DOMAIN, PANEL_HEIGHT, WIDTH, enable
+from opsg_metrics.render.charts.spec import enable, iso, value_format
+from opsg_metrics.render.charts.theme import LEVEL_DASHES, LEVEL_DOMAIN, PANEL_HEIGHT, WIDTH
 from opsg_metrics.rules.status import run_of
 
 # One legend for what a point means: status by shape and colour, flags by outline shape.

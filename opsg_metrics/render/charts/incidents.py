@@ -15,6 +15,7 @@ from datetime import date
 import altair as alt
 import pandas as pd
 
+from opsg_metrics import words
 from opsg_metrics.render.charts.spec import enable, iso
 from opsg_metrics.render.charts.theme import LEVEL_DASHES, LEVEL_DOMAIN, OKABE_ITO, PANEL_HEIGHT, WIDTH
 
@@ -50,7 +51,7 @@ def _mid_month(day) -> str:
 
 
 def _month_end(day) -> str:
-    return (pd.Timestamp(day).to_period("M").to_timestamp() + pd.DateOffset(months=1)).strftime("%Y-%m-%d")
+    return iso(words.next_month(pd.Timestamp(day).date()))
 
 
 def opened_chart(
@@ -230,8 +231,7 @@ def resolution_chart(frame: pd.DataFrame, *, subtitle: str = "") -> alt.VConcatC
         levels = base[base["target"].notna()]
         if not levels.empty:
             last = levels.iloc[[-1]].copy()
-            nxt = pd.Timestamp(last["month"].iloc[0]) + pd.DateOffset(months=1)
-            last["month_iso"] = nxt.strftime("%Y-%m-%d")
+            last["month_iso"] = iso(words.next_month(pd.Timestamp(last["month"].iloc[0]).date()))
             steps = pd.concat([levels, last], ignore_index=True)
             level_rows = pd.concat(
                 [

@@ -202,6 +202,17 @@ def window_phrase(misses: int, window_months: int, window: int) -> str:
 
 # ------------------------------------------------------------------ notices
 
+
+def restated(count: int) -> str:
+    """What a load says of rows it keeps although the owner's figures already hold them."""
+    return f"{count} of the unchanged kept for the less restrictive markings they are new to"
+
+
+def exported_by(name: str, day: date) -> str:
+    """'Exported by Jo Bloggs on 1 December 2026' (on every export of content above WHITE)."""
+    return f"Exported by {name} on {day.day} {day.strftime('%B %Y')}"
+
+
 SAMPLE_NOTICE = "Illustrative sample data: not DCC's figures, except those noted as reported figures"
 SAMPLE_BANNER = (
     "**Illustrative sample data.** The figures shown are generated for demonstration and are not "

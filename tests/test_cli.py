@@ -63,7 +63,7 @@ def test_ingest_reports_counts_then_a_no_op(empty_db, tmp_path):
         check=0,
     )
     assert "pmr.csv: loaded 2 rows as source 'PMR April 2020' (2 new, 0 revised, 0 unchanged)" in first.stdout
-    second = cli_here("--db", empty_db, "ingest", pmr, check=0)
+    second = cli_here("--db", empty_db, "ingest", pmr, "--classification", "amber", check=0)
     assert "already loaded" in second.stdout and "nothing changed" in second.stdout
     import duckdb
 
@@ -72,6 +72,14 @@ def test_ingest_reports_counts_then_a_no_op(empty_db, tmp_path):
         "SELECT label, classification, issued_on::VARCHAR FROM sources WHERE kind = 'measures'"
     ).fetchall() == [("PMR April 2020", "amber", "2020-05-20")]
     con.close()
+    # The same file marked WHITE is news to the people cleared below AMBER: unchanged for the owner, kept
+    # for them (the clearance contract: as if the AMBER load had never been made).
+    third = cli_here("--db", empty_db, "ingest", pmr, check=0)
+    assert "(0 new, 0 revised, 2 unchanged, 2 of the unchanged kept for the less restrictive" in third.stdout
+    import json
+
+    white = cli_here("--db", empty_db, "status", "--month", "2020-04", "--clearance", "white", "--json", check=0)
+    assert {(row["measure"], row["value"]) for row in json.loads(white.stdout)} >= {("CPM1", 97.1)}
 
 
 def test_ingest_of_a_bad_file_lists_problems_on_stderr_and_exits_non_zero(empty_db, tmp_path):

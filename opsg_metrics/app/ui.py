@@ -19,12 +19,14 @@ import pandas as pd
 import streamlit as st
 
 from opsg_metrics import words
+from opsg_metrics.app import access
 from opsg_metrics.app.markup import md_escape  # noqa: F401  (pages and screens escape with ui.md_escape)
 from opsg_metrics.queries.overview import DatasetInfo, dataset_info
-from opsg_metrics.store import parse
+from opsg_metrics.store import clearance, parse, people
 from opsg_metrics.store.classification import LABELS
 from opsg_metrics.store.connect import connect, data_version, resolve_db_path
 from opsg_metrics.store.errors import OpsgError
+from opsg_metrics.store.people import Person
 
 if TYPE_CHECKING:
     import altair as alt
@@ -92,14 +94,106 @@ def _connection(path: str):
     return connect(path)
 
 
-def cursor() -> duckdb.DuckDBPyConnection:
-    """A fresh cursor on the app's one cached read-only connection; stops the page with a clear error."""
+def _main_cursor() -> duckdb.DuckDBPyConnection:
     path = str(resolve_db_path())
     try:
         return _connection(path).cursor()
     except OpsgError as exc:
         st.error(str(exc))
         st.stop()
+
+
+def cursor() -> duckdb.DuckDBPyConnection:
+    """A fresh cursor on the app's connection that reads only what the person using the app is cleared to
+    see (store/clearance.py); stops the page with a clear error."""
+    return clearance.scope(_main_cursor(), person().clearance)
+
+
+def writer() -> duckdb.DuckDBPyConnection:
+    """A cursor for writing (a load, the audit log): every source, whoever is signed in. Only the library's
+    writers use it, after the person's role was checked."""
+    return _main_cursor()
+
+
+# ------------------------------------------------------------------ who is using the app
+
+
+def _secrets() -> dict:
+    """The app's secrets (.streamlit/secrets.toml) as a plain mapping; empty when there is no such file."""
+    try:
+        return {name: st.secrets[name] for name in st.secrets}
+    except (FileNotFoundError, KeyError, OSError, st.errors.StreamlitSecretNotFoundError):
+        return {}
+    except Exception:  # noqa: BLE001 - a damaged secrets file: say so rather than serve in local mode
+        st.error("The app's secrets (.streamlit/secrets.toml) cannot be read; fix the file and reload.")
+        st.stop()
+
+
+def person() -> Person:
+    """The person this run is for (set by `gate`; in local mode, the owner)."""
+    found = getattr(_script_run, "person", None)
+    if found is not None:
+        return found
+    if access.mode_of(_secrets()) == "local":
+        return access.local_owner()
+    st.error("Sign in first.")
+    st.stop()
+
+
+def gate() -> Person:
+    """Who this run is for, or a page that says why nobody (sign in, no access yet, a bad configuration)
+    and stops. app.py calls it before any page runs."""
+    secrets = _secrets()
+    problems = access.config_problems(secrets)
+    if problems:
+        st.error("OPSG Metrics is configured for sign-in but cannot serve: " + "; ".join(problems) + ".")
+        st.stop()
+    user = dict(st.user.to_dict())
+    user["is_logged_in"] = bool(getattr(st.user, "is_logged_in", False))
+    found = access.resolve(writer(), secrets, user, st.context.ip_address)
+    if found.state == "refused":
+        st.error(found.message)
+        st.stop()
+    if found.state == "sign-in":
+        st.title("OPSG Metrics")
+        st.info("The performance-measure dashboard of the SEC Operations Group. Sign in to see the figures.")
+        st.button("Sign in", type="primary", on_click=st.login)
+        st.stop()
+    if found.state == "no-access":
+        if not st.session_state.get("refusal-recorded"):
+            people.record(writer(), user.get("email") or user.get("sub") or "", "refused", "no access yet")
+            st.session_state["refusal-recorded"] = True
+        st.title("OPSG Metrics")
+        st.warning(found.message)
+        st.button("Sign out", on_click=st.logout)
+        st.stop()
+    if found.state == "signed-in":
+        if found.person.subject is None and user.get("sub") and found.person.email:
+            people.remember_subject(writer(), found.person.email, user["sub"])
+        if not st.session_state.get("sign-in-recorded"):
+            people.record(
+                writer(), found.person.email, "sign-in", f"{found.person.role}, cleared {found.person.clearance}"
+            )
+            st.session_state["sign-in-recorded"] = True
+    _script_run.person = found.person
+    return found.person
+
+
+def refuse(action: str, message: str) -> None:
+    """Say that the person's role does not allow `action`, and record the refusal."""
+    who = person()
+    people.record(writer(), who.email or who.shown_name, "refused", action)
+    st.error(message)
+
+
+def record_export(what: str, classification: str, who: Person, month: date | None = None) -> None:
+    """An export in the audit log (called when the file is made, from the download's callback)."""
+    people.record(writer(), who.email or who.shown_name, "export", what, month=month, classification=classification)
+
+
+def exporter() -> str:
+    """The name exports of content above WHITE carry ("Exported by NAME on DATE")."""
+    return person().shown_name
 
 
 _VERSION_MEMO: dict[str, tuple] = {}  # session id -> (that run's cursors dict, data version)
@@ -117,7 +211,7 @@ def db_version() -> tuple:
     memo = _VERSION_MEMO.get(ctx.session_id) if ctx is not None else None
     if memo is not None and memo[0] is ctx.cursors:
         return memo[1]
-    version = (str(resolve_db_path()), *data_version(cursor()))
+    version = (str(resolve_db_path()), person().clearance, *data_version(cursor()))
     if ctx is not None:
         _VERSION_MEMO[ctx.session_id] = (ctx.cursors, version)
     return version
@@ -137,6 +231,12 @@ def sidebar() -> DatasetInfo:
     """The shared sidebar: the sample banner, the latest PMR month, the classification, the database."""
     info = current_dataset()
     with st.sidebar:
+        who = person()
+        if access.mode_of(_secrets()) == "local":
+            st.info(access.LOCAL_BANNER, icon=":material/computer:")
+        else:
+            st.caption(f"Signed in as **{md_escape(who.shown_name)}** · {who.role} · cleared {LABELS[who.clearance]}")
+            st.button("Sign out", on_click=st.logout, key="sign-out")
         if info.has_sample:
             st.warning(words.SAMPLE_BANNER, icon=":material/science:")
         st.caption("Data")
@@ -244,12 +344,19 @@ def chart_downloads(key: str, file_stem: str, make: Callable[[str], bytes], clas
 
     if not restricted_confirmed(classification, key):
         return
+    who = person()
+
+    def made(fmt: str) -> bytes:
+        content = make(fmt)
+        record_export(f"{file_stem}.{fmt}", classification, who)
+        return content
+
     columns = st.columns(len(FORMATS) + 1)
     for column, fmt in zip(columns, FORMATS):
         with column:
             st.download_button(
                 f"Download {fmt.upper()}",
-                data=lambda fmt=fmt: make(fmt),
+                data=lambda fmt=fmt: made(fmt),
                 file_name=f"{file_stem}.{fmt}",
                 mime=MEDIA_TYPES[fmt],
                 on_click="ignore",
@@ -264,10 +371,11 @@ def chart_with_provenance(
     from opsg_metrics.render import files as export
 
     st.caption(md_escape(" · ".join(origin.footer_lines(end))))
+    name = exporter()
     chart_downloads(
         key,
         stem,
-        lambda fmt: export.export_chart(chart, origin, fmt, pmr_month=end, notes=notes),
+        lambda fmt: export.export_chart(chart, origin, fmt, pmr_month=end, notes=notes, exported_by=name),
         origin.classification,
     )
 
@@ -312,10 +420,17 @@ def csv_download(label: str, frame: pd.DataFrame, file_name: str, key: str, clas
     from opsg_metrics.render.csv import csv_bytes
 
     if restricted_confirmed(classification, key):
+        who = person()
+
+        def made() -> bytes:
+            content = csv_bytes(frame, classification, exported_by=who.shown_name)
+            record_export(file_name, classification, who)
+            return content
+
         # Made when clicked, not on every rerun of the page.
         st.download_button(
             label,
-            data=lambda: csv_bytes(frame, classification),
+            data=made,
             file_name=file_name,
             mime="text/csv",
             on_click="ignore",

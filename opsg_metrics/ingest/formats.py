@@ -11,6 +11,8 @@ import pyarrow as pa
 
 from opsg_metrics.store import text as text_rules
 from opsg_metrics.store.classification import ORDER as CLASSIFICATIONS
+from opsg_metrics.store.clearance import FACTS
+from opsg_metrics.store.clearance import NULLABLE_KEYS as FACT_NULLABLE_KEYS
 
 __all__ = ["CLASSIFICATIONS"]
 
@@ -51,23 +53,10 @@ COLUMNS: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
 KIND_ORDER = {kind: i for i, kind in enumerate(("catalogue", "measures", "incidents", "alerts", "ops", "annotations"))}
 
 
-# kind -> key columns: two rows of one file with the same key are a mistake
-KEYS = {
-    "measures": ("month", "measure", "provider"),
-    "incidents": ("incident_id",),
-    "alerts": ("month", "alert_code", "provider"),
-    "ops": ("month", "metric", "provider"),
-    "catalogue": ("measure", "provider", "effective_from"),
-    "annotations": ("date", "scope", "measure", "provider", "text"),
-}
-
-
 # kind -> key columns that may be empty: an annotation of scope 'all' has no measure and no provider.
 # An empty cell there is part of the key (NULL in the database, matched with IS NOT DISTINCT FROM);
 # a cell that is filled in but could not be read leaves the key incomplete, as in any other column.
-NULLABLE_KEYS = {
-    "annotations": ("measure", "provider"),
-}
+NULLABLE_KEYS = FACT_NULLABLE_KEYS  # key columns that may be empty (store/clearance.py)
 
 
 # scope -> (needs a measure, needs a provider, what it means)
@@ -173,6 +162,7 @@ class IngestResult:
     revised: int = 0
     unchanged: int = 0
     replaced: int = 0
+    restated: int = 0  # unchanged for the owner, kept for the less restrictive levels they are news to
     source_id: int | None = None
     source_label: str = ""
     problems: list[Problem] = field(default_factory=list)
@@ -189,97 +179,82 @@ class IngestResult:
         return self.new + self.revised
 
 
+# The arrow schema each kind of fact is read into.
+FACT_SCHEMAS = {
+    "measures": pa.schema(
+        [
+            ("month", pa.date32()),
+            ("measure", pa.string()),
+            ("provider", pa.string()),
+            ("value", pa.float64()),
+            ("status", pa.string()),
+            ("numerator", pa.float64()),
+            ("denominator", pa.float64()),
+            ("note", pa.string()),
+            ("source_row", pa.int32()),
+        ]
+    ),
+    "incidents": pa.schema(
+        [
+            ("incident_id", pa.string()),
+            ("opened", pa.timestamp("us")),
+            ("resolved", pa.timestamp("us")),
+            ("category", pa.int32()),
+            ("provider", pa.string()),
+            ("major", pa.bool_()),
+            ("title", pa.string()),
+            ("root_cause", pa.string()),
+            ("source_row", pa.int32()),
+        ]
+    ),
+    "alerts": pa.schema(
+        [
+            ("month", pa.date32()),
+            ("alert_code", pa.string()),
+            ("provider", pa.string()),
+            ("volume", pa.int64()),
+            ("devices", pa.int64()),
+            ("first_time_devices", pa.int64()),
+            ("source_row", pa.int32()),
+        ]
+    ),
+    "ops": pa.schema(
+        [
+            ("month", pa.date32()),
+            ("metric", pa.string()),
+            ("provider", pa.string()),
+            ("value", pa.float64()),
+            ("unit", pa.string()),
+            ("note", pa.string()),
+            ("source_row", pa.int32()),
+        ]
+    ),
+    "annotations": pa.schema(
+        [
+            ("date", pa.date32()),
+            ("text", pa.string()),
+            ("scope", pa.string()),
+            ("measure", pa.string()),
+            ("provider", pa.string()),
+            ("kind", pa.string()),
+            ("source_row", pa.int32()),
+        ]
+    ),
+}
+# kind -> (table, current view, key columns, value columns, arrow schema); the tables, keys and values are
+# store/clearance.py's (the clearance views compare rows by the same ones).
 FACT_TABLES = {
-    # kind -> (table, current view, key columns, value columns, arrow schema)
-    "measures": (
-        "measure_values",
-        "current_measure_values",
-        ("month", "measure", "provider"),
-        ("value", "status", "numerator", "denominator", "note"),
-        pa.schema(
-            [
-                ("month", pa.date32()),
-                ("measure", pa.string()),
-                ("provider", pa.string()),
-                ("value", pa.float64()),
-                ("status", pa.string()),
-                ("numerator", pa.float64()),
-                ("denominator", pa.float64()),
-                ("note", pa.string()),
-                ("source_row", pa.int32()),
-            ]
-        ),
-    ),
-    "incidents": (
-        "incidents",
-        "current_incidents",
-        ("incident_id",),
-        ("opened", "resolved", "category", "provider", "major", "title", "root_cause"),
-        pa.schema(
-            [
-                ("incident_id", pa.string()),
-                ("opened", pa.timestamp("us")),
-                ("resolved", pa.timestamp("us")),
-                ("category", pa.int32()),
-                ("provider", pa.string()),
-                ("major", pa.bool_()),
-                ("title", pa.string()),
-                ("root_cause", pa.string()),
-                ("source_row", pa.int32()),
-            ]
-        ),
-    ),
-    "alerts": (
-        "alerts",
-        "current_alerts",
-        ("month", "alert_code", "provider"),
-        ("volume", "devices", "first_time_devices"),
-        pa.schema(
-            [
-                ("month", pa.date32()),
-                ("alert_code", pa.string()),
-                ("provider", pa.string()),
-                ("volume", pa.int64()),
-                ("devices", pa.int64()),
-                ("first_time_devices", pa.int64()),
-                ("source_row", pa.int32()),
-            ]
-        ),
-    ),
-    "ops": (
-        "ops_figures",
-        "current_ops_figures",
-        ("month", "metric", "provider"),
-        ("value", "unit", "note"),
-        pa.schema(
-            [
-                ("month", pa.date32()),
-                ("metric", pa.string()),
-                ("provider", pa.string()),
-                ("value", pa.float64()),
-                ("unit", pa.string()),
-                ("note", pa.string()),
-                ("source_row", pa.int32()),
-            ]
-        ),
-    ),
-    "annotations": (
-        "annotations",
-        "current_annotations",
-        ("date", "scope", "measure", "provider", "text"),
-        ("kind",),
-        pa.schema(
-            [
-                ("date", pa.date32()),
-                ("text", pa.string()),
-                ("scope", pa.string()),
-                ("measure", pa.string()),
-                ("provider", pa.string()),
-                ("kind", pa.string()),
-                ("source_row", pa.int32()),
-            ]
-        ),
-    ),
+    "measures": ("measure_values", *FACTS["measure_values"], FACT_SCHEMAS["measures"]),
+    "incidents": ("incidents", *FACTS["incidents"], FACT_SCHEMAS["incidents"]),
+    "alerts": ("alerts", *FACTS["alerts"], FACT_SCHEMAS["alerts"]),
+    "ops": ("ops_figures", *FACTS["ops_figures"], FACT_SCHEMAS["ops"]),
+    "annotations": ("annotations", *FACTS["annotations"], FACT_SCHEMAS["annotations"]),
+}
+
+# kind -> key columns: two rows of one file with the same key are a mistake
+KEYS = {
+    **{kind: table[2] for kind, table in FACT_TABLES.items()},
+    "catalogue": ("measure", "provider", "effective_from"),
 }
 
 

@@ -23,6 +23,7 @@ from pathlib import Path
 
 import duckdb
 
+from opsg_metrics import words
 from opsg_metrics.ingest import stage
 from opsg_metrics.ingest.columnar import read_alerts_columnar
 from opsg_metrics.ingest.formats import (
@@ -42,6 +43,7 @@ from opsg_metrics.ingest.header import check_header
 from opsg_metrics.ingest.read import read_sheets, reason
 from opsg_metrics.ingest.validate import validate_sheets
 from opsg_metrics.rules import status as status_rules
+from opsg_metrics.store import clearance as cleared
 from opsg_metrics.store import text as text_rules
 from opsg_metrics.store.catalogue import Catalogue, MeasureDef
 from opsg_metrics.store.connect import database_path, explain_database_error
@@ -113,21 +115,26 @@ def prepare(
     return prepared, sorted(set(problems), key=lambda p: (p.file, p.row, p.column, p.message))
 
 
-def _already_loaded(con: duckdb.DuckDBPyConnection, sha256: str) -> tuple | None:
+def _already_loaded(con: duckdb.DuckDBPyConnection, sha256: str, classification: str) -> tuple | None:
+    """The load of the same file before, at this marking or a less restrictive one (the same file loaded
+    before at a more restrictive marking is new to the people its new marking admits)."""
     rows = con.execute(
         """SELECT l.file_name, s.label, strftime(l.loaded_at, '%Y-%m-%d %H:%M')
            FROM ingest_log AS l JOIN sources AS s USING (source_id)
-           WHERE l.sha256 = ? AND l.outcome = 'loaded' ORDER BY l.ingest_id LIMIT 1""",
-        [sha256],
+           WHERE l.sha256 = ? AND l.outcome = 'loaded' AND s.classification IN (SELECT unnest(?::VARCHAR[]))
+           ORDER BY l.ingest_id LIMIT 1""",
+        [sha256, list(cleared.admitted(classification))],
     ).fetchall()
     return rows[0] if rows else None
 
 
-def _counts_message(result: IngestResult) -> str:
+def _counts_message(con: duckdb.DuckDBPyConnection, result: IngestResult) -> str:
     parts = [f"{result.new} new", f"{result.revised} revised"]
     if result.replaced:
         parts.append(f"{result.replaced} service levels replaced")
     parts.append(f"{result.unchanged} unchanged")
+    if result.restated and cleared.level_of(con) == cleared.ALL_DATA:
+        parts.append(words.restated(result.restated))
     return ", ".join(parts)
 
 
@@ -262,13 +269,14 @@ def _load_prepared(
 ) -> IngestResult:
     result.kinds = [p.kind for p in prepared]
     result.rows_read = sum(p.rows_read for p in prepared)
-    previous = _already_loaded(con, load.sha256)
+    previous = _already_loaded(con, load.sha256, load.classification)
     if previous:
         result.outcome = "unchanged"
         result.unchanged = result.rows_read
         result.message = f"already loaded: identical to '{previous[0]}' loaded {previous[2]} as source '{previous[1]}'; nothing changed"
         return result
     con.execute("BEGIN TRANSACTION")
+    stored = 0  # fact rows the load writes (a restatement a less restrictive level needs is one)
     try:
         for part in prepared:
             if part.kind == "catalogue":
@@ -278,19 +286,21 @@ def _load_prepared(
                 result.unchanged += counts["unchanged"]
                 result.revised += counts["measure_changes"]
             else:
-                counts = stage.stage_facts(con, part)
+                counts = stage.stage_facts(con, part, load.classification)
+                stored += counts["stored"]
+                result.restated += counts["restated"]
                 result.new += counts["new"]
                 result.revised += counts["revised"]
                 result.unchanged += counts["unchanged"]
                 if part.kind == "measures":
                     result.revisions = stage.measure_revisions(con)
-        if result.new + result.revised + result.replaced == 0:
+        if stored + result.new + result.revised + result.replaced == 0:
             con.execute("ROLLBACK")
             result.outcome = "unchanged"
             result.message = f"nothing new: all {result.rows_read} rows match the data already loaded; nothing changed"
             return result
         source_id = con.execute(
-            """INSERT INTO sources (label, kind, classification, issued_on, file_name, sha256, is_sample)
+            """INSERT INTO main.sources (label, kind, classification, issued_on, file_name, sha256, is_sample)
                VALUES (?, ?, ?, ?, ?, ?, ?) RETURNING source_id""",
             [
                 load.source,
@@ -308,9 +318,9 @@ def _load_prepared(
             else:
                 stage.insert_facts(con, part.kind, source_id)
         result.source_id, result.source_label = source_id, load.source
-        result.message = f"loaded {result.rows_read} rows as source '{load.source}' ({_counts_message(result)})"
+        result.message = f"loaded {result.rows_read} rows as source '{load.source}' ({_counts_message(con, result)})"
         con.execute(
-            """INSERT INTO ingest_log (file_name, sha256, kind, source_id, rows_read, rows_loaded, outcome, message, loaded_by)
+            """INSERT INTO main.ingest_log (file_name, sha256, kind, source_id, rows_read, rows_loaded, outcome, message, loaded_by)
                VALUES (?, ?, ?, ?, ?, ?, 'loaded', ?, ?)""",
             [
                 load.file,
@@ -327,7 +337,7 @@ def _load_prepared(
             con.execute("ROLLBACK")
             result.outcome = "checked"
             result.source_id = None
-            result.message = f"check only: would load {result.rows_read} rows ({_counts_message(result)})"
+            result.message = f"check only: would load {result.rows_read} rows ({_counts_message(con, result)})"
         else:
             if any(part.kind in ("measures", "catalogue") for part in prepared):
                 status_rules.refresh_cache(con)  # in this transaction: figures and status commit together
@@ -391,3 +401,35 @@ def ingest_file(con: duckdb.DuckDBPyConnection, path: str | Path, **options: obj
         result = IngestResult(file=display_name(file_path.name), outcome="rejected")
         return _rejected(result, [Problem(result.file, 1, "-", str(exc))])
     return ingest_bytes(con, raw, file_path.name, **options)
+
+
+def ingest_seen_by(
+    con: duckdb.DuckDBPyConnection,
+    raw: bytes,
+    file_name: str,
+    *,
+    clearance: str,
+    dry_run: bool = False,
+    **options: object,
+) -> IngestResult:
+    """ingest_bytes on `con` (which reads every source), reported as a person cleared to `clearance` sees it.
+
+    The check, its counts, its revisions and its messages are made against only the sources the level
+    admits (store/clearance.py), so loading a file tells nobody about a source they may not see: a
+    restated AMBER figure is "new" to a person cleared WHITE, as it would be had the AMBER source never
+    been loaded. The load itself is made on `con`, with every source (a revision of a hidden figure is
+    still recorded as one). The options are ingest_bytes's."""
+    if clearance == cleared.ALL_DATA:
+        return ingest_bytes(con, raw, file_name, dry_run=dry_run, **options)
+    seen = ingest_bytes(cleared.scope(con.cursor(), clearance), raw, file_name, dry_run=True, **options)
+    if dry_run or seen.outcome != "checked":
+        return seen
+    done = ingest_bytes(con, raw, file_name, **options)
+    if done.outcome == "rejected":
+        return done
+    seen.outcome, seen.source_id, seen.source_label = done.outcome, done.source_id, done.source_label
+    if done.outcome == "loaded":
+        seen.message = f"loaded {seen.rows_read} rows as source '{done.source_label}' ({_counts_message(con, seen)})"
+    else:
+        seen.message = "nothing changed: the database already holds these rows"
+    return seen

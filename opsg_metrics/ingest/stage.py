@@ -7,52 +7,73 @@ from __future__ import annotations
 import duckdb
 import pyarrow as pa
 
-from opsg_metrics.ingest.formats import (
-    CATALOGUE_SCHEMA,
-    FACT_TABLES,
-    NULLABLE_KEYS,
-    Prepared,
-)
+from opsg_metrics.ingest.formats import CATALOGUE_SCHEMA, FACT_TABLES, Prepared
+from opsg_metrics.store import clearance as cleared
 
 
-def stage_facts(con: duckdb.DuckDBPyConnection, part: Prepared) -> dict:
-    """Stage one sheet's rows, marking each new, revised or unchanged against the current data."""
+def stage_facts(con: duckdb.DuckDBPyConnection, part: Prepared, classification: str) -> dict:
+    """Stage one sheet's rows, marking each new, revised or unchanged against the current data the connection
+    reads (`change`: what the load reports), against the owner's (`main_change`: what the main tables
+    store), and whether a row the main tables need not store is kept for a less restrictive level that
+    admits the load (`restated`, store/clearance.py)."""
     table, view, keys, values, schema = FACT_TABLES[part.kind]
     if (
         part.table is not None
         and not con.execute(
-            f"SELECT EXISTS (SELECT 1 FROM {table} WHERE {keys[0]} IN (SELECT {keys[0]} FROM {part.table}))"
+            f"SELECT EXISTS (SELECT 1 FROM main.{table} WHERE {keys[0]} IN (SELECT {keys[0]} FROM {part.table}))"
+            f" OR EXISTS (SELECT 1 FROM main.restated_{table} WHERE {keys[0]} IN (SELECT {keys[0]} FROM {part.table}))"
         ).fetchall()[0][0]
     ):
         # Nothing loaded shares a month with the file (a new month of alerts): every row is new, and the
         # staged rows are the prepared table itself rather than a copy joined to the current data
         # (a quarter of a second for a million rows). source_row is unique in a file: it orders the slices.
         con.execute(
-            f"CREATE OR REPLACE TEMP VIEW staged_{part.kind} AS "
-            f"SELECT *, 'new' AS change, source_row AS staged_seq FROM {part.table}"
+            f"CREATE OR REPLACE TEMP VIEW staged_{part.kind} AS SELECT *, 'new' AS change, 'new' AS main_change, "
+            f"false AS restated, source_row AS staged_seq FROM {part.table}"
         )
         new = con.execute(f"SELECT count(*) FROM {part.table}").fetchall()[0][0]
-        return {"new": new, "revised": 0, "unchanged": 0}
+        return {"new": new, "revised": 0, "unchanged": 0, "stored": new, "restated": 0}
     if part.table is None:
         con.register("staged_input", pa.Table.from_pylist(part.records, schema=schema))
     else:
         con.execute(f"CREATE OR REPLACE TEMP VIEW staged_input AS SELECT * FROM {part.table}")
-    nullable = NULLABLE_KEYS.get(part.kind, ())
-    join = " AND ".join(f"s.{k} IS NOT DISTINCT FROM c.{k}" if k in nullable else f"s.{k} = c.{k}" for k in keys)
-    same = " AND ".join(f"s.{v} IS NOT DISTINCT FROM c.{v}" for v in values)
+
+    def change(c: str) -> str:
+        return (
+            f"CASE WHEN {c}.{keys[0]} IS NULL THEN 'new' WHEN {cleared.same_values(table, 's', c)} THEN 'unchanged' "
+            "ELSE 'revised' END"
+        )
+
+    reading_main = cleared.level_of(con) == cleared.ALL_DATA
+    hidden_above = con.execute(
+        "SELECT EXISTS (SELECT 1 FROM main.sources WHERE classification NOT IN (SELECT unnest(?::VARCHAR[])))",
+        [list(cleared.admitted(classification))],
+    ).fetchall()[0][0]
+    restated = cleared.restated_rule(table, "s", classification) if hidden_above else "false"
+    owners = "" if reading_main else f"LEFT JOIN main.{view} AS m ON {cleared.same_key(table, 's', 'm')}"
     con.execute(
         f"""CREATE OR REPLACE TEMP TABLE staged_{part.kind} AS
-            SELECT s.*,
-                   CASE WHEN c.{keys[0]} IS NULL THEN 'new' WHEN {same} THEN 'unchanged' ELSE 'revised' END AS change,
+            SELECT s.*, {change("c")} AS change, {change("c" if reading_main else "m")} AS main_change,
+                   {change("c" if reading_main else "m")} = 'unchanged' AND ({restated}) AS restated,
                    row_number() OVER () - 1 AS staged_seq
-            FROM staged_input AS s LEFT JOIN {view} AS c ON {join}"""
+            FROM staged_input AS s LEFT JOIN {view} AS c ON {cleared.same_key(table, "s", "c")} {owners}"""
     )
     if part.table is None:
         con.unregister("staged_input")
     else:
         con.execute("DROP VIEW staged_input")
     counts = dict(con.execute(f"SELECT change, count(*) FROM staged_{part.kind} GROUP BY change").fetchall())
-    return {"new": counts.get("new", 0), "revised": counts.get("revised", 0), "unchanged": counts.get("unchanged", 0)}
+    stored, restated = con.execute(
+        f"SELECT count(*) FILTER (main_change <> 'unchanged' OR restated), count(*) FILTER (restated) "
+        f"FROM staged_{part.kind}"
+    ).fetchall()[0]
+    return {
+        "new": counts.get("new", 0),
+        "revised": counts.get("revised", 0),
+        "unchanged": counts.get("unchanged", 0),
+        "stored": stored,
+        "restated": restated,
+    }
 
 
 # Rows per INSERT statement when a load's facts are written. DuckDB 2.0.0 has a defect: while one
@@ -70,23 +91,27 @@ SUPERSEDED_FLAG = {"alerts", "incidents"}
 
 
 def insert_facts(con: duckdb.DuckDBPyConnection, kind: str, source_id: int) -> None:
+    """Write a staged load's rows: what changes the owner's data to the main table (marking the rows its
+    revisions replace, where the current view is a flag), restatements a less restrictive level needs to
+    the table of restated rows."""
     table, _, keys, values, schema = FACT_TABLES[kind]
     columns = [f.name for f in schema]
     # staged_seq numbers the staged rows 0, 1, 2, ... or by their line in the file (rowid does not: rows
     # made inside a transaction are numbered from 2**62); the slices cover its whole range.
     low, high = con.execute(f"SELECT min(staged_seq), max(staged_seq) FROM staged_{kind}").fetchall()[0]
-    for start in range(low or 0, (high or 0) + 1, INSERT_SLICE_ROWS):
-        con.execute(
-            f"INSERT INTO {table} ({', '.join(columns)}, source_id) "
-            f"SELECT {', '.join(columns)}, ? FROM staged_{kind} "
-            f"WHERE change <> 'unchanged' AND staged_seq >= ? AND staged_seq < ?",
-            [source_id, start, start + INSERT_SLICE_ROWS],
-        )
+    for target, which in ((table, "main_change <> 'unchanged'"), (f"restated_{table}", "restated")):
+        for start in range(low or 0, (high or 0) + 1, INSERT_SLICE_ROWS):
+            con.execute(
+                f"INSERT INTO main.{target} ({', '.join(columns)}, source_id) "
+                f"SELECT {', '.join(columns)}, ? FROM staged_{kind} "
+                f"WHERE {which} AND staged_seq >= ? AND staged_seq < ?",
+                [source_id, start, start + INSERT_SLICE_ROWS],
+            )
     if kind in SUPERSEDED_FLAG:
         same_key = " AND ".join(f"t.{k} = s.{k}" for k in keys)
         con.execute(
-            f"""UPDATE {table} AS t SET superseded = true FROM staged_{kind} AS s
-                WHERE s.change = 'revised' AND {same_key} AND t.source_id <> ? AND NOT t.superseded""",
+            f"""UPDATE main.{table} AS t SET superseded = true FROM staged_{kind} AS s
+                WHERE s.main_change = 'revised' AND {same_key} AND t.source_id <> ? AND NOT t.superseded""",
             [source_id],
         )
 

@@ -67,9 +67,9 @@ class Summary:
     def sample(self) -> bool:
         return self.provenance.sample
 
-    def footer_lines(self, provenance: Provenance | None = None) -> list[str]:
+    def footer_lines(self, provenance: Provenance | None = None, exported_by: str | None = None) -> list[str]:
         """The footer: PMR month and window, sources, classification, sample notice; of `provenance` (a
-        document's, which adds its charts' rows) or the summary's own."""
+        document's, which adds its charts' rows) or the summary's own; above WHITE, who exported it."""
         origin = provenance or self.provenance
         lines = [f"PMR month: {words.month_label(self.month)}. Rolling window: {self.window} months."]
         if origin.sources:
@@ -84,4 +84,6 @@ class Summary:
         lines.append(f"Classification: {LABELS[origin.classification]}.")
         if origin.sample:
             lines.append(words.SAMPLE_NOTICE + ".")
+        if exported_by and origin.classification != "white":
+            lines.append(words.exported_by(exported_by, date.today()) + ".")
         return lines

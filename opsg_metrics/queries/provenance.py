@@ -23,7 +23,11 @@ class Provenance:
     sample: bool
     source_ids: tuple[int, ...] = ()  # exactly the sources of the rows shown
 
-    def footer_lines(self, pmr_month: date | None, notes: list[str] | None = None) -> list[str]:
+    def footer_lines(
+        self, pmr_month: date | None, notes: list[str] | None = None, exported_by: str | None = None
+    ) -> list[str]:
+        """What the footer says: the notes, the sources, the PMR month, the sample notice, the classification,
+        and (for content above WHITE, when a name is given) who exported it and when."""
         lines = list(notes or [])
         if self.sources:
 
@@ -47,6 +51,8 @@ class Provenance:
         if self.sample:
             lines.append(words.SAMPLE_NOTICE)
         lines.append(f"Classification: {LABELS[self.classification]}")
+        if exported_by and self.classification != "white":
+            lines.append(words.exported_by(exported_by, date.today()))
         return lines
 
 

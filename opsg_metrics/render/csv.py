@@ -3,8 +3,11 @@ neutralised (OWASP's advice for CSV injection), characters that cannot be printe
 
 from __future__ import annotations
 
+from datetime import date
+
 import pandas as pd
 
+from opsg_metrics import words
 from opsg_metrics.store.classification import LABELS
 from opsg_metrics.store.text import printable
 
@@ -21,12 +24,15 @@ def neutralise(value: object) -> object:
     return value
 
 
-def csv_bytes(frame: pd.DataFrame, classification: str) -> bytes:
+def csv_bytes(frame: pd.DataFrame, classification: str, exported_by: str | None = None) -> bytes:
     """The frame as UTF-8 CSV (with a BOM, so Excel reads it right), formula-like text neutralised,
-    its classification marked on the first line."""
+    its classification marked on the first line (with, above WHITE, who exported it)."""
     safe = frame.copy()
     for column in safe.columns:
         if safe[column].dtype == object or pd.api.types.is_string_dtype(safe[column]):
             safe[column] = safe[column].map(neutralise)
-    marking = f"Classification: {LABELS[classification]}\n"
+    marking = f"Classification: {LABELS[classification]}"
+    if exported_by and classification != "white":
+        marking += f"; {words.exported_by(printable(exported_by), date.today())}"
+    marking += "\n"
     return (marking + safe.to_csv(index=False)).encode("utf-8-sig")

@@ -36,13 +36,17 @@ MEDIA_TYPES = {"png": "image/png", "svg": "image/svg+xml", "pdf": "application/p
 
 
 def chart_spec(
-    chart: alt.TopLevelMixin, provenance: Provenance, pmr_month: date | None = None, notes: list[str] | None = None
+    chart: alt.TopLevelMixin,
+    provenance: Provenance,
+    pmr_month: date | None = None,
+    notes: list[str] | None = None,
+    exported_by: str | None = None,
 ) -> dict:
     """Any chart with its provenance footer (notes, sources, PMR month, sample notice, classification),
     as the Vega-Lite spec that gets rendered."""
     # Composed as specs from the chart's own (made once per chart, unvalidated: the test suite validates
     # these charts): an export of a chart already drawn costs little more than vl-convert itself.
-    return spec_with_footer(spec_of(chart), provenance.footer_lines(pmr_month, notes))
+    return spec_with_footer(spec_of(chart), provenance.footer_lines(pmr_month, notes, exported_by))
 
 
 def export_chart(
@@ -52,14 +56,15 @@ def export_chart(
     *,
     pmr_month: date | None = None,
     notes: list[str] | None = None,
+    exported_by: str | None = None,
 ) -> bytes:
-    """Any chart as a PNG/SVG/PDF file carrying its provenance footer."""
-    return render(chart_spec(chart, provenance, pmr_month, notes), fmt)
+    """Any chart as a PNG/SVG/PDF file carrying its provenance footer (and, above WHITE, who exported it)."""
+    return render(chart_spec(chart, provenance, pmr_month, notes, exported_by), fmt)
 
 
-def export_spec(view: TrendView) -> dict:
+def export_spec(view: TrendView, exported_by: str | None = None) -> dict:
     """A trend view with its provenance footer (and its numbered annotations)."""
-    return chart_spec(view.chart, view.provenance, view.pmr_month, annotation_lines(view.data.annotations))
+    return chart_spec(view.chart, view.provenance, view.pmr_month, annotation_lines(view.data.annotations), exported_by)
 
 
 def slug(provider: str) -> str:
@@ -82,8 +87,8 @@ def file_name(view: TrendView, fmt: str) -> str:
     return f"{file_stem(view)}.{fmt}"
 
 
-def export_view(view: TrendView, fmt: str) -> tuple[str, bytes]:
-    return file_name(view, fmt), render(export_spec(view), fmt)
+def export_view(view: TrendView, fmt: str, exported_by: str | None = None) -> tuple[str, bytes]:
+    return file_name(view, fmt), render(export_spec(view, exported_by), fmt)
 
 
 def spc_file_stem(view: SpcView) -> str:
@@ -94,11 +99,13 @@ def spc_file_stem(view: SpcView) -> str:
     return f"{words.month_key(first)}_to_{words.month_key(last)}_{view.measure}_{providers}_SPC"
 
 
-def export_spc_view(view: SpcView, fmt: str) -> tuple[str, bytes]:
+def export_spc_view(view: SpcView, fmt: str, exported_by: str | None = None) -> tuple[str, bytes]:
     """An SPC view as a file: its chart with the provenance footer (rebases and the method noted)."""
     return (
         f"{spc_file_stem(view)}.{fmt}",
-        export_chart(view.chart, view.provenance, fmt, pmr_month=view.pmr_month, notes=view.rebase_notes),
+        export_chart(
+            view.chart, view.provenance, fmt, pmr_month=view.pmr_month, notes=view.rebase_notes, exported_by=exported_by
+        ),
     )
 
 
@@ -133,6 +140,7 @@ def pack_charts(
     *,
     measure: str | None = None,
     window: int = DEFAULT_WINDOW,
+    exported_by: str | None = None,
 ) -> list[PackChart]:
     """One chart per measure and provider with data in the month, over the PACK_MONTHS months to it, as
     specs (nothing drawn yet): the pack's classification and its gate come from exactly these charts."""
@@ -154,7 +162,7 @@ def pack_charts(
             view.provenance.classification,
             "; ".join(label for label, *_ in view.provenance.sources),
         )
-        out.append(PackChart(entry, export_spec(view)))
+        out.append(PackChart(entry, export_spec(view, exported_by)))
     return out
 
 

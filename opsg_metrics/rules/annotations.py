@@ -1,5 +1,5 @@
-"""Which annotations apply to which series: the rule is the `annotation_scope` view (store/schema.sql,
-migration 6); these read it, for the trend charts, the SPC rebases and the exports alike."""
+"""Which annotations apply to which series: the rule is the `annotation_scope` view (made by
+store/clearance.annotation_scope_sql for the main schema and each clearance level); these read it, for the trend charts, the SPC rebases and the exports alike."""
 
 from __future__ import annotations
 

@@ -50,7 +50,27 @@ def load_migrations(schema_text: str | None = None) -> list[Migration]:
     return migrations
 
 
-MIGRATIONS = load_migrations()
+# Migrations written as functions of the code (their SQL made from the package's own lists): schema.sql
+# keeps their numbered place and says so; number -> (name, the function giving its SQL).
+def _generated() -> dict[int, tuple[str, object]]:
+    from opsg_metrics.store import clearance
+
+    return {8: ("clearance_views", clearance.schema_sql)}
+
+
+def all_migrations() -> list[Migration]:
+    """The numbered migrations, schema.sql's blocks and the generated ones, in order (one list, no gaps)."""
+    generated = _generated()
+    migrations = [
+        Migration(m.number, m.name, generated[m.number][1]()) if m.number in generated else m for m in load_migrations()
+    ]
+    numbers = [m.number for m in migrations]
+    if numbers != list(range(1, len(numbers) + 1)):
+        raise RuntimeError(f"migrations must be numbered 1, 2, 3, ... in order; found {numbers}")
+    return migrations
+
+
+MIGRATIONS = all_migrations()
 SCHEMA_VERSION = MIGRATIONS[-1].number
 
 

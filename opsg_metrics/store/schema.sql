@@ -287,7 +287,8 @@ SELECT * EXCLUDE (superseded) FROM incidents WHERE NOT superseded;
 -- The annotation-scope rule, in one place: which series (measure and provider of the catalogue) each
 -- current annotation applies to. 'all': every series; 'measure': every provider of its measure;
 -- 'provider': every measure of its provider; 'series': its own measure and provider. The trend charts
--- (a panel is a series), the SPC rebases and the exports' footers all read this view.
+-- (a panel is a series), the SPC rebases and the exports' footers all read this view. Migration 8 makes it
+-- again from store/clearance.py, where the rule now lives for the main schema and every clearance level.
 CREATE VIEW annotation_scope AS
 SELECT a.date, a.text, a.scope, a.measure, a.provider, a.kind, a.source_id,
        s.measure AS series_measure, s.provider AS series_provider
@@ -297,3 +298,35 @@ JOIN measures AS s
   OR (a.scope = 'measure' AND a.measure = s.measure)
   OR (a.scope = 'provider' AND a.provider = s.provider)
   OR (a.scope = 'series' AND a.measure = s.measure AND a.provider = s.provider);
+
+-- migration: 7 people_and_audit
+-- Who may use the app and what they may see (a person signs in with OpenID Connect; the table says their
+-- role and clearance), and the audit log: every sign-in, refusal, load and export, appended and never
+-- changed.
+CREATE SEQUENCE person_id_seq START 1;
+CREATE TABLE people (
+    person_id   INTEGER PRIMARY KEY DEFAULT nextval('person_id_seq'),
+    email       VARCHAR NOT NULL UNIQUE,        -- lower case
+    subject     VARCHAR,                        -- the OIDC subject, once the person has signed in
+    name        VARCHAR NOT NULL DEFAULT '',
+    role        VARCHAR NOT NULL CHECK (role IN ('viewer', 'secretariat', 'admin')),
+    clearance   VARCHAR NOT NULL CHECK (clearance IN ('white', 'white-no-publish', 'green', 'amber', 'red')),
+    added_by    VARCHAR NOT NULL DEFAULT '',
+    added_at    TIMESTAMP NOT NULL DEFAULT current_localtimestamp()
+);
+
+CREATE SEQUENCE audit_id_seq START 1;
+CREATE TABLE audit_log (
+    audit_id        INTEGER PRIMARY KEY DEFAULT nextval('audit_id_seq'),
+    logged_at       TIMESTAMP NOT NULL DEFAULT current_localtimestamp(),
+    who             VARCHAR NOT NULL,
+    action          VARCHAR NOT NULL,           -- sign-in, refused, load, export, people, ...
+    what            VARCHAR NOT NULL DEFAULT '',
+    month           DATE,
+    classification  VARCHAR,
+    detail          VARCHAR NOT NULL DEFAULT ''
+);
+
+-- migration: 8 clearance_views
+-- Generated: store/clearance.py writes this migration's SQL (the tables of restated rows, the annotation
+-- scope and the views each clearance level reads), from the same lists the loads use.

@@ -61,19 +61,23 @@ def build_document(
     *,
     commentary: Mapping[str, str] | None = None,
     charts: bool = True,
+    exported_by: str | None = None,
 ) -> Document:
     """The document of a built summary in `fmt`: its charts drawn (PNG for Word, SVG for HTML) and its
     provenance the most restrictive of exactly the rows it states or draws."""
     views = summary_views(con, summary, fmt) if charts else []
     drawn = tuple(
-        zip([c for c, _ in views], render_many((export_spec(v) for _, v in views), "png" if fmt == "docx" else "svg"))
+        zip(
+            [c for c, _ in views],
+            render_many((export_spec(v, exported_by) for _, v in views), "png" if fmt == "docx" else "svg"),
+        )
     )
     origin = (
         provenance(con, set(summary.provenance.source_ids) | {i for _, v in views for i in v.provenance.source_ids})
         if views
         else summary.provenance
     )
-    return Document(summary, origin, drawn, commentary or {})
+    return Document(summary, origin, drawn, commentary or {}, exported_by)
 
 
 def render_document(document: Document, fmt: str) -> bytes:
@@ -93,10 +97,19 @@ def summary_document(
     window: int = DEFAULT_WINDOW,
     commentary: Mapping[str, str] | None = None,
     charts: bool = True,
+    exported_by: str | None = None,
 ) -> tuple[str, bytes, str]:
-    """The month's summary as a file: (file name, bytes, classification)."""
+    """The month's summary as a file: (file name, bytes, classification); above WHITE it names who exported
+    it (`exported_by`) in its footer and, in Word, its properties."""
     if fmt not in SUMMARY_FORMATS:
         raise OpsgError(f"unknown format '{fmt}' (use {', '.join(SUMMARY_FORMATS)})")
-    document = build_document(con, build_summary(con, month, window=window), fmt, commentary=commentary, charts=charts)
+    document = build_document(
+        con,
+        build_summary(con, month, window=window),
+        fmt,
+        commentary=commentary,
+        charts=charts,
+        exported_by=exported_by,
+    )
     name = f"pmr-summary-{words.month_key(month)}-{document.classification}.{fmt}"
     return name, render_document(document, fmt), document.classification

@@ -20,6 +20,7 @@ class Document:
     provenance: Provenance  # the summary's rows and its charts'
     charts: tuple[tuple[str, bytes], ...] = ()  # (caption, PNG or SVG) of the measures below target
     commentary: Mapping[str, str] = field(default_factory=dict)
+    exported_by: str | None = None  # named on a document above WHITE
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "charts", tuple(self.charts))
@@ -35,7 +36,7 @@ class Document:
         return self.provenance.classification
 
     def footer_lines(self) -> list[str]:
-        return self.summary.footer_lines(self.provenance)
+        return self.summary.footer_lines(self.provenance, self.exported_by)
 
     def note(self, key: str) -> str:
         """The secretariat's commentary on a finding, printable and trimmed ('' for none)."""

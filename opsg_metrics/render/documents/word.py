@@ -20,12 +20,19 @@ def _line(text: str) -> str:
 
 
 def to_docx(source: Document) -> bytes:
-    summary = source.summary
     """A Word document: real headings, a styled table, the charts of the measures below target."""
+    from datetime import date
+
     from docx import Document
     from docx.shared import Cm, Pt
 
+    from opsg_metrics import words
+
+    summary = source.summary
     document = Document()
+    if source.exported_by and source.classification != "white":
+        document.core_properties.last_modified_by = _line(source.exported_by)
+        document.core_properties.comments = words.exported_by(_line(source.exported_by), date.today())
     style = document.styles["Normal"]
     style.font.name = "Arial"
     style.font.size = Pt(10.5)

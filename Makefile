@@ -29,8 +29,12 @@ $(DB): | $(VENV)/.deps
 	$(PY) -m opsg_metrics --db $(DB).building init --sample
 	mv $(DB).building $(DB)
 
+# Local mode (no [auth] in .streamlit/secrets.toml): only this machine can reach the app. In team mode the
+# server listens where .streamlit/config.toml or ADDRESS says (make run ADDRESS=0.0.0.0).
+ADDRESS ?= $(shell grep -qs '^\[auth\]' .streamlit/secrets.toml && echo "" || echo 127.0.0.1)
 run: $(VENV)/.deps $(DB)
-	$(PY) -m streamlit run app.py --server.port $(PORT)
+	$(PY) -m opsg_metrics.app.preflight .streamlit/secrets.toml
+	$(PY) -m streamlit run app.py --server.port $(PORT) $(if $(ADDRESS),--server.address $(ADDRESS),)
 
 # The browser tests drive Debian's chromium through Playwright (never a downloaded browser).
 browser:

@@ -9,6 +9,7 @@ st.set_page_config(page_title="OPSG Metrics", page_icon="📊", layout="wide")
 # the app lets out is neutralised and marked with its classification (opsg_metrics.export.csv_bytes).
 st.set_option("client.disableDataExport", True)
 ui.app_run_started()
+who = ui.gate()  # sign-in, or the local owner; stops with the reason when nobody may see the app
 
 navigation = st.navigation(
     [
@@ -20,6 +21,11 @@ navigation = st.navigation(
         st.Page("pages/operations.py", title="Operations", icon=":material/construction:", url_path="operations"),
         st.Page("pages/data.py", title="Data", icon=":material/upload_file:", url_path="data"),
     ]
+    + (
+        [st.Page("pages/admin.py", title="Admin", icon=":material/admin_panel_settings:", url_path="admin")]
+        if who.may("manage_people")
+        else []
+    )
 )
 ui.sidebar()
 navigation.run()

@@ -14,12 +14,21 @@ version = ui.db_version()
 
 
 @ui.cache_data(show_spinner=False, max_entries=16)
-def _check(version, name, digest, raw_size, kind, source, level, issued, _raw):
+def _check(version, cleared, name, digest, raw_size, kind, source, level, issued, _raw):
     # A file is checked once per data version and options, not again on every rerun of the page (a big
-    # file takes seconds). The digest names the content; _raw is not hashed.
+    # file takes seconds). The digest names the content; _raw is not hashed. The check is made as the
+    # person cleared to `cleared` sees the data: it names no source they may not see.
     try:
-        return ingest.ingest_bytes(
-            ui.cursor(), _raw, name, dry_run=True, kind=kind, source=source, classification=level, issued=issued
+        return ingest.ingest_seen_by(
+            ui.writer(),
+            _raw,
+            name,
+            clearance=cleared,
+            dry_run=True,
+            kind=kind,
+            source=source,
+            classification=level,
+            issued=issued,
         )
     except OpsgError as exc:  # the database itself (a full disk, a damaged file), not the upload
         return screen.refused(name, str(exc))
@@ -68,7 +77,8 @@ st.caption(
 load, revisions_tab, log_tab = st.tabs(["Load files", "Revisions", "Sources and ingest log"])
 
 with load:
-    screen.load_files(lambda *upload: _check(version, *upload))
+    who = ui.person()
+    screen.load_files(lambda *upload: _check(version, who.clearance, *upload), who)
 
 with revisions_tab:
     months = _revision_months(version)

@@ -34,9 +34,14 @@ def _classification(version, month_key, window, fmt):
 
 
 @ui.cache_data(show_spinner=False, max_entries=16)
-def _document(version, month_key, window, fmt, commentary_items):
+def _document(version, month_key, window, fmt, commentary_items, signed):
     return build.summary_document(
-        ui.cursor(), parse.parse_month(month_key), fmt, window=window, commentary=dict(commentary_items)
+        ui.cursor(),
+        parse.parse_month(month_key),
+        fmt,
+        window=window,
+        commentary=dict(commentary_items),
+        exported_by=signed[0],
     )
 
 
@@ -104,12 +109,18 @@ items = tuple(sorted(commentary.items()))
 marks = {fmt: _classification(version, month_key, window, fmt) for fmt in ("docx", "md", "html")}
 strictest = classification.most_restrictive(marks.values())
 confirmed = ui.restricted_confirmed(strictest, "summary")
+signed = ui.signed()
 columns = st.columns(3)
 for column, (fmt, label) in zip(columns, [("docx", "Word (.docx)"), ("md", "Markdown"), ("html", "HTML")]):
     with column:
         st.download_button(
             label,
-            data=lambda fmt=fmt: _document(version, month_key, window, fmt, items)[1],
+            data=ui.export_made(
+                lambda fmt=fmt: _document(version, month_key, window, fmt, items, signed)[1],
+                f"pmr-summary-{month_key}-{marks[fmt]}.{fmt}",
+                marks[fmt],
+                parse.parse_month(month_key),
+            ),
             file_name=f"pmr-summary-{month_key}-{marks[fmt]}.{fmt}",
             mime={
                 "docx": "application/vnd.openxmlformats-officedocument.wordprocessingml.document",

@@ -44,13 +44,15 @@ def _spc_view(version, measure, providers, start, end, baseline, rebases):
 
 
 @ui.cache_data(show_spinner=False, max_entries=64)
-def _spc_export(version, measure, providers, start, end, baseline, rebases, fmt):
-    return export.export_spc_view(_spc_view(version, measure, providers, start, end, baseline, rebases), fmt)[1]
+def _spc_export(version, measure, providers, start, end, baseline, rebases, fmt, signed):
+    view = _spc_view(version, measure, providers, start, end, baseline, rebases)
+    return export.export_spc_view(view, fmt, exported_by=signed[0])[1]
 
 
 @ui.cache_data(show_spinner=False, max_entries=64)
-def _export(version, measure, providers, start, end, window, incidents, annotations, fmt):
-    return export.export_view(_view(version, measure, providers, start, end, window, incidents, annotations), fmt)[1]
+def _export(version, measure, providers, start, end, window, incidents, annotations, fmt, signed):
+    view = _view(version, measure, providers, start, end, window, incidents, annotations)
+    return export.export_view(view, fmt, exported_by=signed[0])[1]
 
 
 context = _context(version)
@@ -64,10 +66,11 @@ if not shown.measures or not shown.providers:
     st.stop()
 
 shown_for = screen.shown_for(shown, context)
+signed = ui.signed()  # who exports, and when: named on exports above WHITE
 if shown.spc:
-    screen.spc_charts(version, shown, shown_for, _spc_view, _spc_export)
+    screen.spc_charts(version, shown, shown_for, _spc_view, lambda *key: _spc_export(*key, signed))
 else:
-    screen.trend_charts(version, shown, shown_for, _view, _export)
+    screen.trend_charts(version, shown, shown_for, _view, lambda *key: _export(*key, signed))
 
 st.divider()
 screen.month_pack(list(context.months))

@@ -183,6 +183,56 @@ def app_db_path(sample_db_path, tmp_path_factory) -> Path:
     return path
 
 
+# ---------------------------------------------------------------- team mode: people and an AMBER reissue
+# The team database: the sample, an AMBER reissue of a WHITE figure (CPM1 DCC, December 2021: 99.29 in
+# the WHITE PMR, AMBER_VALUE in the reissue) and an AMBER incident, and one person of each role.
+AMBER_VALUE = 93.21
+AMBER_SOURCE = "PMR December 2021 issue 2 (AMBER reissue)"
+AMBER_INCIDENT = "INC000000999999"
+TEAM = {
+    # sub -> (email, name, role, clearance)
+    "admin-sub": ("admin@example.org", "Ada Admin", "admin", "red"),
+    "secretariat-sub": ("secretariat@example.org", "Sam Secretariat", "secretariat", "amber"),
+    "viewer-sub": ("viewer@example.org", "Val Viewer", "viewer", "white"),
+}
+
+
+def team_auth(app_port: int = 8501, provider: str = "http://127.0.0.1:9") -> dict:
+    """An [auth] section for team mode (the provider's discovery document under `provider`)."""
+    return {
+        "redirect_uri": f"http://127.0.0.1:{app_port}/oauth2callback",
+        "cookie_secret": "a-test-cookie-secret-of-forty-characters!",
+        "client_id": "opsg-metrics",
+        "client_secret": "test-client-secret",
+        "server_metadata_url": f"{provider}/.well-known/openid-configuration",
+    }
+
+
+@pytest.fixture(scope="session")
+def team_db_path(sample_db_path, tmp_path_factory) -> Path:
+    """The sample with an AMBER reissue and an AMBER incident, and the TEAM people."""
+    from opsg_metrics.store import people
+
+    path = tmp_path_factory.mktemp("team") / "opsg.duckdb"
+    shutil.copy(sample_db_path, path)
+    con = db.connect(path)
+    try:
+        reissue = f"month,measure,provider,value,status\n2021-12,CPM1,DCC,{AMBER_VALUE},reported\n"
+        assert ingest_bytes(con, reissue.encode(), "reissue.csv", source=AMBER_SOURCE, classification="amber").ok
+        incident = (
+            "incident_id,opened,resolved,category,provider,major,title,root_cause\n"
+            f"{AMBER_INCIDENT},2021-12-03 09:00,,1,DSP,true,Restricted outage of the DSP,\n"
+        )
+        assert ingest_bytes(
+            con, incident.encode(), "incident.csv", source="Incident log (AMBER)", classification="amber"
+        ).ok
+        for sub, (email, name, role, level) in TEAM.items():
+            people.add(con, email, role=role, clearance=level, name=name, subject=sub, by="test")
+    finally:
+        con.close()
+    return path
+
+
 @pytest.fixture
 def open_app(app_db_path, monkeypatch):
     """Run the app under AppTest on (a copy of) the sample database, with URL parameters, on a page."""
@@ -234,10 +284,14 @@ def free_port() -> int:
 
 
 @contextlib.contextmanager
-def running_app(db_path):
-    """`streamlit run app.py` on a free localhost port, stopped afterwards."""
-    port = free_port()
+def running_app(db_path, secrets: Path | None = None, port: int | None = None):
+    """`streamlit run app.py` on a free localhost port, stopped afterwards: in local mode, or in team mode with
+    the secrets file given (never the machine's own ~/.streamlit/secrets.toml)."""
+    port = port or free_port()
     env = {**os.environ, "OPSG_DB": str(db_path)}
+    if secrets is None:
+        secrets = Path(db_path).with_name("no-secrets.toml")
+        secrets.write_text("")
     proc = subprocess.Popen(
         [
             sys.executable,
@@ -253,6 +307,8 @@ def running_app(db_path):
             "true",
             "--browser.gatherUsageStats",
             "false",
+            "--secrets.files",
+            str(secrets),
         ],
         cwd=REPO,
         env=env,

@@ -51,7 +51,9 @@ def config_problems(secrets: Mapping) -> list[str]:
     auth = secrets["auth"]
     problems = [f"[auth] {name} is missing" for name in REQUIRED_AUTH if not str(auth.get(name, "")).strip()]
     secret = str(auth.get("cookie_secret", ""))
-    if secret and len(secret) < MIN_COOKIE_SECRET:
+    if "replace-with" in secret:
+        problems.append("[auth] cookie_secret is still the example's placeholder; make a random one")
+    elif secret and len(secret) < MIN_COOKIE_SECRET:
         problems.append(
             f"[auth] cookie_secret has {len(secret)} characters; use at least {MIN_COOKIE_SECRET} random "
             'ones (for example: python -c "import secrets; print(secrets.token_urlsafe(48))")'
@@ -70,9 +72,11 @@ def config_problems(secrets: Mapping) -> list[str]:
     return problems
 
 
-def is_loopback(address: str | None) -> bool:
-    """Whether a client address is this machine (None: no address known, as under a test harness)."""
-    if address is None:
+def is_loopback(address: object) -> bool:
+    """Whether a client address is this machine. Streamlit gives None for this machine (and for no address
+    known, as under a test harness); anything but a string is taken as no address. A second guard only: in
+    local mode the server listens on 127.0.0.1 (make run), so no other machine reaches it at all."""
+    if not isinstance(address, str):
         return True
     try:
         return ipaddress.ip_address(address.split("%")[0]).is_loopback

@@ -129,33 +129,51 @@ def _secrets() -> dict:
         st.stop()
 
 
+# session id -> (that run's `cursors` dict, the person the run is for): decided once a run (see db_version)
+_PEOPLE: dict[str, tuple[dict, Person]] = {}
+_deferred = threading.local()  # the person a download made outside a run is for (export_made)
+
+
 def person() -> Person:
-    """The person this run is for (set by `gate`; in local mode, the owner)."""
-    found = getattr(_script_run, "person", None)
-    if found is not None:
-        return found
-    if access.mode_of(_secrets()) == "local":
-        return access.local_owner()
-    st.error("Sign in first.")
-    st.stop()
+    """The person this run is for, decided by `gate` once a run (app.py calls it first; a page run on its
+    own, as under AppTest, calls it here). Outside a run (a download made when clicked), the person of
+    the run that offered the download."""
+    from streamlit.runtime.scriptrunner_utils.script_run_context import get_script_run_ctx
+
+    ctx = get_script_run_ctx()
+    if ctx is None:
+        found = getattr(_deferred, "person", None)
+        if found is not None:
+            return found
+        if access.mode_of(_secrets()) == "local":
+            return access.local_owner()
+        raise OpsgError("no person signed in for this request")
+    memo = _PEOPLE.get(ctx.session_id)
+    if memo is not None and memo[0] is ctx.cursors:
+        return memo[1]
+    return gate()
 
 
 def gate() -> Person:
     """Who this run is for, or a page that says why nobody (sign in, no access yet, a bad configuration)
     and stops. app.py calls it before any page runs."""
+    from streamlit.runtime.scriptrunner_utils.script_run_context import get_script_run_ctx
+
     secrets = _secrets()
     problems = access.config_problems(secrets)
     if problems:
+        _closed()
         st.error("OPSG Metrics is configured for sign-in but cannot serve: " + "; ".join(problems) + ".")
         st.stop()
     user = dict(st.user.to_dict())
     user["is_logged_in"] = bool(getattr(st.user, "is_logged_in", False))
     found = access.resolve(writer(), secrets, user, st.context.ip_address)
     if found.state == "refused":
+        _closed()
         st.error(found.message)
         st.stop()
     if found.state == "sign-in":
-        st.title("OPSG Metrics")
+        _closed()
         st.info("The performance-measure dashboard of the SEC Operations Group. Sign in to see the figures.")
         st.button("Sign in", type="primary", on_click=st.login)
         st.stop()
@@ -163,8 +181,8 @@ def gate() -> Person:
         if not st.session_state.get("refusal-recorded"):
             people.record(writer(), user.get("email") or user.get("sub") or "", "refused", "no access yet")
             st.session_state["refusal-recorded"] = True
-        st.title("OPSG Metrics")
-        st.warning(found.message)
+        _closed()
+        st.warning(md_escape(found.message))
         st.button("Sign out", on_click=st.logout)
         st.stop()
     if found.state == "signed-in":
@@ -175,25 +193,81 @@ def gate() -> Person:
                 writer(), found.person.email, "sign-in", f"{found.person.role}, cleared {found.person.clearance}"
             )
             st.session_state["sign-in-recorded"] = True
-    _script_run.person = found.person
+    ctx = get_script_run_ctx()
+    if ctx is not None:
+        _PEOPLE[ctx.session_id] = (ctx.cursors, found.person)
     return found.person
+
+
+def _closed() -> None:
+    """The app's name, and no menu: the pages are not offered to someone who may not see them."""
+    st.navigation([st.Page(_closed_page, title="OPSG Metrics", default=True)], position="hidden")
+    st.title("OPSG Metrics")
+
+
+def _closed_page() -> None:  # never run: the gate stops first
+    st.stop()
+
+
+def _who() -> str:
+    found = person()
+    return found.email or found.shown_name
+
+
+def record_refusal(action: str) -> None:
+    """Record in the audit log that the person's role did not allow `action`."""
+    people.record(writer(), _who(), "refused", action)
 
 
 def refuse(action: str, message: str) -> None:
     """Say that the person's role does not allow `action`, and record the refusal."""
-    who = person()
-    people.record(writer(), who.email or who.shown_name, "refused", action)
+    record_refusal(action)
     st.error(message)
 
 
-def record_export(what: str, classification: str, who: Person, month: date | None = None) -> None:
-    """An export in the audit log (called when the file is made, from the download's callback)."""
-    people.record(writer(), who.email or who.shown_name, "export", what, month=month, classification=classification)
+def record_load(result: Any, classification: str) -> None:
+    """A load from the Data page in the audit log (loaded, unchanged or rejected)."""
+    people.record(
+        writer(),
+        _who(),
+        "load",
+        f"{result.file}: {result.outcome}" + (f" as source '{result.source_label}'" if result.source_label else ""),
+        classification=classification,
+        detail=result.message,
+    )
 
 
 def exporter() -> str:
     """The name exports of content above WHITE carry ("Exported by NAME on DATE")."""
     return person().shown_name
+
+
+def signed() -> tuple[str, str]:
+    """Who exports and on which day: passed to (and so part of the cache key of) every cached export, whose
+    footer names them when the content is above WHITE."""
+    return exporter(), date.today().isoformat()
+
+
+def export_made(
+    make: Callable[[], bytes], what: str, classification: str, month: date | None = None
+) -> Callable[[], bytes]:
+    """A download's `data`: made when the button is clicked, recorded in the audit log then.
+
+    Streamlit calls it in its server's thread, outside this run: it runs as the person of this run (their
+    clearance for the reads it makes, their name for the footer), captured now."""
+    who = person()
+
+    def made() -> bytes:
+        saved = getattr(_deferred, "person", None)
+        _deferred.person = who
+        try:
+            content = make()
+        finally:
+            _deferred.person = saved
+        people.record(writer(), who.email or who.shown_name, "export", what, month=month, classification=classification)
+        return content
+
+    return made
 
 
 _VERSION_MEMO: dict[str, tuple] = {}  # session id -> (that run's cursors dict, data version)
@@ -243,10 +317,8 @@ def sidebar() -> DatasetInfo:
         latest = words.month_label(info.latest_month) if info.latest_month else "none loaded"
         st.markdown(f"Latest PMR month: **{latest}**")
         st.markdown(f"Classification: **{LABELS[info.classification]}**")
-        st.caption(
-            f"Database: `{resolve_db_path()}` · schema v{info.schema_version} · "
-            f"{info.sources} sources · {info.figures:,} figures"
-        )
+        where = f"Database: `{resolve_db_path()}` · " if who.may("manage_people") else ""
+        st.caption(f"{where}schema v{info.schema_version} · {info.sources} sources · {info.figures:,} figures")
     return info
 
 
@@ -337,26 +409,21 @@ def altair(key: tuple, build: Callable[[], alt.TopLevelMixin], *, width: str = "
     return _built_chart(key, build)
 
 
-def chart_downloads(key: str, file_stem: str, make: Callable[[str], bytes], classification: str = "white") -> None:
+def chart_downloads(
+    key: str, file_stem: str, make: Callable[[str], bytes], classification: str = "white", month: date | None = None
+) -> None:
     """PNG, SVG and PDF buttons for a chart; `make(fmt)` renders only when a button is clicked.
     AMBER or RED charts need an explicit confirmation first."""
     from opsg_metrics.render.files import FORMATS, MEDIA_TYPES
 
     if not restricted_confirmed(classification, key):
         return
-    who = person()
-
-    def made(fmt: str) -> bytes:
-        content = make(fmt)
-        record_export(f"{file_stem}.{fmt}", classification, who)
-        return content
-
     columns = st.columns(len(FORMATS) + 1)
     for column, fmt in zip(columns, FORMATS):
         with column:
             st.download_button(
                 f"Download {fmt.upper()}",
-                data=lambda fmt=fmt: made(fmt),
+                data=export_made(lambda fmt=fmt: make(fmt), f"{file_stem}.{fmt}", classification, month),
                 file_name=f"{file_stem}.{fmt}",
                 mime=MEDIA_TYPES[fmt],
                 on_click="ignore",
@@ -377,6 +444,7 @@ def chart_with_provenance(
         stem,
         lambda fmt: export.export_chart(chart, origin, fmt, pmr_month=end, notes=notes, exported_by=name),
         origin.classification,
+        end,
     )
 
 
@@ -420,17 +488,11 @@ def csv_download(label: str, frame: pd.DataFrame, file_name: str, key: str, clas
     from opsg_metrics.render.csv import csv_bytes
 
     if restricted_confirmed(classification, key):
-        who = person()
-
-        def made() -> bytes:
-            content = csv_bytes(frame, classification, exported_by=who.shown_name)
-            record_export(file_name, classification, who)
-            return content
-
+        name = exporter()
         # Made when clicked, not on every rerun of the page.
         st.download_button(
             label,
-            data=made,
+            data=export_made(lambda: csv_bytes(frame, classification, exported_by=name), file_name, classification),
             file_name=file_name,
             mime="text/csv",
             on_click="ignore",

@@ -180,12 +180,23 @@ def record(
     )
 
 
-def audit(con: duckdb.DuckDBPyConnection, since: date | datetime | None = None) -> pd.DataFrame:
-    """The audit log, newest first (since a day, if given)."""
+ABOVE_CLEARANCE = "(above your clearance)"
+
+
+def audit(
+    con: duckdb.DuckDBPyConnection, since: date | datetime | None = None, *, clearance: str = CLEARANCES[-1]
+) -> pd.DataFrame:
+    """The audit log, newest first (since a day, if given). An entry about content marked above `clearance`
+    keeps who, what kind of action, when and the marking, not what it names (a file, a source)."""
+    admitted = list(CLEARANCES[: CLEARANCES.index(clearance) + 1])
     return con.execute(
-        """SELECT strftime(logged_at, '%Y-%m-%d %H:%M:%S') AS "when", who, action, what,
-                  strftime(month, '%Y-%m') AS month, classification, detail
+        f"""SELECT strftime(logged_at, '%Y-%m-%d %H:%M:%S') AS "when", who, action,
+                  CASE WHEN classification IS NULL OR list_contains(?, classification) THEN what
+                       ELSE '{ABOVE_CLEARANCE}' END AS what,
+                  strftime(month, '%Y-%m') AS month, classification,
+                  CASE WHEN classification IS NULL OR list_contains(?, classification) THEN detail
+                       ELSE '' END AS detail
            FROM main.audit_log WHERE ? IS NULL OR logged_at >= ?
            ORDER BY audit_id DESC""",
-        [since, since],
+        [admitted, admitted, since, since],
     ).df()

@@ -11,8 +11,9 @@ import streamlit as st
 from opsg_metrics import words
 from opsg_metrics.app import ui
 from opsg_metrics.ingest import load as ingest
-from opsg_metrics.store import classification
+from opsg_metrics.store import classification, clearance
 from opsg_metrics.store.errors import OpsgError
+from opsg_metrics.store.people import Person
 
 MAX_UPLOAD_MB = 50
 
@@ -24,9 +25,20 @@ def refused(name: str, message: str) -> ingest.IngestResult:
     return result
 
 
-def load_files(check: Callable) -> None:
+def load_files(check: Callable, who: Person) -> None:
     """Files uploaded, checked (`check(name, digest, size, kind, source, level, issued, raw)`, cached), shown
-    with their problems and revisions, and loaded when none has a problem and the user says so."""
+    with their problems and revisions, and loaded when none has a problem and the user says so. Only a
+    secretariat member or an administrator may load; only an administrator a catalogue; nobody a file marked
+    above their own clearance (they could not see it)."""
+    if not who.may("load"):
+        if not st.session_state.get("load-refusal-recorded"):
+            ui.record_refusal("load files")
+            st.session_state["load-refusal-recorded"] = True
+        st.info(
+            f"Loading files needs the secretariat or admin role; you are a {who.role}. "
+            "Ask an administrator if you should load PMRs."
+        )
+        return
     files = st.file_uploader(
         "Files",
         type=["csv", "xlsx", "txt", "tsv"],
@@ -42,7 +54,12 @@ def load_files(check: Callable) -> None:
             help="The document the figures come from, e.g. 'PMR May 2022 issue 1'.",
         )
     with middle:
-        level = st.selectbox("Classification", classification.ORDER, format_func=classification.LABELS.get)
+        level = st.selectbox(
+            "Classification",
+            clearance.admitted(who.clearance),
+            format_func=classification.LABELS.get,
+            help="The source's marking under the Panel Information Policy (up to your own clearance).",
+        )
     with right:
         issued = st.date_input("Issued on", value=None, format="YYYY-MM-DD")
     options = dict(
@@ -74,9 +91,17 @@ def load_files(check: Callable) -> None:
                 )
             )
     problems = _checked(checks)
+    catalogues = [name for name, _, result in checks if "catalogue" in result.kinds]
+    if catalogues and not who.may("load_catalogue"):
+        ui.record_refusal(f"load the catalogue ({', '.join(catalogues)})")
+        st.error(
+            f"{', '.join(map(ui.md_escape, catalogues))}: the measure catalogue is managed by administrators; "
+            "ask one to load it."
+        )
+        return
     to_load = [(name, raw) for name, raw, result in checks if result.outcome == "checked"]
     if st.button(f"Load {words.plural(len(to_load), 'file')}", type="primary", disabled=bool(problems) or not to_load):
-        _load(to_load, options)
+        _load(to_load, options, who)
 
 
 def _checked(checks: list) -> list[str]:
@@ -132,14 +157,15 @@ def _checked(checks: list) -> list[str]:
     return problems
 
 
-def _load(to_load: list[tuple[str, bytes]], options: dict) -> None:
+def _load(to_load: list[tuple[str, bytes]], options: dict, who: Person) -> None:
     progress = st.progress(0.0, text="Loading…")
     for number, (name, raw) in enumerate(to_load, start=1):
         progress.progress((number - 1) / len(to_load), text=f"Loading {name} ({number} of {len(to_load)})")
         try:
-            result = ingest.ingest_bytes(ui.cursor(), raw, name, **options)
+            result = ingest.ingest_seen_by(ui.writer(), raw, name, clearance=who.clearance, **options)
         except OpsgError as exc:
             result = refused(name, str(exc))
+        ui.record_load(result, options["classification"])
         if result.ok:
             st.success(f"{name}: {result.message}")
         else:

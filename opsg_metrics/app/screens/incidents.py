@@ -101,6 +101,7 @@ class Views:
             f"download-{view}",
             f"{stem}_{self.key[0]}_to_{self.key[1]}",
             lambda fmt: self.export(view, by, subtitle, fmt),
+            self.provenance(view).classification,
         )
 
     def table(self, table: pd.DataFrame, name: str, view: str, **options: Any) -> None:

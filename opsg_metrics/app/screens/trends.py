@@ -204,7 +204,7 @@ def month_pack(months: list[str]) -> None:
 
         try:
             name, content, entries = export.month_pack(
-                ui.cursor(), parse.parse_month(pack_month), pack_format, progress=report
+                ui.cursor(), parse.parse_month(pack_month), pack_format, progress=report, exported_by=ui.exporter()
             )
         except OpsgError as exc:
             progress.empty()
@@ -212,17 +212,20 @@ def month_pack(months: list[str]) -> None:
         else:
             progress.progress(1.0, text=f"Done: {len(entries)} charts")
             st.session_state["month_pack"] = (
+                ui.person(),
+                pack_month,
                 name,
                 content,
                 len(entries),
                 classification.most_restrictive(e.classification for e in entries),
             )
-    if "month_pack" in st.session_state:
-        name, content, count, pack_class = st.session_state["month_pack"]
+    built = st.session_state.get("month_pack")
+    if built is not None and built[0] == ui.person():  # made for this person (and their clearance)
+        _, made_for, name, content, count, pack_class = built
         if ui.restricted_confirmed(pack_class, "pack"):
             st.download_button(
                 f"Download {name} ({count} charts, {len(content) / 1e6:.1f} MB)",
-                data=content,
+                data=ui.export_made(lambda: content, name, pack_class, parse.parse_month(made_for)),
                 file_name=name,
                 mime="application/zip",
                 on_click="ignore",

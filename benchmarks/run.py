@@ -191,6 +191,90 @@ def bench_status(report: Report, label: str, db_path: Path, repeats: int) -> dic
     }
 
 
+# ------------------------------------------------------------------------------------------- clearance
+
+
+def restate_for_levels(db_path: Path) -> int:
+    """Give the database restatements across markings, so that every level below the owner's has work to
+    do: an AMBER reissue of the latest month (every figure 0.5 points lower) and a GREEN one of the month
+    before. Returns the figures restated."""
+    from opsg_metrics.ingest.load import ingest_bytes
+
+    con = db.connect(db_path)
+    try:
+        restated = 0
+        months = [
+            m
+            for (m,) in con.execute(
+                "SELECT DISTINCT month FROM current_measure_values ORDER BY month DESC LIMIT 2"
+            ).fetchall()
+        ]
+        for month, level in zip(months, ("amber", "green"), strict=False):
+            rows = con.execute(
+                "SELECT measure, provider, value FROM current_measure_values WHERE month = ? AND value IS NOT NULL",
+                [month],
+            ).fetchall()
+            text = "month,measure,provider,value,status\n" + "".join(
+                f"{month:%Y-%m},{m},{p},{max(0.0, v - 0.5):.2f},reported\n" for m, p, v in rows
+            )
+            result = ingest_bytes(
+                con, text.encode(), f"reissue-{level}.csv", source=f"{level} reissue", classification=level
+            )
+            assert result.ok, result.problems
+            restated += len(rows)
+    finally:
+        con.close()
+    return restated
+
+
+def bench_clearance(report: Report, label: str, db_path: Path, repeats: int) -> dict:
+    """Status for each clearance level, computed live from the level's views, against the owner's
+    precomputed table and the owner's live computation: what precomputing per level would save a reader,
+    and what it would cost every load."""
+    from opsg_metrics.store import clearance
+
+    restated = restate_for_levels(db_path)
+    con = db.connect(db_path, read_only=True)
+    results = {}
+    try:
+        clearance.scope(con, clearance.ALL_DATA)
+        month = status.latest_month(con)
+        owner_table, _ = timed(lambda: status.status_table(con), repeats)
+        owner_month, _ = timed(lambda: status.status_for_month(con, month), repeats)
+        owner_live, _ = timed(lambda: status.status_table(con, live=True), repeats)
+        owner_live_month, _ = timed(lambda: status.status_table(con, month=month, live=True), repeats)
+        for level in clearance.ORDER[:-1]:
+            clearance.scope(con, level)
+            table_t, table = timed(lambda: status.status_table(con), repeats)
+            month_t, _ = timed(lambda: status.status_for_month(con, status.latest_month(con)), repeats)
+            results[level] = (table_t, month_t, len(table))
+        clearance.scope(con, clearance.ALL_DATA)
+    finally:
+        con.close()
+    lines = [
+        f"- {restated:,} figures restated across markings (an AMBER reissue of the latest month, a GREEN one "
+        "of the month before), so every level below RED has restated rows to weigh",
+        f"- owner (RED): precomputed table, all rows {owner_table.text('ms')}, one month {owner_month.text('ms')}; "
+        f"computed live, all rows {owner_live.text('ms')}, one month {owner_live_month.text('ms')}",
+        "",
+        "| level | status, all rows (live) | ÷ owner live | one month (live) | ÷ owner precomputed month | rows |",
+        "|---|---:|---:|---:|---:|---:|",
+    ]
+    for level, (table_t, month_t, rows) in results.items():
+        lines.append(
+            f"| {level} | {table_t.text('ms')} | {table_t.median / owner_live.median:.2f}× | {month_t.text('ms')} "
+            f"| {month_t.median / owner_month.median:.1f}× | {rows:,} |"
+        )
+    worst_month = max(month_t.median for _, month_t, _ in results.values())
+    lines.append(
+        f"- precomputing a table per level would save a reader at most {worst_month * 1000:,.0f} ms per uncached "
+        f"overview, and would add about {len(results)} × {owner_live.text('ms')} to every load (one table per "
+        "level below RED, each recomputed because a load can change what any level sees)"
+    )
+    report.add(f"Status by clearance level, {label} database ({repeats} runs)", lines)
+    return {"owner_live": owner_live.median, "owner_month": owner_month.median, "levels": results}
+
+
 # ---------------------------------------------------------------------------------------------- ingest
 
 
@@ -431,9 +515,10 @@ def bench_rss(report: Report, label: str, db_path: Path, pages) -> dict:
                 begin = time.perf_counter()
                 page.goto(f"{url}/{'' if name == 'overview' else name}", timeout=180_000)
                 page.wait_for_selector("h1", timeout=180_000)
-                page.wait_for_function(
-                    "() => !document.querySelector('[data-testid=\"stStatusWidget\"]')", timeout=180_000
-                )
+                # The page's script has finished (Streamlit marks the app's root): the status widget can be
+                # absent while the script still runs, which read the summary page as ready before its
+                # downloads were made.
+                page.wait_for_selector('[data-testid="stApp"][data-test-script-state="notRunning"]', timeout=180_000)
                 visited.append((name, time.perf_counter() - begin, _status_kb(proc.pid, "VmRSS")))
             browser.close()
         peak = _status_kb(proc.pid, "VmHWM")
@@ -635,6 +720,8 @@ def main(argv: list[str] | None = None) -> int:
     )
     for label, path in (("sample", sample), ("stress", stress_db)):
         bench_status(report, label, copy_db(path, work, f"status-{label}.duckdb"), repeats)
+    for label, path in (("sample", sample), ("stress", stress_db)):
+        bench_clearance(report, label, copy_db(path, work, f"clearance-{label}.duckdb"), repeats)
 
     alerts = None
     if stress_files:

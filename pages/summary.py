@@ -26,11 +26,11 @@ def _summary(version, month_key, window):
         return None, str(exc)
 
 
-@ui.cache_data(show_spinner=False, max_entries=48)
-def _classification(version, month_key, window, fmt):
-    """The classification of the document in `fmt` (Word and HTML carry charts of earlier months too)."""
+@ui.cache_data(show_spinner=False, max_entries=16)
+def _classifications(version, month_key, window):
+    """The classification of the document in each format (Word and HTML carry charts of earlier months too)."""
     built, _ = _summary(version, month_key, window)
-    return build.document_classification(ui.cursor(), built, fmt)
+    return build.document_classifications(ui.cursor(), built)
 
 
 @ui.cache_data(show_spinner=False, max_entries=16)
@@ -106,7 +106,7 @@ st.caption(ui.md_escape(" ".join(built.footer_lines())))
 
 st.subheader("Download")
 items = tuple(sorted(commentary.items()))
-marks = {fmt: _classification(version, month_key, window, fmt) for fmt in ("docx", "md", "html")}
+marks = _classifications(version, month_key, window)
 strictest = classification.most_restrictive(marks.values())
 confirmed = ui.restricted_confirmed(strictest, "summary")
 signed = ui.signed()

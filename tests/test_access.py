@@ -224,6 +224,25 @@ def test_the_mode_follows_the_auth_section():
 
 
 @pytest.mark.parametrize(
+    "redirect, good",
+    [
+        ("https://opsg.example.org/oauth2callback", True),
+        ("http://127.0.0.1:8501/oauth2callback", True),
+        ("https://example.org/opsg/oauth2callback", True),
+        ("https://opsg.example.org/", False),
+        ("opsg.example.org/oauth2callback", False),
+        ("javascript:alert(1)//oauth2callback", False),
+        ("https://opsg.example.org/oauth2callback?next=x", False),
+    ],
+)
+def test_the_redirect_uri_must_end_in_the_callback(redirect, good):
+    problems = access.config_problems({"auth": {**team_auth(), "redirect_uri": redirect}})
+    assert (problems == []) is good
+    if not good:
+        assert "redirect_uri must be the app's address followed by /oauth2callback" in problems[0]
+
+
+@pytest.mark.parametrize(
     "address, local", [(None, True), ("127.0.0.1", True), ("::1", True), ("10.1.2.3", False), ("2001:db8::1", False)]
 )
 def test_local_mode_serves_only_this_machine(address, local):

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import getpass
 import ipaddress
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 
@@ -57,6 +58,12 @@ def config_problems(secrets: Mapping) -> list[str]:
         problems.append(
             f"[auth] cookie_secret has {len(secret)} characters; use at least {MIN_COOKIE_SECRET} random "
             'ones (for example: python -c "import secrets; print(secrets.token_urlsafe(48))")'
+        )
+    redirect = str(auth.get("redirect_uri", "")).strip()
+    if redirect and not re.fullmatch(r"https?://[^/\s]+(/[^\s]*)?/oauth2callback", redirect):
+        problems.append(
+            f"[auth] redirect_uri must be the app's address followed by /oauth2callback "
+            f"(for example https://opsg-metrics.example.org/oauth2callback), not {redirect[:80]!r}"
         )
     rules = secrets.get("opsg", {}).get("access", {}) if isinstance(secrets.get("opsg"), Mapping) else {}
     for group, grant in dict(rules.get("groups", {})).items():

@@ -14,7 +14,7 @@ from types import MappingProxyType
 import pandas as pd
 
 from opsg_metrics import words
-from opsg_metrics.queries.provenance import Provenance
+from opsg_metrics.queries.provenance import Provenance, exported_note
 from opsg_metrics.store.classification import LABELS
 
 
@@ -84,6 +84,6 @@ class Summary:
         lines.append(f"Classification: {LABELS[origin.classification]}.")
         if origin.sample:
             lines.append(words.SAMPLE_NOTICE + ".")
-        if exported_by and origin.classification != "white":
-            lines.append(words.exported_by(exported_by, date.today()) + ".")
+        if note := exported_note(origin.classification, exported_by):
+            lines.append(note + ".")
         return lines

@@ -12,6 +12,16 @@ import pandas as pd
 
 from opsg_metrics import words
 from opsg_metrics.store.classification import LABELS, most_restrictive
+from opsg_metrics.store.text import person_name
+
+
+def exported_note(classification: str, exported_by: str | None) -> str | None:
+    """'Exported by NAME on DATE' for content above WHITE when a name is given (the name as one line,
+    store/text.person_name), None otherwise: the one rule every export's footer and properties follow."""
+    name = person_name(exported_by or "")
+    if not name or classification == "white":
+        return None
+    return words.exported_by(name, date.today())
 
 
 @dataclass(frozen=True)
@@ -51,8 +61,8 @@ class Provenance:
         if self.sample:
             lines.append(words.SAMPLE_NOTICE)
         lines.append(f"Classification: {LABELS[self.classification]}")
-        if exported_by and self.classification != "white":
-            lines.append(words.exported_by(exported_by, date.today()))
+        if note := exported_note(self.classification, exported_by):
+            lines.append(note)
         return lines
 
 

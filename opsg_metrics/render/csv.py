@@ -3,11 +3,9 @@ neutralised (OWASP's advice for CSV injection), characters that cannot be printe
 
 from __future__ import annotations
 
-from datetime import date
-
 import pandas as pd
 
-from opsg_metrics import words
+from opsg_metrics.queries.provenance import exported_note
 from opsg_metrics.store.classification import LABELS
 from opsg_metrics.store.text import printable
 
@@ -32,7 +30,7 @@ def csv_bytes(frame: pd.DataFrame, classification: str, exported_by: str | None 
         if safe[column].dtype == object or pd.api.types.is_string_dtype(safe[column]):
             safe[column] = safe[column].map(neutralise)
     marking = f"Classification: {LABELS[classification]}"
-    if exported_by and classification != "white":
-        marking += f"; {words.exported_by(printable(exported_by), date.today())}"
+    if note := exported_note(classification, exported_by):
+        marking += f"; {note}"
     marking += "\n"
     return (marking + safe.to_csv(index=False)).encode("utf-8-sig")

@@ -21,6 +21,7 @@ import pandas as pd
 
 from opsg_metrics.store.classification import ORDER as CLEARANCES
 from opsg_metrics.store.errors import OpsgError
+from opsg_metrics.store.text import person_name
 
 ROLES = ("viewer", "secretariat", "admin")
 # What each action needs: the least role that may do it.
@@ -44,6 +45,10 @@ class Person:
     role: str
     clearance: str
     subject: str | None = None
+
+    def __post_init__(self) -> None:
+        # However the person was made (the table, a sign-in claim, a group rule), the name is one line.
+        object.__setattr__(self, "name", person_name(self.name))
 
     @property
     def shown_name(self) -> str:
@@ -101,7 +106,7 @@ def add(
         raise OpsgError(f"{address} is already a person here; change them with 'people set'")
     con.execute(
         "INSERT INTO main.people (email, subject, name, role, clearance, added_by) VALUES (?, ?, ?, ?, ?, ?)",
-        [address, subject, name.strip(), role, clearance, by],
+        [address, subject, person_name(name), role, clearance, by],
     )
     record(con, by, "people", f"added {address} as {role} cleared {clearance}")
     return find(con, email=address)
@@ -131,7 +136,7 @@ def set_person(
     con.execute(
         """UPDATE main.people SET role = coalesce(?, role), clearance = coalesce(?, clearance),
                name = coalesce(?, name) WHERE email = ?""",
-        [role, clearance, None if name is None else name.strip(), address],
+        [role, clearance, None if name is None else person_name(name), address],
     )
     changed = find(con, email=address)
     record(con, by, "people", f"set {address}: {changed.role}, cleared {changed.clearance}")

@@ -100,6 +100,22 @@ def one_line(text: str) -> str:
     return _IN_A_LINE.sub(lambda m: escapes.get(m.group()) or f"<U+{ord(m.group()):04X}>", text)
 
 
+NAME_CHARS = 100
+# Line and paragraph breaks of every kind, tabs and other spaces: a name is one line of words.
+_NAME_SPACE = re.compile(r"[\s\u2028\u2029\u0085]+")
+# Direction overrides and isolates: they could make a footer read other than it is written.
+_BIDI_CONTROLS = re.compile("[\u200e\u200f\u202a-\u202e\u2066-\u2069]")
+
+
+def person_name(text: str) -> str:
+    """A person's name as the product keeps and prints it ("Exported by NAME"): one line, every run of
+    white space or line breaks as one space, characters that cannot be printed and direction controls
+    removed, at most NAME_CHARS characters (then '…'). A name from a sign-in claim or typed by an admin
+    cannot add a line to a footer or a document's properties."""
+    name = _NAME_SPACE.sub(" ", _BIDI_CONTROLS.sub("", UNPRINTABLE.sub("", str(text)))).strip()
+    return name if len(name) <= NAME_CHARS else name[: NAME_CHARS - 1].rstrip() + "…"
+
+
 def quote(text: str, limit: int = QUOTE_CHARS) -> str:
     """A value as an error message quotes it: in quotes, at most `limit` characters (then '…' and how
     long it was), on one line (one_line)."""

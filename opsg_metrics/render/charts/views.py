@@ -67,8 +67,11 @@ def trend_view(
         show_annotations=show_annotations,
         table=table,
     )
-    if found is None:
-        return None
+    return None if found is None else view_of(found)
+
+
+def view_of(found: TrendData) -> TrendView:
+    """A trend's data drawn as its chart."""
     data = charts.trend_layers_data(found.rows, incidents=found.incidents, annotations=found.annotations)
     return TrendView(found, charts.trend_chart(data), data)
 

@@ -12,7 +12,8 @@ from opsg_metrics import words
 from opsg_metrics.queries.findings import Summary
 from opsg_metrics.queries.provenance import provenance
 from opsg_metrics.queries.summary import build_summary
-from opsg_metrics.render.charts.views import TrendView, trend_view
+from opsg_metrics.queries.trends import TrendData, trend_data
+from opsg_metrics.render.charts.views import TrendView, view_of
 from opsg_metrics.render.documents import html, markdown, word
 from opsg_metrics.render.documents.document import Document
 from opsg_metrics.render.draw import render_many
@@ -28,30 +29,51 @@ MEDIA_TYPES = {
 }
 
 
-def summary_views(con: duckdb.DuckDBPyConnection, summary: Summary, fmt: str) -> list[tuple[str, TrendView]]:
-    """The charts a document in `fmt` carries, as (caption, view): none in Markdown; in Word and HTML one per
-    measure below target (its providers below target) over the PACK_MONTHS to the month."""
-    if fmt == "md":
+def summary_charts(con: duckdb.DuckDBPyConnection, summary: Summary, fmt: str) -> list[tuple[str, TrendData]]:
+    """The data of the charts a document in `fmt` carries, as (caption, trend data): none in Markdown; in
+    Word and HTML one per measure below target (its providers below target) over the PACK_MONTHS to the
+    month."""
+    if not summary_charts_in(fmt):
         return []
     start = words.months_back(summary.month, PACK_MONTHS - 1)
     table = status_table(con, window=summary.window, until=summary.month)
     out = []
     for measure, providers in summary.charts:
-        view = trend_view(con, measure, list(providers), start, summary.month, window=summary.window, table=table)
-        if view is None:
+        found = trend_data(con, measure, list(providers), start, summary.month, window=summary.window, table=table)
+        if found is None:
             continue
         caption = f"{measure}, {', '.join(providers)}: the {PACK_MONTHS} months to {words.month_label(summary.month)}"
-        out.append((caption, view))
+        out.append((caption, found))
     return out
+
+
+def summary_views(con: duckdb.DuckDBPyConnection, summary: Summary, fmt: str) -> list[tuple[str, TrendView]]:
+    """The charts a document in `fmt` carries, as (caption, view), drawn from `summary_charts`."""
+    return [(caption, view_of(found)) for caption, found in summary_charts(con, summary, fmt)]
 
 
 def document_classification(con: duckdb.DuckDBPyConnection, summary: Summary, fmt: str) -> str:
     """The classification a document in `fmt` would carry: of the summary's rows and its charts' (the gate
-    before anything is drawn)."""
-    views = summary_views(con, summary, fmt)
+    before anything is drawn: the charts' data is read, not drawn)."""
+    charted = summary_charts(con, summary, fmt)
     return provenance(
-        con, set(summary.provenance.source_ids) | {i for _, v in views for i in v.provenance.source_ids}
+        con, set(summary.provenance.source_ids) | {i for _, found in charted for i in found.provenance.source_ids}
     ).classification
+
+
+def document_classifications(con: duckdb.DuckDBPyConnection, summary: Summary) -> dict[str, str]:
+    """The classification of the document in every format, the charts' data read once (Word and HTML
+    carry the same charts)."""
+    with_charts = document_classification(con, summary, "docx")
+    return {
+        fmt: with_charts if summary_charts_in(fmt) else document_classification(con, summary, fmt)
+        for fmt in SUMMARY_FORMATS
+    }
+
+
+def summary_charts_in(fmt: str) -> bool:
+    """Whether a document in `fmt` carries charts (Word and HTML do, Markdown does not)."""
+    return fmt != "md"
 
 
 def build_document(

@@ -7,10 +7,11 @@ import io
 
 import pandas as pd
 
+from opsg_metrics.queries.provenance import exported_note
 from opsg_metrics.render.documents.document import Document
 from opsg_metrics.store.classification import LABELS
 from opsg_metrics.store.errors import OpsgError
-from opsg_metrics.store.text import printable
+from opsg_metrics.store.text import person_name, printable
 
 
 def _line(text: str) -> str:
@@ -21,18 +22,15 @@ def _line(text: str) -> str:
 
 def to_docx(source: Document) -> bytes:
     """A Word document: real headings, a styled table, the charts of the measures below target."""
-    from datetime import date
 
     from docx import Document
     from docx.shared import Cm, Pt
 
-    from opsg_metrics import words
-
     summary = source.summary
     document = Document()
-    if source.exported_by and source.classification != "white":
-        document.core_properties.last_modified_by = _line(source.exported_by)
-        document.core_properties.comments = words.exported_by(_line(source.exported_by), date.today())
+    if note := exported_note(source.classification, source.exported_by):
+        document.core_properties.last_modified_by = person_name(source.exported_by)
+        document.core_properties.comments = note
     style = document.styles["Normal"]
     style.font.name = "Arial"
     style.font.size = Pt(10.5)

@@ -193,6 +193,38 @@ def run_phrase(run: int, start: date | None, gaps: int = 0, below_minimum: int =
     return text
 
 
+def providers_text(providers: list[str]) -> str:
+    """'CSP N', 'CSP N and CSP C&S', 'DSP, CSP N and CSP C&S'."""
+    names = list(providers)
+    return names[0] if len(names) == 1 else ", ".join(names[:-1]) + " and " + names[-1] if names else ""
+
+
+def period_text(start: date, end: date) -> str:
+    """'January 2019 to April 2020' ('April 2020' for one month)."""
+    return month_label(end) if start == end else f"{month_label(start)} to {month_label(end)}"
+
+
+def trend_title(measure: str, latest: list[tuple[str, str, int, int]], month: date) -> str:
+    """A trend chart's title saying what it shows, from each provider's latest figure (provider, status,
+    months below target in a row, months below minimum in a row): 'PM2 below minimum in CSP N for 4
+    months', 'CPM1 below target in CSP N and CSP C&S since ...', 'CPM1 met its target in every region
+    in April 2020'."""
+    below_min = [(p, m) for p, status, _, m in latest if status == "below_minimum"]
+    below = [(p, r) for p, status, r, _ in latest if status in ("below_target", "below_minimum")]
+    if below_min:
+        run = max(m for _, m in below_min)
+        how = f"for {months(run)}" if run > 1 else f"in {month_label(month)}"
+        return f"{measure} below minimum in {providers_text([p for p, _ in below_min])} {how}"
+    if below:
+        run = max(r for _, r in below)
+        how = f"for {months(run)}" if run > 1 else f"in {month_label(month)}"
+        return f"{measure} below target in {providers_text([p for p, _ in below])} {how}"
+    if latest and all(status == "met" for _, status, _, _ in latest):
+        where = "every region shown" if len(latest) > 1 else latest[0][0]
+        return f"{measure} met its target in {where} in {month_label(month)}"
+    return f"{measure} in {providers_text([p for p, *_ in latest])}"
+
+
 def window_phrase(misses: int, window_months: int, window: int) -> str:
     """'16 of the last 17'; says so when some months of the window had no figure."""
     if window_months == window:
@@ -213,6 +245,7 @@ def exported_by(name: str, day: date) -> str:
     return f"Exported by {name} on {day.day} {day.strftime('%B %Y')}"
 
 
+LEVELS_UNVERIFIED = "Service levels not yet verified against the SEC (see the catalogue's sources)"
 SAMPLE_NOTICE = "Illustrative sample data: not DCC's figures, except those noted as reported figures"
 SAMPLE_BANNER = (
     "**Illustrative sample data.** The figures shown are generated for demonstration and are not "

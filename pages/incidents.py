@@ -44,13 +44,14 @@ def _provenance(version, key, view):
 
 
 @ui.cache_data(show_spinner=False, max_entries=32)
-def _export(version, key, view, by, subtitle, fmt, signed):
+def _export(version, key, view, by, subtitle, fmt, layout, signed):
     return export.export_chart(
         screen.chart(_data(version, key), views.incident_filter(*key), view, by, _context(version).providers, subtitle),
         _provenance(version, key, view),
         fmt,
         pmr_month=parse.parse_month(key[1]),
         exported_by=signed[0],
+        layout=layout,
     )
 
 
@@ -95,7 +96,9 @@ shown_views = screen.Views(
     version,
     key,
     chart=lambda view, by, subtitle: screen.chart(data, f, view, by, context.providers, subtitle),
-    export=lambda view, by, subtitle, fmt, signed=ui.signed(): _export(version, key, view, by, subtitle, fmt, signed),
+    export=lambda view, by, subtitle, fmt, layout, signed=ui.signed(): _export(
+        version, key, view, by, subtitle, fmt, layout, signed
+    ),
     provenance=lambda view: _provenance(version, key, view),
 )
 

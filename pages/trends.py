@@ -44,15 +44,15 @@ def _spc_view(version, measure, providers, start, end, baseline, rebases):
 
 
 @ui.cache_data(show_spinner=False, max_entries=64)
-def _spc_export(version, measure, providers, start, end, baseline, rebases, fmt, signed):
+def _spc_export(version, measure, providers, start, end, baseline, rebases, fmt, layout, signed):
     view = _spc_view(version, measure, providers, start, end, baseline, rebases)
-    return export.export_spc_view(view, fmt, exported_by=signed[0])[1]
+    return export.export_spc_view(view, fmt, exported_by=signed[0], layout=layout)[1]
 
 
 @ui.cache_data(show_spinner=False, max_entries=64)
-def _export(version, measure, providers, start, end, window, incidents, annotations, fmt, signed):
+def _export(version, measure, providers, start, end, window, incidents, annotations, fmt, layout, signed):
     view = _view(version, measure, providers, start, end, window, incidents, annotations)
-    return export.export_view(view, fmt, exported_by=signed[0])[1]
+    return export.export_view(view, fmt, exported_by=signed[0], layout=layout)[1]
 
 
 context = _context(version)

@@ -9,7 +9,7 @@ import altair as alt
 import pytest
 
 from opsg_metrics.queries import trends
-from opsg_metrics.render.charts import spec, theme, views
+from opsg_metrics.render.charts import theme, views
 from opsg_metrics.render.charts import trend as charts
 
 from .conftest import load_text
@@ -193,8 +193,14 @@ def test_incidents_and_annotations_are_drawn_on_the_right_panels(fresh_db):
 def test_spec_validates_against_the_vega_lite_schema(m1):
     view, _ = m1
     view.chart.to_dict(validate=True)  # raises on an invalid spec
-    footer = spec.with_footer(view.chart, ["Classification: AMBER"]).to_dict(validate=True)
-    assert footer["vconcat"][1]["name"] == "footer"
+    import altair as alt
+
+    from opsg_metrics.render import files, layout
+
+    for key in layout.PRESETS:
+        printed = files.export_spec(view, layout=key)
+        alt.VConcatChart.from_dict(printed, validate=True)  # the print layout is valid Vega-Lite too
+        assert len(printed["vconcat"]) == 3  # heading, the chart, footer
 
 
 def test_an_inferred_figure_is_ringed_in_its_own_shape_and_colour(fresh_db):

@@ -58,7 +58,7 @@ def test_png_is_real_and_print_resolution(small):
     assert png[:8] == b"\x89PNG\r\n\x1a\n" and len(png) > 20_000
     assert round(png_ppi(png)) == draw.PNG_PPI >= 200
     width = struct.unpack(">I", png[16:20])[0]
-    assert width >= 640 * 200 / 72 * 0.95  # the 640-px chart at 200 ppi, not screen size
+    assert abs(width - 16 / 2.54 * 200) <= 2  # the A4 text width (16 cm) at 200 ppi, not screen size
 
 
 def test_svg_carries_source_month_and_classification(small):

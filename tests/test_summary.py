@@ -207,7 +207,9 @@ def test_markdown_has_no_sentence_without_a_finding(april):
     prose = [
         line for line in markdown.splitlines() if line and not line.startswith(("#", "- ", "  - ", "|", ">", "---"))
     ]
-    assert [line.rstrip() for line in prose] == [markdown_doc.md_inline(line) for line in built.footer_lines()]
+    marking = f"**{markdown_doc.md_inline(Document.of(built).marking)}**"
+    assert prose[0] == prose[-1] == marking  # the classification at the top and at the bottom
+    assert [line.rstrip() for line in prose[1:-1]] == [markdown_doc.md_inline(line) for line in built.footer_lines()]
 
 
 def test_markdown_cannot_be_broken_by_data_or_commentary(fresh_db):
@@ -400,7 +402,7 @@ def test_summary_is_the_same_in_separate_processes(sample_db_path):
             timeout=120,
         )
         outputs.add(proc.stdout)
-    assert len(outputs) == 1 and next(iter(outputs)).startswith("# PMR summary")
+    assert len(outputs) == 1 and next(iter(outputs)).splitlines()[2].startswith("# PMR summary")
 
 
 def test_footer_has_month_sources_classification_and_sample_notice(april):
@@ -444,7 +446,45 @@ def test_word_document(april):
         "Run",
     ]
     assert len(full.rows) == len(built.table) + 1
-    assert document.sections[0].header.paragraphs[0].text.startswith("WHITE (shared with SEC Parties")
+    marking = "WHITE (SHARED WITH SEC PARTIES, NOT PUBLISHED ONLINE)"
+    section = document.sections[0]
+    assert section.header.paragraphs[0].text == marking and section.footer.paragraphs[0].text == marking
+    assert paragraphs[0] == paragraphs[-1] == marking  # and at the top and bottom of the text
+
+
+def test_word_is_an_a4_document_a_secretariat_can_restyle(april):
+    from docx.oxml.ns import qn
+    from docx.shared import Cm
+
+    con, built = april
+    _, content, _ = build.summary_document(con, date(2020, 4, 1), "docx", window=17)
+    document = docx.Document(io.BytesIO(content))
+    for section in document.sections:
+        def near(length, cm):
+            return abs(length - Cm(cm)) < Cm(0.01)  # Word keeps lengths in twentieths of a point
+
+        assert near(section.page_width, 21) and near(section.page_height, 29.7)
+        assert all(near(m, 2.5) for m in (section.left_margin, section.right_margin, section.top_margin))
+        fields = [t.text.strip() for t in section.footer._element.iter(qn("w:instrText"))]
+        assert fields == ["PAGE", "NUMPAGES"]  # "Page X of Y"
+        assert "Page 1 of 1" == section.footer.paragraphs[1].text
+    properties = document.core_properties
+    assert properties.title == "PMR summary: April 2020"
+    assert properties.subject == "PMR summary for the SEC Operations Group, April 2020"
+    assert properties.author == "OPSG Metrics" and "PMR" in properties.keywords and "April 2020" in properties.keywords
+    pictures = list(document.element.body.iter(qn("wp:docPr")))
+    assert len(pictures) == len(built.charts) >= 1
+    assert all(p.get("descr", "").startswith("Chart: ") and len(p.get("descr")) > 40 for p in pictures)
+    for shape in document.inline_shapes:
+        assert abs(shape.width - Cm(16)) < Cm(0.01)  # at the text width the chart was laid out for
+    captions = [p for p in document.paragraphs if p.text.startswith("Figure ")]
+    assert len(captions) == len(built.charts) and {p.style.name for p in captions} == {"Caption"}
+    styles = {s.name for s in document.styles}
+    assert {"OPSG Classification", "OPSG Footer Note", "OPSG Commentary"} <= styles
+    cells = [c.text for table in document.tables for row in table.rows for c in row.cells]
+    assert "None" not in cells and "nan" not in cells
+    alerts = document.tables[1]  # the alert volumes: counts with thousands separators
+    assert any(re.fullmatch(r"\d{1,3}(,\d{3})+", c.text) for row in alerts.rows[1:] for c in row.cells)
 
 
 def test_html_is_standalone_well_formed_and_escaped(april, fresh_db):
@@ -465,7 +505,8 @@ def test_html_is_standalone_well_formed_and_escaped(april, fresh_db):
 
 def test_cli_summary(sample_db_path, tmp_path):
     proc = cli_here("--db", sample_db_path, "summary", "--month", "2020-04", "--window", "17", check=0)
-    assert proc.stdout.startswith("# PMR summary: April 2020")
+    first, _, title = proc.stdout.splitlines()[:3]
+    assert first == "**WHITE (SHARED WITH SEC PARTIES, NOT PUBLISHED ONLINE)**" and title == "# PMR summary: April 2020"
     assert "16 of the last 17 months" in proc.stdout
     out = tmp_path / "april.docx"
     proc = cli_here("--db", sample_db_path, "summary", "--month", "2020-04", "--format", "docx", "-o", out, check=0)

@@ -410,20 +410,34 @@ def altair(key: tuple, build: Callable[[], alt.TopLevelMixin], *, width: str = "
 
 
 def chart_downloads(
-    key: str, file_stem: str, make: Callable[[str], bytes], classification: str = "white", month: date | None = None
+    key: str,
+    file_stem: str,
+    make: Callable[[str, str], bytes],
+    classification: str = "white",
+    month: date | None = None,
 ) -> None:
-    """PNG, SVG and PDF buttons for a chart; `make(fmt)` renders only when a button is clicked.
-    AMBER or RED charts need an explicit confirmation first."""
+    """A print layout to choose and PNG, SVG and PDF buttons for a chart; `make(fmt, layout)` renders only
+    when a button is clicked. AMBER or RED charts need an explicit confirmation first."""
     from opsg_metrics.render.files import FORMATS, MEDIA_TYPES
+    from opsg_metrics.render.layout import DEFAULT_PRESET, PRESETS
 
     if not restricted_confirmed(classification, key):
         return
-    columns = st.columns(len(FORMATS) + 1)
-    for column, fmt in zip(columns, FORMATS):
+    columns = st.columns([1.6] + [1] * len(FORMATS))
+    with columns[0]:
+        layout = st.selectbox(
+            "Print layout",
+            list(PRESETS),
+            index=list(PRESETS).index(DEFAULT_PRESET),
+            format_func=lambda k: PRESETS[k].label,
+            key=f"{key}-layout",
+            help="The size the exported chart is laid out for: its text prints at 8 pt or more at that width.",
+        )
+    for column, fmt in zip(columns[1:], FORMATS):
         with column:
             st.download_button(
                 f"Download {fmt.upper()}",
-                data=export_made(lambda fmt=fmt: make(fmt), f"{file_stem}.{fmt}", classification, month),
+                data=export_made(lambda fmt=fmt: make(fmt, layout), f"{file_stem}.{fmt}", classification, month),
                 file_name=f"{file_stem}.{fmt}",
                 mime=MEDIA_TYPES[fmt],
                 on_click="ignore",
@@ -442,7 +456,9 @@ def chart_with_provenance(
     chart_downloads(
         key,
         stem,
-        lambda fmt: export.export_chart(chart, origin, fmt, pmr_month=end, notes=notes, exported_by=name),
+        lambda fmt, layout: export.export_chart(
+            chart, origin, fmt, pmr_month=end, notes=notes, exported_by=name, layout=layout
+        ),
         origin.classification,
         end,
     )

@@ -18,6 +18,7 @@ from opsg_metrics.cli.options import (
     output_folder,
     write_output,
 )
+from opsg_metrics.render.layout import DEFAULT_PRESET, PRESETS
 from opsg_metrics.store import clearance as clearances
 from opsg_metrics.store.classification import LABELS, check_restricted
 from opsg_metrics.store.connect import connect, resolve_db_path
@@ -52,6 +53,14 @@ def add_parsers(commands: argparse._SubParsersAction) -> dict:
     export.add_argument("--format", choices=("png", "svg", "pdf"), default="png", help="file format (default png)")
     export.add_argument("--measure", metavar="M", help="only this measure")
     export.add_argument(
+        "--layout",
+        choices=tuple(PRESETS),
+        default=DEFAULT_PRESET,
+        help="the print layout the charts are laid out for: "
+        + "; ".join(f"{key}: {p.label}" for key, p in PRESETS.items())
+        + f" (default {DEFAULT_PRESET})",
+    )
+    export.add_argument(
         "--allow-restricted", action="store_true", help="allow charts classified AMBER or RED (refused otherwise)"
     )
     clearance(export)
@@ -67,7 +76,13 @@ def cmd_export_charts(args: argparse.Namespace) -> int:
         if args.measure:
             status_for_month(con, args.month, measure=args.measure)  # a clear error for an unknown measure
         charts = pack_charts(
-            con, args.month, args.format, measure=args.measure, window=args.window, exported_by=operator()
+            con,
+            args.month,
+            args.format,
+            measure=args.measure,
+            window=args.window,
+            exported_by=operator(),
+            layout=args.layout,
         )
     finally:
         con.close()

@@ -69,9 +69,9 @@ class _Worker:
             close_fds=True,
         )
 
-    def draw(self, spec: str, fmt: str, ppi: int) -> bytes:
+    def draw(self, spec: str, fmt: str, ppi: int, size: dict | None = None) -> bytes:
         body = spec.encode("utf-8")
-        header = json.dumps({"fmt": fmt, "ppi": ppi, "spec_bytes": len(body)}).encode("ascii")
+        header = json.dumps({"fmt": fmt, "ppi": ppi, "spec_bytes": len(body), "size": size}).encode("ascii")
         timed_out = threading.Event()
 
         def stop_it() -> None:
@@ -159,10 +159,10 @@ class _Pool:
             if worker in self._all:
                 self._all.remove(worker)
 
-    def draw(self, spec: str, fmt: str, ppi: int) -> bytes:
+    def draw(self, spec: str, fmt: str, ppi: int, size: dict | None = None) -> bytes:
         worker = self._acquire()
         try:
-            result = worker.draw(spec, fmt, ppi)
+            result = worker.draw(spec, fmt, ppi, size)
         except _WorkerStopped as exc:
             self._discard(worker)
             raise OpsgError(
@@ -195,10 +195,21 @@ def _check_format(fmt: str) -> None:
         raise OpsgError(f"unknown format '{fmt}' (use {', '.join(FORMATS)})")
 
 
+def physical_size(spec: dict) -> dict | None:
+    """The physical size a print layout gave the spec (render/layout.py puts it in `usermeta`), or None."""
+    meta = spec.get("usermeta")
+    size = meta.get(PRINT_SIZE_KEY) if isinstance(meta, dict) else None
+    return dict(size) if isinstance(size, dict) else None
+
+
+PRINT_SIZE_KEY = "opsg_print_size"
+
+
 def render(spec: dict, fmt: str, *, ppi: int = PNG_PPI) -> bytes:
-    """A Vega-Lite spec as PNG (at `ppi`), SVG or PDF bytes; OpsgError if it cannot be drawn."""
+    """A Vega-Lite spec as PNG (at `ppi`), SVG or PDF bytes, at its physical size when a print layout
+    gave it one; OpsgError if it cannot be drawn."""
     _check_format(fmt)
-    return _POOL.draw(spec_json(spec), fmt, ppi)
+    return _POOL.draw(spec_json(spec), fmt, ppi, physical_size(spec))
 
 
 def render_many(specs: Iterable[dict], fmt: str, *, ppi: int = PNG_PPI) -> Iterator[bytes]:
@@ -218,7 +229,7 @@ def render_many(specs: Iterable[dict], fmt: str, *, ppi: int = PNG_PPI) -> Itera
                     if spec is end:
                         exhausted = True
                     else:
-                        pending.append(threads.submit(_POOL.draw, spec_json(spec), fmt, ppi))
+                        pending.append(threads.submit(_POOL.draw, spec_json(spec), fmt, ppi, physical_size(spec)))
                 if not pending:
                     return
                 yield pending.pop(0).result()

@@ -23,10 +23,11 @@ import pandas as pd
 from opsg_metrics import words
 from opsg_metrics.queries.provenance import Provenance
 from opsg_metrics.queries.trends import annotation_lines
-from opsg_metrics.render.charts.spec import spec_of, spec_with_footer
+from opsg_metrics.render.charts.spec import spec_of
 from opsg_metrics.render.charts.views import SpcView, TrendView, trend_view
 from opsg_metrics.render.csv import csv_bytes
 from opsg_metrics.render.draw import FORMATS, render, render_many
+from opsg_metrics.render.layout import DEFAULT_PRESET, Heading, heading_of, preset, print_spec
 from opsg_metrics.rules.status import DEFAULT_WINDOW, status_for_month, status_table
 from opsg_metrics.store.classification import LABELS, check_restricted, most_restrictive
 from opsg_metrics.store.errors import OpsgError
@@ -41,12 +42,23 @@ def chart_spec(
     pmr_month: date | None = None,
     notes: list[str] | None = None,
     exported_by: str | None = None,
+    *,
+    layout: str = DEFAULT_PRESET,
+    heading: Heading | None = None,
 ) -> dict:
-    """Any chart with its provenance footer (notes, sources, PMR month, sample notice, classification),
-    as the Vega-Lite spec that gets rendered."""
+    """Any chart laid out for print at the preset `layout` (render/layout.py): its heading (by default its
+    own title), its provenance footer (notes, sources, PMR month, sample notice, classification), as the
+    Vega-Lite spec that gets rendered."""
     # Composed as specs from the chart's own (made once per chart, unvalidated: the test suite validates
     # these charts): an export of a chart already drawn costs little more than vl-convert itself.
-    return spec_with_footer(spec_of(chart), provenance.footer_lines(pmr_month, notes, exported_by))
+    spec = spec_of(chart)
+    return print_spec(
+        spec,
+        preset(layout),
+        heading or heading_of(spec),
+        provenance.footer_lines(pmr_month, notes, exported_by),
+        provenance.classification,
+    )
 
 
 def export_chart(
@@ -57,14 +69,55 @@ def export_chart(
     pmr_month: date | None = None,
     notes: list[str] | None = None,
     exported_by: str | None = None,
+    layout: str = DEFAULT_PRESET,
+    heading: Heading | None = None,
 ) -> bytes:
-    """Any chart as a PNG/SVG/PDF file carrying its provenance footer (and, above WHITE, who exported it)."""
-    return render(chart_spec(chart, provenance, pmr_month, notes, exported_by), fmt)
+    """Any chart as a PNG/SVG/PDF file laid out for print at `layout`, carrying its provenance footer (and,
+    above WHITE, who exported it)."""
+    return render(chart_spec(chart, provenance, pmr_month, notes, exported_by, layout=layout, heading=heading), fmt)
 
 
-def export_spec(view: TrendView, exported_by: str | None = None) -> dict:
-    """A trend view with its provenance footer (and its numbered annotations)."""
-    return chart_spec(view.chart, view.provenance, view.pmr_month, annotation_lines(view.data.annotations), exported_by)
+def levels_notes(rows: pd.DataFrame) -> list[str]:
+    """The footer's note that the service levels drawn are not yet verified, when any is not."""
+    if "level_verified" not in rows.columns or "target" not in rows.columns:
+        return []
+    drawn = rows[rows["target"].notna()]
+    return [words.LEVELS_UNVERIFIED] if len(drawn) and not drawn["level_verified"].astype(bool).all() else []
+
+
+def trend_heading(view: TrendView) -> Heading:
+    """What a printed trend chart says at its top: the message of each provider's latest figure, then the
+    measure, the providers and the period."""
+    rows = view.rows
+    latest = []
+    for provider in view.data.providers:
+        reported = rows[(rows["provider"] == provider) & (rows["status"] != "no_data")]
+        if reported.empty:
+            continue
+        last = reported.sort_values("month").iloc[-1]
+        latest.append(
+            (
+                provider,
+                str(last["status"]),
+                int(last.get("run_below_target") or 0),
+                int(last.get("run_below_minimum") or 0),
+            )
+        )
+    first, month = rows["month"].min().date(), rows["month"].max().date()
+    unit = " (%)" if view.data.unit == "percent" else ""
+    return Heading(
+        words.trend_title(view.measure, latest, month),
+        f"{view.data.title}, {words.providers_text(view.data.providers)}, {words.period_text(first, month)}{unit}",
+    )
+
+
+def export_spec(view: TrendView, exported_by: str | None = None, layout: str = DEFAULT_PRESET) -> dict:
+    """A trend view laid out for print: its heading, its provenance footer (its numbered annotations, and
+    whether its levels are verified)."""
+    notes = annotation_lines(view.data.annotations) + levels_notes(view.rows)
+    return chart_spec(
+        view.chart, view.provenance, view.pmr_month, notes, exported_by, layout=layout, heading=trend_heading(view)
+    )
 
 
 def slug(provider: str) -> str:
@@ -87,8 +140,10 @@ def file_name(view: TrendView, fmt: str) -> str:
     return f"{file_stem(view)}.{fmt}"
 
 
-def export_view(view: TrendView, fmt: str, exported_by: str | None = None) -> tuple[str, bytes]:
-    return file_name(view, fmt), render(export_spec(view, exported_by), fmt)
+def export_view(
+    view: TrendView, fmt: str, exported_by: str | None = None, layout: str = DEFAULT_PRESET
+) -> tuple[str, bytes]:
+    return file_name(view, fmt), render(export_spec(view, exported_by, layout), fmt)
 
 
 def spc_file_stem(view: SpcView) -> str:
@@ -99,12 +154,34 @@ def spc_file_stem(view: SpcView) -> str:
     return f"{words.month_key(first)}_to_{words.month_key(last)}_{view.measure}_{providers}_SPC"
 
 
-def export_spc_view(view: SpcView, fmt: str, exported_by: str | None = None) -> tuple[str, bytes]:
-    """An SPC view as a file: its chart with the provenance footer (rebases and the method noted)."""
+def spc_heading(view: SpcView) -> Heading:
+    """What a printed SPC chart says at its top."""
+    providers = list(view.results)
+    months = [m for r in view.results.values() for m in r.points["month"]]
+    first, last = (min(months), max(months)) if months else (view.pmr_month, view.pmr_month)
+    return Heading(
+        f"{view.measure} in {words.providers_text(providers)}: variation and assurance (XmR chart)",
+        f"{view.measure}: {view.source.name}, {words.period_text(pd.Timestamp(first).date(), pd.Timestamp(last).date())}"
+        + (" (%)" if view.unit == "percent" else ""),
+    )
+
+
+def export_spc_view(
+    view: SpcView, fmt: str, exported_by: str | None = None, layout: str = DEFAULT_PRESET
+) -> tuple[str, bytes]:
+    """An SPC view as a file laid out for print: its chart with the provenance footer (rebases and the
+    method noted)."""
     return (
         f"{spc_file_stem(view)}.{fmt}",
         export_chart(
-            view.chart, view.provenance, fmt, pmr_month=view.pmr_month, notes=view.rebase_notes, exported_by=exported_by
+            view.chart,
+            view.provenance,
+            fmt,
+            pmr_month=view.pmr_month,
+            notes=view.rebase_notes,
+            exported_by=exported_by,
+            layout=layout,
+            heading=spc_heading(view),
         ),
     )
 
@@ -141,9 +218,12 @@ def pack_charts(
     measure: str | None = None,
     window: int = DEFAULT_WINDOW,
     exported_by: str | None = None,
+    layout: str = DEFAULT_PRESET,
 ) -> list[PackChart]:
     """One chart per measure and provider with data in the month, over the PACK_MONTHS months to it, as
-    specs (nothing drawn yet): the pack's classification and its gate come from exactly these charts."""
+    specs laid out for print at `layout` (nothing drawn yet): the pack's classification and its gate come
+    from exactly these charts."""
+    preset(layout)  # an unknown layout refused before any work
     if fmt not in FORMATS:
         raise OpsgError(f"unknown format '{fmt}' (use {', '.join(FORMATS)})")
     series = series_with_data(con, month, measure)
@@ -162,7 +242,7 @@ def pack_charts(
             view.provenance.classification,
             "; ".join(label for label, *_ in view.provenance.sources),
         )
-        out.append(PackChart(entry, export_spec(view, exported_by)))
+        out.append(PackChart(entry, export_spec(view, exported_by, layout)))
     return out
 
 

@@ -90,7 +90,7 @@ class Views:
     version: tuple
     key: tuple
     chart: Callable[[str, str, str], object]
-    export: Callable[[str, str, str, str], bytes]
+    export: Callable[[str, str, str, str, str], bytes]
     provenance: Callable[[str], Provenance]
 
     def show_chart(self, view: str, by: str, subtitle: str, stem: str) -> None:
@@ -100,7 +100,7 @@ class Views:
         ui.chart_downloads(
             f"download-{view}",
             f"{stem}_{self.key[0]}_to_{self.key[1]}",
-            lambda fmt: self.export(view, by, subtitle, fmt),
+            lambda fmt, layout: self.export(view, by, subtitle, fmt, layout),
             self.provenance(view).classification,
         )
 

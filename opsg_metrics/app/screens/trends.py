@@ -12,6 +12,7 @@ from opsg_metrics.app import ui
 from opsg_metrics.app.requests import BASELINE_RANGE, WINDOW_RANGE, TrendsContext, TrendsRequest
 from opsg_metrics.queries import trends
 from opsg_metrics.render import files as export
+from opsg_metrics.render import layout
 from opsg_metrics.rules import spc
 from opsg_metrics.store import classification, parse
 from opsg_metrics.store.errors import OpsgError
@@ -88,7 +89,7 @@ def spc_charts(
 ) -> None:
     """Each measure's SPC chart with its readings, then every reading in one table.
 
-    `view_of(*key)` is the cached SPC view and `export_of(*key, fmt)` its export, key being (version,
+    `view_of(*key)` is the cached SPC view and `export_of(*key, fmt, layout)` its export, key being (version,
     measure, providers, start, end, baseline, rebase)."""
     readings, shown_classes = [], []
     for measure in request.measures:
@@ -109,7 +110,7 @@ def spc_charts(
         ui.chart_downloads(
             f"download-spc-{measure}",
             f"{request.start}_to_{request.end}_{measure}_SPC",
-            lambda fmt, key=key: export_of(*key, fmt),
+            lambda fmt, layout, key=key: export_of(*key, fmt, layout),
             view.provenance.classification,
         )
         readings.append(trends.spc_table(view).assign(Measure=measure))
@@ -136,7 +137,7 @@ def trend_charts(
 ) -> None:
     """Each measure's trend chart, then the figures behind them in one table.
 
-    `view_of(*key)` is the cached trend view and `export_of(*key, fmt)` its export, key being (version,
+    `view_of(*key)` is the cached trend view and `export_of(*key, fmt, layout)` its export, key being (version,
     measure, providers, start, end, window, incidents, annotations)."""
     tables, shown_classes = [], []
     for measure in request.measures:
@@ -161,7 +162,7 @@ def trend_charts(
         ui.chart_downloads(
             f"download-{measure}",
             export.file_stem(view),
-            lambda fmt, key=key: export_of(*key, fmt),
+            lambda fmt, layout, key=key: export_of(*key, fmt, layout),
             view.provenance.classification,
         )
         tables.append(trends.figures_table(view.rows))
@@ -183,7 +184,7 @@ def month_pack(months: list[str]) -> None:
     """The month pack: every measure × provider with a figure in the chosen month, in one zip."""
     st.subheader("Month pack")
     st.caption("Every measure × provider with a figure in the month, each over the 24 months to it, in one zip.")
-    pack_cols = st.columns([2, 1, 1])
+    pack_cols = st.columns([2, 1, 1.5, 1])
     with pack_cols[0]:
         pack_month = st.selectbox(
             "PMR month",
@@ -194,6 +195,14 @@ def month_pack(months: list[str]) -> None:
     with pack_cols[1]:
         pack_format = st.selectbox("Format", export.FORMATS, key="pack-format")
     with pack_cols[2]:
+        pack_layout = st.selectbox(
+            "Print layout",
+            list(layout.PRESETS),
+            index=list(layout.PRESETS).index(layout.DEFAULT_PRESET),
+            format_func=lambda k: layout.PRESETS[k].label,
+            key="pack-layout",
+        )
+    with pack_cols[3]:
         st.write("")
         build = st.button("Build month pack", type="primary")
     if build:
@@ -204,7 +213,12 @@ def month_pack(months: list[str]) -> None:
 
         try:
             name, content, entries = export.month_pack(
-                ui.cursor(), parse.parse_month(pack_month), pack_format, progress=report, exported_by=ui.exporter()
+                ui.cursor(),
+                parse.parse_month(pack_month),
+                pack_format,
+                progress=report,
+                exported_by=ui.exporter(),
+                layout=pack_layout,
             )
         except OpsgError as exc:
             progress.empty()

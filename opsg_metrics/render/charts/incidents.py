@@ -1,8 +1,9 @@
 """Altair charts of incidents: pure functions from the frames of `incidents` to charts.
 
 Same theme as every other chart (importing `charts` registers it) and the same print
-rules: categories in a sequential palette whose lightness falls with severity (viridis:
-colour-blind-safe and still ordered in greyscale), stacked in category order so the
+rules: categories in a sequential palette ordered by severity (ColorBrewer YlOrRd: the most severe the
+darkest red, the least a light yellow-orange that still shows on white; colour-blind-safe and still
+ordered in greyscale), stacked in category order so the
 most severe is always at the bottom; series told apart by shape and dash as well as
 colour; target solid and minimum dashed as on the trend charts. No Streamlit here.
 """
@@ -20,8 +21,9 @@ from opsg_metrics.render.charts.spec import enable, iso
 from opsg_metrics.render.charts.theme import LEVEL_DASHES, LEVEL_DOMAIN, OKABE_ITO, PANEL_HEIGHT, WIDTH
 
 CATEGORY_DOMAIN = ["Cat 1", "Cat 2", "Cat 3", "Cat 4", "Cat 5"]
-# Viridis at five steps: dark (Category 1, most severe) to light; monotonic in lightness.
-CATEGORY_COLOURS = ["#440154", "#3B528B", "#21918C", "#5EC962", "#FDE725"]
+# ColorBrewer YlOrRd, five steps from its darkest (Category 1, most severe) without its near-white end:
+# warmer and darker with severity, monotonic in lightness.
+CATEGORY_COLOURS = ["#BD0026", "#F03B20", "#FD8D3C", "#FEB24C", "#FED976"]
 RESOLVED_LABEL = "Resolved in month"
 SHARE_LABEL = "Resolved within TRT (incident log)"
 RDP_SERIES = {"opened": "Opened", "resolved_in_month": "Resolved in month", "still_open": "Still open at month end"}

@@ -1,6 +1,6 @@
 """Charts as Vega-Lite specs, fast: a chart's frames as rows column by column (frame_records, Altair's
-data transformer "opsg"), Altair's spec without Altair's copies of every panel (spec_of), and the
-print footer composed as specs (spec_with_footer)."""
+data transformer "opsg"), and Altair's spec without Altair's copies of every panel (spec_of). The print
+layout (heading, legend, footer, physical size) is render/layout.py's."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ import altair as alt
 import numpy as np
 import pandas as pd
 
-from opsg_metrics.render.charts.theme import WIDTH, opsg_theme
+from opsg_metrics.render.charts.theme import opsg_theme
 
 
 def iso(day: object) -> str:
@@ -76,21 +76,6 @@ def to_values(data: object) -> dict:
     return alt.vegalite.data.default_data_transformer(data, max_rows=None)
 
 
-def _footer_chart(lines: list[str]) -> alt.Chart:
-    footer = pd.DataFrame({"line": lines, "order": range(len(lines))})
-    return (
-        alt.Chart(footer, name="footer")
-        .mark_text(align="left", baseline="top", fontSize=10, color="#222222")
-        .encode(text="line:N", y=alt.Y("order:O", axis=None), x=alt.value(0))
-        .properties(width=WIDTH, height=14 * len(lines), view=alt.ViewConfig(stroke=None))
-    )
-
-
-def with_footer(chart: alt.TopLevelMixin, lines: list[str]) -> alt.VConcatChart:
-    """The chart with text lines beneath it (sources, PMR month, classification) for export."""
-    return alt.vconcat(chart, _footer_chart(lines), spacing=10)
-
-
 _SPECS: dict[int, tuple] = {}  # id(chart) -> (weak reference to it, its Vega-Lite spec)
 TOP_LEVEL_ONLY = ("$schema", "config", "datasets", "autosize", "background", "padding", "usermeta")
 
@@ -152,20 +137,6 @@ def spec_of(chart: alt.TopLevelMixin) -> dict:
     key = id(chart)
     _SPECS[key] = (weakref.ref(chart, lambda _ref, key=key: _SPECS.pop(key, None)), spec)
     return spec
-
-
-def spec_with_footer(spec: dict, lines: list[str]) -> dict:
-    """A chart spec with text lines beneath it, composed as specs (the same layout as `with_footer`) so the
-    chart is not converted again."""
-    footer = _footer_chart(lines).to_dict(validate=False)
-    out = {k: spec[k] for k in TOP_LEVEL_ONLY if k in spec and k != "datasets"}
-    inner = {k: v for k, v in spec.items() if k not in TOP_LEVEL_ONLY}
-    below = {k: v for k, v in footer.items() if k not in TOP_LEVEL_ONLY}
-    out.update({"vconcat": [inner, below], "spacing": 10})
-    datasets = {**spec.get("datasets", {}), **footer.get("datasets", {})}
-    if datasets:
-        out["datasets"] = datasets
-    return out
 
 
 _ENABLED: list[bool] = []

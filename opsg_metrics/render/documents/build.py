@@ -17,7 +17,7 @@ from opsg_metrics.render.charts.views import TrendView, view_of
 from opsg_metrics.render.documents import html, markdown, word
 from opsg_metrics.render.documents.document import Document
 from opsg_metrics.render.draw import render_many
-from opsg_metrics.render.files import PACK_MONTHS, export_spec
+from opsg_metrics.render.files import PACK_MONTHS, export_spec, trend_heading
 from opsg_metrics.rules.status import DEFAULT_WINDOW, status_table
 from opsg_metrics.store.errors import OpsgError
 
@@ -89,9 +89,9 @@ def build_document(
     provenance the most restrictive of exactly the rows it states or draws."""
     views = summary_views(con, summary, fmt) if charts else []
     drawn = tuple(
-        zip(
-            [c for c, _ in views],
-            render_many((export_spec(v, exported_by) for _, v in views), "png" if fmt == "docx" else "svg"),
+        (caption, content, chart_alt(view))
+        for (caption, view), content in zip(
+            views, render_many((export_spec(v, exported_by) for _, v in views), "png" if fmt == "docx" else "svg")
         )
     )
     origin = (
@@ -100,6 +100,15 @@ def build_document(
         else summary.provenance
     )
     return Document(summary, origin, drawn, commentary or {}, exported_by)
+
+
+def chart_alt(view: TrendView) -> str:
+    """A chart's alt text: what its heading says it shows, and what it draws."""
+    heading = trend_heading(view)
+    return (
+        f"Chart: {heading.title}. {heading.subtitle}. Monthly figures against the target and minimum service "
+        "levels, one panel per provider."
+    )
 
 
 def render_document(document: Document, fmt: str) -> bytes:

@@ -5,20 +5,41 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from numbers import Number
 from types import MappingProxyType
 
 from opsg_metrics.queries.findings import Summary
 from opsg_metrics.queries.provenance import Provenance
+from opsg_metrics.store.classification import LABELS
 from opsg_metrics.store.text import printable
+
+MISSING = "—"
+
+
+def cell(value: object) -> str:
+    """A table cell as every document shows it: thousands separators in numbers (two decimals for a
+    fraction), "—" for a missing value, text as it is."""
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return MISSING
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    if isinstance(value, Number):
+        number = float(value)
+        if math.isnan(number):
+            return MISSING
+        return f"{int(number):,}" if number.is_integer() else f"{number:,.2f}"
+    text = str(value)
+    return MISSING if text in ("", "None", "nan", "NaN", "<NA>", "NaT") else text
 
 
 @dataclass(frozen=True)
 class Document:
     summary: Summary
     provenance: Provenance  # the summary's rows and its charts'
-    charts: tuple[tuple[str, bytes], ...] = ()  # (caption, PNG or SVG) of the measures below target
+    charts: tuple[tuple[str, bytes, str], ...] = ()  # (caption, PNG or SVG, alt text) of the measures below target
     commentary: Mapping[str, str] = field(default_factory=dict)
     exported_by: str | None = None  # named on a document above WHITE
 
@@ -37,6 +58,11 @@ class Document:
 
     def footer_lines(self) -> list[str]:
         return self.summary.footer_lines(self.provenance, self.exported_by)
+
+    @property
+    def marking(self) -> str:
+        """The classification as the top and bottom of every page say it, in capitals."""
+        return LABELS[self.classification].upper()
 
     def note(self, key: str) -> str:
         """The secretariat's commentary on a finding, printable and trimmed ('' for none)."""

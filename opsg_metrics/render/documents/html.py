@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import html
+import re
 
 import pandas as pd
 
-from opsg_metrics.render.documents.document import Document
+from opsg_metrics.render.documents.document import Document, cell
 from opsg_metrics.store.text import printable
 
 HTML_STYLE = """
@@ -15,6 +16,8 @@ h1 { font-size: 1.6rem; } h2 { font-size: 1.2rem; margin-top: 1.6rem; border-bot
 table { border-collapse: collapse; margin: 0.6rem 0; font-size: 0.88rem; }
 th, td { border: 1px solid #bbb; padding: 3px 7px; text-align: left; } th { background: #eef2f6; }
 .commentary { color: #0b4f82; } .banner { background: #fff3cd; padding: 0.5rem 0.8rem; }
+.classification { font-weight: bold; text-align: center; letter-spacing: 0.04em; margin: 0.4rem 0; }
+td.number, th.number { text-align: right; }
 footer { margin-top: 2rem; font-size: 0.85rem; color: #333; border-top: 1px solid #ccc; padding-top: 0.6rem; }
 figure { margin: 1rem 0; } figure svg { max-width: 100%; height: auto; }
 """
@@ -22,12 +25,28 @@ figure { margin: 1rem 0; } figure svg { max-width: 100%; height: auto; }
 
 def _html_table(frame: pd.DataFrame, index_name: str | None = None) -> str:
     frame = frame.reset_index() if index_name else frame
-    head = "".join(f"<th>{html.escape(str(c))}</th>" for c in frame.columns)
+    numeric = [pd.api.types.is_numeric_dtype(frame[c]) for c in frame.columns]
+
+    def kind(is_number: bool) -> str:
+        return ' class="number"' if is_number else ""
+
+    head = "".join(f"<th{kind(n)}>{html.escape(str(c))}</th>" for c, n in zip(frame.columns, numeric))
     body = "".join(
-        "<tr>" + "".join(f"<td>{html.escape(str(v))}</td>" for v in row) + "</tr>"
+        "<tr>" + "".join(f"<td{kind(n)}>{html.escape(cell(v))}</td>" for v, n in zip(row, numeric)) + "</tr>"
         for row in frame.itertuples(index=False)
     )
     return f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
+
+
+def _described(svg: str, alt: str) -> str:
+    """An inline SVG chart that says what it shows to a screen reader (role, label and title)."""
+    label = html.escape(alt, quote=True)
+    return re.sub(
+        r"<svg\b([^>]*)>",
+        lambda root: f'<svg{root[1]} role="img" aria-label="{label}"><title>{label}</title>',
+        svg,
+        count=1,
+    )
 
 
 def to_html(document: Document) -> str:
@@ -39,6 +58,7 @@ def to_html(document: Document) -> str:
         "<!DOCTYPE html>",
         '<html xmlns="http://www.w3.org/1999/xhtml" lang="en-GB"><head><meta charset="utf-8"/>',
         f"<title>{esc(summary.title)}</title><style>{HTML_STYLE}</style></head><body>",
+        f'<p class="classification">{esc(document.marking)}</p>',
         f"<h1>{esc(summary.title)}</h1>",
     ]
     if document.provenance.sample:
@@ -63,8 +83,10 @@ def to_html(document: Document) -> str:
                 parts.append(
                     "<h3>Alert volumes by code and region</h3>" + _html_table(summary.alert_table, "Alert code")
                 )
-    for caption, svg in ((c, content.decode("utf-8")) for c, content in document.charts):
-        parts.append(f"<figure>{svg}<figcaption>{esc(caption)}</figcaption></figure>")
+    for number, (caption, content, alt) in enumerate(document.charts, start=1):
+        svg = _described(content.decode("utf-8"), alt)
+        parts.append(f"<figure>{svg}<figcaption>Figure {number}: {esc(caption)}</figcaption></figure>")
     parts.append("<h2>Every measure and provider</h2>" + _html_table(summary.table))
-    parts.append("<footer>" + "<br/>".join(esc(line) for line in document.footer_lines()) + "</footer></body></html>")
+    parts.append("<footer>" + "<br/>".join(esc(line) for line in document.footer_lines()) + "</footer>")
+    parts.append(f'<p class="classification">{esc(document.marking)}</p></body></html>')
     return printable("\n".join(parts) + "\n")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pandas as pd
 
-from opsg_metrics.render.documents.document import Document
+from opsg_metrics.render.documents.document import Document, cell
 from opsg_metrics.store.text import printable
 
 _MD_SPECIALS = "\\`*_[]<>|#"
@@ -19,15 +19,16 @@ def md_inline(text: str) -> str:
 def _md_table(frame: pd.DataFrame, index_name: str | None = None) -> list[str]:
     frame = frame.reset_index() if index_name else frame
     columns = [str(c) for c in frame.columns]
-    cell = md_inline
-    lines = ["| " + " | ".join(md_inline(c) for c in columns) + " |", "|" + "|".join("---" for _ in columns) + "|"]
-    lines += ["| " + " | ".join(cell(v) for v in row) + " |" for row in frame.itertuples(index=False)]
+    numeric = [pd.api.types.is_numeric_dtype(frame[c]) for c in frame.columns]
+    rule = "|" + "|".join("---:" if n else "---" for n in numeric) + "|"
+    lines = ["| " + " | ".join(md_inline(c) for c in columns) + " |", rule]
+    lines += ["| " + " | ".join(md_inline(cell(v)) for v in row) + " |" for row in frame.itertuples(index=False)]
     return lines
 
 
 def to_markdown(document: Document) -> str:
     summary = document.summary
-    lines = [f"# {summary.title}", ""]
+    lines = [f"**{md_inline(document.marking)}**", "", f"# {summary.title}", ""]
     if document.provenance.sample:
         lines += ["> Illustrative sample data.", ""]
     for heading, findings in summary.sections:
@@ -51,4 +52,5 @@ def to_markdown(document: Document) -> str:
                 )
     lines += ["## Every measure and provider", ""] + _md_table(summary.table) + [""]
     lines += ["---", ""] + [f"{md_inline(line)}  " for line in document.footer_lines()]
+    lines += ["", f"**{md_inline(document.marking)}**"]
     return printable("\n".join(lines).rstrip() + "\n")

@@ -88,13 +88,13 @@ with revisions_tab:
     else:
         month = st.selectbox("Month", months, format_func=words.month_label)
         history, shown = _revisions(version, month)
-        st.dataframe(shown, hide_index=True, width="stretch")
+        ui.table(shown, hide_index=True, width="stretch")
     measures = _measure_sources(version)
     if len(measures) >= 2:
         screen.compare(measures, history, lambda first, second: _diff(version, first, second))
 
 with log_tab:
     st.subheader("Sources")
-    st.dataframe(_source_list(version), hide_index=True, width="stretch")
+    ui.table(_source_list(version), hide_index=True, width="stretch")
     st.subheader("Ingest log")
-    st.dataframe(_ingest_log(version), hide_index=True, width="stretch")
+    ui.table(_ingest_log(version), hide_index=True, width="stretch")

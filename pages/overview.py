@@ -30,15 +30,13 @@ def _providers(version):
 @ui.cache_resource(show_spinner=False, max_entries=32)  # read-only results: no copy per rerun
 def _matrix(version, month_key, window):
     cells, providers = _cells(version, month_key, window), _providers(version)
-    return (
-        matrix_view.MATRIX_CSS + matrix_view.matrix_html(cells, providers, requests.series_trend_link),
-        overview.matrix(cells, providers),
-    )
+    return matrix_view.MATRIX_CSS + matrix_view.matrix_html(cells, providers, requests.series_trend_link)
 
 
-@ui.cache_resource(show_spinner=False, max_entries=32)
-def _flags(version, month_key, window):
-    return status.active_flags(ui.cursor(), parse.parse_month(month_key), window=window)
+@ui.cache_resource(show_spinner=False, max_entries=32)  # read-only results: no copy per rerun
+def _headline(version, month_key, window):
+    cells = _cells(version, month_key, window)
+    return overview.headline(cells, parse.parse_month(month_key)), overview.value_table(cells)
 
 
 months = _months(version)
@@ -59,27 +57,38 @@ with right:
 shown = requests.OverviewRequest(month_key, int(window))
 st.query_params.update(requests.overview_params(shown))
 
+month = parse.parse_month(shown.month)
+head, values = _headline(version, shown.month, shown.window)
+st.subheader(f"{months[shown.month]} at a glance")
+for column, (state, count) in zip(st.columns(len(head.counts)), head.counts.items()):
+    column.metric(f"{words.STATUS_ICONS[state]} {words.STATUS_LABELS[state]}", f"{count:,}")
+if head.attention:
+    st.markdown(f"**Needs attention** ({len(head.attention)})")
+    st.markdown(
+        "\n".join(
+            f"- [{ui.md_escape(item.text)}]"
+            f"({requests.series_trend_link(item.measure, item.provider, month, shown.window)})"
+            + (f" — {ui.md_escape('; '.join(item.reasons))}" if item.reasons else "")
+            for item in head.attention
+        )
+    )
+else:
+    st.success("Every figure met its target this month, and none is in doubt.")
+
 st.subheader(f"Measures by provider, {months[shown.month]}")
-matrix_html, matrix_table = _matrix(version, shown.month, shown.window)
+matrix_html = _matrix(version, shown.month, shown.window)
 st.html(matrix_html)
 legend = " · ".join(f"{words.STATUS_ICONS[s]} {label}" for s, label in words.STATUS_LABELS.items())
 st.caption(
     f"{legend} · 'N mo' = consecutive months below target · ⚠ figure flagged unreliable · "
-    "hover a cell for its levels, note, source and SPC reading"
+    "select a cell for its trend; hover it for its levels, note, source and SPC reading"
 )
-st.caption(overview.SPC_LEGEND + ". See docs/spc.md for the method.")
-with st.expander("The matrix as a table (sortable, copyable)"):
-    st.dataframe(matrix_table, width="stretch")
+with st.expander("How to read the SPC readings"):
+    st.markdown("\n".join(f"- {ui.md_escape(line)}" for line in overview.spc_key()))
+with st.expander("The month as a table (sorts by value, copyable)"):
+    ui.table(values, hide_index=True, width="stretch")
 if info.unverified_levels:
     st.caption(
         f"{info.unverified_levels} of {info.levels} service levels are not yet verified against the SEC or the "
         "Reported List (see the catalogue's source column); statuses against them are provisional."
     )
-
-st.subheader("Active flags")
-flags = _flags(version, shown.month, shown.window)
-if flags.empty:
-    st.success("No measure has been below target for three months or more.")
-else:
-    st.caption(f"Runs of three months or more below target, longest first ({len(flags)}).")
-    st.markdown("\n".join(f"- {text}" for text in flags["text"]))

@@ -80,7 +80,7 @@ for heading, findings in built.sections:
         key = f"commentary:{month_key}:{finding.key}"
         with st.expander(ui.md_escape(finding.text)):
             if finding.figures:
-                st.dataframe(
+                ui.table(
                     pd.DataFrame(
                         {"Figure": list(finding.figures), "Value": [str(v) for v in finding.figures.values()]}
                     ),
@@ -95,13 +95,13 @@ for heading, findings in built.sections:
     if heading == "Context":
         if not built.incident_table.empty:
             st.markdown("**Incidents opened, by provider and category**")
-            st.dataframe(built.incident_table, width="content")
+            ui.table(built.incident_table, width="content")
         if not built.alert_table.empty:
             st.markdown("**Alert volumes by code and region**")
-            st.dataframe(built.alert_table, width="content")
+            ui.table(built.alert_table, width="content")
 
 st.subheader("Every measure and provider")
-st.dataframe(built.table, hide_index=True, width="stretch")
+ui.table(built.table, hide_index=True, width="stretch")
 st.caption(ui.md_escape(" ".join(built.footer_lines())))
 
 st.subheader("Download")

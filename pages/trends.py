@@ -17,7 +17,7 @@ def _context(version):
 
 
 @ui.cache_resource(show_spinner="Drawing the chart…", max_entries=32)
-def _view(version, measure, providers, start, end, window, incidents, annotations):
+def _view(version, measure, providers, start, end, window, incidents, annotations, y_scale):
     return views.trend_view(
         ui.cursor(),
         measure,
@@ -27,6 +27,7 @@ def _view(version, measure, providers, start, end, window, incidents, annotation
         window=window,
         show_incidents=incidents,
         show_annotations=annotations,
+        y_scale=y_scale,
     )
 
 
@@ -50,8 +51,8 @@ def _spc_export(version, measure, providers, start, end, baseline, rebases, fmt,
 
 
 @ui.cache_data(show_spinner=False, max_entries=64)
-def _export(version, measure, providers, start, end, window, incidents, annotations, fmt, layout, signed):
-    view = _view(version, measure, providers, start, end, window, incidents, annotations)
+def _export(version, measure, providers, start, end, window, incidents, annotations, y_scale, fmt, layout, signed):
+    view = _view(version, measure, providers, start, end, window, incidents, annotations, y_scale)
     return export.export_view(view, fmt, exported_by=signed[0], layout=layout)[1]
 
 

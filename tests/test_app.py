@@ -30,21 +30,45 @@ def test_overview_defaults_to_the_latest_month(app):
     at = app()
     assert at.title[0].value == "Overview"
     assert at.selectbox[0].value == "2021-12"
-    assert at.subheader[0].value == "Measures by provider, December 2021"
+    assert [h.value for h in at.subheader[:2]] == ["December 2021 at a glance", "Measures by provider, December 2021"]
 
 
-def test_overview_matrix_shows_value_status_word_and_run(app, sample_db):
+def test_overview_headline_counts_and_lists_what_needs_attention(app, sample_db):
     at = app(month="2020-04", window="17")
-    table = at.dataframe[0].value
-    assert list(table.columns[:4]) == ["Name", "DCC", "DSP", "CSP N"]
-    assert table.index[0] == "CPM1"
-    cell = table.loc["CPM1", "DCC"]
-    assert cell.startswith("▼ Below target ") and "· 16 mo · SPC " in cell
-    pm2 = table.loc["PM2", "CSP N"]
-    assert pm2.startswith("✖ Below minimum 54.80%") and "⚠ unreliable" in pm2
-    assert table.loc["PM2", "DCC"] == ""  # PM2 is not a DCC measure
+    from datetime import date
+
+    from opsg_metrics.app.markup import md_escape
+    from opsg_metrics.rules.status import status_for_month
+
+    rows = status_for_month(sample_db, date(2020, 4, 1), window=17)
+    metrics = {m.label: m.value for m in at.metric}
+    assert metrics == {
+        "✔ Met": f"{(rows['status'] == 'met').sum():,}",
+        "▼ Below target": f"{(rows['status'] == 'below_target').sum():,}",
+        "✖ Below minimum": f"{(rows['status'] == 'below_minimum').sum():,}",
+        "○ No data": f"{(rows['status'] == 'no_data').sum():,}",
+    }
+    text = markdown(at)
+    items = [line for line in text.splitlines() if line.startswith("- [")]
+    missed = rows[rows["status"].isin(["below_target", "below_minimum"])]
+    assert len(items) >= len(missed)  # every miss, one-month misses included, and figures in doubt
+    assert items[0].startswith("- [PM2 in CSP N: 54\\.80%, below minimum](trends?measure=PM2&provider=CSP+N")
+    assert "figure flagged unreliable" in items[0]
+    assert all("below minimum]" in line for line in items[: (rows["status"] == "below_minimum").sum()])
+    cpm1 = next(line for line in items if line.startswith("- [CPM1 in DCC: "))
+    assert "16 consecutive months below target since January 2019; 16 of the last 17" in cpm1  # OPSG's words
+    new = rows[(rows["run_below_target"] == 1)]
+    for _, row in new.iterrows():
+        assert any(
+            line.startswith(f"- [{md_escape(row['measure'])} in {md_escape(row['provider'])}: ")
+            and "new this month" in line
+            for line in items
+        )
+
+
+def test_overview_matrix_shows_value_status_word_run_and_spc_in_words(app, sample_db):
+    at = app(month="2020-04", window="17")
     matrix_html = at.html[0].value
-    # SPC badges: each series' reading over the 36 months to the month, its meaning in the tooltip.
     from datetime import date
 
     from opsg_metrics.queries import spc as spc_readings
@@ -56,30 +80,24 @@ def test_overview_matrix_shows_value_status_word_and_run(app, sample_db):
         .loc[("PM2", "CSP N")]
     )
     assert reading["variation"] == spc.CONCERN and reading["assurance_target"] == spc.FAIL
-    assert table.loc["PM2", "CSP N"].endswith(f"SPC {reading['badge_variation']} T:F M:F")
-    assert (
-        '<span class="spc spc-concern" title="SPC: special cause: concern (outside the process limits); '
-        'Target: consistently missed; Minimum: consistently missed"'
-    ) in matrix_html
-    assert any("SPC over the 36 months to the month" in c.value for c in at.caption)
     assert '✖ Below minimum <span class="value">54.80%</span>' in matrix_html
+    assert "SPC ⇩ concern · target fails · minimum fails</span>" in matrix_html
+    assert "SPC ~" not in matrix_html and "T:F" not in matrix_html  # no cryptic letters
+    assert "docs/spc.md" not in markdown(at) + " ".join(c.value for c in at.caption)
     assert "Reported figure: OPSG_33xx minutes (22 Jun 2020)" in matrix_html  # in the tooltip
-
-
-def test_overview_flags_use_opsg_wording(app):
-    at = app(month="2020-04", window="17")
-    text = markdown(at)
-    assert "- CPM1 (DCC): 16 consecutive months below target since January 2019; 16 of the last 17" in text
-    flags = [line for line in text.splitlines() if line.startswith("- ")]
-    runs = [int(line.split(": ")[1].split(" ")[0]) for line in flags]
-    assert runs == sorted(runs, reverse=True) and min(runs) >= 3
+    key = markdown(at)
+    assert "hit and miss" in key and "⇧ improving: a special cause in the better direction" in key  # the key
+    table = at.dataframe[0].value
+    assert table["Value"].dtype.kind == "f"  # sorts by value, not text
+    pm2 = table[(table["Measure"] == "PM2") & (table["Provider"] == "CSP N")].iloc[0]
+    assert pm2["Value"] == 54.8 and pm2["Status"] == "Below minimum" and "⚠ unreliable" in pm2["Flags"]
 
 
 def test_choosing_a_month_updates_the_view_and_the_url(app):
     at = app()
     at.selectbox[0].set_value("2019-10").run()
-    assert at.subheader[0].value == "Measures by provider, October 2019"
-    assert "- CPM1 (DCC): 10 consecutive months below target since January 2019" in markdown(at)
+    assert at.subheader[1].value == "Measures by provider, October 2019"
+    assert "10 consecutive months below target since January 2019" in markdown(at)  # in the headline
     assert at.query_params["month"] == "2019-10"
 
 
@@ -103,4 +121,4 @@ def test_overview_page_reached_through_navigation_shows_the_matrix(app):
     assert not at.exception
     assert at.title[0].value == "Overview"
     assert '<table class="opsg-matrix">' in at.html[0].value
-    assert at.subheader[0].value == f"Measures by provider, {at.selectbox[0].format_func(at.selectbox[0].value)}"
+    assert at.subheader[1].value == f"Measures by provider, {at.selectbox[0].format_func(at.selectbox[0].value)}"

@@ -129,11 +129,19 @@ def test_current_run_is_annotated_on_each_panel(m1):
     ]
 
 
-def test_panels_share_their_scales(m1):
+def test_panels_share_their_x_scale_and_each_has_its_own_y_range(m1):
     _, spec = m1
     domains = [panel_layers(spec, i)["status_points"]["encoding"]["y"]["scale"]["domain"] for i in range(2)]
-    assert domains[0] == domains[1]
-    assert domains[0][0] <= 89 and domains[0][1] >= 99.5
+    assert domains[0][0] <= 89 and domains[0][1] >= 97  # DCC: 89 to 97
+    assert domains[1][0] > 89 and domains[1][1] >= 99.5  # CSP N: its own figures, not flattened by DCC's
+    assert spec["resolve"]["scale"]["y"] == "independent"
+
+
+def test_a_shared_y_scale_on_request(fresh_db, m1):
+    view = views.trend_view(fresh_db, "M1", ["DCC", "CSP N"], date(2018, 10, 1), date(2019, 2, 1), y_scale="shared")
+    spec = view.chart.to_dict()
+    domains = [panel_layers(spec, i)["status_points"]["encoding"]["y"]["scale"]["domain"] for i in range(2)]
+    assert domains[0] == domains[1] and domains[0][0] <= 89 and domains[0][1] >= 99.5
     x_domains = [panel_layers(spec, i)["value_line"]["encoding"]["x"]["scale"]["domain"] for i in range(2)]
     assert x_domains[0] == x_domains[1] == ["2018-10-01", "2019-03-01"]
 

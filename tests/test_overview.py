@@ -20,8 +20,8 @@ def test_cells_text_and_tooltip(fresh_db):
         """,
     )
     cells = overview.matrix_cells(fresh_db, date(2018, 2, 1), window=12).set_index(["measure", "provider"])
-    assert cells.loc[("M1", "CSP N"), "cell"] == "✖ Below minimum 95.50% · 2 mo · ⚠ unreliable · SPC –"
-    assert cells.loc[("L1", "DSP"), "cell"] == "✖ Below minimum 25 · SPC –"
+    assert cells.loc[("M1", "CSP N"), "cell"] == "✖ Below minimum 95.50% · 2 mo · ⚠ unreliable"
+    assert cells.loc[("L1", "DSP"), "cell"] == "✖ Below minimum 25"
     assert cells.loc[("M1", "DCC"), "cell"] == "○ No data"
     tooltip = cells.loc[("M1", "CSP N"), "tooltip"].split("\n")
     assert tooltip == [
@@ -40,9 +40,9 @@ def test_text_matrix_layout(fresh_db):
     table = overview.matrix(cells, overview.provider_order(fresh_db))
     assert list(table.index) == ["M1", "L1"]
     assert list(table.columns) == ["Name", "DCC", "DSP", "CSP N"]
-    assert table.loc["M1", "DCC"] == "✔ Met 99.50% · SPC –"
+    assert table.loc["M1", "DCC"] == "✔ Met 99.50%"
     assert table.loc["M1", "DSP"] == ""  # M1 is not a DSP measure
-    assert table.loc["L1", "DSP"] == "✔ Met 5 · SPC –"
+    assert table.loc["L1", "DSP"] == "✔ Met 5"
 
 
 def test_html_matrix_escapes_text_from_the_data(fresh_db):
@@ -75,8 +75,8 @@ def test_an_inferred_figure_is_marked_and_its_tooltip_says_so(fresh_db):
     assert result.ok, result.problems
     cells = overview.matrix_cells(fresh_db, date(2018, 3, 1), window=12).set_index(["measure", "provider"])
     # Its status comes from its value; its run is the reported run in progress (March is not counted).
-    assert cells.loc[("M1", "CSP N"), "cell"] == "✖ Below minimum 95.50% · 2 mo · inferred · SPC –"
-    assert cells.loc[("M1", "DCC"), "cell"] == "▼ Below target 97.00% · SPC –"
+    assert cells.loc[("M1", "CSP N"), "cell"] == "✖ Below minimum 95.50% · 2 mo · inferred"
+    assert cells.loc[("M1", "DCC"), "cell"] == "▼ Below target 97.00%"
     assert cells.loc[("M1", "CSP N"), "tooltip"].split("\n") == [
         "Inferred figure, not reported (see the note for how it was inferred); "
         "runs and windows count it as not reported",
@@ -91,3 +91,30 @@ def test_an_inferred_figure_is_marked_and_its_tooltip_says_so(fresh_db):
     page = matrix_view.matrix_html(cells.reset_index(), overview.provider_order(fresh_db), series_trend_link)
     assert '<span class="marks">2 mo · inferred</span>' in page
     assert 'title="Inferred figure, not reported' in page
+
+
+def test_spc_readings_are_in_words_and_never_in_a_cell_without_a_figure():
+    import pandas as pd
+
+    base = {
+        "status": "met",
+        "value": 99.1,
+        "unit": "percent",
+        "level_missing": False,
+        "figure_status": "reported",
+        "run_below_target": 0,
+        "unreliable": False,
+        "inferred": False,
+        "revised": False,
+        "spc_variation": "concern",
+        "spc_badge_variation": "L",
+        "spc_badge_target": "?",
+        "spc_badge_minimum": "P",
+    }
+    met = pd.Series(base)
+    assert overview.spc_words(met) == "SPC ⇩ concern · target hit and miss · minimum passes"
+    assert overview.cell_text(met).endswith(" · SPC ⇩ concern · target hit and miss · minimum passes")
+    no_data = pd.Series({**base, "status": "no_data", "value": None, "figure_status": "null"})
+    assert "SPC" not in overview.cell_text(no_data)
+    no_reading = pd.Series({**base, "spc_variation": None, "spc_badge_variation": "–"})
+    assert overview.spc_words(no_reading) == "" and "SPC" not in overview.cell_text(no_reading)

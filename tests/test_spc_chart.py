@@ -190,12 +190,21 @@ def test_target_and_minimum_are_drawn_and_labelled(spec):
         assert layers["spc_levels"]["encoding"]["strokeDash"]["field"] == "line"
 
 
-def test_one_y_range_holds_every_figure_and_limit(spec):
-    domains = {tuple(p["layer"][0]["encoding"]["y"]["scale"]["domain"]) for p in spec["vconcat"]}
-    assert len(domains) == 1
-    low, high = domains.pop()
-    assert low <= 89.87 and 99.128 <= high <= 100  # CSP N's limits, DCC's 90
-    assert spec["resolve"]["scale"] == {"shape": "shared", "color": "shared", "strokeDash": "shared"}
+def test_each_panel_has_a_y_range_holding_its_figures_and_limits(spec, results):
+    domains = [tuple(p["layer"][0]["encoding"]["y"]["scale"]["domain"]) for p in spec["vconcat"]]
+    assert len(set(domains)) > 1  # not one range for all: a provider near 100% is not flattened
+    for (low, high), result in zip(domains, results.values()):
+        values = result.points["value"]
+        assert low <= values.min() and min(100, values.max()) <= high <= 100
+        for segment in result.segments:
+            if segment.has_limits:
+                assert low <= max(0, segment.lpl) and min(100, segment.upl) <= high
+    assert spec["resolve"]["scale"] == {
+        "shape": "shared",
+        "color": "shared",
+        "strokeDash": "shared",
+        "y": "independent",
+    }
 
 
 def test_renders_to_svg_and_png_with_vl_convert(spec, results):

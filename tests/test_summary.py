@@ -460,6 +460,7 @@ def test_word_is_an_a4_document_a_secretariat_can_restyle(april):
     _, content, _ = build.summary_document(con, date(2020, 4, 1), "docx", window=17)
     document = docx.Document(io.BytesIO(content))
     for section in document.sections:
+
         def near(length, cm):
             return abs(length - Cm(cm)) < Cm(0.01)  # Word keeps lengths in twentieths of a point
 

@@ -25,6 +25,7 @@ from opsg_metrics.app.markup import md_escape
 from opsg_metrics.app.params import LinkReader, Params, last_months
 from opsg_metrics.queries import alerts, beside, incidents, operations
 from opsg_metrics.queries.incident_views import BY_WORDS, LEVEL_WORDS
+from opsg_metrics.render.charts.trend import Y_SCALES
 from opsg_metrics.rules import status
 from opsg_metrics.store.catalogue import Catalogue, measure_options
 
@@ -104,6 +105,7 @@ class TrendsRequest:
     spc: bool = False
     rebase: bool = True
     baseline: int = 0  # the first N figures of each segment; 0: all
+    y_scale: str = "independent"  # each provider's panel its own y range, or "shared"
 
 
 @dataclass(frozen=True)
@@ -154,6 +156,7 @@ def read_trends(params: Params, context: TrendsContext) -> tuple[TrendsRequest, 
         incidents=link.flag("incidents", True),
         annotations=link.flag("annotations", True),
         window=link.integer("window", *WINDOW_RANGE, status.DEFAULT_WINDOW),
+        y_scale=link.choice("y", Y_SCALES, "independent"),
     ), link.warnings
 
 
@@ -170,6 +173,7 @@ def trends_params(request: TrendsRequest) -> URLParams:
         **({"view": "spc"} if request.spc else {}),
         **({} if request.rebase else {"rebase": "0"}),
         **({"baseline": str(request.baseline)} if request.baseline else {}),
+        **({} if request.y_scale == "independent" else {"y": request.y_scale}),
     }
 
 

@@ -464,16 +464,28 @@ def chart_with_provenance(
     )
 
 
-def number_table(frame: pd.DataFrame, height: int = 300) -> None:
-    """A table with thousands separators in its number columns."""
+def table(frame: Any, **options: Any) -> None:
+    """Every table of the app: numbers with thousands separators (still sorting as numbers), "—" for a
+    missing text, the rest as st.dataframe takes it (`options`)."""
     import pandas as pd
 
-    numbers = {
-        c: st.column_config.NumberColumn(format="localized")
-        for c in frame.columns
-        if pd.api.types.is_numeric_dtype(frame[c]) and not pd.api.types.is_bool_dtype(frame[c])
-    }
-    st.dataframe(frame, hide_index=True, width="stretch", height=height, column_config=numbers)
+    if not isinstance(frame, pd.DataFrame):
+        st.dataframe(frame, **options)
+        return
+    shown = frame.copy()
+    numbers = {}
+    for column in shown.columns:
+        values = shown[column]
+        if pd.api.types.is_numeric_dtype(values) and not pd.api.types.is_bool_dtype(values):
+            numbers[column] = st.column_config.NumberColumn(format="localized")
+        elif values.dtype == object or pd.api.types.is_string_dtype(values):
+            shown[column] = values.astype(object).where(values.notna() & (values.astype(str) != "None"), "—")
+    st.dataframe(shown, column_config={**numbers, **options.pop("column_config", {})}, **options)
+
+
+def number_table(frame: pd.DataFrame, height: int = 300) -> None:
+    """A table of figures filling the width (see `table`)."""
+    table(frame, hide_index=True, width="stretch", height=height)
 
 
 def month_slider(months: list[str], start: str, end: str, label: str = "Months") -> tuple[str, str]:

@@ -75,10 +75,14 @@ def _status_word(row: pd.Series) -> str:
 
 
 def cell_marks(row: pd.Series) -> list[str]:
-    """A cell's marks: its run below target ('16 mo', from two months), unreliable, inferred, revised."""
+    """A cell's marks: its run below target ('16 mo', from two months), then its figure's flags."""
+    run = [f"{row['run_below_target']} mo"] if row["run_below_target"] >= 2 else []
+    return run + figure_flags(row)
+
+
+def figure_flags(row: pd.Series) -> list[str]:
+    """What is said of the figure itself: unreliable, inferred, revised."""
     marks = []
-    if row["run_below_target"] >= 2:
-        marks.append(f"{row['run_below_target']} mo")
     if row["unreliable"]:
         marks.append("⚠ unreliable")
     if row.get("inferred", False):
@@ -90,12 +94,12 @@ def cell_marks(row: pd.Series) -> list[str]:
 
 def cell_text(row: pd.Series) -> str:
     """One matrix cell as text: shape, status word, value, run; marks for unreliable, inferred and revised;
-    the SPC badge."""
+    the SPC reading in words (none in a cell without a figure)."""
     text = f"{STATUS_ICONS[row['status']]} {_status_word(row)}"
     if row["status"] != "no_data" or row["level_missing"]:
         text += f" {format_value(row['value'], row['unit'])}"
-    badge = spc_badge(row)
-    return " · ".join([text, *cell_marks(row), *([badge] if badge else [])])
+    reading = spc_words(row) if row["status"] != "no_data" else ""
+    return " · ".join([text, *cell_marks(row), *([reading] if reading else [])])
 
 
 def cell_tooltip(row: pd.Series) -> str:
@@ -140,10 +144,41 @@ SPC_COLUMNS = (
 )
 
 
-def spc_badge(row: pd.Series) -> str:
-    """'SPC ~ T:F M:P': the series' variation and assurance letters (see spc.badges); '' without a reading."""
-    letters = {which: row.get(f"spc_badge_{which}") for which in ("variation", "target", "minimum")}
-    return spc.badge_text({k: v for k, v in letters.items() if isinstance(v, str)})
+# The SPC reading in words, each part with its icon (the key on the Overview lists them all).
+SPC_VARIATION_WORDS = {
+    "common": ("◦", "common cause", "only common-cause variation: the process is stable"),
+    "improvement": ("⇧", "improving", "a special cause in the better direction"),
+    "concern": ("⇩", "concern", "a special cause in the worse direction"),
+    "neutral": ("◇", "special cause", "a special cause in a measure without a better direction"),
+}
+SPC_ASSURANCE_WORDS = {"P": "passes", "F": "fails", "?": "hit and miss"}
+
+
+def spc_words(row: pd.Series) -> str:
+    """'SPC ⇩ concern · target fails · minimum passes'; '' without a reading."""
+    kind = spc_kind(row)
+    if kind == "none" or row.get("spc_badge_variation") in (None, "–") or pd.isna(row.get("spc_badge_variation")):
+        return ""
+    icon, variation, _ = SPC_VARIATION_WORDS[kind]
+    parts = [f"SPC {icon} {variation}"]
+    for which in ("target", "minimum"):
+        letter = row.get(f"spc_badge_{which}")
+        if isinstance(letter, str) and letter in SPC_ASSURANCE_WORDS:
+            parts.append(f"{which} {SPC_ASSURANCE_WORDS[letter]}")
+    return " · ".join(parts)
+
+
+def spc_key() -> list[str]:
+    """The key to the SPC readings, as the Overview shows it."""
+    return [
+        *(f"{icon} {short}: {meaning}" for icon, short, meaning in SPC_VARIATION_WORDS.values()),
+        f"variation over the {spc.DEFAULT_MONTHS} months to the month (XmR limits: a point outside them, or a run "
+        "or trend, is a special cause; improving or of concern by the measure's direction)",
+        "assurance against the target and the minimum: passes (the limits lie on the right side of the level: "
+        "it will be met month after month), fails (on the wrong side: it will be missed), hit and miss (the "
+        "level lies within the limits: it will be met and missed by chance)",
+        "no reading: fewer than 12 figures since the last rebase (hover a cell for why)",
+    ]
 
 
 def spc_kind(row: pd.Series) -> str:
@@ -200,11 +235,97 @@ def matrix(cells: pd.DataFrame, providers: list[str]) -> pd.DataFrame:
     return table
 
 
-SPC_LEGEND = (
-    f"SPC over the {spc.DEFAULT_MONTHS} months to the month: ~ common cause; H / L special cause high / low "
-    "(blue: improvement, orange: concern); T target and M minimum: P consistently met, F consistently "
-    "missed, ? hit and miss; – no reading (fewer than 12 figures since the last rebase: hover for why)"
-)
+@dataclass(frozen=True)
+class Attention:
+    """A figure of the month that needs attention, and why."""
+
+    measure: str
+    provider: str
+    status: str  # below_minimum, below_target, met, no_data
+    text: str  # 'PM2 in CSP N: 54.80%, below minimum'
+    reasons: tuple[str, ...]  # 'new this month', '4 months below target in a row', 'figure flagged unreliable'
+
+
+@dataclass(frozen=True)
+class Headline:
+    """What is wrong this month, at a glance: the count of each status, and every figure needing attention."""
+
+    month: date
+    counts: dict  # status -> count, in STATUS_LABELS order
+    attention: tuple[Attention, ...]
+
+    @property
+    def summary(self) -> str:
+        """'63 figures: 56 met, 5 below target, 2 below minimum, 0 no data'."""
+        total = sum(self.counts.values())
+        parts = [f"{n} {STATUS_LABELS[s].lower()}" for s, n in self.counts.items()]
+        return f"{total} figures: " + ", ".join(parts)
+
+
+RUN_TO_FLAG = 3  # a run below target of this many months or more is named in the headline
+
+
+def headline(cells: pd.DataFrame, month: date) -> Headline:
+    """The month's headline from its matrix cells (matrix_cells): every figure below target or minimum this
+    month (one-month misses included), new misses, runs of RUN_TO_FLAG months or more, and unreliable and
+    inferred figures; below minimum first, then below target, then figures met but in doubt."""
+    counts = {s: int((cells["status"] == s).sum()) if len(cells) else 0 for s in STATUS_LABELS}
+    items = []
+    order = {"below_minimum": 0, "below_target": 1}
+    for _, row in cells.sort_values("sort_order").iterrows() if len(cells) else []:
+        reasons = []
+        missed = row["status"] in order
+        if missed:
+            run = int(row["run_below_target"] or 0)
+            if run == 1:
+                reasons.append("new this month")
+            elif run >= RUN_TO_FLAG:  # as OPSG words it: the run, and the window
+                window = words.window_phrase(
+                    int(row["misses_in_window"]), int(row["window_months"]), int(row["window"])
+                )
+                reasons.append(f"{run_of(row)}; {window}")
+        if row["unreliable"]:
+            reasons.append("figure flagged unreliable")
+        if row.get("inferred", False):
+            reasons.append("inferred, not reported")
+        if not missed and not reasons:
+            continue
+        value = format_value(row["value"], row["unit"])
+        items.append(
+            (
+                order.get(row["status"], 2),
+                Attention(
+                    row["measure"],
+                    row["provider"],
+                    row["status"],
+                    f"{row['measure']} in {row['provider']}: {value}, {_status_word(row).lower()}",
+                    tuple(reasons),
+                ),
+            )
+        )
+    items.sort(key=lambda pair: pair[0])  # stable: catalogue order within each group
+    return Headline(month, counts, tuple(item for _, item in items))
+
+
+def value_table(cells: pd.DataFrame) -> pd.DataFrame:
+    """The month as a table that sorts by value: one row per measure and provider with a figure or a level."""
+    if cells.empty:
+        return pd.DataFrame()
+    frame = cells.sort_values("sort_order")
+    return pd.DataFrame(
+        {
+            "Measure": frame["measure"].to_numpy(),
+            "Provider": frame["provider"].to_numpy(),
+            "Value": pd.to_numeric(frame["value"], errors="coerce").to_numpy(),
+            "Unit": ["%" if u == "percent" else u for u in frame["unit"]],
+            "Target": pd.to_numeric(frame["target"], errors="coerce").to_numpy(),
+            "Minimum": pd.to_numeric(frame["minimum"], errors="coerce").to_numpy(),
+            "Status": [_status_word(r) for _, r in frame.iterrows()],
+            "Months below target": frame["run_below_target"].fillna(0).astype(int).to_numpy(),
+            "SPC": [spc_words(r) if r["status"] != "no_data" else "" for _, r in frame.iterrows()],
+            "Flags": [", ".join(figure_flags(r)) for _, r in frame.iterrows()],
+        }
+    )
 
 
 def month_options(months: list[date]) -> dict[str, str]:

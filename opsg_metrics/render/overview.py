@@ -1,4 +1,4 @@
-"""The Overview's matrix as HTML: measures by providers, each cell its status, value, marks and SPC badge.
+"""The Overview's matrix as HTML: measures by providers, each cell its status, value, marks and SPC reading.
 
 Built from the cells of queries/overview (every text there decided); only the markup is made here.
 """
@@ -31,7 +31,7 @@ table.opsg-matrix td .value { font-weight: 600; }
 table.opsg-matrix td a { color: inherit; text-decoration: none; display: block; }
 table.opsg-matrix td a:hover { text-decoration: underline; }
 table.opsg-matrix td .marks { display: block; font-size: 0.76rem; }
-table.opsg-matrix td .spc { display: inline-block; margin-top: 2px; padding: 0 4px; border-radius: 3px;
+table.opsg-matrix td .spc { display: block; width: fit-content; margin-top: 2px; padding: 0 4px; border-radius: 3px;
   font-size: 0.72rem; border: 1px solid #8c8c8c; background: #ffffff; color: #333; }
 table.opsg-matrix td .spc-improvement { border-color: #0072B2; color: #0072B2; font-weight: 600; }
 table.opsg-matrix td .spc-concern { border-color: #E69F00; color: #7a5200; font-weight: 600; }
@@ -77,7 +77,8 @@ def matrix_html(cells: pd.DataFrame, providers: list[str], link: CellLink) -> st
 
 
 def _badge_html(row) -> str:
-    badge = overview.spc_badge(row)
+    """The cell's SPC reading in words with its icon; none in a cell without a figure."""
+    badge = overview.spc_words(row) if row["status"] != "no_data" else ""
     if not badge:
         return ""
     titles = [row.get("spc_variation_title"), row.get("spc_target_title"), row.get("spc_minimum_title")]

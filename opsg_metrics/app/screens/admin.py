@@ -36,7 +36,7 @@ def people_forms(admin: people.Person) -> None:
     if listing.empty:
         st.info("Nobody has been added yet. Add the people who may sign in below.")
     else:
-        st.dataframe(listing, hide_index=True, width="stretch")
+        ui.table(listing, hide_index=True, width="stretch")
     add, change, remove = st.tabs(["Add", "Change", "Remove"])
     with add, st.form("add-person", clear_on_submit=True):
         email = st.text_input("Email (as their sign-in gives it)")
@@ -89,4 +89,4 @@ def audit_log(admin: people.Person) -> None:
     since = st.date_input("Since", value=None, format="YYYY-MM-DD", max_value=date.today())
     log = people.audit(ui.writer(), since, clearance=admin.clearance)
     st.caption(f"{len(log):,} entries" + (f" since {since:%d %B %Y}" if since else "") + ", newest first.")
-    st.dataframe(log, hide_index=True, width="stretch", height=420)
+    ui.table(log, hide_index=True, width="stretch", height=420)

@@ -122,7 +122,7 @@ def _checked(checks: list) -> list[str]:
             for name, _, result in checks
         ]
     )
-    st.dataframe(summary, hide_index=True, width="stretch")
+    ui.table(summary, hide_index=True, width="stretch")
     for note in (n for _, _, result in checks for n in result.notes):
         st.info(ui.md_escape(note))
     problems = [str(p) for _, _, result in checks for p in result.problems]
@@ -131,13 +131,13 @@ def _checked(checks: list) -> list[str]:
             f"{words.plural(len(problems), 'problem')}: correct the files and upload them again. "
             "Nothing has been loaded."
         )
-        st.dataframe(pd.DataFrame({"Problem (file:row:column: message)": problems}), hide_index=True, width="stretch")
+        ui.table(pd.DataFrame({"Problem (file:row:column: message)": problems}), hide_index=True, width="stretch")
     revised = [dict(r, file=name) for name, _, result in checks for r in result.revisions]
     if revised:
         st.markdown(f"**Revisions this load would make ({len(revised)})**")
         frame = pd.DataFrame(revised)
         frame["month"] = [words.month_key(m) for m in frame["month"]]
-        st.dataframe(
+        ui.table(
             frame[
                 [
                     "file",
@@ -195,4 +195,4 @@ def compare(measures: pd.DataFrame, history: pd.DataFrame | None, diff_of: Calla
         f"{words.plural(len(changed), 'figure')} changed or added by {ui.md_escape(labels[second])}; "
         f"{len(diff) - len(changed)} of the first's not restated (a later source stores only what it changes)."
     )
-    st.dataframe(changed, hide_index=True, width="stretch")
+    ui.table(changed, hide_index=True, width="stretch")

@@ -106,7 +106,7 @@ class Views:
 
     def table(self, table: pd.DataFrame, name: str, view: str, **options: Any) -> None:
         """The table, and its rows as CSV marked with the classification of the view they come from."""
-        st.dataframe(table, hide_index=True, width="stretch", **options)
+        ui.table(table, hide_index=True, width="stretch", **options)
         ui.csv_download(
             "Download CSV",
             table,

@@ -34,9 +34,10 @@ def choices(request: TrendsRequest, context: TrendsContext) -> TrendsRequest:
         help="Statistical process control (XmR): is a miss noise, a signal, or a process that cannot "
         "meet its target? Limits are computed over the months shown.",
     )
-    toggles = st.columns(3)
+    toggles = st.columns(4)
     rebase, baseline = request.rebase, request.baseline
     incidents, annotations, window = request.incidents, request.annotations, request.window
+    y_scale = request.y_scale
     if spc_mode:
         with toggles[0]:
             rebase = st.toggle(
@@ -58,6 +59,14 @@ def choices(request: TrendsRequest, context: TrendsContext) -> TrendsRequest:
         with toggles[1]:
             annotations = st.toggle("Annotations", value=request.annotations)
         with toggles[2]:
+            shared = st.toggle(
+                "Same y axis for every provider",
+                value=request.y_scale == "shared",
+                help="Off: each provider's panel spans its own figures, so one near 100% is not flattened beside "
+                "one at 55%. On: every panel on one scale, to compare their levels.",
+            )
+            y_scale = "shared" if shared else "independent"
+        with toggles[3]:
             window = st.number_input("Rolling window (months)", *WINDOW_RANGE, request.window)
     return TrendsRequest(
         tuple(measures),
@@ -70,6 +79,7 @@ def choices(request: TrendsRequest, context: TrendsContext) -> TrendsRequest:
         bool(spc_mode),
         bool(rebase),
         int(baseline),
+        y_scale,
     )
 
 
@@ -122,7 +132,7 @@ def spc_charts(
             "F consistently missed, ? hit and miss. Method and its differences from the reference: docs/spc.md."
         )
         table = pd.concat(readings, ignore_index=True)
-        st.dataframe(table, width="stretch", hide_index=True)
+        ui.table(table, width="stretch", hide_index=True)
         ui.csv_download(
             "Download the readings (CSV)",
             table,
@@ -138,7 +148,7 @@ def trend_charts(
     """Each measure's trend chart, then the figures behind them in one table.
 
     `view_of(*key)` is the cached trend view and `export_of(*key, fmt, layout)` its export, key being (version,
-    measure, providers, start, end, window, incidents, annotations)."""
+    measure, providers, start, end, window, incidents, annotations, y_scale)."""
     tables, shown_classes = [], []
     for measure in request.measures:
         if not shown[measure]:
@@ -152,6 +162,7 @@ def trend_charts(
             request.window,
             request.incidents,
             request.annotations,
+            request.y_scale,
         )
         view = view_of(*key)
         if view is None:
@@ -170,7 +181,7 @@ def trend_charts(
     if tables:
         table = pd.concat(tables, ignore_index=True)
         st.subheader("The figures behind the charts")
-        st.dataframe(table, width="stretch", hide_index=True)
+        ui.table(table, width="stretch", hide_index=True)
         ui.csv_download(
             "Download these rows (CSV)",
             table,

@@ -19,7 +19,7 @@ import altair as alt
 import pandas as pd
 
 from opsg_metrics import words
-from opsg_metrics.render.charts.spec import enable, iso
+from opsg_metrics.render.charts.spec import enable, iso, month_axis
 from opsg_metrics.render.charts.theme import FONT, OKABE_ITO, PANEL_HEIGHT, WIDTH
 
 # Region -> colour, dash, point shape: three cues, so colour is never the only one.
@@ -63,8 +63,7 @@ def with_month_bands(frame: pd.DataFrame) -> pd.DataFrame:
 def time_axis(start: date, end: date, *, labels: bool = True, field: str = "start_iso") -> alt.X:
     """The x encoding every context chart uses: the months from start to the end of `end`."""
     scale = alt.Scale(domain=[iso(start), iso(month_after(end))])
-    axis = alt.Axis(format="%b %Y", labelAngle=0, tickCount=8, labels=labels, title=None)
-    return alt.X(f"{field}:T", scale=scale, axis=axis)
+    return alt.X(f"{field}:T", scale=scale, axis=month_axis(start, end, labels=labels))
 
 
 def x2(field: str = "end_iso") -> alt.X2:

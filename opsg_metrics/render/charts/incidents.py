@@ -17,7 +17,7 @@ import altair as alt
 import pandas as pd
 
 from opsg_metrics import words
-from opsg_metrics.render.charts.spec import enable, iso
+from opsg_metrics.render.charts.spec import enable, iso, month_axis
 from opsg_metrics.render.charts.theme import LEVEL_DASHES, LEVEL_DOMAIN, OKABE_ITO, PANEL_HEIGHT, WIDTH
 
 CATEGORY_DOMAIN = ["Cat 1", "Cat 2", "Cat 3", "Cat 4", "Cat 5"]
@@ -35,17 +35,7 @@ def _month_axis(months: Sequence[date], field: str = "month_iso") -> alt.X:
     """A time axis from the first of the months given to the end of the last."""
     first, last = min(months), max(months)
     end = date(last.year + last.month // 12, last.month % 12 + 1, 1)
-    span = (last.year - first.year) * 12 + last.month - first.month + 1
-    # A tick every `step` months (at most about eight labels), on month boundaries.
-    step = next((s for s in (1, 2, 3, 6, 12) if span / s <= 8), 24)
-    axis = alt.Axis(
-        format="%b %Y",
-        labelAngle=0,
-        tickCount=alt.TimeIntervalStep(interval="month", step=step),
-        labelOverlap="greedy",
-        title=None,
-    )
-    return alt.X(f"{field}:T", scale=alt.Scale(domain=[iso(first), iso(end)]), axis=axis)
+    return alt.X(f"{field}:T", scale=alt.Scale(domain=[iso(first), iso(end)]), axis=month_axis(first, last))
 
 
 def _mid_month(day) -> str:

@@ -15,7 +15,7 @@ import altair as alt
 import pandas as pd
 
 from opsg_metrics import words
-from opsg_metrics.render.charts.spec import enable, iso, value_format
+from opsg_metrics.render.charts.spec import enable, iso, month_axis, value_format
 from opsg_metrics.render.charts.theme import PANEL_HEIGHT, WIDTH
 from opsg_metrics.render.charts.trend import value_domain
 from opsg_metrics.rules import spc
@@ -226,9 +226,8 @@ def _spc_panel(
 
     x_scale = alt.Scale(domain=list(x_domain))
     y_scale = alt.Scale(domain=list(y_domain), nice=False, zero=False, clamp=True)
-    months = max(1, round((pd.Timestamp(x_domain[1]) - pd.Timestamp(x_domain[0])).days / 30.4))
-    ticks = {"interval": "month", "step": max(1, math.ceil(months / 8))}
-    x = alt.X("month_iso:T", title=None, scale=x_scale, axis=alt.Axis(format="%b %Y", labelAngle=0, tickCount=ticks))
+    last = words.previous_month(pd.Timestamp(x_domain[1]).date())  # the domain ends at the month after the last
+    x = alt.X("month_iso:T", title=None, scale=x_scale, axis=month_axis(pd.Timestamp(x_domain[0]).date(), last))
     y_title = "Value (%)" if unit == "percent" else "Value"
     y = alt.Y("value:Q", scale=y_scale, title=y_title)
     fmt = value_format(unit)
@@ -363,7 +362,8 @@ def _spc_panel(
 def spc_chart(
     results: dict[str, spc.SpcResult], *, unit: str, title: str | None = None, subtitle: str | None = None
 ) -> alt.VConcatChart:
-    """XmR charts, one panel per provider (the results' keys, in order), on the same x and y scales: figures
+    """XmR charts, one panel per provider (the results' keys, in order), on the same x scale and each on its
+    own y range (a panel's limits and levels set its range: a provider near 100% is not flattened): figures
     coloured and shaped by point type, each segment's mean and limits, target and minimum, rebases; a panel
     without limits says why. Each panel's title gives the variation and assurance in words (the badges), its
     subtitle the latest segment's mean and process limits."""
@@ -372,11 +372,22 @@ def spc_chart(
     enable()
     layers = spc_layers_data(results, unit)
     y_domain, x_domain = _spc_domains(layers, unit)
-    panels = [_spc_panel(provider, result, layers, unit, y_domain, x_domain) for provider, result in results.items()]
+
+    def own_range(provider: str) -> tuple[float, float]:
+        mine = {
+            name: frame[frame["panel"] == provider] if "panel" in frame.columns else frame
+            for name, frame in layers.items()
+        }
+        return _spc_domains(mine, unit)[0] if not mine["points"].empty else y_domain
+
+    panels = [
+        _spc_panel(provider, result, layers, unit, own_range(provider), x_domain)
+        for provider, result in results.items()
+    ]
     title = title or "Statistical process control (XmR chart)"
     subtitle = subtitle or (
         "Each segment's mean (solid), process limits (dashed) and 2-sigma lines (dotted), recomputed at each rebase"
     )
     return alt.vconcat(*panels, spacing=18, title=alt.TitleParams(title, subtitle=subtitle)).resolve_scale(
-        shape="shared", color="shared", strokeDash="shared"
+        shape="shared", color="shared", strokeDash="shared", y="independent"
     )

@@ -4,6 +4,8 @@ layout (heading, legend, footer, physical size) is render/layout.py's."""
 
 from __future__ import annotations
 
+from datetime import date
+
 import altair as alt
 import numpy as np
 import pandas as pd
@@ -14,6 +16,33 @@ from opsg_metrics.render.charts.theme import opsg_theme
 def iso(day: object) -> str:
     """A day as the ISO date string specs carry (what vl-convert parses the same everywhere)."""
     return pd.Timestamp(day).strftime("%Y-%m-%d")
+
+
+MAX_MONTH_TICKS = 8
+
+
+def month_ticks(first: date, last: date) -> tuple[list[str], str]:
+    """The month axis's ticks for first..last and their format: every month, quarter, half year, year or
+    two years, whichever gives at most MAX_MONTH_TICKS, on calendar boundaries (January, April, July,
+    October for quarters), never past `last`; years labelled '2020', months 'Apr 2020'."""
+    first, last = date(first.year, first.month, 1), date(last.year, last.month, 1)
+    span = (last.year - first.year) * 12 + last.month - first.month + 1
+    step = next((s for s in (1, 3, 6, 12, 24, 60) if span / s <= MAX_MONTH_TICKS), 120)
+    values, year, month = [], first.year, first.month
+    while (year, month) <= (last.year, last.month):
+        index = year * 12 + month - 1
+        if index % step == 0:
+            values.append(date(year, month, 1))
+        year, month = (year + 1, 1) if month == 12 else (year, month + 1)
+    if not values:  # a span shorter than the step with no boundary in it: its first month
+        values = [first]
+    return [iso(v) for v in values], ("%Y" if step >= 12 else "%b %Y")
+
+
+def month_axis(first: date, last: date, **options) -> alt.Axis:
+    """The x axis of every chart over months: regular ticks that do not collide (month_ticks)."""
+    values, fmt = month_ticks(first, last)
+    return alt.Axis(values=values, format=fmt, labelAngle=0, labelOverlap="greedy", title=None, **options)
 
 
 def value_format(unit: str) -> str:

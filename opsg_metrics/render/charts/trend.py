@@ -14,7 +14,7 @@ import altair as alt
 import pandas as pd
 
 from opsg_metrics import words
-from opsg_metrics.render.charts.spec import enable, iso, value_format
+from opsg_metrics.render.charts.spec import enable, iso, month_axis, value_format
 from opsg_metrics.render.charts.theme import LEVEL_DASHES, LEVEL_DOMAIN, PANEL_HEIGHT, WIDTH
 from opsg_metrics.rules.status import run_of
 
@@ -53,6 +53,22 @@ class Annotated:
     y_domain: tuple[float, float]
     x_domain: tuple[str, str]
     providers: list[str]
+    y_domains: dict | None = None  # provider -> its own y range (for independent scales)
+
+    def marks_drawn(self) -> list[str]:
+        """The kinds of point the chart draws, in legend order (the legend lists only these)."""
+        drawn = set(self.figures["mark"]) | set(self.gaps["mark"])
+        if not self.flags.empty:
+            drawn |= set(self.flags["mark"])
+        if not self.incidents.empty:
+            drawn.add("Major incident")
+        return [m for m in MARK_DOMAIN if m in drawn]
+
+    def y_range(self, provider: str, scale: str) -> tuple[float, float]:
+        """The y range of a provider's panel: its own (`scale` 'independent') or the chart's ('shared')."""
+        if scale == "independent" and self.y_domains and provider in self.y_domains:
+            return self.y_domains[provider]
+        return self.y_domain
 
 
 def _mark_kind(row) -> str:
@@ -216,15 +232,18 @@ def trend_layers_data(
         y_domain=value_domain(figures, levels, unit),
         x_domain=x_domain,
         providers=providers,
+        y_domains={
+            p: value_domain(figures[figures["provider"] == p], levels[levels["provider"] == p], unit) for p in providers
+        },
     )
 
 
-def _panel(data: Annotated, provider: str) -> alt.LayerChart:
+def _panel(data: Annotated, provider: str, y_scale_kind: str = "independent") -> alt.LayerChart:
     x_scale = alt.Scale(domain=list(data.x_domain))
-    y_scale = alt.Scale(domain=list(data.y_domain), nice=False, zero=False, clamp=True)
-    months = max(1, round((pd.Timestamp(data.x_domain[1]) - pd.Timestamp(data.x_domain[0])).days / 30.4))
-    ticks = {"interval": "month", "step": max(1, math.ceil(months / 8))}
-    x = alt.X("month_iso:T", title=None, scale=x_scale, axis=alt.Axis(format="%b %Y", labelAngle=0, tickCount=ticks))
+    y_domain = data.y_range(provider, y_scale_kind)
+    y_scale = alt.Scale(domain=list(y_domain), nice=False, zero=False, clamp=True)
+    last = words.previous_month(pd.Timestamp(data.x_domain[1]).date())  # the domain ends at the month after the last
+    x = alt.X("month_iso:T", title=None, scale=x_scale, axis=month_axis(pd.Timestamp(data.x_domain[0]).date(), last))
     y_title = f"{data.measure} (%)" if data.unit == "percent" else data.measure
     legend = alt.Legend(title=None)
     layers = []
@@ -263,8 +282,11 @@ def _panel(data: Annotated, provider: str) -> alt.LayerChart:
         alt.Tooltip("note_text:N", title="Note"),
     ]
     figures = data.figures[data.figures["provider"] == provider]
-    mark_shape = alt.Shape("mark:N", scale=alt.Scale(domain=MARK_DOMAIN, range=MARK_SHAPES), legend=legend)
-    mark_colour = alt.Color("mark:N", scale=alt.Scale(domain=MARK_DOMAIN, range=MARK_COLOURS), legend=legend)
+    drawn = data.marks_drawn() or MARK_DOMAIN[:1]
+    shapes = [MARK_SHAPES[MARK_DOMAIN.index(m)] for m in drawn]
+    colours = [MARK_COLOURS[MARK_DOMAIN.index(m)] for m in drawn]
+    mark_shape = alt.Shape("mark:N", scale=alt.Scale(domain=drawn, range=shapes), legend=legend)
+    mark_colour = alt.Color("mark:N", scale=alt.Scale(domain=drawn, range=colours), legend=legend)
 
     def marked_points(frame, name, y_field, *, filled, size, tips):
         """Points whose shape and colour both say what they mark (one legend for all of them)."""
@@ -291,11 +313,11 @@ def _panel(data: Annotated, provider: str) -> alt.LayerChart:
             alt.Tooltip("provider:N", title="Provider"),
             alt.Tooltip("reason:N", title="Why no figure"),
         ]
-        inside = data.y_domain[0] + (data.y_domain[1] - data.y_domain[0]) * 0.04
+        inside = y_domain[0] + (y_domain[1] - y_domain[0]) * 0.04
         layers.append(marked_points(gaps.assign(y=inside), "gap_marks", "y", filled=False, size=70, tips=gap_tips))
     incidents = data.incidents
     if not incidents.empty:
-        top = data.y_domain[1] - (data.y_domain[1] - data.y_domain[0]) * 0.04
+        top = y_domain[1] - (y_domain[1] - y_domain[0]) * 0.04
         incidents = incidents[incidents["panel"] == provider].assign(y=top, mark="Major incident")
     if not incidents.empty:
         layers.append(
@@ -319,7 +341,7 @@ def _panel(data: Annotated, provider: str) -> alt.LayerChart:
     if not annotations.empty:
         annotations = annotations[annotations["panel"] == provider]
     if not annotations.empty:
-        annotations = annotations.assign(y=data.y_domain[1])
+        annotations = annotations.assign(y=y_domain[1])
         layers.append(
             alt.Chart(annotations, name="annotations")
             .mark_rule(color="#56B4E9", strokeWidth=1.2)
@@ -352,11 +374,16 @@ def _panel(data: Annotated, provider: str) -> alt.LayerChart:
     return alt.layer(*layers, title=title).properties(width=WIDTH, height=PANEL_HEIGHT)
 
 
-def trend_chart(data: Annotated, *, subtitle: str | None = None) -> alt.VConcatChart:
-    """Small multiples: one panel per provider, the same x and y scales, one legend."""
+Y_SCALES = ("independent", "shared")
+
+
+def trend_chart(data: Annotated, *, subtitle: str | None = None, y_scale: str = "independent") -> alt.VConcatChart:
+    """Small multiples: one panel per provider, the same x scale, each its own y range (`y_scale`
+    'independent', the default: a provider near 100% is not flattened beside one at 55%) or one for all
+    ('shared'), one legend of what is drawn."""
     enable()
-    panels = [_panel(data, provider) for provider in data.providers]
+    panels = [_panel(data, provider, y_scale) for provider in data.providers]
     subtitle = subtitle or "Target (solid line) and minimum (dashed) service levels in force each month; shaded between"
     return alt.vconcat(*panels, spacing=18, title=alt.TitleParams(data.title, subtitle=subtitle)).resolve_scale(
-        shape="shared", color="shared", strokeDash="shared"
+        shape="shared", color="shared", strokeDash="shared", y="independent"
     )

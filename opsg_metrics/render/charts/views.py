@@ -54,8 +54,10 @@ def trend_view(
     show_incidents: bool = True,
     show_annotations: bool = True,
     table: pd.DataFrame | None = None,
+    y_scale: str = "independent",
 ) -> TrendView | None:
-    """The chart of one measure for some providers over a range, or None when nothing is there."""
+    """The chart of one measure for some providers over a range, or None when nothing is there; each
+    provider's panel on its own y range unless `y_scale` is 'shared'."""
     found = trend_data(
         con,
         measure,
@@ -67,13 +69,13 @@ def trend_view(
         show_annotations=show_annotations,
         table=table,
     )
-    return None if found is None else view_of(found)
+    return None if found is None else view_of(found, y_scale)
 
 
-def view_of(found: TrendData) -> TrendView:
+def view_of(found: TrendData, y_scale: str = "independent") -> TrendView:
     """A trend's data drawn as its chart."""
     data = charts.trend_layers_data(found.rows, incidents=found.incidents, annotations=found.annotations)
-    return TrendView(found, charts.trend_chart(data), data)
+    return TrendView(found, charts.trend_chart(data, y_scale=y_scale), data)
 
 
 @dataclass(frozen=True)

@@ -98,6 +98,7 @@ def test_frames_it_cannot_vouch_for_are_left_to_altair(frame):
 
 
 def test_the_transformer_is_on_and_keeps_altair_s_answer_for_what_it_declines():
+    charts.enable()  # what every chart builder calls first (the test passes whichever test ran before it)
     assert alt.data_transformers.active == "opsg"
     frame = pd.DataFrame({"at": pd.to_datetime(["2020-01-01 00:00:00.5"]), "v": [1.0]})
     spec = alt.Chart(frame).mark_point().encode(x="at:T", y="v:Q").to_dict(validate=False)

@@ -57,21 +57,13 @@ with right:
 shown = requests.OverviewRequest(month_key, int(window))
 st.query_params.update(requests.overview_params(shown))
 
-month = parse.parse_month(shown.month)
 head, values = _headline(version, shown.month, shown.window)
 st.subheader(f"{months[shown.month]} at a glance")
 for column, (state, count) in zip(st.columns(len(head.counts)), head.counts.items()):
     column.metric(f"{words.STATUS_ICONS[state]} {words.STATUS_LABELS[state]}", f"{count:,}")
 if head.attention:
     st.markdown(f"**Needs attention** ({len(head.attention)})")
-    st.markdown(
-        "\n".join(
-            f"- [{ui.md_escape(item.text)}]"
-            f"({requests.series_trend_link(item.measure, item.provider, month, shown.window)})"
-            + (f" — {ui.md_escape('; '.join(item.reasons))}" if item.reasons else "")
-            for item in head.attention
-        )
-    )
+    st.html(matrix_view.MATRIX_CSS + matrix_view.attention_html(head, requests.series_trend_link, shown.window))
 else:
     st.success("Every figure met its target this month, and none is in doubt.")
 

@@ -394,10 +394,13 @@ def test_an_exported_chart_carries_its_gaps_sources_and_the_most_restrictive_cla
     assert origin.classification == "amber"
     notes = operations.gap_notes(view.alerts.assign(region="CSP N"), "value")
     assert notes == ["No figure for CSP N, March 2021: no CHs installed figure for CSP N"]
+    from opsg_metrics.render.layout import printed_text
+
     spec = export.chart_spec(beside_charts.beside_chart(view), origin, MAR, notes)
-    footer = [r["line"] for r in spec["datasets"][spec["vconcat"][1]["data"]["name"]]]
-    assert footer[0] == notes[0] and footer[-1] == "Classification: AMBER"
-    assert any("alerts.csv" in line and "ops.csv" in line and "pmr.csv" in line for line in footer)
+    footer = printed_text(spec, "footer")
+    assert " ".join(footer).startswith(notes[0]) and footer[-2:] == ["Classification: AMBER", "AMBER"]
+    text = " ".join(footer)
+    assert "alerts.csv" in text and "ops.csv" in text and "pmr.csv" in text
     rates = alerts.per_thousand_hubs(catalogue_db, ["CSP N"], date(2020, 1, 1), MAR)
     assert operations.gap_notes(rates, "per_1000_chs", limit=2)[-1].startswith("… and 11 more months")
 

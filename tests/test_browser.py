@@ -27,7 +27,7 @@ def server(sample_db_path):
 def test_overview_in_a_real_browser(server, browser, tmp_path):
     page = browser.new_page(viewport={"width": 1400, "height": 1000})
     page.goto(f"{server}/?month=2020-04&window=17", wait_until="domcontentloaded")
-    flag = page.get_by_text("CPM1 (DCC): 16 consecutive months below target since January 2019; 16 of the last 17")
+    flag = page.get_by_text("16 consecutive months below target since January 2019; 16 of the last 17").first
     flag.wait_for(timeout=60_000)
     assert page.get_by_role("heading", name="Overview").is_visible()
     assert page.get_by_text("Measures by provider, April 2020").is_visible()
@@ -38,10 +38,36 @@ def test_overview_in_a_real_browser(server, browser, tmp_path):
     page.close()
 
 
+def test_the_overview_says_what_is_wrong_above_the_fold(server, browser):
+    """The month's counts and the list of what needs attention sit in the first screen, before the matrix,
+    and each item leads to its trend."""
+    page = browser.new_page(viewport={"width": 1400, "height": 1000})
+    page.goto(f"{server}/?month=2020-04&window=17", wait_until="domcontentloaded")
+    heading = page.get_by_role("heading", name="April 2020 at a glance")
+    heading.wait_for(timeout=60_000)
+    first = page.get_by_role("link", name="PM2 in CSP N: 54.80%, below minimum")
+    first.wait_for(timeout=60_000)
+    matrix = page.get_by_role("heading", name="Measures by provider, April 2020")
+    labels, values = page.locator('[data-testid="stMetricLabel"]'), page.locator('[data-testid="stMetricValue"]')
+    values.first.wait_for(timeout=60_000)
+    assert labels.count() == values.count() == 4
+    assert "Below minimum" in labels.nth(2).inner_text() and values.nth(2).inner_text().strip() == "1"
+    metrics = values
+    fold = 1000
+    for element in (heading, metrics.nth(0), page.get_by_text("Needs attention"), first):
+        box = element.bounding_box()
+        assert box is not None and box["y"] + box["height"] <= fold  # seen without scrolling
+    assert first.bounding_box()["y"] < matrix.bounding_box()["y"]
+    first.click()
+    page.wait_for_url("**/trends?**", timeout=60_000)
+    assert "measure=PM2" in page.url and "provider=CSP+N" in page.url
+    page.close()
+
+
 def test_changing_the_month_in_the_browser_updates_flags_and_url(server, browser):
     page = browser.new_page(viewport={"width": 1400, "height": 1000})
     page.goto(f"{server}/?month=2019-10", wait_until="domcontentloaded")
-    page.get_by_text("CPM1 (DCC): 10 consecutive months below target since January 2019").wait_for(timeout=60_000)
+    page.get_by_text("10 consecutive months below target since January 2019").first.wait_for(timeout=60_000)
     assert "month=2019-10" in page.url
     page.close()
 

@@ -148,7 +148,7 @@ def test_the_trend_legend_leaves_out_marks_not_drawn(drawn):
 def test_the_heading_says_what_the_trend_shows(drawn):
     spec, svg = drawn["trend", "a4"]
     shown = [text for _, text, visible in texts(svg) if visible]
-    assert shown[1].startswith("PM2 below minimum in CSP N")
+    assert shown[1] == "PM2 below minimum in CSP N for 18 months"  # the run below minimum at April 2020
     assert shown[2].startswith("PM2: ") and "January 2019 to April 2020" in " ".join(shown[2:4])
 
 

@@ -378,6 +378,33 @@ def _built_chart(key: tuple, _build):
     return _build()
 
 
+def without_raw_tooltips(spec: dict) -> dict:
+    """The spec with a tooltip of nothing on every mark that names none of its own: a browser would show
+    such a mark's raw fields (`month_iso`, `level_name`) on hover. Marks with tooltips keep their friendly
+    names. A copy: the chart's own spec is shared."""
+    import copy
+
+    out = copy.deepcopy({k: v for k, v in spec.items() if k != "datasets"})
+
+    def visit(node: object) -> None:
+        if isinstance(node, dict):
+            if "mark" in node and "layer" not in node:
+                encoding = node.setdefault("encoding", {})
+                if "tooltip" not in encoding:
+                    encoding["tooltip"] = {"value": None}
+            for key, value in node.items():
+                if key != "encoding":
+                    visit(value)
+        elif isinstance(node, list):
+            for item in node:
+                visit(item)
+
+    visit(out)
+    if "datasets" in spec:
+        out["datasets"] = spec["datasets"]
+    return out
+
+
 @st.cache_resource(show_spinner=False, max_entries=256)
 def _chart_spec(key: tuple, _build) -> dict:
     """The spec Streamlit is given: the chart's own (unvalidated: the test suite validates these charts; it
@@ -385,7 +412,7 @@ def _chart_spec(key: tuple, _build) -> dict:
     rerun. Shared between reruns: give Streamlit a copy of the top level (it removes `datasets`)."""
     from opsg_metrics.render.charts.spec import spec_of
 
-    spec = dict(spec_of(_built_chart(key, _build)))
+    spec = without_raw_tooltips(spec_of(_built_chart(key, _build)))
     if "datasets" in spec:
         try:
             from streamlit import dataframe_util

@@ -12,8 +12,9 @@ import io
 import os
 import zipfile
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date
+from functools import cached_property, partial
 from pathlib import Path
 
 import altair as alt
@@ -22,9 +23,9 @@ import pandas as pd
 
 from opsg_metrics import words
 from opsg_metrics.queries.provenance import Provenance
-from opsg_metrics.queries.trends import annotation_lines
+from opsg_metrics.queries.trends import TrendData, annotation_lines, trend_data
 from opsg_metrics.render.charts.spec import spec_of
-from opsg_metrics.render.charts.views import SpcView, TrendView, trend_view
+from opsg_metrics.render.charts.views import SpcView, TrendView, view_of
 from opsg_metrics.render.csv import csv_bytes
 from opsg_metrics.render.draw import FORMATS, render, render_many
 from opsg_metrics.render.layout import DEFAULT_PRESET, Heading, heading_of, preset, print_spec
@@ -197,10 +198,16 @@ class PackEntry:
 
 @dataclass(frozen=True)
 class PackChart:
-    """One chart of a month pack, ready to draw: its manifest entry and its spec (footer included)."""
+    """One chart of a month pack: its manifest entry (and so its classification, known from its data before
+    anything is drawn) and its spec, laid out for print when first asked for. A pack's specs are made as
+    the renderer takes them (`drawn`), so that making the next ones overlaps drawing the ones before."""
 
     entry: PackEntry
-    spec: dict
+    make: Callable[[], dict] = field(repr=False, compare=False)
+
+    @cached_property
+    def spec(self) -> dict:
+        return self.make()
 
 
 def series_with_data(con: duckdb.DuckDBPyConnection, month: date, measure: str | None = None) -> list[tuple[str, str]]:
@@ -233,17 +240,21 @@ def pack_charts(
     table = status_table(con, window=window, until=month)  # once for the whole pack
     out = []
     for series_measure, provider in series:
-        view = trend_view(con, series_measure, [provider], start, month, window=window, table=table)
+        found = trend_data(con, series_measure, [provider], start, month, window=window, table=table)
         name = f"{words.month_key(month)}_{series_measure}_{slug(provider)}.{fmt}"
         entry = PackEntry(
             name,
             series_measure,
             provider,
-            view.provenance.classification,
-            "; ".join(label for label, *_ in view.provenance.sources),
+            found.provenance.classification,
+            "; ".join(label for label, *_ in found.provenance.sources),
         )
-        out.append(PackChart(entry, export_spec(view, exported_by, layout)))
+        out.append(PackChart(entry, partial(_pack_spec, found, exported_by, layout)))
     return out
+
+
+def _pack_spec(found: TrendData, exported_by: str | None, layout: str) -> dict:
+    return export_spec(view_of(found), exported_by, layout)
 
 
 def pack_classification(charts: list[PackChart]) -> str:

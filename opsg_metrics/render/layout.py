@@ -116,6 +116,12 @@ def wrap(text: str, width_px: float, font_px: float = TEXT_PX) -> list[str]:
     return textwrap.wrap(text, chars, break_long_words=True, break_on_hyphens=False) or [""]
 
 
+def printed_text(spec: dict, part: str) -> list[str]:
+    """The lines of a print spec's heading ('heading') or footer ('footer'), as laid out (wrapped)."""
+    block = spec["vconcat"][0 if part == "heading" else -1]
+    return [layer["mark"]["text"] for layer in block["layer"]]
+
+
 # ------------------------------------------------------------------------------------------ the parts
 
 

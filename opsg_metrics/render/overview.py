@@ -36,6 +36,10 @@ table.opsg-matrix td .spc { display: block; width: fit-content; margin-top: 2px;
 table.opsg-matrix td .spc-improvement { border-color: #0072B2; color: #0072B2; font-weight: 600; }
 table.opsg-matrix td .spc-concern { border-color: #E69F00; color: #7a5200; font-weight: 600; }
 table.opsg-matrix td .spc-neutral { border-color: #CC79A7; color: #7d2d5e; }
+ul.opsg-attention { margin: 0.2rem 0 0.6rem 1.1rem; padding: 0; line-height: 1.5; }
+ul.opsg-attention li { margin: 0.15rem 0; }
+ul.opsg-attention a { font-weight: 600; }
+ul.opsg-attention .below_minimum a { color: #8a1010; } ul.opsg-attention .below_target a { color: #7a4a00; }
 </style>"""
 
 
@@ -87,3 +91,16 @@ def _badge_html(row) -> str:
         f'<span class="spc spc-{overview.spc_kind(row)}" title="{html.escape(title)}" '
         f'aria-label="{html.escape(title)}">{html.escape(badge)}</span>'
     )
+
+
+def attention_html(head: overview.Headline, link: CellLink, window: int) -> str:
+    """The Overview's "needs attention" list: each figure linking to its trend (in this tab), then why."""
+    esc = html.escape
+    items = []
+    for item in head.attention:
+        href = link(item.measure, item.provider, head.month, window)
+        why = f" — {esc('; '.join(item.reasons))}" if item.reasons else ""
+        items.append(
+            f'<li class="{esc(item.status)}"><a href="{esc(href)}" target="_self">{esc(item.text)}</a>{why}</li>'
+        )
+    return '<ul class="opsg-attention">' + "".join(items) + "</ul>"

@@ -170,6 +170,9 @@ def trend_charts(
             continue
         ui.altair(("trend", *key), lambda view=view: view.chart)
         st.caption(ui.md_escape(" · ".join(view.provenance.footer_lines(view.pmr_month))))
+        key_lines = trends.annotation_lines(view.data.annotations)  # the key to the numbers above the plot
+        if key_lines:
+            st.caption("  \n".join(ui.md_escape(line) for line in key_lines))
         ui.chart_downloads(
             f"download-{measure}",
             export.file_stem(view),

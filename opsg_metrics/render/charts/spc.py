@@ -17,7 +17,7 @@ import pandas as pd
 from opsg_metrics import words
 from opsg_metrics.render.charts.spec import enable, iso, month_axis, value_format
 from opsg_metrics.render.charts.theme import PANEL_HEIGHT, WIDTH
-from opsg_metrics.render.charts.trend import value_domain
+from opsg_metrics.render.charts.trend import PANEL_RESOLVE, value_domain
 from opsg_metrics.rules import spc
 
 SPC_POINT_DOMAIN = ["Improvement", "Concern", "Neutral (high)", "Neutral (low)", "Common cause", "No limits"]
@@ -356,7 +356,7 @@ def _spc_panel(
         subtitleColor="#444444",
         subtitleFontSize=10,
     )
-    return alt.layer(*layers_out, title=title).properties(width=WIDTH, height=PANEL_HEIGHT)
+    return alt.layer(*layers_out, title=title, width=WIDTH, height=PANEL_HEIGHT)
 
 
 def spc_chart(
@@ -388,6 +388,4 @@ def spc_chart(
     subtitle = subtitle or (
         "Each segment's mean (solid), process limits (dashed) and 2-sigma lines (dotted), recomputed at each rebase"
     )
-    return alt.vconcat(*panels, spacing=18, title=alt.TitleParams(title, subtitle=subtitle)).resolve_scale(
-        shape="shared", color="shared", strokeDash="shared", y="independent"
-    )
+    return alt.vconcat(*panels, spacing=18, title=alt.TitleParams(title, subtitle=subtitle), resolve=PANEL_RESOLVE)

@@ -238,6 +238,30 @@ def trend_layers_data(
     )
 
 
+Y_SCALES = ("independent", "shared")
+# One legend for all panels, each panel its own y scale (given to the constructor: .resolve_scale() would
+# copy the whole chart again).
+PANEL_RESOLVE = alt.Resolve(
+    scale=alt.ScaleResolveMap(shape="shared", color="shared", strokeDash="shared", y="independent")
+)
+STRIP_ROW = 12.0  # px: one row of the strip above a panel's plot (incidents, or a row of annotation numbers)
+
+
+def label_rows(dates: list[str], x_domain: tuple[str, str], rows: int = 3) -> list[int]:
+    """The strip row of each annotation number (dates in any order): the next row when it would sit within
+    3% of the axis of the one before it, so that numbers of close dates never overlap."""
+    start, end = (pd.Timestamp(d) for d in x_domain)
+    span = max((end - start).days, 1)
+    order = sorted(range(len(dates)), key=lambda i: dates[i])
+    out, previous = [0] * len(dates), None
+    for i in order:
+        at = pd.Timestamp(dates[i])
+        if previous is not None and (at - previous[0]).days / span < 0.03:
+            out[i] = (previous[1] + 1) % rows
+        previous = (at, out[i])
+    return out
+
+
 def _panel(data: Annotated, provider: str, y_scale_kind: str = "independent") -> alt.LayerChart:
     x_scale = alt.Scale(domain=list(data.x_domain))
     y_domain = data.y_range(provider, y_scale_kind)
@@ -315,17 +339,19 @@ def _panel(data: Annotated, provider: str, y_scale_kind: str = "independent") ->
         ]
         inside = y_domain[0] + (y_domain[1] - y_domain[0]) * 0.04
         layers.append(marked_points(gaps.assign(y=inside), "gap_marks", "y", filled=False, size=70, tips=gap_tips))
+    # Above the plot, in a strip of their own (never on the data): major incidents, then the annotations'
+    # numbers, staggered in rows so that close dates do not collide.
     incidents = data.incidents
     if not incidents.empty:
-        top = y_domain[1] - (y_domain[1] - y_domain[0]) * 0.04
-        incidents = incidents[incidents["panel"] == provider].assign(y=top, mark="Major incident")
+        incidents = incidents[incidents["panel"] == provider].assign(mark="Major incident")
+    strip = STRIP_ROW if not incidents.empty else 0.0
     if not incidents.empty:
         layers.append(
             alt.Chart(incidents, name="major_incidents")
-            .mark_point(filled=True, size=70, opacity=0.9)
+            .mark_point(filled=True, size=55, opacity=0.9)
             .encode(
                 x=alt.X("opened_iso:T", scale=x_scale),
-                y=alt.Y("y:Q", scale=y_scale),
+                y=alt.value(-STRIP_ROW / 2 - 2),
                 shape=mark_shape,
                 color=mark_colour,
                 tooltip=[
@@ -341,7 +367,9 @@ def _panel(data: Annotated, provider: str, y_scale_kind: str = "independent") ->
     if not annotations.empty:
         annotations = annotations[annotations["panel"] == provider]
     if not annotations.empty:
-        annotations = annotations.assign(y=y_domain[1])
+        rows = label_rows(list(annotations["date_iso"]), data.x_domain)
+        annotations = annotations.assign(label_y=[-strip - STRIP_ROW * (row + 0.5) - 2 for row in rows])
+        strip += STRIP_ROW * (max(rows) + 1)
         layers.append(
             alt.Chart(annotations, name="annotations")
             .mark_rule(color="#56B4E9", strokeWidth=1.2)
@@ -357,8 +385,17 @@ def _panel(data: Annotated, provider: str, y_scale_kind: str = "independent") ->
         )
         layers.append(
             alt.Chart(annotations, name="annotation_labels")
-            .mark_text(align="left", baseline="top", dx=3, dy=3, fontSize=9, color="#1F5F85")
-            .encode(x=alt.X("date_iso:T", scale=x_scale), y=alt.Y("y:Q", scale=y_scale), text="label:N")
+            .mark_text(align="center", baseline="middle", fontSize=10, fontWeight="bold", color="#1F5F85")
+            .encode(
+                x=alt.X("date_iso:T", scale=x_scale),
+                y=alt.Y("label_y:Q", scale=None),
+                text="label:N",
+                tooltip=[
+                    alt.Tooltip("date_text:N", title="Date"),
+                    alt.Tooltip("kind:N", title="Kind"),
+                    alt.Tooltip("text:N", title="Annotation"),
+                ],
+            )
         )
     runs = data.runs[data.runs["provider"] == provider]
     run_text = runs["text"].iloc[0] if not runs.empty else ""
@@ -370,11 +407,10 @@ def _panel(data: Annotated, provider: str, y_scale_kind: str = "independent") ->
         subtitleColor="#A0430A",
         subtitleFontSize=11,
         subtitleFontWeight="bold",
+        offset=6,  # above the strip: the title stands on the panel's bounds, which hold the strip
     )
-    return alt.layer(*layers, title=title).properties(width=WIDTH, height=PANEL_HEIGHT)
-
-
-Y_SCALES = ("independent", "shared")
+    # Sizes given to the constructor: .properties() would copy the whole layer again.
+    return alt.layer(*layers, title=title, width=WIDTH, height=PANEL_HEIGHT)
 
 
 def trend_chart(data: Annotated, *, subtitle: str | None = None, y_scale: str = "independent") -> alt.VConcatChart:
@@ -384,6 +420,4 @@ def trend_chart(data: Annotated, *, subtitle: str | None = None, y_scale: str = 
     enable()
     panels = [_panel(data, provider, y_scale) for provider in data.providers]
     subtitle = subtitle or "Target (solid line) and minimum (dashed) service levels in force each month; shaded between"
-    return alt.vconcat(*panels, spacing=18, title=alt.TitleParams(data.title, subtitle=subtitle)).resolve_scale(
-        shape="shared", color="shared", strokeDash="shared", y="independent"
-    )
+    return alt.vconcat(*panels, spacing=18, title=alt.TitleParams(data.title, subtitle=subtitle), resolve=PANEL_RESOLVE)

@@ -60,7 +60,7 @@ def choices(request: TrendsRequest, context: TrendsContext) -> TrendsRequest:
             annotations = st.toggle("Annotations", value=request.annotations)
         with toggles[2]:
             shared = st.toggle(
-                "Same y axis for every provider",
+                "One y axis for all",
                 value=request.y_scale == "shared",
                 help="Off: each provider's panel spans its own figures, so one near 100% is not flattened beside "
                 "one at 55%. On: every panel on one scale, to compare their levels.",

@@ -22,7 +22,7 @@ from opsg_metrics import words
 from opsg_metrics.app import access
 from opsg_metrics.app.markup import md_escape  # noqa: F401  (pages and screens escape with ui.md_escape)
 from opsg_metrics.queries.overview import DatasetInfo, dataset_info
-from opsg_metrics.store import clearance, parse, people
+from opsg_metrics.store import clearance, people
 from opsg_metrics.store.classification import LABELS
 from opsg_metrics.store.connect import connect, data_version, resolve_db_path
 from opsg_metrics.store.errors import OpsgError
@@ -378,39 +378,12 @@ def _built_chart(key: tuple, _build):
     return _build()
 
 
-def without_raw_tooltips(spec: dict) -> dict:
-    """The spec with a tooltip of nothing on every mark that names none of its own: a browser would show
-    such a mark's raw fields (`month_iso`, `level_name`) on hover. Marks with tooltips keep their friendly
-    names. A copy: the chart's own spec is shared."""
-    import copy
-
-    out = copy.deepcopy({k: v for k, v in spec.items() if k != "datasets"})
-
-    def visit(node: object) -> None:
-        if isinstance(node, dict):
-            if "mark" in node and "layer" not in node:
-                encoding = node.setdefault("encoding", {})
-                if "tooltip" not in encoding:
-                    encoding["tooltip"] = {"value": None}
-            for key, value in node.items():
-                if key != "encoding":
-                    visit(value)
-        elif isinstance(node, list):
-            for item in node:
-                visit(item)
-
-    visit(out)
-    if "datasets" in spec:
-        out["datasets"] = spec["datasets"]
-    return out
-
-
 @st.cache_resource(show_spinner=False, max_entries=256)
 def _chart_spec(key: tuple, _build) -> dict:
     """The spec Streamlit is given: the chart's own (unvalidated: the test suite validates these charts; it
     also serves the exports), its datasets already as the Arrow bytes Streamlit would make of them on every
     rerun. Shared between reruns: give Streamlit a copy of the top level (it removes `datasets`)."""
-    from opsg_metrics.render.charts.spec import spec_of
+    from opsg_metrics.render.charts.spec import spec_of, without_raw_tooltips
 
     spec = without_raw_tooltips(spec_of(_built_chart(key, _build)))
     if "datasets" in spec:
@@ -491,37 +464,7 @@ def chart_with_provenance(
     )
 
 
-def table(frame: Any, **options: Any) -> None:
-    """Every table of the app: numbers with thousands separators (still sorting as numbers), "—" for a
-    missing text, the rest as st.dataframe takes it (`options`)."""
-    import pandas as pd
-
-    if not isinstance(frame, pd.DataFrame):
-        st.dataframe(frame, **options)
-        return
-    shown = frame.copy()
-    numbers = {}
-    for column in shown.columns:
-        values = shown[column]
-        if pd.api.types.is_numeric_dtype(values) and not pd.api.types.is_bool_dtype(values):
-            numbers[column] = st.column_config.NumberColumn(format="localized")
-        elif values.dtype == object or pd.api.types.is_string_dtype(values):
-            shown[column] = values.astype(object).where(values.notna() & (values.astype(str) != "None"), "—")
-    st.dataframe(shown, column_config={**numbers, **options.pop("column_config", {})}, **options)
-
-
-def number_table(frame: pd.DataFrame, height: int = 300) -> None:
-    """A table of figures filling the width (see `table`)."""
-    table(frame, hide_index=True, width="stretch", height=height)
-
-
-def month_slider(months: list[str], start: str, end: str, label: str = "Months") -> tuple[str, str]:
-    """A range slider over YYYY-MM keys, labelled 'January 2019'."""
-    return st.select_slider(
-        label, options=months, value=(start, end), format_func=lambda m: words.month_label(parse.parse_month(m))
-    )
-
-
+from opsg_metrics.app.widgets import month_slider, number_table, table  # noqa: E402, F401 - for the pages
 from opsg_metrics.store.classification import RESTRICTED  # noqa: E402
 
 

@@ -4,6 +4,7 @@ layout (heading, legend, footer, physical size) is render/layout.py's."""
 
 from __future__ import annotations
 
+import copy
 from datetime import date
 
 import altair as alt
@@ -39,7 +40,7 @@ def month_ticks(first: date, last: date) -> tuple[list[str], str]:
     return [iso(v) for v in values], ("%Y" if step >= 12 else "%b %Y")
 
 
-def month_axis(first: date, last: date, **options) -> alt.Axis:
+def month_axis(first: date, last: date, **options: object) -> alt.Axis:
     """The x axis of every chart over months: regular ticks that do not collide (month_ticks)."""
     values, fmt = month_ticks(first, last)
     return alt.Axis(values=values, format=fmt, labelAngle=0, labelOverlap="greedy", title=None, **options)
@@ -166,6 +167,31 @@ def spec_of(chart: alt.TopLevelMixin) -> dict:
     key = id(chart)
     _SPECS[key] = (weakref.ref(chart, lambda _ref, key=key: _SPECS.pop(key, None)), spec)
     return spec
+
+
+def without_raw_tooltips(spec: dict) -> dict:
+    """The spec with a tooltip of nothing on every mark that names none of its own: a browser would show
+    such a mark's raw fields (`month_iso`, `level_name`) on hover. Marks with tooltips keep their friendly
+    names. A copy: the chart's own spec is shared."""
+    out = copy.deepcopy({k: v for k, v in spec.items() if k != "datasets"})
+
+    def visit(node: object) -> None:
+        if isinstance(node, dict):
+            if "mark" in node and "layer" not in node:
+                encoding = node.setdefault("encoding", {})
+                if "tooltip" not in encoding:
+                    encoding["tooltip"] = {"value": None}
+            for key, value in node.items():
+                if key != "encoding":
+                    visit(value)
+        elif isinstance(node, list):
+            for item in node:
+                visit(item)
+
+    visit(out)
+    if "datasets" in spec:
+        out["datasets"] = spec["datasets"]
+    return out
 
 
 _ENABLED: list[bool] = []

@@ -225,6 +225,7 @@ GROWTH_OVERRIDES = {  # COVID-19 restrictions paused most installations in sprin
     "2020-04": 0.008,
     "2020-05": 0.013,
     "2020-06": 0.027,
+    "2021-07": 0.045,  # a strong July: OPSG_56 says August's installations were lower than July's
 }
 REGION_GROWTH_FACTOR = {  # from 2021 CSP N installs faster than Central and South
     "CSP N": {"2018": 1.0, "2019": 1.0, "2020": 1.05, "2021": 1.16},
@@ -414,6 +415,19 @@ UNRELIABLE_FIGURES = {
 }
 
 
+# Figures the minutes state for an ordinary series (value in hundredths, note).
+REPORTED_ORDINARY = {
+    ("2019-11", "PM4.3", "CSP N"): (
+        10000,
+        reported_note(
+            SRC_33,
+            "the 100% achievement of PM4.3 (action OPSG 28x/05), queried as inconsistent with the service Users "
+            "experienced; the region and month are illustrative",
+        ),
+    ),
+}
+
+
 def band(value: int, low: int, high: int, rng: random.Random) -> int:
     """Pull a planned value into [low, high], a little inside the violated edge."""
     inset = min(25, max(0, (high - low) // 4))
@@ -519,6 +533,8 @@ class PmrBuilder:
         rng = self.rng(measure, provider)
         value = generic_value(level, rng)
         note = ""
+        if (month, measure, provider) in REPORTED_ORDINARY:  # drawn first, so nothing else moves
+            value, note = REPORTED_ORDINARY[(month, measure, provider)]
         if measure == "CPM3" and month == "2019-12" and provider in CPM3_STORM:
             value = CPM3_STORM[provider] + rng.randint(-8, 8)
             note = CPM3_STORM_NOTE
@@ -737,6 +753,34 @@ REAL_INCIDENTS = [
         SRC_28,
     ),
 ]
+# RDP incidents the minutes of 22 June 2020 name, reported open in the May 2020 report: (id, opened, resolved
+# or None, title, what the minutes say). Opened and resolved times are illustrative within what they say.
+REAL_RDP_INCIDENTS = [
+    (
+        "INC000000585301",
+        datetime(2020, 5, 6, 10, 20),
+        datetime(2020, 6, 9, 15, 5),
+        "RDP Data Issue",
+        "reported open in the May 2020 report and since closed",
+    ),
+    (
+        "INC000000587439",
+        datetime(2020, 5, 14, 8, 45),
+        datetime(2020, 7, 2, 11, 30),
+        "Daily Electricity Registration Update File Not Received",
+        "open on 22 Jun 2020; escalated via Service Management",
+    ),
+    (
+        "INC000000588191",
+        datetime(2020, 5, 19, 13, 10),
+        datetime(2020, 6, 16, 9, 40),
+        "TOC Application Issue",
+        "reported open in the May 2020 report and since closed",
+    ),
+]
+# Incidents made up for the sample are numbered so that they can never be taken for real ones.
+INVENTED_PREFIX = "SAMPLE-"
+
 ID_ANCHORS = (
     [(datetime(2018, 1, 1), 405_000)]
     + [(opened, int(incident_id[3:])) for incident_id, opened, *_ in REAL_INCIDENTS]
@@ -843,6 +887,11 @@ def incident_rows() -> list[list[str]]:
         specials = [i for i in REAL_INCIDENTS if i[1].strftime("%Y-%m") == month]
         for incident_id, opened, hours, provider, title, cause, source in specials:
             incidents.append((opened, incident_id, 2, provider, title, f"{cause}. Source: {source}", hours))
+        for incident_id, opened, resolved, title, said in REAL_RDP_INCIDENTS:
+            if opened.strftime("%Y-%m") == month:
+                hours = (resolved - opened).total_seconds() / 3600
+                cause = f"Category and times illustrative; {said}. Source: {SRC_33}"
+                incidents.append((opened, incident_id, 3, "RDP", title, cause, hours))
         if month == "2021-08":
             for day, hour, minute, hours, provider, title, cause in AUGUST_2021_MAJORS:
                 root = f"{cause}. {AUGUST_2021_SOURCE_NOTE}" if cause else AUGUST_2021_SOURCE_NOTE
@@ -861,20 +910,21 @@ def incident_rows() -> list[list[str]]:
             incidents.append((opened, None, category, provider, title, cause, hours))
     incidents.sort(key=lambda incident: incident[0])
 
-    rows, previous = [], 0
+    rows, previous, invented = [], 0, 0
     for opened, fixed_id, category, provider, title, cause, hours in incidents:
         if fixed_id:
             number = int(fixed_id[3:])
             if number <= previous:
                 raise AssertionError(f"incident ids out of order at {fixed_id}")
+            previous, identifier = number, fixed_id
         else:
-            number = max(previous + 1, int(ticket_number(opened)))
-        previous = number
+            invented = max(invented + 1, int(ticket_number(opened)))
+            identifier = f"{INVENTED_PREFIX}{invented:09d}"
         resolved = opened + timedelta(minutes=round(hours * 60))
         still_open = resolved > END_OF_DATA
         rows.append(
             [
-                f"INC{number:012d}",
+                identifier,
                 opened.strftime("%Y-%m-%d %H:%M"),
                 "" if still_open else resolved.strftime("%Y-%m-%d %H:%M"),
                 str(category),
@@ -934,6 +984,8 @@ def ops_rows(installs: dict[str, dict[str, int]], additions: dict[str, dict[str,
             changes, failed = rng.randint(118, 236), rng.randint(1, 11)
             problems = min(130, max(58, problems + rng.randint(-7, 7)))
             notes = ("", "", "")
+            if month == "2021-07":  # OPSG_56: "the volume of change has reduced" to 211; problems "stable"
+                changes, problems = max(changes, 232), 86
         rows.append([month, "changes implemented", "DCC", str(changes), "count", notes[0]])
         rows.append(
             [month, "change success rate", "DCC", tenths_percent(changes - failed, changes), "percent", notes[1]]
@@ -947,7 +999,7 @@ def ops_rows(installs: dict[str, dict[str, int]], additions: dict[str, dict[str,
             if opened < 0 or rdp_open + opened - resolved != still_open:
                 raise AssertionError(f"RDP figures for {month} cannot be reached")
         else:
-            opened = rng.randint(1, 8)
+            opened = rng.randint(1, 8) + RDP_SPIKE.get(month, 0)
             if month in rdp_still_open_targets:
                 still_open = rdp_still_open_targets[month]
                 resolved = rdp_open + opened - still_open
@@ -968,6 +1020,8 @@ def ops_rows(installs: dict[str, dict[str, int]], additions: dict[str, dict[str,
         rows.extend(ONE_OFF_OPS.get(month, []))
     return rows
 
+
+RDP_SPIKE = {"2019-09": 8}  # OPSG_28: "a spike in September 2019" in RDP incidents raised
 
 ONE_OFF_OPS = {
     "2019-12": [
@@ -1007,55 +1061,91 @@ ONE_OFF_OPS = {
             reported_note(SRC_33, "incl. 4 large suppliers"),
         ],
     ],
+    "2021-07": [
+        [
+            "2021-07",
+            "devices decommissioned",
+            "DCC",
+            "8412",
+            "count",
+            "Illustrative; OPSG_56 says the number rose in August",
+        ],
+    ],
     "2021-08": [
         ["2021-08", "installation growth on previous month", "CSP N", "4", "percent", reported_note(SRC_56)],
         ["2021-08", "installation growth on previous month", "CSP C&S", "3", "percent", reported_note(SRC_56)],
+        [
+            "2021-08",
+            "changes with adverse impact",
+            "DCC",
+            "1",
+            "count",
+            reported_note(SRC_56, '"This achieved a 96.7% success rate with one adverse impact"'),
+        ],
+        [
+            "2021-08",
+            "devices decommissioned",
+            "DCC",
+            "9735",
+            "count",
+            f"Illustrative figure; that it increased is from the {SRC_56}",
+        ],
     ],
 }
 
 
 # ---------------------------------------------------------------------------
-# Annotations: dated events (something that happened) and planned dates (a
-# promise) to mark on the charts. Made up, but in line with the story above: the
-# CSP C&S CPM1 fix that slipped from November 2019 to February 2020, CSP N's PM2
-# remediation plan and its moving target date, the 8F3E alert storm, the April
-# 2020 reissue.
+# Annotations: dated events (something that happened, or did not) and planned
+# dates (a promise) to mark on the charts, only where OPSG minutes say so, each
+# citing them: the CSP C&S CPM1 fix planned for December 2019 and delayed to
+# February 2020 (the minutes never say when it was deployed), the increase in
+# 8F3E alerts, COVID-19, the CSP N reporting tool not yet fixed on 22 June 2020
+# and the April 2020 reissue.
 
 ANNOTATIONS = [
-    # date, text, scope, measure, provider, kind
-    ["2019-09-01", "DSP provider change: DSP services moved to a new hosting provider", "provider", "", "DSP", "event"],
-    ["2019-11-29", "CSP C&S CPM1 fix: planned deployment", "series", "CPM1", "CSP C&S", "planned"],
-    ["2019-12-01", "8F3E alert storm (ESME joining PPMID) loaded the DSP", "measure", "CPM3", "", "event"],
+    # date, text, scope, measure, provider, kind: only what the minutes support, each citing them
     [
-        "2020-02-14",
-        "CSP C&S CPM1 fix: planned deployment (slipped from November 2019)",
+        "2019-10-01",
+        f"Production Proving caused a large number of Key Incidents (October 2019 PMR; action OPSG 28/03) ({SRC_28})",
+        "all",
+        "",
+        "",
+        "event",
+    ],
+    ["2019-12-01", f"CSP C&S CPM1 fix planned for December 2019 ({SRC_28})", "series", "CPM1", "CSP C&S", "planned"],
+    ["2019-12-01", f"Increase in alerts, particularly 8F3E ({SRC_28})", "all", "", "", "event"],
+    [
+        "2020-02-01",
+        f"CSP C&S CPM1 fix: delayed from December 2019 to February 2020 ({SRC_28})",
         "series",
         "CPM1",
         "CSP C&S",
         "planned",
     ],
-    ["2020-02-20", "CSP C&S CPM1 fix deployed", "series", "CPM1", "CSP C&S", "event"],
     [
-        "2020-03-01",
-        "CSP C&S CPM1: first full month with the fix; SPC limits recomputed",
-        "series",
-        "CPM1",
-        "CSP C&S",
-        "rebase",
+        "2020-03-23",
+        f"COVID-19 restrictions: installations fell (by May 2020 up to 25% of pre-Covid) ({SRC_33})",
+        "all",
+        "",
+        "",
+        "event",
     ],
-    ["2020-03-23", "COVID-19 restrictions: most installations paused", "all", "", "", "event"],
-    ["2020-05-14", "CSP N firmware payload fix deployed (Category 1 payloads)", "series", "PM2", "CSP N", "event"],
     [
         "2020-06-22",
-        "CSP N reporting tool corrected; April 2020 figures to be restated",
+        f"CSP N reporting tool: fix raised but not yet made; April 2020 PMR to be reissued ({SRC_33})",
         "provider",
         "",
         "CSP N",
         "event",
     ],
-    ["2020-07-08", "April 2020 PMR reissued (issue 2) with corrected CSP N figures", "all", "", "", "event"],
-    ["2020-12-01", "CSP N PM2 remediation plan: target Green by December 2020", "series", "PM2", "CSP N", "planned"],
-    ["2021-09-01", "CSP N PM2 remediation plan: target Green by September 2021", "series", "PM2", "CSP N", "planned"],
+    [
+        "2020-07-08",
+        f"April 2020 PMR reissued (issue 2) with corrected CSP N figures, as asked at OPSG ({SRC_33})",
+        "all",
+        "",
+        "",
+        "event",
+    ],
 ]
 
 
@@ -1106,8 +1196,14 @@ the reissued April 2020 PMR, which corrects the CSP N figures flagged unreliable
 in issue 1; `incidents.csv` (incident log); `alerts.csv` (alert volumes by code
 and CSP region); `ops.csv` (installations, Communications Hubs, exceptions,
 changes, problem tickets, RDP incidents and one-off figures from the minutes);
-`annotations.csv` (dated events and planned dates to mark on the charts, such as
-the CSP C&S fix deployed in February 2020 and CSP N's PM2 remediation target).
+`annotations.csv` (dated events and planned dates to mark on the charts, only
+where OPSG minutes support them, each citing them: the CSP C&S CPM1 fix planned
+for December 2019 and delayed to February 2020, the CSP N reporting tool not yet
+fixed on 22 June 2020, the April 2020 reissue).
+
+Incidents made up for the sample are numbered `SAMPLE-…`, so that none can be
+taken for a real one; the incidents the minutes name keep their `INC…` numbers
+and cite the minutes in their root cause.
 """
 
 

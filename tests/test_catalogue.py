@@ -74,3 +74,20 @@ def test_providers_file_documents_every_provider():
         providers = list(csv.DictReader(handle))
     assert [p["provider"] for p in providers] == ["DCC", "DSP", "CSP N", "CSP C&S", "CSP C", "CSP S", "RDP"]
     assert all(p["description"] and p["source"] for p in providers)
+
+
+def test_every_measure_definition_cites_its_source_and_claims_no_more():
+    import csv
+    from pathlib import Path
+
+    path = Path(__file__).resolve().parents[1] / "data" / "catalogue" / "measures.csv"
+    with open(path, newline="", encoding="utf-8") as handle:
+        rows = list(csv.DictReader(handle))
+    for row in rows:
+        description = row["description"]
+        assert " Definition: " in description, row["measure"]
+        cited = description.split(" Definition: ")[1]
+        assert "to verify" in cited or "Methodology" in cited  # no table of the methodology is at hand yet
+        assert "kept CSP N" not in description  # a story, not a definition
+    pm2 = [row["description"] for row in rows if row["measure"] == "PM2"]
+    assert pm2 and all("meter firmware, not Communications Hubs (OPSG_25 minutes (1 Oct 2019))" in d for d in pm2)

@@ -109,19 +109,32 @@ def reported_figures(kind: str = "figure") -> list[dict[str, str]]:
         return [row for row in csv.DictReader(handle) if row["kind"] == kind]
 
 
-def test_reference_copy_matches_the_shared_domain_file():
-    shared = REPO_ROOT.parent / "shared" / "domain" / "reported-figures.csv"
+SHARED_FILES = ("reported-figures.csv", "reported-figures-added.csv")
+
+
+def all_reported_rows() -> list[dict[str, str]]:
+    with open(REPORTED_FIGURES_FILE, newline="", encoding="utf-8") as handle:
+        return list(csv.DictReader(handle))
+
+
+@pytest.mark.parametrize("name", SHARED_FILES)
+def test_the_reference_copy_holds_every_row_of_the_shared_files(name):
+    shared = REPO_ROOT.parent / "shared" / "domain" / name
     if not shared.exists():
         pytest.skip("no shared/ folder beside this checkout to compare with")
-    assert REPORTED_FIGURES_FILE.read_bytes() == shared.read_bytes()
+    with open(shared, newline="", encoding="utf-8") as handle:
+        rows = list(csv.DictReader(handle))
+    ours = all_reported_rows()
+    assert rows and all(row in ours for row in rows)  # row by row: the shared files may later be merged
 
 
-def test_every_reported_figure_kind_is_covered():
-    assert len(reported_figures("figure")) == 18
+def test_every_kind_of_statement_is_covered():
+    kinds = Counter(row["kind"] for row in all_reported_rows())
+    assert kinds == {"figure": 21, "statement": 3, "forecast": 2, "incident": 7, "direction": 7, "event": 5}
 
 
-@pytest.mark.parametrize("figure", reported_figures(), ids=lambda f: f"{f['month']} {f['provider']} {f['metric']}")
-def test_every_reported_figure_is_in_the_current_data(figure):
+def check_figure(figure: dict[str, str]) -> None:
+    """A figure the minutes quote is in the current data, with its exact value and a Reported figure note."""
     expected_note = f"Reported figure: {figure['source']}" + (f"; {figure['note']}" if figure["note"] else "")
     month, provider, metric = figure["month"], figure["provider"], figure["metric"]
     if metric == "Category 2 major incidents":
@@ -184,13 +197,17 @@ def test_real_incidents_are_present():
 
 def test_incident_log_is_well_formed():
     rows = read("incidents.csv")
-    ids = [int(row["incident_id"][3:]) for row in rows]
-    assert all(row["incident_id"].startswith("INC") and len(row["incident_id"]) == 15 for row in rows)
-    assert ids == sorted(ids) and len(set(ids)) == len(ids)
+    for prefix, width in (("INC", 12), ("SAMPLE-", 9)):  # real ones (from the minutes), made-up ones
+        ids = [int(row["incident_id"][len(prefix) :]) for row in rows if row["incident_id"].startswith(prefix)]
+        assert all(
+            len(row["incident_id"]) == len(prefix) + width for row in rows if row["incident_id"].startswith(prefix)
+        )
+        assert ids and ids == sorted(ids) and len(set(ids)) == len(ids)
+    assert all(row["incident_id"].startswith(("INC", "SAMPLE-")) for row in rows)
     assert [row["opened"] for row in rows] == sorted(row["opened"] for row in rows)
     for row in rows:
         assert row["major"] == ("true" if row["category"] in ("1", "2") else "false")
-        assert row["provider"] in {"DCC", "DSP", "CSP N", "CSP C", "CSP S"}
+        assert row["provider"] in {"DCC", "DSP", "CSP N", "CSP C", "CSP S", "RDP"}
         assert not row["resolved"] or row["resolved"] >= row["opened"]
     still_open = [row for row in rows if not row["resolved"]]
     assert 1 <= len(still_open) <= 12
@@ -326,3 +343,188 @@ def test_manifest_lists_every_data_file_once():
         expected = "white-no-publish" if entry["kind"] in ("incidents", "alerts") else "white"
         assert entry["classification"] == expected
         assert entry["kind"] in {"measures", "incidents", "alerts", "ops", "annotations"}
+
+
+# ---------------------------------------------------------------- every row of the minutes, every kind
+# Each row of the reference copy is checked against the sample by what it says (its kind and metric); a row
+# that no check knows fails, so a new statement of the minutes cannot go unchecked.
+
+
+def ops_value(month: str, metric: str, provider: str = "DCC") -> float:
+    return float(ops()[(month, metric, provider)]["value"])
+
+
+def installed_in(month: str) -> int:
+    """Meters installed in the month, every region (the rise of the cumulative installations)."""
+    before = MONTHS[MONTHS.index(month) - 1]
+    return sum(ops_value(month, "installations", c) - ops_value(before, "installations", c) for c in CSPS)
+
+
+CSPS = ("CSP N", "CSP C", "CSP S")
+
+
+def incidents_opened(month: str, *, major: bool = False) -> int:
+    return sum(
+        1 for r in read("incidents.csv") if r["opened"].startswith(month) and (not major or r["major"] == "true")
+    )
+
+
+def alert_total(month: str, code: str | None = None) -> int:
+    return sum(int(r["volume"]) for r in read("alerts.csv") if r["month"] == month and code in (None, r["alert_code"]))
+
+
+def annotations_in(month: str) -> list[dict[str, str]]:
+    return [row for row in read("annotations.csv") if row["date"].startswith(month)]
+
+
+def status_row(sample_db, month: str, measure: str, provider: str, window: int = 12):
+    from datetime import date
+
+    from opsg_metrics.rules.status import status_for_month
+
+    rows = status_for_month(sample_db, date(int(month[:4]), int(month[5:]), 1), window=window)
+    return rows[(rows["measure"] == measure) & (rows["provider"] == provider)].iloc[0]
+
+
+def check_direction(row) -> None:
+    month, metric, value = row["month"], row["metric"], row["value"]
+    before = MONTHS[MONTHS.index(month) - 1]
+    if metric == "alerts in month":  # November and December 2019 each higher; 8F3E rising most
+        after = MONTHS[MONTHS.index(month) + 1]
+        assert alert_total(before) < alert_total(month) < alert_total(after)
+        rises = {
+            code: alert_total(after, code) - alert_total(before, code)
+            for code in {r["alert_code"] for r in read("alerts.csv")}
+        }
+        assert max(rises, key=rises.get) == "8F3E"
+    elif metric == "installations in month":
+        assert value == "lower" and installed_in(month) < installed_in(before)
+    elif metric in ("devices decommissioned",):
+        assert value == "increase" and ops_value(month, metric) > ops_value(before, metric)
+    elif metric == "major incidents":  # above the monthly average of October-December 2020
+        end_of_2020 = [incidents_opened(m, major=True) for m in ("2020-10", "2020-11", "2020-12")]
+        assert value == "increase" and incidents_opened(month, major=True) > sum(end_of_2020) / 3
+    elif metric == "open problem tickets":
+        assert value == "stable" and abs(ops_value(month, metric) - ops_value(before, metric)) <= 0.1 * ops_value(
+            before, metric
+        )
+    elif metric == "changes implemented":
+        assert value == "reduced" and ops_value(before, metric) > ops_value(month, metric) == 211
+    elif metric == "incidents opened":
+        assert value == "increase" and incidents_opened(month) > incidents_opened(before)
+    else:
+        raise AssertionError(f"no check for the direction {metric!r}")
+
+
+def check_event(row, sample_db) -> None:
+    month, metric, source = row["month"], row["metric"], row["source"]
+    if metric == "RDP incidents opened":  # the spike of September 2019
+        opened = {m: ops_value(m, metric, "RDP") for m in MONTHS}
+        i = MONTHS.index(month)
+        assert all(opened[MONTHS[i - k]] < opened[month] for k in (1, 2, 3))
+        assert all(opened[MONTHS[i + k]] < opened[month] for k in (1, 2))
+    elif metric == "CPM1 below target because PM2 below minimum":
+        assert status_row(sample_db, month, "PM2", row["provider"])["status"] == "below_minimum"
+        assert status_row(sample_db, month, "CPM1", row["provider"])["status"] in ("below_target", "below_minimum")
+        with open(CATALOGUE, newline="", encoding="utf-8") as handle:
+            feeds = {(r["measure"], r["provider"]): r["feeds"] for r in csv.DictReader(handle)}
+        assert "CPM1" in feeds[("PM2", row["provider"])].split(";")
+    elif metric == "CPM1 fix":  # planned for December, delayed to February; never said to be deployed
+        for planned in (month, "2020-02"):
+            notes = [a for a in annotations_in(planned) if a["measure"] == "CPM1" and a["provider"] == "CSP C&S"]
+            assert notes and all(a["kind"] == "planned" and source in a["text"] for a in notes)
+        assert not [a for a in read("annotations.csv") if "CPM1 fix" in a["text"] and "deployed" in a["text"]]
+    elif metric == "PM2 reporting tool fix":  # not yet made on 22 June 2020
+        notes = [a for a in annotations_in(month) if a["provider"] == row["provider"]]
+        assert notes and all("not yet" in a["text"] and source in a["text"] for a in notes)
+        assert not [a for a in read("annotations.csv") if a["date"] <= "2020-06-22" and "corrected" in a["text"]]
+    elif metric == "Key incidents caused by Production Proving":
+        assert any("Production Proving" in a["text"] and source in a["text"] for a in annotations_in(month))
+    else:
+        raise AssertionError(f"no check for the event {metric!r}")
+
+
+def check_incident(row) -> None:
+    found = [r for r in read("incidents.csv") if r["incident_id"] == row["metric"]]
+    assert len(found) == 1, row["metric"]
+    incident = found[0]
+    assert incident["provider"] == row["provider"] and row["source"] in incident["root_cause"]
+    if row["value"] == "Major":
+        assert incident["major"] == "true"
+    elif row["value"].startswith("closed by "):
+        assert incident["resolved"] and incident["resolved"][:10] <= "2020-06-22"
+    elif row["value"].startswith("open on "):
+        assert incident["opened"][:10] <= "2020-06-22" and (
+            not incident["resolved"] or incident["resolved"][:10] > "2020-06-22"
+        )
+    else:
+        raise AssertionError(f"no check for the incident {row['value']!r}")
+
+
+def check_statement(row, sample_db) -> None:
+    month, metric, value = row["month"], row["metric"], row["value"]
+    if metric == "CPM1 months in succession below target":
+        run = int(status_row(sample_db, month, "CPM1", row["provider"])["run_below_target"])
+        assert run == int(value) if value.isdigit() else run >= int(value.split()[-1])
+    elif metric == "CPM1 months below target in last 17":
+        assert int(status_row(sample_db, month, "CPM1", row["provider"], window=17)["misses_in_window"]) == int(value)
+    else:
+        raise AssertionError(f"no check for the statement {metric!r}")
+
+
+def check_forecast(row, sample_db) -> None:
+    month, metric = row["month"], row["metric"]
+    if metric == "PM2":  # "approximately 76%"
+        assert abs(float(current_measures()[(month, "PM2", row["provider"])]["value"]) - float(row["value"])) <= 2
+    elif metric == "CPM1" and row["value"] == "below":
+        for provider in row["provider"].split(";"):
+            assert status_row(sample_db, month, "CPM1", provider)["status"] in ("below_target", "below_minimum")
+    else:
+        raise AssertionError(f"no check for the forecast {metric!r}")
+
+
+def check_added_figure(row) -> bool:
+    """The figures of the added statements that are not a row of their own in the sample; False for others."""
+    month, metric = row["month"], row["metric"]
+    if metric == "PM4.3":  # 100% in one or more CSP regions, marked reported
+        hits = [r for (m, measure, _), r in current_measures().items() if (m, measure) == (month, "PM4.3")]
+        reported = [r for r in hits if float(r["value"] or 0) == float(row["value"])]
+        assert reported and all(r["note"].startswith(f"Reported figure: {row['source']}") for r in reported)
+        return True
+    if metric == "installations in month as share of pre-Covid":  # "up to 25%": 20-30% of February 2020's
+        assert 0.20 <= installed_in(month) / installed_in("2020-02") <= 0.30
+        return True
+    return False
+
+
+@pytest.mark.parametrize(
+    "row", all_reported_rows(), ids=lambda r: f"{r['kind']}:{r['month'] or '-'}:{r['provider']}:{r['metric']}"[:90]
+)
+def test_every_statement_of_the_minutes_agrees_with_the_sample(row, sample_db):
+    kind = row["kind"]
+    if kind == "figure":
+        if not check_added_figure(row):
+            check_figure(row)
+    elif kind == "direction":
+        check_direction(row)
+    elif kind == "event":
+        check_event(row, sample_db)
+    elif kind == "incident":
+        check_incident(row)
+    elif kind == "statement":
+        check_statement(row, sample_db)
+    elif kind == "forecast":
+        check_forecast(row, sample_db)
+    else:
+        raise AssertionError(f"no check for the kind {kind!r}")
+
+
+def test_every_annotation_cites_the_minutes():
+    for row in read("annotations.csv"):
+        assert " minutes (" in row["text"], row["text"]
+
+
+def test_no_made_up_incident_can_pass_for_a_real_one():
+    real = {row["metric"] for row in all_reported_rows() if row["kind"] == "incident"}
+    for row in read("incidents.csv"):
+        assert row["incident_id"] in real or row["incident_id"].startswith("SAMPLE-"), row["incident_id"]

@@ -245,6 +245,7 @@ def exported_by(name: str, day: date) -> str:
     return f"Exported by {name} on {day.day} {day.strftime('%B %Y')}"
 
 
+MISSING = "—"  # a missing value in a table or a cell
 LEVELS_UNVERIFIED = "Service levels not yet verified against the SEC (see the catalogue's sources)"
 SAMPLE_NOTICE = "Illustrative sample data: not DCC's figures, except those noted as reported figures"
 SAMPLE_BANNER = (

@@ -18,15 +18,43 @@ def table(frame: Any, **options: Any) -> None:
     if not isinstance(frame, pd.DataFrame):
         st.dataframe(frame, **options)
         return
-    shown = frame.copy()
-    numbers = {}
-    for column in shown.columns:
-        values = shown[column]
-        if pd.api.types.is_numeric_dtype(values) and not pd.api.types.is_bool_dtype(values):
-            numbers[column] = st.column_config.NumberColumn(format="localized")
-        elif values.dtype == object or pd.api.types.is_string_dtype(values):
-            shown[column] = values.astype(object).where(values.notna() & (values.astype(str) != "None"), "—")
+    shown, numbers = _prepared(frame)
     st.dataframe(shown, column_config={**numbers, **options.pop("column_config", {})}, **options)
+
+
+NUMBER_COLUMN = st.column_config.NumberColumn(format="localized")
+_PREPARED: dict[int, tuple] = {}  # id(frame) -> (weak reference to it, the frame shown, its column config)
+
+
+def _prepared(frame: pd.DataFrame) -> tuple[pd.DataFrame, dict]:
+    """The frame as shown and its number columns' config, made once per frame object (a page reruns on every
+    click, and most tables are cached frames); copied only when a text column has a missing value."""
+    import weakref
+
+    found = _PREPARED.get(id(frame))
+    if found is not None and found[0]() is frame:
+        return found[1], found[2]
+    numbers, missing = {}, []
+    for column, dtype in frame.dtypes.items():
+        if pd.api.types.is_bool_dtype(dtype):
+            continue
+        if pd.api.types.is_numeric_dtype(dtype):
+            numbers[column] = NUMBER_COLUMN
+        elif (pd.api.types.is_object_dtype(dtype) or pd.api.types.is_string_dtype(dtype)) and frame[
+            column
+        ].isna().any():
+            missing.append(column)
+    shown = frame
+    if missing:
+        shown = frame.copy()
+        for column in missing:
+            shown[column] = shown[column].astype(object).where(shown[column].notna(), words.MISSING)
+    key = id(frame)
+    try:
+        _PREPARED[key] = (weakref.ref(frame, lambda _ref, key=key: _PREPARED.pop(key, None)), shown, numbers)
+    except TypeError:  # not weakly referable: prepared again next time
+        pass
+    return shown, numbers
 
 
 def number_table(frame: pd.DataFrame, height: int = 300) -> None:

@@ -60,7 +60,7 @@ def dataset_info(con: duckdb.DuckDBPyConnection) -> DatasetInfo:
 
 def format_value(value: float | None, unit: str) -> str:
     if value is None or pd.isna(value):
-        return "—"
+        return words.MISSING
     if unit == "percent":
         return f"{value:.2f}%"
     return f"{value:,.0f}" if float(value).is_integer() else f"{value:,.2f}"

@@ -184,28 +184,34 @@ def present_values(spec: dict) -> dict[str, set]:
     return values
 
 
-def _legend_only_drawn(spec: dict) -> None:
-    """Each legend's scale narrowed to the values the chart draws; a legend with none of them is dropped."""
-    present = present_values(spec)
+def _legend_encodings(spec: dict, *, shown_only: bool = False) -> Iterator[dict]:
+    """Every encoding of a field on a channel that draws a legend (with `shown_only`, only those whose legend
+    is not turned off)."""
     for node in _walk(spec):
         encoding = node.get("encoding")
         if not isinstance(encoding, dict):
             continue
         for channel in LEGEND_CHANNELS:
             enc = encoding.get(channel)
-            if not isinstance(enc, dict) or "field" not in enc:
-                continue
-            scale = enc.get("scale")
-            domain = scale.get("domain") if isinstance(scale, dict) else None
-            if not isinstance(domain, list):
-                continue
-            drawn = present.get(str(enc["field"]).split(":")[0], set())
-            keep = [i for i, value in enumerate(domain) if value in drawn]
-            scale["domain"] = [domain[i] for i in keep]
-            if isinstance(scale.get("range"), list) and len(scale["range"]) == len(domain):
-                scale["range"] = [scale["range"][i] for i in keep]
-            if not keep:
-                enc["legend"] = None
+            if isinstance(enc, dict) and "field" in enc and not (shown_only and enc.get("legend", {}) is None):
+                yield enc
+
+
+def _legend_only_drawn(spec: dict) -> None:
+    """Each legend's scale narrowed to the values the chart draws; a legend with none of them is dropped."""
+    present = present_values(spec)
+    for enc in _legend_encodings(spec):
+        scale = enc.get("scale")
+        domain = scale.get("domain") if isinstance(scale, dict) else None
+        if not isinstance(domain, list):
+            continue
+        drawn = present.get(str(enc["field"]).split(":")[0], set())
+        keep = [i for i, value in enumerate(domain) if value in drawn]
+        scale["domain"] = [domain[i] for i in keep]
+        if isinstance(scale.get("range"), list) and len(scale["range"]) == len(domain):
+            scale["range"] = [scale["range"][i] for i in keep]
+        if not keep:
+            enc["legend"] = None
 
 
 def _label_room(spec: dict) -> float:
@@ -328,19 +334,12 @@ def _legend_columns(body: dict, width: float) -> None:
     by side, so each gets a share of the width in proportion to what it lists."""
     present = present_values(body)
     legends = []
-    for node in _walk(body):
-        encoding = node.get("encoding")
-        if not isinstance(encoding, dict):
-            continue
-        for channel in LEGEND_CHANNELS:
-            enc = encoding.get(channel)
-            if not isinstance(enc, dict) or enc.get("legend", {}) is None or "field" not in enc:
-                continue
-            scale = enc.get("scale") if isinstance(enc.get("scale"), dict) else {}
-            labels = scale.get("domain") or sorted(map(str, present.get(str(enc["field"]).split(":")[0], ())))
-            if labels:
-                entry = max(len(str(label)) for label in labels) * TEXT_PX * CHAR_EM + 34
-                legends.append((enc, len(labels), entry))
+    for enc in _legend_encodings(body, shown_only=True):
+        scale = enc.get("scale") if isinstance(enc.get("scale"), dict) else {}
+        labels = scale.get("domain") or sorted(map(str, present.get(str(enc["field"]).split(":")[0], ())))
+        if labels:
+            entry = max(len(str(label)) for label in labels) * TEXT_PX * CHAR_EM + 34
+            legends.append((enc, len(labels), entry))
     # Channels sharing a field (shape and colour of one mark) make one legend: count it once.
     distinct = {}
     for enc, count, entry in legends:
@@ -386,15 +385,7 @@ def print_spec(
     header, footer = _text_block(top, inner_width, left), _text_block(bottom, inner_width, left)
 
     # The plots' heights: the whole on its page (or filling a slide's frame).
-    legends = sum(
-        1
-        for node in _walk(body)
-        for channel in LEGEND_CHANNELS
-        if isinstance(node.get("encoding"), dict)
-        and isinstance(node["encoding"].get(channel), dict)
-        and node["encoding"][channel].get("legend", {}) is not None
-        and "field" in node["encoding"][channel]
-    )
+    legends = next(_legend_encodings(body, shown_only=True), None) is not None
     legend_room = 2 * TEXT_PX * LINE_HEIGHT + 10 if legends else 0.0
     fixed, plots = _heights(body)
     room = layout.room_px - header["height"] - footer["height"] - legend_room - fixed - 3 * SPACING_PX - 8

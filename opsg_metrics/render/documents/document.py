@@ -15,8 +15,7 @@ from opsg_metrics.queries.findings import Summary
 from opsg_metrics.queries.provenance import Provenance
 from opsg_metrics.store.classification import LABELS
 from opsg_metrics.store.text import printable
-
-MISSING = "—"
+from opsg_metrics.words import MISSING
 
 
 def cell(value: object) -> str:

@@ -51,7 +51,7 @@ def _prepared(frame: pd.DataFrame) -> tuple[pd.DataFrame, dict]:
             shown[column] = shown[column].astype(object).where(shown[column].notna(), words.MISSING)
     key = id(frame)
     try:
-        _PREPARED[key] = (weakref.ref(frame, lambda _ref, key=key: _PREPARED.pop(key, None)), shown, numbers)
+        _PREPARED[key] = (weakref.ref(frame, lambda _ref, key=key, memo=_PREPARED: memo.pop(key, None)), shown, numbers)
     except TypeError:  # not weakly referable: prepared again next time
         pass
     return shown, numbers

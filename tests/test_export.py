@@ -260,8 +260,24 @@ def test_restricted_downloads_need_a_confirmation_on_the_page(tmp_path, monkeypa
     ]
 
 
-def test_spc_export_carries_rebases_method_sources_and_classification(sample_db):
-    view = views.spc_view(sample_db, "CPM1", ["CSP C&S"], date(2018, 1, 1), date(2021, 12, 1))
+def test_spc_export_carries_rebases_method_sources_and_classification(sample_db_path, tmp_path):
+    import shutil
+
+    from opsg_metrics.store import connect as db
+
+    path = tmp_path / "rebased.duckdb"
+    shutil.copy(sample_db_path, path)
+    con = db.connect(path)
+    # The sample has no rebase (the minutes never say when the CSP C&S fix went in): one is added here.
+    load_text(
+        con,
+        "date,text,scope,measure,provider,kind\n"
+        "2020-03-01,CSP C&S CPM1: first full month with the fix,series,CPM1,CSP C&S,rebase\n",
+        "rebase.csv",
+        kind="annotations",
+        source="A rebase for the test",
+    )
+    view = views.spc_view(con, "CPM1", ["CSP C&S"], date(2018, 1, 1), date(2021, 12, 1))
     name, svg = export.export_spc_view(view, "svg")
     assert name == "2018-01_to_2021-12_CPM1_CSP-CandS_SPC.svg"
     text = svg.decode("utf-8")
@@ -272,6 +288,7 @@ def test_spc_export_carries_rebases_method_sources_and_classification(sample_db)
     assert f"{result.last_segment.upl:.2f}%" in text  # the latest limits, in the panel's subtitle
     png = export.export_spc_view(view, "png")[1]
     assert png[:8] == b"\x89PNG\r\n\x1a\n" and png_ppi(png) == pytest.approx(draw.PNG_PPI, abs=1)
+    con.close()
 
 
 def test_spc_export_takes_the_most_restrictive_classification_shown(small):

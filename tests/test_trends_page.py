@@ -160,9 +160,9 @@ def test_the_spc_view_shows_limits_flags_and_readings(trends_page, sample_db):
         concern = result.points[result.points["point_type"] == spc.CONCERN]
         assert len(concern) > 0
         assert sum(1 for r in data if r.get("panel") == provider and r.get("point_label") == "Concern") == len(concern)
-    # CSP C&S is rebased in March 2020 (the sample's rebase annotation): two segments, a rule, a footer note.
-    assert len(expected[("CPM1", "CSP C&S")].segments) == 2
-    assert any(r.get("panel") == "CSP C&S" and r.get("label") == "Rebase" for r in data)
+    # The sample has no rebase (the minutes never say when the CSP C&S fix went in): one segment each, no rule.
+    assert all(len(expected[("CPM1", p)].segments) == 1 for p in ("CSP N", "CSP C&S"))
+    assert not any(r.get("label") == "Rebase" for r in data)
     from opsg_metrics.app.ui import md_escape
 
     shown = [m.value for m in at.markdown]
@@ -173,7 +173,7 @@ def test_the_spc_view_shows_limits_flags_and_readings(trends_page, sample_db):
         )
         assert line in shown
     footer = " ".join(c.value for c in at.caption).replace("\\", "")
-    assert "Rebase 01 Mar 2020: CSP C&S CPM1" in footer and "Classification: WHITE" in footer
+    assert "Rebase" not in footer and "Classification: WHITE" in footer
     table = at.dataframe[0].value
     assert list(table["Provider"]) == ["CSP N", "CSP C&S"]
     assert table.loc[1, "Upper limit"] == pytest.approx(expected[("CPM1", "CSP C&S")].last_segment.upl)
@@ -182,7 +182,7 @@ def test_the_spc_view_shows_limits_flags_and_readings(trends_page, sample_db):
     # Switching the toggle off returns to the plain view, and the link follows.
     at.toggle[0].set_value(False).run()
     assert "view" not in at.query_params and chart_specs(at)[0]["vconcat"][0]["title"]["text"] == "CSP N"
-    # Without rebases, CSP C&S has one segment.
+    # Rebasing off: the same single segments, and the link says so.
     at = trends_page(**query, view="spc", rebase="0")
     data = chart_rows(at)
-    assert data and not any(r.get("label") == "Rebase" for r in data)
+    assert data and not any(r.get("label") == "Rebase" for r in data) and at.query_params["rebase"] == "0"

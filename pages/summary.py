@@ -26,6 +26,18 @@ def _summary(version, month_key, window):
         return None, str(exc)
 
 
+@ui.cache_resource(show_spinner=False, max_entries=16)  # read-only frames: the same objects every rerun
+def _evidence(version, month_key, window):
+    """Each finding's figures as the table under it, made once per summary."""
+    built, _ = _summary(version, month_key, window)
+    return {
+        f.key: pd.DataFrame({"Figure": list(f.figures), "Value": [str(v) for v in f.figures.values()]})
+        for _, findings in built.sections
+        for f in findings
+        if f.figures
+    }
+
+
 @ui.cache_data(show_spinner=False, max_entries=16)
 def _classifications(version, month_key, window):
     """The classification of the document in each format (Word and HTML carry charts of earlier months too)."""
@@ -80,13 +92,7 @@ for heading, findings in built.sections:
         key = f"commentary:{month_key}:{finding.key}"
         with st.expander(ui.md_escape(finding.text)):
             if finding.figures:
-                ui.table(
-                    pd.DataFrame(
-                        {"Figure": list(finding.figures), "Value": [str(v) for v in finding.figures.values()]}
-                    ),
-                    hide_index=True,
-                    width="content",
-                )
+                ui.table(_evidence(version, month_key, window)[finding.key], hide_index=True, width="content")
             if finding.sources:
                 st.caption("Source: " + ui.md_escape("; ".join(finding.sources)))
             st.text_area("Secretariat commentary", key=key, height=80)

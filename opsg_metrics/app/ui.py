@@ -159,7 +159,13 @@ def gate() -> Person:
     and stops. app.py calls it before any page runs."""
     from streamlit.runtime.scriptrunner_utils.script_run_context import get_script_run_ctx
 
+    ctx = get_script_run_ctx()
     secrets = _secrets()
+    if access.mode_of(secrets) == "local" and isinstance(st.session_state.get(LOCAL_SESSION), Person):
+        # A local session let in once stays let in: its client (this machine) cannot change within it.
+        if ctx is not None:
+            _PEOPLE[ctx.session_id] = (ctx.cursors, st.session_state[LOCAL_SESSION])
+        return st.session_state[LOCAL_SESSION]
     problems = access.config_problems(secrets)
     if problems:
         _closed()
@@ -193,10 +199,14 @@ def gate() -> Person:
                 writer(), found.person.email, "sign-in", f"{found.person.role}, cleared {found.person.clearance}"
             )
             st.session_state["sign-in-recorded"] = True
-    ctx = get_script_run_ctx()
+    if found.state == "local":
+        st.session_state[LOCAL_SESSION] = found.person
     if ctx is not None:
         _PEOPLE[ctx.session_id] = (ctx.cursors, found.person)
     return found.person
+
+
+LOCAL_SESSION = "opsg-local-owner"  # session state: the local owner, once let in
 
 
 def _closed() -> None:

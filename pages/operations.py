@@ -70,7 +70,7 @@ chart = ui.altair(
         subtitle="Installations and CHs installed are cumulative, at the end of each month; installations in the month "
         "are the rise",
     ),
-    width="content",
+    width="stretch",
 )
 ui.chart_with_provenance("ops-installations", f"installations_{start_key}_to_{end_key}", chart, region_origin, end)
 
@@ -83,7 +83,7 @@ st.caption(
 chart = ui.altair(
     ("ops-exceptions", version, regions, start_key, end_key),
     lambda: context_charts.exceptions_chart(view.exceptions, regions=list(regions), start=start, end=end),
-    width="content",
+    width="stretch",
 )
 ui.chart_with_provenance(
     "ops-exceptions",
@@ -111,7 +111,7 @@ chart = ui.altair(
     lambda: context_charts.small_multiples(
         series, panels=DCC_PANELS, start=start, end=end, columns=3, width=165, title="Changes and problems (DCC)"
     ),
-    width="content",
+    width="stretch",
 )
 ui.chart_with_provenance("ops-changes", f"changes-problems_{start_key}_to_{end_key}", chart, dcc_origin, end)
 with st.expander("Changes, change success rate and open problem tickets, month by month", expanded=True):

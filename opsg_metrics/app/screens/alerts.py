@@ -86,7 +86,7 @@ def volumes(
         lambda: context_charts.alert_volume_chart(
             frame, regions=shown, codes=list(request.codes), start=start, end=end
         ),
-        width="content",
+        width="stretch",
     )
     ui.chart_with_provenance("alert-volumes", f"alert-volumes_{request.start}_to_{request.end}", chart, origin, end)
     with st.expander("Volumes, devices, first-time devices, share and month-on-month change", expanded=True):
@@ -116,7 +116,7 @@ def rates(version: tuple, request: AlertsRequest, frame: pd.DataFrame, table: pd
     chart = ui.altair(
         ("alert-rates", version, *_period(request)),
         lambda: context_charts.normalised_chart(frame, regions=list(request.regions), start=start, end=end),
-        width="content",
+        width="stretch",
     )
     ui.chart_with_provenance(
         "alerts-per-hub",
@@ -158,7 +158,7 @@ def beside(
             request.basis,
         ),
         lambda: beside_charts.beside_chart(view),
-        width="content",
+        width="stretch",
     )
     st.info(ui.md_escape(finding))
     ui.chart_with_provenance(

@@ -39,7 +39,7 @@ OTHER_MONTHS = "#0072B2"
 STATUS_DOMAIN = ["Met", "Below target", "Below minimum"]
 STATUS_SHAPES = ["circle", "triangle-down", "cross"]
 STATUS_COLOURS = ["#009E73", "#E69F00", "#D55E00"]
-COMPACT_WIDTH = 300
+COMPACT_WIDTH = 420  # two side by side fill a page's width
 COMPACT_HEIGHT = 120
 # d3's SI format labels the zero tick '0k' when its neighbours are thousands: say 0.
 ZERO_LABEL = "datum.value == 0 ? '0' : datum.label"
@@ -60,10 +60,10 @@ def with_month_bands(frame: pd.DataFrame) -> pd.DataFrame:
     )
 
 
-def time_axis(start: date, end: date, *, labels: bool = True, field: str = "start_iso") -> alt.X:
+def time_axis(start: date, end: date, *, labels: bool = True, field: str = "start_iso", most_ticks: int = 8) -> alt.X:
     """The x encoding every context chart uses: the months from start to the end of `end`."""
     scale = alt.Scale(domain=[iso(start), iso(month_after(end))])
-    return alt.X(f"{field}:T", scale=scale, axis=month_axis(start, end, labels=labels))
+    return alt.X(f"{field}:T", scale=scale, axis=month_axis(start, end, most=most_ticks, labels=labels))
 
 
 def x2(field: str = "end_iso") -> alt.X2:
@@ -408,7 +408,7 @@ def small_multiples(
         percent = (part["unit"] == "percent").all()
         part["segment"] = _segments(part, "series", "value")
         part = part[["series", "start_iso", "end_iso", "mid_iso", "month_label", "value", "note", "segment"]]
-        x = time_axis(start, end, field="mid_iso")
+        x = time_axis(start, end, field="mid_iso", most_ticks=max(3, width // 90))  # no collisions in a narrow panel
         y = alt.Y(
             "value:Q",
             title=None,

@@ -22,13 +22,13 @@ def iso(day: object) -> str:
 MAX_MONTH_TICKS = 8
 
 
-def month_ticks(first: date, last: date) -> tuple[list[str], str]:
+def month_ticks(first: date, last: date, most: int = MAX_MONTH_TICKS) -> tuple[list[str], str]:
     """The month axis's ticks for first..last and their format: every month, quarter, half year, year or
     two years, whichever gives at most MAX_MONTH_TICKS, on calendar boundaries (January, April, July,
     October for quarters), never past `last`; years labelled '2020', months 'Apr 2020'."""
     first, last = date(first.year, first.month, 1), date(last.year, last.month, 1)
     span = (last.year - first.year) * 12 + last.month - first.month + 1
-    step = next((s for s in (1, 3, 6, 12, 24, 60) if span / s <= MAX_MONTH_TICKS), 120)
+    step = next((s for s in (1, 3, 6, 12, 24, 60) if span / s <= most), 120)
     values, year, month = [], first.year, first.month
     while (year, month) <= (last.year, last.month):
         index = year * 12 + month - 1
@@ -40,9 +40,10 @@ def month_ticks(first: date, last: date) -> tuple[list[str], str]:
     return [iso(v) for v in values], ("%Y" if step >= 12 else "%b %Y")
 
 
-def month_axis(first: date, last: date, **options: object) -> alt.Axis:
-    """The x axis of every chart over months: regular ticks that do not collide (month_ticks)."""
-    values, fmt = month_ticks(first, last)
+def month_axis(first: date, last: date, *, most: int = MAX_MONTH_TICKS, **options: object) -> alt.Axis:
+    """The x axis of every chart over months: regular ticks that do not collide (month_ticks; `most` ticks
+    at the most: fewer for a narrow panel)."""
+    values, fmt = month_ticks(first, last, most)
     return alt.Axis(values=values, format=fmt, labelAngle=0, labelOverlap="greedy", title=None, **options)
 
 

@@ -13,6 +13,7 @@ import duckdb
 import pandas as pd
 
 from opsg_metrics import words
+from opsg_metrics.queries import minutes
 from opsg_metrics.queries import spc as spc_readings
 from opsg_metrics.rules import spc
 from opsg_metrics.rules.status import latest_month, run_of, status_for_month
@@ -199,9 +200,14 @@ def matrix_cells(con: duckdb.DuckDBPyConnection, month: date, *, window: int) ->
         readings.rename(columns={c: f"spc_{c}" for c in SPC_COLUMNS}), on=["measure", "provider"], how="left"
     )
     rows = [row for _, row in frame.iterrows()]
+    said = {(d.statement.measure, d.statement.provider): d.text for d in minutes.differences_in(con, month)}
     return frame.assign(
         cell=[cell_text(r) for r in rows],
-        tooltip=[cell_tooltip(r) for r in rows],
+        tooltip=[
+            cell_tooltip(r)
+            + (f"\n{said[(r['measure'], r['provider'])]}" if (r["measure"], r["provider"]) in said else "")
+            for r in rows
+        ],
         status_word=[_status_word(r) for r in rows],
     )
 

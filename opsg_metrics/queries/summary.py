@@ -15,6 +15,7 @@ import duckdb
 import pandas as pd
 
 from opsg_metrics import words
+from opsg_metrics.queries import minutes
 from opsg_metrics.queries import spc as spc_readings
 from opsg_metrics.queries.context import context_findings, source_ids_of
 from opsg_metrics.queries.findings import Finding, Summary
@@ -388,9 +389,21 @@ def build_summary(con: duckdb.DuckDBPyConnection, month: date, *, window: int = 
         sections.append(("Measures below target", cpm_below))
     if sp_below:
         sections.append(("Service Provider measures below target", sp_below))
+    said = [
+        Finding(
+            f"minutes:{d.statement.measure}:{d.statement.provider}:{d.statement.quantity}",
+            "Data quality",
+            d.text,
+            d.statement.measure,
+            d.statement.provider,
+            figures={"stated in the minutes": d.statement.stated, "in the record": d.recorded},
+            sources=d.sources,
+        )
+        for d in minutes.differences_in(con, month)
+    ]
     sections += [
         ("Changes since the previous month", _changes(now, before, month)),
-        ("Data quality", _quality(now, revised)),
+        ("Data quality", _quality(now, revised) + said),
         ("Context", context_items),
     ]
     # Provenance, by source id: the month's current figures, the first issue of each revised one (Data

@@ -22,6 +22,7 @@ import duckdb
 import pandas as pd
 
 from opsg_metrics import words
+from opsg_metrics.queries import minutes
 from opsg_metrics.queries.provenance import Provenance
 from opsg_metrics.queries.trends import TrendData, annotation_lines, trend_data
 from opsg_metrics.render.charts.spec import spec_of
@@ -115,7 +116,11 @@ def trend_heading(view: TrendView) -> Heading:
 def export_spec(view: TrendView, exported_by: str | None = None, layout: str = DEFAULT_PRESET) -> dict:
     """A trend view laid out for print: its heading, its provenance footer (its numbered annotations, and
     whether its levels are verified)."""
-    notes = annotation_lines(view.data.annotations) + levels_notes(view.rows)
+    notes = (
+        annotation_lines(view.data.annotations)
+        + levels_notes(view.rows)
+        + [d.text for d in minutes.differences(view.rows)]  # where the minutes said otherwise
+    )
     return chart_spec(
         view.chart, view.provenance, view.pmr_month, notes, exported_by, layout=layout, heading=trend_heading(view)
     )

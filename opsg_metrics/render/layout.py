@@ -353,6 +353,10 @@ def _legend_columns(body: dict, width: float) -> None:
         enc["legend"] = legend
 
 
+_MADE: dict[tuple, tuple[dict, dict]] = {}  # the last print specs made: key -> (the chart's spec, the print spec)
+_MADE_MOST = 32
+
+
 def print_spec(
     spec: dict,
     layout: Preset,
@@ -360,7 +364,27 @@ def print_spec(
     footer_lines: list[str],
     classification: str,
 ) -> dict:
-    """A chart's spec laid out for `layout` (see the module's notes). `spec` is not changed."""
+    """A chart's spec laid out for `layout` (see the module's notes). `spec` is not changed. The same chart
+    exported again (PNG, then SVG) reuses the layout made the first time. The result is shared: do not change
+    it."""
+    key = (id(spec), layout.key, heading, tuple(footer_lines), classification)
+    made = _MADE.get(key)
+    if made is not None and made[0] is spec:
+        return made[1]
+    out = _laid_out(spec, layout, heading, footer_lines, classification)
+    if len(_MADE) >= _MADE_MOST:
+        _MADE.pop(next(iter(_MADE)))
+    _MADE[key] = (spec, out)
+    return out
+
+
+def _laid_out(
+    spec: dict,
+    layout: Preset,
+    heading: Heading,
+    footer_lines: list[str],
+    classification: str,
+) -> dict:
     width = layout.width_px
     inner_width = width - 8  # the drawing's padding
     body = copy.deepcopy({k: v for k, v in spec.items() if k not in ("$schema", "config", "datasets", "usermeta")})

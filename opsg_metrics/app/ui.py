@@ -332,17 +332,6 @@ def sidebar() -> DatasetInfo:
     return info
 
 
-def url_params() -> dict[str, list[str]]:
-    """The page's URL parameters, each name with every value it is given: what `requests.read_*` read."""
-    return {name: st.query_params.get_all(name) for name in st.query_params}
-
-
-def warnings(texts: list[str]) -> None:
-    """The warnings of reading a link (Markdown, ready to show), one box each."""
-    for text in texts:
-        st.warning(text)
-
-
 _script_run = threading.local()
 
 
@@ -474,7 +463,7 @@ def chart_with_provenance(
     )
 
 
-from opsg_metrics.app.widgets import month_slider, number_table, table  # noqa: E402, F401 - for the pages
+from opsg_metrics.app.widgets import month_slider, number_table, table, url_params, warnings  # noqa: E402, F401
 from opsg_metrics.store.classification import RESTRICTED  # noqa: E402
 
 

@@ -1,5 +1,6 @@
 """Widgets every page shares: its tables (numbers with thousands separators that still sort as numbers,
-"—" for a missing text) and the month range slider. Pages reach them through ui."""
+"—" for a missing text), the month range slider, the page's URL parameters and the warnings of reading
+them. Pages reach them through ui."""
 
 from __future__ import annotations
 
@@ -67,3 +68,14 @@ def month_slider(months: list[str], start: str, end: str, label: str = "Months")
     return st.select_slider(
         label, options=months, value=(start, end), format_func=lambda m: words.month_label(parse.parse_month(m))
     )
+
+
+def url_params() -> dict[str, list[str]]:
+    """The page's URL parameters, each name with every value it is given: what `requests.read_*` read."""
+    return {name: st.query_params.get_all(name) for name in st.query_params}
+
+
+def warnings(texts: list[str]) -> None:
+    """The warnings of reading a link (Markdown, ready to show), one box each."""
+    for text in texts:
+        st.warning(text)

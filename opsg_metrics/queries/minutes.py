@@ -16,6 +16,7 @@ from datetime import date
 from functools import lru_cache
 from pathlib import Path
 
+import duckdb
 import pandas as pd
 
 from opsg_metrics import words
@@ -141,7 +142,11 @@ def differences(rows: pd.DataFrame, month: date | None = None) -> list[Differenc
 
 
 def differences_in(
-    con, month: date | None = None, *, measure: str | None = None, provider: str | None = None
+    con: duckdb.DuckDBPyConnection,
+    month: date | None = None,
+    *,
+    measure: str | None = None,
+    provider: str | None = None,
 ) -> list[Difference]:
     """`differences` read from the database: the status of the series the statements are about (those of
     `measure` and `provider` when given), over all their months."""

@@ -32,7 +32,10 @@ def test_the_statements_are_read_from_the_reference_file(tmp_path):
         encoding="utf-8",
     )
     said = minutes.statements(path)
-    assert [(s.quantity, s.window, s.stated, s.source) for s in said] == [("run", None, 10, "M1"), ("window", 17, 16, "M2")]
+    assert [(s.quantity, s.window, s.stated, s.source) for s in said] == [
+        ("run", None, 10, "M1"),
+        ("window", 17, 16, "M2"),
+    ]
 
 
 def rows(statuses: list[str], run_at_end: int) -> pd.DataFrame:

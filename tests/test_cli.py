@@ -110,16 +110,11 @@ def test_ingest_of_several_files_loads_the_good_and_rejects_the_bad(empty_db, tm
     assert "1 of 2 files rejected" in proc.stderr
 
 
-def test_status_json_has_the_contract_fields(empty_db, tmp_path):
-    pmr = tmp_path / "pmr.csv"
-    pmr.write_text(
-        "month,measure,provider,value,status\n"
-        "2020-02,CPM1,DCC,97,\n2020-03,CPM1,DCC,,null\n2020-04,CPM1,DCC,95,unreliable\n"
-    )
-    cli_here("--db", empty_db, "ingest", pmr, check=0)
+def cpm1_april_json(db) -> list[dict]:
+    """`status --json` for CPM1 (DCC), April 2020, over a 3-month window."""
     proc = cli_here(
         "--db",
-        empty_db,
+        db,
         "status",
         "--month",
         "2020-04",
@@ -132,7 +127,17 @@ def test_status_json_has_the_contract_fields(empty_db, tmp_path):
         "--json",
         check=0,
     )
-    records = json.loads(proc.stdout)
+    return json.loads(proc.stdout)
+
+
+def test_status_json_has_the_contract_fields(empty_db, tmp_path):
+    pmr = tmp_path / "pmr.csv"
+    pmr.write_text(
+        "month,measure,provider,value,status\n"
+        "2020-02,CPM1,DCC,97,\n2020-03,CPM1,DCC,,null\n2020-04,CPM1,DCC,95,unreliable\n"
+    )
+    cli_here("--db", empty_db, "ingest", pmr, check=0)
+    records = cpm1_april_json(empty_db)
     assert len(records) == 1 and JSON_FIELDS <= set(records[0])
     assert {k: records[0][k] for k in JSON_FIELDS} == {
         "month": "2020-04",
@@ -161,22 +166,7 @@ def test_status_json_gives_an_inferred_figure_and_leaves_it_out_of_runs(empty_db
         "2020-04,CPM1,DCC,99.5,inferred,OPSG minutes: CPM1 met in April\n"
     )
     cli_here("--db", empty_db, "ingest", pmr, check=0)
-    proc = cli_here(
-        "--db",
-        empty_db,
-        "status",
-        "--month",
-        "2020-04",
-        "--measure",
-        "CPM1",
-        "--provider",
-        "DCC",
-        "--window",
-        "3",
-        "--json",
-        check=0,
-    )
-    [record] = json.loads(proc.stdout)
+    [record] = cpm1_april_json(empty_db)
     assert list(record).index("inferred") == list(record).index("unreliable") + 1
     assert {k: record[k] for k in ("value", "status", "figure_status", "unreliable", "inferred", "note")} == {
         "value": 99.5,

@@ -31,6 +31,8 @@ from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from pathlib import Path
 
+from opsg_metrics.words import reported_note
+
 REPO_ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_OUT = REPO_ROOT / "data" / "sample"
 CATALOGUE_FILE = REPO_ROOT / "data" / "catalogue" / "measures.csv"
@@ -74,11 +76,6 @@ ALERT_COLUMNS = ["month", "alert_code", "provider", "volume", "devices", "first_
 OPS_COLUMNS = ["month", "metric", "provider", "value", "unit", "note"]
 ANNOTATION_COLUMNS = ["date", "text", "scope", "measure", "provider", "kind"]
 MANIFEST_COLUMNS = ["file", "kind", "source", "classification", "issued"]
-
-
-def reported_note(source: str, note: str = "") -> str:
-    """The note every row holding a figure quoted in OPSG minutes starts with."""
-    return f"Reported figure: {source}" + (f"; {note}" if note else "")
 
 
 def series_rng(*parts: str) -> random.Random:

@@ -27,6 +27,11 @@ def month_key(day: date) -> str:
     return day.strftime("%Y-%m")
 
 
+def day_label(day: date) -> str:
+    """'8 July 2020', as OPSG writes a date."""
+    return f"{day.day} {day.strftime('%B %Y')}"
+
+
 def next_month(month: date) -> date:
     """The first day of the month after `month`'s."""
     return date(month.year + (month.month == 12), 1 if month.month == 12 else month.month + 1, 1)
@@ -114,8 +119,9 @@ def number_word(n: int) -> str:
 
 
 def ordinal_word(n: int) -> str:
-    """'tenth' for 10 (to twentieth), else '16th'-style."""
-    return ORDINAL_WORDS[n] if 0 <= n < len(ORDINAL_WORDS) else ordinal(n)
+    """'tenth' for 10 and below, '16th' above, as the minutes write them ("the tenth month in succession",
+    "the 16th instance")."""
+    return ORDINAL_WORDS[n] if 0 <= n <= 10 else ordinal(n)
 
 
 def count(value: float | None) -> str:
@@ -225,6 +231,47 @@ def trend_title(measure: str, latest: list[tuple[str, str, int, int]], month: da
     return f"{measure} in {providers_text([p for p, *_ in latest])}"
 
 
+def who(measure: str, provider: str) -> str:
+    """A measure's figure as OPSG names it: 'CPM1 overall', 'DSP1.2 (DSP)' (the id already names its
+    provider), 'PM2 in CSP N'."""
+    if provider == "DCC":
+        return f"{measure} overall"
+    if measure.upper().startswith(provider.upper()):
+        return f"{measure} ({provider})"
+    return f"{measure} in {provider}"
+
+
+def where(measure: str, providers: list[str]) -> str:
+    """One measure in several places: 'PM4.2 in CSP S and CSP C&S', 'CPM1 overall and in CSP N',
+    'DSP1.2 (DSP)'."""
+    names = list(dict.fromkeys(providers))
+    if len(names) == 1:
+        return who(measure, names[0])
+    overall = "DCC" in names
+    rest = [p for p in names if p != "DCC"]
+    own = [p for p in rest if measure.upper().startswith(p.upper())]
+    places = (["overall"] if overall else []) + [f"({p})" for p in own]
+    others = [p for p in rest if p not in own]
+    if others:
+        places.append("in " + providers_text(others))
+    return f"{measure} " + (" and ".join(places) if len(places) <= 2 else ", ".join(places[:-1]) + " and " + places[-1])
+
+
+def listing(items: list[str], most: int | None = None) -> str:
+    """'a', 'a and b', 'a, b and c'; past `most` items, 'a, b and 3 more'."""
+    items = list(items)
+    if most is not None and len(items) > most:
+        items = items[:most] + [f"{len(items) - most} more"]
+    if not items:
+        return ""
+    return items[0] if len(items) == 1 else ", ".join(items[:-1]) + " and " + items[-1]
+
+
+def in_succession(run: int) -> str:
+    """'the 16th month in succession' (OPSG's words for a run; 'tenth' to 'twentieth' in words)."""
+    return f"the {ordinal_word(run)} month in succession"
+
+
 def window_phrase(misses: int, window_months: int, window: int) -> str:
     """'16 of the last 17'; says so when some months of the window had no figure."""
     if window_months == window:
@@ -235,6 +282,45 @@ def window_phrase(misses: int, window_months: int, window: int) -> str:
 # ------------------------------------------------------------------ notices
 
 
+# A figure that repeats one the minutes report carries, in its note, "Reported figure: <the minutes>" first.
+REPORTED_PREFIX = "Reported figure: "
+
+
+def reported_note(source: str, note: str = "") -> str:
+    """The note of a figure that repeats one the minutes report: 'Reported figure: <source>; <note>'."""
+    return f"{REPORTED_PREFIX}{source}" + (f"; {note}" if note else "")
+
+
+def split_reported(note: str | None) -> tuple[str | None, str]:
+    """A figure's note as (the minutes that report it, or None; the rest of the note)."""
+    text = (note or "").strip()
+    if not text.startswith(REPORTED_PREFIX.strip()):
+        return None, text
+    source, _, rest = text[len(REPORTED_PREFIX.strip()) :].strip().partition(";")
+    return source.strip() or None, rest.strip()
+
+
+def minutes_of(source: str) -> str:
+    """'the OPSG_33xx minutes of 22 Jun 2020' from 'OPSG_33xx minutes (22 Jun 2020)' (else the source)."""
+    head, paren, rest = source.strip().partition(" (")
+    if paren and rest.endswith(")") and head.endswith("minutes"):
+        return f"the {head} of {rest[:-1]}"
+    return source.strip()
+
+
+def reported_mark(note: str | None) -> str:
+    """Beside a value that repeats a reported figure: ' (reported in the OPSG_33xx minutes of 22 Jun 2020)';
+    '' for any other."""
+    source, _ = split_reported(note)
+    return f" (reported in {minutes_of(source)})" if source else ""
+
+
+def quoted_note(note: str, source: str | None = None) -> str:
+    """A note quoted as a note, with where it comes from: 'Note (PMR April 2020 issue 1): “...”.'"""
+    text = " ".join(note.split()).rstrip(".")
+    return f"Note{f' ({source})' if source else ''}: “{text}”."
+
+
 def restated(count: int) -> str:
     """What a load says of rows it keeps although the owner's figures already hold them."""
     return f"{count} of the unchanged kept for the less restrictive markings they are new to"
@@ -242,14 +328,14 @@ def restated(count: int) -> str:
 
 def exported_by(name: str, day: date) -> str:
     """'Exported by Jo Bloggs on 1 December 2026' (on every export of content above WHITE)."""
-    return f"Exported by {name} on {day.day} {day.strftime('%B %Y')}"
+    return f"Exported by {name} on {day_label(day)}"
 
 
 MISSING = "—"  # a missing value in a table or a cell
 LEVELS_UNVERIFIED = "Service levels not yet verified against the SEC (see the catalogue's sources)"
-SAMPLE_NOTICE = "Illustrative sample data: not DCC's figures, except those noted as reported figures"
+SAMPLE_NOTICE = "Illustrative sample data: not DCC's figures, except those marked as reported in OPSG minutes"
 SAMPLE_BANNER = (
     "**Illustrative sample data.** The figures shown are generated for demonstration and are not "
-    "DCC's. Rows that repeat a real figure from OPSG minutes say so in their note "
-    '("Reported figure: …").'
+    "DCC's. Figures that repeat one reported in OPSG minutes say where (\"reported in the OPSG_56 minutes "
+    'of 7 Sep 2021").'
 )

@@ -28,13 +28,13 @@ import duckdb
 import pandas as pd
 
 from opsg_metrics.queries.provenance import frame_source_ids
-from opsg_metrics.store.catalogue import Catalogue
+from opsg_metrics.store.catalogue import PROVIDER_PARTS, Catalogue
 from opsg_metrics.words import previous_month
 
 CSP_REGIONS = ("CSP N", "CSP C", "CSP S")
 ALL_CSPS = "All CSPs"
 # Combined regions: which regions they add up. CSP C&S is also a provider (a figure may be loaded for it).
-COMBINED = {"CSP C&S": ("CSP C", "CSP S"), ALL_CSPS: CSP_REGIONS}
+COMBINED = {**PROVIDER_PARTS, ALL_CSPS: CSP_REGIONS}
 REGIONS = ("CSP N", "CSP C&S", "CSP C", "CSP S", ALL_CSPS)  # in the order the PMR lists them
 
 INSTALLATIONS = "installations"

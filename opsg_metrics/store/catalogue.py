@@ -26,6 +26,18 @@ PROVIDERS_FILE = CATALOGUE_DIR / "providers.csv"
 MEASURES_FILE = CATALOGUE_DIR / "measures.csv"
 
 
+# Providers reported together as one: the PMR gives CSP Central & South as well as CSP C and CSP S, so a
+# count of figures that takes CSP C&S takes its parts no more (the summary's counts, the regional sums).
+PROVIDER_PARTS: dict[str, tuple[str, ...]] = {"CSP C&S": ("CSP C", "CSP S")}
+
+
+def counted_once(providers: Sequence[str]) -> list[str]:
+    """The providers a count takes, each figure once: a part left out where its combination is there."""
+    present = set(providers)
+    parts = {p for group, members in PROVIDER_PARTS.items() if group in present for p in members}
+    return [p for p in dict.fromkeys(providers) if p not in parts]
+
+
 def normalise_key(text: str) -> str:
     """Case-, space- and hyphen-insensitive form used to match names and aliases."""
     return re.sub(r"[\s\-_]+", "", text.strip().lower())

@@ -236,3 +236,12 @@ def test_a_csv_given_as_the_database_is_refused(tmp_path):
     proc = cli_here("--db", notes, "status", "--month", "2020-04", check=1)
     assert "not an OPSG Metrics database" in proc.stderr and "Traceback" not in proc.stderr
     assert notes.read_text() == "month,measure\n2020-04,CPM1\n"
+
+
+def test_the_summary_formats_are_the_same_everywhere():
+    from opsg_metrics.app.screens.summary import ORDER
+    from opsg_metrics.cli.exports import SUMMARY_FORMATS
+    from opsg_metrics.render.documents import build
+
+    assert SUMMARY_FORMATS == build.SUMMARY_FORMATS
+    assert sorted(ORDER) == sorted(build.SUMMARY_FORMATS) == sorted(build.MEDIA_TYPES) == sorted(build.FORMAT_LABELS)

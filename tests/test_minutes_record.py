@@ -16,8 +16,8 @@ from opsg_metrics.render.layout import printed_text
 
 APRIL = date(2020, 4, 1)
 SAID = (
-    'The OPSG_33xx minutes (22 Jun 2020) stated ten months in succession for CPM1 (DCC) in April 2020 ("below '
-    'Target Service Level for the last ten months"); the record has 16, as the OPSG_28 minutes (7 Jan 2020) '
+    'The OPSG_33xx minutes of 22 Jun 2020 stated ten months in succession for CPM1 overall in April 2020 ("below '
+    'Target Service Level for the last ten months"); the record has 16, as the OPSG_28 minutes of 7 Jan 2020 '
     'imply ("again below target for the tenth month in succession" in October 2019).'
 )
 

@@ -24,6 +24,8 @@ from opsg_metrics.store.classification import LABELS, check_restricted
 from opsg_metrics.store.connect import connect, resolve_db_path
 from opsg_metrics.store.errors import OpsgError
 
+SUMMARY_FORMATS = ("md", "docx", "html", "txt")  # render/documents/build.py's (a test keeps them the same)
+
 
 def add_parsers(commands: argparse._SubParsersAction) -> dict:
     summary = commands.add_parser(
@@ -34,7 +36,9 @@ def add_parsers(commands: argparse._SubParsersAction) -> dict:
         "Markdown goes to standard output unless -o is given; Word needs -o.",
     )
     month_and_window(summary)
-    summary.add_argument("--format", choices=("md", "docx", "html"), default="md", help="output format (default md)")
+    summary.add_argument(
+        "--format", choices=SUMMARY_FORMATS, default="md", help="output format (default md; txt: plain text)"
+    )
     summary.add_argument("-o", dest="output", metavar="FILE", help="write to FILE instead of standard output")
     summary.add_argument(
         "--allow-restricted", action="store_true", help="allow output classified AMBER or RED (refused otherwise)"

@@ -7,12 +7,15 @@ from zero is no percentage (None), never a division by zero.
 
 from __future__ import annotations
 
+import re
 from datetime import date
 
 import duckdb
 import pandas as pd
 
+from opsg_metrics import words
 from opsg_metrics.queries.findings import Finding
+from opsg_metrics.store.catalogue import counted_once
 from opsg_metrics.words import previous_month
 
 
@@ -100,6 +103,32 @@ def _ops_value(ops: pd.DataFrame, metric: str, provider: str):
     return None if match.empty else match.iloc[0]
 
 
+def reported(rows: list) -> tuple[list[str], str]:
+    """Marks for the values of one sentence that repeat figures reported in the minutes: one at the end when
+    they all come from the same minutes ("([both] reported in the OPSG_56 minutes of 7 Sep 2021)"), else one
+    beside each. Returns (the mark beside each value, the mark for the end)."""
+    sources = [words.split_reported(r["note"])[0] if r is not None else None for r in rows]
+    if sources and None not in sources and len(set(sources)) == 1:
+        lead = "" if len(rows) == 1 else ("both " if len(rows) == 2 else "all ")
+        return [""] * len(rows), f" ({lead}reported in {words.minutes_of(sources[0])})"
+    return [f" (reported in {words.minutes_of(s)})" if s else "" for s in sources], ""
+
+
+_NAMED_IN = re.compile(r"Source: (?P<minutes>[^;]*minutes \([^)]*\))\.?$")
+
+
+def named_in(root_cause: object) -> str:
+    """' (named in the OPSG_28 minutes of 7 Jan 2020)' for an incident whose record cites the minutes."""
+    found = _NAMED_IN.search(str(root_cause or "").strip())
+    return f" (named in {words.minutes_of(found['minutes'])})" if found else ""
+
+
+def _notes(rows: list, source_label: str | None = None) -> str:
+    """The notes of a sentence's rows (other than where they were reported), each once, quoted as notes."""
+    notes = list(dict.fromkeys(words.split_reported(r["note"])[1] for r in rows if r is not None))
+    return "".join(" " + words.quoted_note(n, source_label) for n in notes if n)
+
+
 def source_ids_of(*values: object) -> set[int]:
     """Source ids from ids, rows (their source_id and previous_source_id) and frames of rows."""
     out: set[int] = set()
@@ -135,7 +164,8 @@ def context_findings(
         by_category = majors["category"].value_counts().sort_index()
         counts = " and ".join(f"{n} Category {c}" for c, n in by_category.items())
         listing = "; ".join(
-            f"{r.incident_id} ({r.provider}, Category {r.category}): {r.title}" for r in majors.itertuples()
+            f"{r.incident_id} ({r.provider}, Category {r.category}): {r.title}{named_in(r.root_cause)}"
+            for r in majors.itertuples()
         )
         findings.append(
             Finding(
@@ -161,31 +191,35 @@ def context_findings(
         )
     ops = ops_figures(con, month)
     rdp = [(_ops_value(ops, f"RDP incidents {what}", "RDP"), what) for what in ("opened", "resolved", "still open")]
+    rdp = [(r, what) for r, what in rdp if r is not None]
     used |= source_ids_of(*(r for r, _ in rdp))
-    if any(r is not None for r, _ in rdp):
+    if rdp:
+        beside, end = reported([r for r, _ in rdp])
         parts = [
-            f"{int(r['value'])} {what}{' in month' if what == 'resolved' else ''}" for r, what in rdp if r is not None
+            f"{int(r['value'])} {what}{' in month' if what == 'resolved' else ''}{mark}"
+            for (r, what), mark in zip(rdp, beside)
         ]
         findings.append(
             Finding(
                 "context:rdp",
                 section,
-                "RDP incidents: " + ", ".join(parts) + ".",
+                "RDP incidents: " + ", ".join(parts) + end + "." + _notes([r for r, _ in rdp], rdp[0][0]["source"]),
                 provider="RDP",
-                figures={what: float(r["value"]) for r, what in rdp if r is not None},
-                sources=sorted({r["source"] for r, _ in rdp if r is not None}),
+                figures={what: float(r["value"]) for r, what in rdp},
+                sources=sorted({r["source"] for r, _ in rdp}),
             )
         )
     changes, success = _ops_value(ops, "changes implemented", "DCC"), _ops_value(ops, "change success rate", "DCC")
     used |= {int(r["source_id"]) for r in (changes, success) if r is not None}
     if changes is not None:
-        text = f"{int(changes['value'])} changes were implemented"
-        text += f", {success['value']:.1f}% successfully." if success is not None else "."
+        beside, end = reported([changes] + ([success] if success is not None else []))
+        text = f"{int(changes['value'])} changes were implemented{beside[0]}"
+        text += f", {success['value']:.1f}% successfully{beside[1]}" if success is not None else ""
         findings.append(
             Finding(
                 "context:changes",
                 section,
-                text,
+                text + end + "." + _notes([changes, success], changes["source"]),
                 figures={
                     "changes": float(changes["value"]),
                     **({"success_rate": float(success["value"])} if success is not None else {}),
@@ -196,12 +230,12 @@ def context_findings(
     problems = _ops_value(ops, "open problem tickets", "DCC")
     if problems is not None:
         used.add(int(problems["source_id"]))
+        _, end = reported([problems])
         findings.append(
             Finding(
                 "context:problems",
                 section,
-                f"{int(problems['value'])} problem tickets were open"
-                + (f" ({problems['note']})." if problems["note"] else "."),
+                f"{int(problems['value'])} problem tickets were open{end}." + _notes([problems], problems["source"]),
                 figures={"open_problems": float(problems["value"])},
                 sources=[problems["source"]],
             )
@@ -209,24 +243,33 @@ def context_findings(
     installs = ops[ops["metric"] == "installations"]
     used |= source_ids_of(installs)
     if not installs.empty:
-        parts = []
-        for r in installs.itertuples():
-            change = (
-                f" ({r.change_pct:+.1f}% on the previous month)"
-                if r.change_pct is not None and pd.notna(r.change_pct)
-                else ""
-            )
-            parts.append(f"{r.provider} {r.value:,.0f}{change}")
+        # The installations figure is cumulative (the installed base at the end of the month): the month's
+        # installations are the rise on the month before, where there is a figure for it.
+        made = [
+            f"{r.provider} {r.value - r.previous:,.0f}"
+            for r in installs.itertuples()
+            if r.previous is not None and pd.notna(r.previous)
+        ]
+        base = words.listing([f"{r.provider} {r.value:,.0f}" for r in installs.itertuples()])
+        text = f"Installations in the month: {words.listing(made)}; " if made else ""
+        text += f"installed base at the end of the month (cumulative): {base}."
+        used |= source_ids_of(installs[["previous_source_id"]].rename(columns={"previous_source_id": "source_id"}))
         findings.append(
             Finding(
                 "context:installations",
                 section,
-                "Installations: " + "; ".join(parts) + ".",
-                figures={r.provider: float(r.value) for r in installs.itertuples()},
+                text[0].upper() + text[1:] + _notes([r for _, r in installs.iterrows()], installs["source"].iloc[0]),
+                figures={f"{r.provider} installed base": float(r.value) for r in installs.itertuples()}
+                | {
+                    f"{r.provider} installed in the month": float(r.value - r.previous)
+                    for r in installs.itertuples()
+                    if r.previous is not None and pd.notna(r.previous)
+                },
                 sources=sorted(set(installs["source"])),
             )
         )
     alerts = alert_volumes(con, month)
+    alerts = alerts[alerts["provider"].isin(counted_once(list(alerts["provider"].drop_duplicates())))]
     used |= source_ids_of(alerts)
     alert_table = pd.DataFrame()
     if not alerts.empty:

@@ -17,6 +17,8 @@ from opsg_metrics import words
 from opsg_metrics.queries.provenance import Provenance, exported_note
 from opsg_metrics.store.classification import LABELS
 
+HEADLINE = "Headline"  # the section laid out as one paragraph (the others as a list)
+
 
 @dataclass(frozen=True)
 class Finding:

@@ -55,15 +55,31 @@ class Difference:
         """'The OPSG_33xx minutes (22 Jun 2020) stated ten months ("…"); the record has 16 consecutive months
         below target, since January 2019, as the OPSG_28 minutes (7 Jan 2020) imply ("…").'"""
         s = self.statement
-        what = "months in succession" if s.quantity == "run" else f"months below target in the last {s.window}"
         text = (
-            f"The {s.source} stated {words.number_word(s.stated)} {what} for {s.measure} ({s.provider}) in "
-            f"{words.month_label(s.month)} ({s.quote}); the record has {self.recorded}"
+            f"{words.minutes_of(s.source)[0].upper()}{words.minutes_of(s.source)[1:]} stated {self._what} for "
+            f"{words.who(s.measure, s.provider)} in {words.month_label(s.month)} ({s.quote}); the record has "
+            f"{self.recorded}"
         )
         if self.supported_by:
             other = self.supported_by[0]
-            text += f", as the {other.source} imply ({other.quote} in {words.month_label(other.month)})"
+            text += f", as {words.minutes_of(other.source)} imply ({other.quote} in {words.month_label(other.month)})"
         return text + "."
+
+    @property
+    def _what(self) -> str:
+        s = self.statement
+        what = "months in succession" if s.quantity == "run" else f"months below target in the last {s.window}"
+        return f"{words.number_word(s.stated)} {what}"
+
+    @property
+    def short(self) -> str:
+        """'the OPSG_33xx minutes of 22 Jun 2020 stated ten months in succession for CPM1 overall, the figures
+        give 16' (the headline's caveat)."""
+        s = self.statement
+        return (
+            f"{words.minutes_of(s.source)} stated {self._what} for {words.who(s.measure, s.provider)}, "
+            f"the figures give {self.recorded}"
+        )
 
     @property
     def sources(self) -> tuple[str, ...]:

@@ -100,6 +100,12 @@ READING_COLUMNS = [
     "variation_title",
     "target_title",
     "minimum_title",
+    "rule",
+    "months",
+    "first_month",
+    "last_month",
+    "lpl",
+    "upl",
 ]
 
 
@@ -112,6 +118,7 @@ def readings_for_month(con: duckdb.DuckDBPyConnection, month: date, *, months: i
     rows = []
     for (m, p), result in results.items():
         badge = badges(result)
+        seg = result.last_segment if result.has_limits else None
         rows.append(
             {
                 "measure": m,
@@ -128,6 +135,13 @@ def readings_for_month(con: duckdb.DuckDBPyConnection, month: date, *, months: i
                 "variation_title": badge["variation_title"],
                 "target_title": badge["target_title"],
                 "minimum_title": badge["minimum_title"],
+                # What the reading rests on: the latest point's rule, the figures of the last segment.
+                "rule": result.points["rule"].iloc[-1] if seg is not None else None,
+                "months": seg.n if seg is not None else 0,
+                "first_month": seg.first_month if seg is not None else None,
+                "last_month": seg.last_month if seg is not None else None,
+                "lpl": seg.lpl if seg is not None else None,
+                "upl": seg.upl if seg is not None else None,
             }
         )
     return pd.DataFrame(rows, columns=READING_COLUMNS)

@@ -2,9 +2,10 @@
 windows, SPC readings, revisions and the month's context, then laid out by render/documents.
 
 Every statement is a Finding (the sentence, and the figures and sources behind it), so every sentence in
-every format has a finding behind it, and the same data always gives the same text. The sentences follow
-how OPSG minutes put things: "CPM1 was below its Target Service Level (99%) at 96.40%. It has been below
-target for 16 consecutive months, since January 2019, and in 16 of the last 17 months."
+every format has a finding behind it, and the same data always gives the same text. The headline paragraph
+is queries/headline.py's, Data quality queries/quality.py's, the sentences queries/sentences.py's, in OPSG's
+words: "CPM1 in CSP N was below its Target Service Level (99%) at 97.03%, below target for the 16th month
+in succession (since January 2019). It was held below target by PM2, ..."
 """
 
 from __future__ import annotations
@@ -15,112 +16,36 @@ import duckdb
 import pandas as pd
 
 from opsg_metrics import words
-from opsg_metrics.queries import minutes
+from opsg_metrics.queries import headline, minutes, quality, sentences
 from opsg_metrics.queries import spc as spc_readings
 from opsg_metrics.queries.context import context_findings, source_ids_of
-from opsg_metrics.queries.findings import Finding, Summary
+from opsg_metrics.queries.findings import HEADLINE, Finding, Summary
 from opsg_metrics.queries.provenance import history_source_ids, provenance
 from opsg_metrics.queries.sentences import (
     figures_of,
     inferred_mark,
-    issued_text,
     miss_sentences,
-    revision_value,
     sources_of,
+    spc_clause,
     spc_figures,
-    spc_sentence,
     who,
 )
 from opsg_metrics.rules import spc
 from opsg_metrics.rules.status import DEFAULT_WINDOW, check_window, last_reported_before, latest_month, status_table
 from opsg_metrics.store.errors import OpsgError
 
+CPM_SECTION = "Code Performance Measures below target"
+SP_SECTION = "Service Provider measures below target"
 MOVEMENTS_SHOWN = 5
 
 
-# ---------------------------------------------------------------- wording
-
-
-# ---------------------------------------------------------------- building
-
-
-def _headline(now: pd.DataFrame, month: date) -> list[Finding]:
-    findings = []
-    groups = [
-        ("Code Performance Measures", now[now["measure"].str.startswith("CPM")]),
-        ("Service Provider measures", now[~now["measure"].str.startswith("CPM")]),
-    ]
-    for label, part in groups:
-        if part.empty:
-            continue
-        counts = part["status"].value_counts()
-        met, below_t, below_m, no_data = (
-            int(counts.get(s, 0)) for s in ("met", "below_target", "below_minimum", "no_data")
-        )
-        text = (
-            f"{label}, {words.month_label(month)}: {met} of {len(part)} figures met target, "
-            f"{below_t} {'was' if below_t == 1 else 'were'} below target and {below_m} below minimum"
-        )
-        text += f"; {no_data} not reported." if no_data else "."
-        inferred = int(part["inferred"].sum())
-        if inferred:
-            text += (
-                f" {inferred} of these figures {'is' if inferred == 1 else 'are'} inferred, "
-                "not reported (see Data quality)."
-            )
-        findings.append(
-            Finding(
-                f"headline:{label}",
-                "Headline",
-                text,
-                figures={
-                    "met": met,
-                    "below_target": below_t,
-                    "below_minimum": below_m,
-                    "not_reported": no_data,
-                    "inferred": inferred,
-                    "figures": len(part),
-                },
-            )
-        )
-    order = {p: i for i, p in enumerate(now.sort_values("provider_order")["provider"].drop_duplicates())}
-    for provider, part in sorted(now.groupby("provider", sort=False), key=lambda item: order[item[0]]):
-        counts = part["status"].value_counts()
-        misses = part[part["status"].isin(["below_target", "below_minimum"])]
-        text = f"{provider}: {int(counts.get('met', 0))} met"
-        if not misses.empty:
-            text += ", below target: " + ", ".join(
-                f"{m}{' (below minimum)' if s == 'below_minimum' else ''}"
-                for m, s in zip(misses["measure"], misses["status"])
-            )
-        if counts.get("no_data", 0):
-            text += f", not reported: {int(counts['no_data'])}"
-        if part["inferred"].any():
-            text += ", inferred (not reported): " + ", ".join(part.loc[part["inferred"].astype(bool), "measure"])
-        findings.append(
-            Finding(
-                f"headline:{provider}",
-                "Headline",
-                text + ".",
-                provider=provider,
-                figures={s: int(counts.get(s, 0)) for s in words.STATUS_LABELS},
-            )
-        )
-    return findings
-
-
-def _changes(now: pd.DataFrame, before: pd.DataFrame, month: date) -> list[Finding]:
+def _changes(merged: pd.DataFrame, before: pd.DataFrame, month: date) -> list[Finding]:
     """Status changes and movements against each series' last reported month before this one."""
     section = "Changes since the previous month"
     if before.empty:
         return [
             Finding("changes:none", section, f"There are no figures before {words.month_label(month)} to compare with.")
         ]
-    merged = now.merge(
-        before[["measure", "provider", "month", "value", "status", "run_below_target"]],
-        on=["measure", "provider"],
-        suffixes=("", "_before"),
-    )
     previous = words.previous_month(month)
 
     def when(row) -> str:
@@ -129,15 +54,13 @@ def _changes(now: pd.DataFrame, before: pd.DataFrame, month: date) -> list[Findi
             "the month before" if earlier == previous else f"in {words.month_label(earlier)} (the last month reported)"
         )
 
-    misses = ("below_target", "below_minimum")
     findings = []
-    back = merged[(merged["status"] == "met") & merged["status_before"].isin(misses)]
-    for _, r in back.iterrows():
+    for _, r in headline.returned(merged).iterrows():
         findings.append(
             Finding(
                 f"changes:back:{r['measure']}:{r['provider']}",
                 section,
-                f"{who(r)} returned to target at {words.value_text(r['value'], r['unit'])}{inferred_mark(r)}, after "
+                f"{who(r)} returned to target at {sentences.value_of(r)}{inferred_mark(r)}, after "
                 f"{words.months(int(r['run_below_target_before']))} below.",
                 r["measure"],
                 r["provider"],
@@ -146,14 +69,13 @@ def _changes(now: pd.DataFrame, before: pd.DataFrame, month: date) -> list[Findi
                 sources_of(r),
             )
         )
-    new = merged[merged["status"].isin(misses) & (merged["status_before"] == "met")]
-    for _, r in new.iterrows():
+    for _, r in headline.fell(merged).iterrows():
         findings.append(
             Finding(
                 f"changes:new:{r['measure']}:{r['provider']}",
                 section,
                 f"{who(r)} fell below {'its minimum' if r['status'] == 'below_minimum' else 'target'} at "
-                f"{words.value_text(r['value'], r['unit'])}{inferred_mark(r)}, from {words.value_text(r['value_before'], r['unit'])} (met) {when(r)}.",
+                f"{sentences.value_of(r)}{inferred_mark(r)}, from {words.value_text(r['value_before'], r['unit'])} (met) {when(r)}.",
                 r["measure"],
                 r["provider"],
                 r["status"],
@@ -168,7 +90,7 @@ def _changes(now: pd.DataFrame, before: pd.DataFrame, month: date) -> list[Findi
     moved = moved[moved["movement"].abs() >= 0.01]
     if not moved.empty:
         parts = [
-            f"{who(r)} {r['movement']:+.2f} points ({words.value_text(r['value_before'], r['unit'])} to "
+            f"{who(r)}, {r['movement']:+.2f} percentage points ({words.value_text(r['value_before'], r['unit'])} to "
             f"{words.value_text(r['value'], r['unit'])}{', inferred' if r.get('inferred', False) else ''})"
             for _, r in moved.iterrows()
         ]
@@ -176,7 +98,7 @@ def _changes(now: pd.DataFrame, before: pd.DataFrame, month: date) -> list[Findi
             Finding(
                 "changes:movements",
                 section,
-                "Largest movements: " + "; ".join(parts) + ".",
+                "Largest movements on the month before: " + "; ".join(parts) + ".",
                 figures={
                     f"{r['measure']} {r['provider']}": round(float(r["movement"]), 4) for _, r in moved.iterrows()
                 },
@@ -187,124 +109,16 @@ def _changes(now: pd.DataFrame, before: pd.DataFrame, month: date) -> list[Findi
     return findings
 
 
-def revisions(con: duckdb.DuckDBPyConnection, month: date) -> pd.DataFrame:
-    """Figures of the month with more than one revision: first issue and current, with both sources."""
-    return con.execute(
-        """WITH history AS (
-               SELECT v.measure, v.provider, v.value, v.status, s.label, s.issued_on, v.source_id,
-                      row_number() OVER (PARTITION BY v.measure, v.provider ORDER BY v.source_id) AS first_rank,
-                      row_number() OVER (PARTITION BY v.measure, v.provider ORDER BY v.source_id DESC) AS last_rank,
-                      count(*) OVER (PARTITION BY v.measure, v.provider) AS revisions
-               FROM measure_values AS v JOIN sources AS s USING (source_id)
-               WHERE v.month = ?)
-           SELECT f.measure, f.provider, f.value AS first_value, f.status AS first_status, f.label AS first_source,
-                  f.issued_on AS first_issued, l.value AS current_value, l.status AS current_status,
-                  l.label AS current_source, l.issued_on AS current_issued, f.revisions,
-                  f.source_id AS first_source_id, l.source_id AS current_source_id
-           FROM history AS f JOIN history AS l USING (measure, provider)
-           JOIN measures AS m USING (measure, provider)
-           WHERE f.first_rank = 1 AND l.last_rank = 1 AND f.revisions > 1
-           ORDER BY m.sort_order""",
-        [month],
-    ).df()
-
-
-def _quality(now: pd.DataFrame, revised: pd.DataFrame) -> list[Finding]:
-    section = "Data quality"
-    findings = []
-    for _, r in now[now["figure_status"] == "null"].iterrows():
-        findings.append(
-            Finding(
-                f"quality:null:{r['measure']}:{r['provider']}",
-                section,
-                f"{who(r)} was not reported" + (f": {r['note']}." if r["note"] else "."),
-                r["measure"],
-                r["provider"],
-                r["status"],
-                figures_of(r),
-                sources_of(r),
-            )
-        )
-    for _, r in now[now["figure_status"] == "absent"].iterrows():
-        findings.append(
-            Finding(
-                f"quality:absent:{r['measure']}:{r['provider']}",
-                section,
-                f"{who(r)} has no figure loaded for the month.",
-                r["measure"],
-                r["provider"],
-                r["status"],
-                figures_of(r),
-                [],
-            )
-        )
-    for _, r in now[now["unreliable"]].iterrows():
-        findings.append(
-            Finding(
-                f"quality:unreliable:{r['measure']}:{r['provider']}",
-                section,
-                f"{who(r)} at {words.value_text(r['value'], r['unit'])} is flagged as unreliable"
-                + (f": {r['note']}." if r["note"] else "."),
-                r["measure"],
-                r["provider"],
-                r["status"],
-                figures_of(r),
-                sources_of(r),
-            )
-        )
-    for _, r in now[now["inferred"].astype(bool)].iterrows():
-        findings.append(
-            Finding(
-                f"quality:inferred:{r['measure']}:{r['provider']}",
-                section,
-                f"{who(r)} at {words.value_text(r['value'], r['unit'])} is inferred, not reported"
-                + (f": {r['note']}." if r["note"] else "."),
-                r["measure"],
-                r["provider"],
-                r["status"],
-                figures_of(r),
-                sources_of(r),
-            )
-        )
-    for _, r in revised.iterrows():
-        findings.append(
-            Finding(
-                f"quality:revised:{r['measure']}:{r['provider']}",
-                section,
-                f"{who(r)} was revised from {revision_value(r['first_value'], r['first_status'])} "
-                f"({issued_text(r['first_source'], r['first_issued'])}) to {revision_value(r['current_value'], r['current_status'])} "
-                f"({issued_text(r['current_source'], r['current_issued'])}).",
-                r["measure"],
-                r["provider"],
-                None,
-                {
-                    "first_value": None if pd.isna(r["first_value"]) else float(r["first_value"]),
-                    "current_value": None if pd.isna(r["current_value"]) else float(r["current_value"]),
-                    "revisions": int(r["revisions"]),
-                },
-                [
-                    issued_text(r["first_source"], r["first_issued"]),
-                    issued_text(r["current_source"], r["current_issued"]),
-                ],
-            )
-        )
-    if not findings:
-        findings.append(
-            Finding(
-                "quality:clean",
-                section,
-                "Every figure for the month was reported, none is flagged unreliable and none was revised.",
-            )
-        )
-    return findings
-
-
 def _status_table(now: pd.DataFrame) -> pd.DataFrame:
     return pd.DataFrame(
         {
             "Measure": now["measure"],
             "Provider": now["provider"],
-            "Value": [("" if pd.isna(v) else words.value_text(v, u)) for v, u in zip(now["value"], now["unit"])],
+            # A value that repeats a figure of the minutes says where, in the table as in the sentences.
+            "Value": [
+                "" if pd.isna(v) else words.value_text(v, u) + words.reported_mark(n)
+                for v, u, n in zip(now["value"], now["unit"], now["note"])
+            ],
             "Target": [words.level_text(t, u) if pd.notna(t) else "" for t, u in zip(now["target"], now["unit"])],
             "Minimum": [words.level_text(m, u) if pd.notna(m) else "" for m, u in zip(now["minimum"], now["unit"])],
             "Status": [
@@ -335,15 +149,16 @@ def build_summary(con: duckdb.DuckDBPyConnection, month: date, *, window: int = 
         raise OpsgError(
             f"no figures are loaded for {words.month_label(month)} (latest month loaded: {words.month_label(latest)})"
         )
-    misses = now[now["status"].isin(["below_target", "below_minimum"])]
+    misses = now[now["status"].isin(headline.MISSES)]
     readings = (
         spc_readings.readings_for_month(con, month).set_index(["measure", "provider"]) if not misses.empty else None
     )
+    feeders = headline.feeders_of(con, now)
     below = [
         Finding(
             f"below:{r['measure']}:{r['provider']}",
-            "Measures below target" if r["measure"].startswith("CPM") else "Service Provider measures below target",
-            miss_sentences(r) + spc_sentence(readings, r, month),
+            CPM_SECTION if r["measure"].startswith("CPM") else SP_SECTION,
+            miss_sentences(r, feeders.get((r["measure"], r["provider"]), [])) + spc_clause(readings, r),
             r["measure"],
             r["provider"],
             r["status"],
@@ -352,8 +167,8 @@ def build_summary(con: duckdb.DuckDBPyConnection, month: date, *, window: int = 
         )
         for _, r in misses.iterrows()
     ]
-    cpm_below = [f for f in below if f.section == "Measures below target"]
-    sp_below = [f for f in below if f.section != "Measures below target"]
+    cpm_below = [f for f in below if f.section == CPM_SECTION]
+    sp_below = [f for f in below if f.section == SP_SECTION]
     cpms = now[now["measure"].str.startswith("CPM")]
     if not cpm_below and not cpms.empty:
         unreported = int((cpms["status"] == "no_data").sum())
@@ -377,18 +192,16 @@ def build_summary(con: duckdb.DuckDBPyConnection, month: date, *, window: int = 
         cpm_below = [
             Finding(
                 "below:cpm:none",
-                "Measures below target",
+                CPM_SECTION,
                 text,
                 figures={"cpm_figures": len(cpms), "not_reported": unreported},
             )
         ]
-    revised = revisions(con, month)
+    revised = quality.revisions(con, month)
+    units = {(m, p): u for m, p, u in con.execute("SELECT measure, provider, unit FROM measures").fetchall()}
+    groups = quality.reissues(revised, units)
     context_items, incident_table, alert_table, context_ids = context_findings(con, month)
-    sections = [("Headline", _headline(now, month))]
-    if cpm_below:
-        sections.append(("Measures below target", cpm_below))
-    if sp_below:
-        sections.append(("Service Provider measures below target", sp_below))
+    differences = minutes.differences_in(con, month)
     said = [
         Finding(
             f"minutes:{d.statement.measure}:{d.statement.provider}:{d.statement.quantity}",
@@ -399,11 +212,17 @@ def build_summary(con: duckdb.DuckDBPyConnection, month: date, *, window: int = 
             figures={"stated in the minutes": d.statement.stated, "in the record": d.recorded},
             sources=d.sources,
         )
-        for d in minutes.differences_in(con, month)
+        for d in differences
     ]
+    merged = headline.compared(now, before)
+    sections = [(HEADLINE, headline.headline(now, merged, month, feeders, groups, differences))]
+    if cpm_below:
+        sections.append((CPM_SECTION, cpm_below))
+    if sp_below:
+        sections.append((SP_SECTION, sp_below))
     sections += [
-        ("Changes since the previous month", _changes(now, before, month)),
-        ("Data quality", _quality(now, revised) + said),
+        ("Changes since the previous month", _changes(merged, before, month)),
+        ("Data quality", quality.quality_findings(now, groups) + said),
         ("Context", context_items),
     ]
     # Provenance, by source id: the month's current figures, the first issue of each revised one (Data

@@ -14,24 +14,26 @@ from opsg_metrics.queries.provenance import provenance
 from opsg_metrics.queries.summary import build_summary
 from opsg_metrics.queries.trends import TrendData, trend_data
 from opsg_metrics.render.charts.views import TrendView, view_of
-from opsg_metrics.render.documents import html, markdown, word
+from opsg_metrics.render.documents import html, markdown, text, word
 from opsg_metrics.render.documents.document import Document
 from opsg_metrics.render.draw import render_many
 from opsg_metrics.render.files import PACK_MONTHS, export_spec, trend_heading
 from opsg_metrics.rules.status import DEFAULT_WINDOW, status_table
 from opsg_metrics.store.errors import OpsgError
 
-SUMMARY_FORMATS = ("md", "docx", "html")
+SUMMARY_FORMATS = ("md", "docx", "html", "txt")
 MEDIA_TYPES = {
     "docx": "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
     "md": "text/markdown",
     "html": "text/html",
+    "txt": "text/plain",
 }
+FORMAT_LABELS = {"docx": "Word (.docx)", "md": "Markdown", "html": "HTML", "txt": "Plain text"}
 
 
 def summary_charts(con: duckdb.DuckDBPyConnection, summary: Summary, fmt: str) -> list[tuple[str, TrendData]]:
-    """The data of the charts a document in `fmt` carries, as (caption, trend data): none in Markdown; in
-    Word and HTML one per measure below target (its providers below target) over the PACK_MONTHS to the
+    """The data of the charts a document in `fmt` carries, as (caption, trend data): none in Markdown or plain
+    text; in Word and HTML one per measure below target (its providers below target) over the PACK_MONTHS to the
     month."""
     if not summary_charts_in(fmt):
         return []
@@ -72,8 +74,8 @@ def document_classifications(con: duckdb.DuckDBPyConnection, summary: Summary) -
 
 
 def summary_charts_in(fmt: str) -> bool:
-    """Whether a document in `fmt` carries charts (Word and HTML do, Markdown does not)."""
-    return fmt != "md"
+    """Whether a document in `fmt` carries charts (Word and HTML do, Markdown and plain text do not)."""
+    return fmt in ("docx", "html")
 
 
 def build_document(
@@ -117,6 +119,8 @@ def render_document(document: Document, fmt: str) -> bytes:
         return markdown.to_markdown(document).encode("utf-8")
     if fmt == "html":
         return html.to_html(document).encode("utf-8")
+    if fmt == "txt":
+        return text.to_text(document).encode("utf-8")
     return word.to_docx(document)
 
 

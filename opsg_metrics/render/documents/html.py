@@ -7,6 +7,8 @@ import re
 
 import pandas as pd
 
+from opsg_metrics import words
+from opsg_metrics.queries.findings import HEADLINE
 from opsg_metrics.render.documents.document import Document, cell
 from opsg_metrics.store.text import printable
 
@@ -62,17 +64,17 @@ def to_html(document: Document) -> str:
         f"<h1>{esc(summary.title)}</h1>",
     ]
     if document.provenance.sample:
-        parts.append('<p class="banner">Illustrative sample data.</p>')
+        parts.append(f'<p class="banner">{esc(words.SAMPLE_NOTICE)}.</p>')
     for heading, findings in summary.sections:
-        parts.append(f"<h2>{esc(heading)}</h2><ul>")
+        prose = heading == HEADLINE  # a paragraph, as a Panel paper takes it
+        parts.append(f"<h2>{esc(heading)}</h2>" + ("" if prose else "<ul>"))
         for f in findings:
             note = document.note(f.key)
-            parts.append(
-                f"<li>{esc(f.text)}"
-                + (f'<br/><span class="commentary"><em>Secretariat commentary:</em> {esc(note)}</span>' if note else "")
-                + "</li>"
+            commentary = (
+                f'<br/><span class="commentary"><em>Secretariat commentary:</em> {esc(note)}</span>' if note else ""
             )
-        parts.append("</ul>")
+            parts.append(f"<p>{esc(f.text)}{commentary}</p>" if prose else f"<li>{esc(f.text)}{commentary}</li>")
+        parts.append("" if prose else "</ul>")
         if heading == "Context":
             if not summary.incident_table.empty:
                 parts.append(

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import pandas as pd
 
+from opsg_metrics import words
+from opsg_metrics.queries.findings import HEADLINE
 from opsg_metrics.render.documents.document import Document, cell
 from opsg_metrics.store.text import printable
 
@@ -30,12 +32,17 @@ def to_markdown(document: Document) -> str:
     summary = document.summary
     lines = [f"**{md_inline(document.marking)}**", "", f"# {summary.title}", ""]
     if document.provenance.sample:
-        lines += ["> Illustrative sample data.", ""]
+        lines += [f"> {md_inline(words.SAMPLE_NOTICE)}.", ""]
     for heading, findings in summary.sections:
         lines += [f"## {heading}", ""]
         for f in findings:
-            lines.append(f"- {md_inline(f.text)}")
             note = document.note(f.key)
+            if heading == HEADLINE:  # a paragraph, as a Panel paper takes it
+                lines += [md_inline(f.text), ""] + (
+                    [f"*Secretariat commentary:* {md_inline(note)}", ""] if note else []
+                )
+                continue
+            lines.append(f"- {md_inline(f.text)}")
             if note:
                 lines.append(f"  - *Secretariat commentary:* {md_inline(note)}")
         lines.append("")

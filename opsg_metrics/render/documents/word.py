@@ -13,6 +13,7 @@ import io
 import pandas as pd
 
 from opsg_metrics import words
+from opsg_metrics.queries.findings import HEADLINE
 from opsg_metrics.queries.provenance import exported_note
 from opsg_metrics.render.documents.document import Document, cell
 from opsg_metrics.render.layout import PRESETS
@@ -159,7 +160,7 @@ def to_docx(source: Document) -> bytes:
     for heading, findings in summary.sections:
         document.add_heading(_line(heading), level=1)
         for f in findings:
-            document.add_paragraph(_line(f.text), style="List Bullet")
+            document.add_paragraph(_line(f.text), style="Normal" if heading == HEADLINE else "List Bullet")
             note = source.note(f.key)
             if note:
                 document.add_paragraph(_line("Secretariat commentary: " + note), style="OPSG Commentary")

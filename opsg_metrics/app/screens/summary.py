@@ -1,0 +1,109 @@
+"""The PMR summary page's layout: the downloads first, the whole summary as one block, then the evidence
+behind each statement with room for the secretariat's commentary."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from datetime import date
+
+import pandas as pd
+import streamlit as st
+
+from opsg_metrics import words
+from opsg_metrics.app import ui
+from opsg_metrics.queries.findings import Finding, Summary
+from opsg_metrics.render.documents import markdown, text
+from opsg_metrics.render.documents.build import FORMAT_LABELS, MEDIA_TYPES
+from opsg_metrics.render.documents.document import Document
+from opsg_metrics.store import classification
+
+ORDER = ("docx", "md", "html", "txt")  # the buttons, Word first (every one of build.SUMMARY_FORMATS)
+
+
+def commentary_key(month_key: str, finding_key: str) -> str:
+    """The session key of the secretariat's commentary on one statement of a month's summary."""
+    return f"commentary:{month_key}:{finding_key}"
+
+
+def commentary_of(month_key: str) -> dict[str, str]:
+    """The commentary typed on the month's statements (by finding key), trimmed, none empty."""
+    prefix = commentary_key(month_key, "")
+    return {
+        key[len(prefix) :]: value.strip()
+        for key, value in st.session_state.items()
+        if isinstance(key, str) and key.startswith(prefix) and isinstance(value, str) and value.strip()
+    }
+
+
+def downloads(
+    month_key: str,
+    marks: Mapping[str, str],
+    made: Callable[[str], Callable[[], bytes]],
+    month: date,
+    commentary: int,
+) -> None:
+    """One button per format, each with the classification its file carries (AMBER and RED only after
+    the confirmation); `made(fmt)` makes the file's bytes when it is asked for."""
+    confirmed = ui.restricted_confirmed(classification.most_restrictive(marks.values()), "summary")
+    for column, fmt in zip(st.columns(len(ORDER)), ORDER):
+        with column:
+            name = f"pmr-summary-{month_key}-{marks[fmt]}.{fmt}"
+            st.download_button(
+                FORMAT_LABELS[fmt],
+                data=ui.export_made(made(fmt), name, marks[fmt], month),
+                file_name=name,
+                mime=MEDIA_TYPES[fmt],
+                on_click="ignore",
+                key=f"summary-{fmt}",
+                type="primary" if fmt == "docx" else "secondary",
+                disabled=marks[fmt] in ui.RESTRICTED and not confirmed,
+                width="stretch",
+            )
+            st.caption(classification.LABELS[marks[fmt]])
+    if commentary:
+        st.caption(f"The downloads include {commentary} commentar{'ies' if commentary != 1 else 'y'}.")
+
+
+def as_shown(built: Summary, commentary: Mapping[str, str]) -> tuple[str, str]:
+    """The summary as the page shows it (the Markdown document, its title a level down under the page's
+    own) and as plain text to copy."""
+    document = Document.of(built, commentary)
+    lines = markdown.to_markdown(document).splitlines()
+    # Headings two levels down: the page has its own title, and the block reads as a paper, not a page.
+    shown = "\n".join("##" + line if line.startswith("#") else line for line in lines)
+    return shown + "\n", text.to_text(document)
+
+
+def whole(markdown_text: str, plain_text: str) -> None:
+    """The whole summary in one block, to read and to select and copy as one, and as plain text."""
+    with st.container(border=True):
+        st.markdown(markdown_text)
+    with st.expander("Copy as plain text"):
+        st.code(plain_text, language=None, wrap_lines=True)
+
+
+def label(finding: Finding) -> str:
+    """An evidence expander's label: who the statement is about and its first words."""
+    text = finding.text if len(finding.text) <= 100 else finding.text[:100].rsplit(" ", 1)[0] + " …"
+    if finding.measure and finding.provider and not text.startswith(finding.measure):
+        return f"{words.who(finding.measure, finding.provider)}: {text}"
+    return text
+
+
+def evidence(built: Summary, tables: Mapping[str, pd.DataFrame], month_key: str) -> None:
+    """Each statement with the figures and sources it rests on, and the commentary box."""
+    st.subheader("Evidence behind each statement")
+    st.caption(
+        "Each statement with the figures and sources it rests on, and room for the secretariat's commentary "
+        "(kept for this session and included in the downloads; not saved in the database)."
+    )
+    for heading, findings in built.sections:
+        st.markdown(f"**{ui.md_escape(heading)}**")
+        for finding in findings:
+            with st.expander(ui.md_escape(label(finding))):
+                st.markdown(ui.md_escape(finding.text))
+                if finding.key in tables:
+                    ui.table(tables[finding.key], hide_index=True, width="content")
+                if finding.sources:
+                    st.caption("Source: " + ui.md_escape("; ".join(finding.sources)))
+                st.text_area("Secretariat commentary", key=commentary_key(month_key, finding.key), height=80)

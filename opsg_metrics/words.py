@@ -149,14 +149,17 @@ def value_text(value: float | None, unit: str = "percent") -> str:
         return MISSING
     if unit == "percent":
         return f"{value:.2f}%"
-    return f"{value:,.0f}" if float(value).is_integer() else f"{value:,.2f}"
+    text = f"{value:,.0f}" if float(value).is_integer() else f"{value:,.2f}"
+    return f"{text} minutes" if unit == "minutes" else text
 
 
 def level_text(value: float | None, unit: str = "percent") -> str:
-    """A service level as OPSG writes it: '99%', '99.5%'; '' if missing."""
+    """A service level as OPSG writes it: '99%', '99.5%', '10 minutes'; '' if missing."""
     if _missing(value):
         return ""
-    return f"{value:g}%" if unit == "percent" else f"{value:g}"
+    if unit == "percent":
+        return f"{value:g}%"
+    return f"{value:g} minutes" if unit == "minutes" else f"{value:g}"
 
 
 # ------------------------------------------------------------------ statuses
@@ -267,9 +270,10 @@ def listing(items: list[str], most: int | None = None) -> str:
     return items[0] if len(items) == 1 else ", ".join(items[:-1]) + " and " + items[-1]
 
 
-def in_succession(run: int) -> str:
-    """'the 16th month in succession' (OPSG's words for a run; 'tenth' to 'twentieth' in words)."""
-    return f"the {ordinal_word(run)} month in succession"
+def in_succession(run: int, reported: bool = False) -> str:
+    """'the 16th month in succession' (OPSG's words for a run; words to 'tenth'); with `reported`, when some
+    months inside the run were not reported: 'the 20th reported month in succession'."""
+    return f"the {ordinal_word(run)}{' reported' if reported else ''} month in succession"
 
 
 def window_phrase(misses: int, window_months: int, window: int) -> str:
@@ -316,9 +320,10 @@ def reported_mark(note: str | None) -> str:
 
 
 def quoted_note(note: str, source: str | None = None) -> str:
-    """A note quoted as a note, with where it comes from: 'Note (PMR April 2020 issue 1): “...”.'"""
-    text = " ".join(note.split()).rstrip(".")
-    return f"Note{f' ({source})' if source else ''}: “{text}”."
+    """A note quoted as a note, with where it comes from: 'Note (PMR April 2020 issue 1): “...”.' ('' for a
+    note with no words)."""
+    text = " ".join(note.split()).rstrip(".").strip()
+    return f"Note{f' ({source})' if source else ''}: “{text}”." if text else ""
 
 
 def restated(count: int) -> str:

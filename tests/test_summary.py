@@ -44,10 +44,16 @@ def finding(built, key_start: str) -> summary.Finding:
 def test_first_month_below_target_since_an_earlier_miss(fresh_db):
     load_series(fresh_db, {"2018-01": 97, "2018-02": 99.5, "2018-03": 97})
     built = summary.build_summary(fresh_db, date(2018, 3, 1))
-    # The window adds to the run (a miss before it), so it is said; SPC has nothing to add (3 figures).
+    # "since January 2018" already says January was a miss: the window (2 in 3) adds nothing, so it is not
+    # said; SPC has nothing to add either (3 figures).
     assert finding(built, "below:M1:CSP N").text == (
         "M1 in CSP N was below its Target Service Level (99%) at 97.00%, the first month below target since "
-        "January 2018, and the second month below target in the last 12 (3 months reported)."
+        "January 2018."
+    )
+    load_series(fresh_db, {"2018-01": 97, "2018-02": 97, "2018-03": 99.5, "2018-04": 97})
+    assert finding(summary.build_summary(fresh_db, date(2018, 4, 1)), "below:M1:CSP N").text == (
+        "M1 in CSP N was below its Target Service Level (99%) at 97.00%, the first month below target since "
+        "February 2018, and the third month below target in the last 12 (4 months reported)."
     )
 
 
@@ -106,7 +112,7 @@ def test_back_to_target_and_new_misses_are_changes(fresh_db):
     # L1 is lower-is-better (target 10, minimum 20): 25 is below its minimum.
     assert (
         finding(built, "changes:new:L1").text
-        == "L1 in DSP fell below its minimum at 25, from 10 (met) the month before."
+        == "L1 in DSP missed its minimum at 25 minutes, from 10 minutes (met) the month before."
     )
     # No CPM is loaded here, so nothing is said about CPMs.
     assert not [f for f in built.findings if "Code Performance Measure" in f.text]
@@ -147,7 +153,7 @@ def test_april_2020_headline_is_a_paragraph_a_panel_paper_takes_as_it_is(april):
         "In April 2020 CPM1 was below target overall (98.32%) and in CSP N (97.03%), for the 16th month in "
         "succession in each; it was held below target by PM2 in CSP N, Category 1 firmware payloads within TRT, "
         f"at {REPORTED_54_80}; flagged as unreliable), below its minimum. DSP1.2 (DSP) at 96.30% and CH1.3 in "
-        "CSP N at 97.23% fell below target. PM4.1 in CSP N and PM4.2 in CSP S and CSP C&S returned to target. "
+        "CSP N at 97.23% fell below target. PM4.1 in CSP N and PM4.2 in CSP C&S returned to target. "
         "12 of 14 CPM and 24 of 27 Service Provider figures met target (overall, DSP, CSP N and CSP C&S, which "
         "covers CSP C and CSP S). PMR April 2020 issue 2 (8 July 2020) revised 13 CSP N figures. Caveats: the "
         "OPSG_33xx minutes of 22 Jun 2020 stated ten months in succession for CPM1 overall, the figures give 16; "
@@ -209,8 +215,8 @@ def test_october_2019_states_the_tenth_month_in_succession(sample_db):
     (headline,) = dict(built.sections)["Headline"]
     assert headline.text.startswith(
         "In October 2019 CPM1 was below target overall (97.95%), in CSP N (97.10%) and in CSP C&S (98.51%), for "
-        "the tenth month in succession in each; it was held below target by PM2 in CSP N, Category 1 firmware "
-        "payloads within TRT, at 59.17%, below its minimum."
+        "the tenth month in succession in each; overall and in CSP N it was held below target by PM2 in CSP N, "
+        "Category 1 firmware payloads within TRT, at 59.17%, below its minimum."
     )
     assert len(headline.text.split()) <= 160
     # A single miss that SPC reads as ordinary variation says so; a window that adds is said.
@@ -236,7 +242,7 @@ def test_revisions_are_grouped_by_the_reissue_that_made_them(april):
         "quality:revised:PMR April 2020 issue 2"
     ]
     assert finding(built, "quality:revised").text == (
-        "PMR April 2020 issue 2 (issued 8 July 2020) revised 13 CSP N figures first given in PMR April 2020 "
+        "PMR April 2020 issue 2 (issued 8 July 2020) revised 13 CSP N figures given in PMR April 2020 "
         "issue 1 (issued 20 May 2020), where all were flagged as unreliable; the largest: PM1.1 in CSP N from "
         "99.65% to 100.00% (+0.35 percentage points); PM12.1 in CSP N from 99.60% to 99.25% (-0.35 percentage "
         "points); PM4.2 in CSP N from 99.73% to 99.41% (-0.32 percentage points)."
@@ -346,8 +352,8 @@ def test_lower_is_better_wording(fresh_db):
     load_series(fresh_db, {"2018-01": 25}, measure="L1", provider="DSP")
     text = finding(summary.build_summary(fresh_db, date(2018, 1, 1)), "below:L1").text
     assert text == (
-        "L1 in DSP did not meet its Minimum Service Level (20, lower is better) at 25, against a Target Service "
-        "Level of 10: the first month below target in the figures loaded."
+        "L1 in DSP did not meet its Minimum Service Level (20 minutes, lower is better) at 25 minutes, against a "
+        "Target Service Level of 10 minutes: the first month below target in the figures loaded."
     )
 
 
@@ -626,15 +632,13 @@ def test_summary_page_is_one_block_with_the_downloads_first(open_app):
     block = [m.value for m in at.markdown if "#### Headline" in m.value]
     assert len(block) == 1  # the whole summary in one element, to select and copy as one
     assert "below target for the 16th month in succession (since January 2019)" in block[0]
-    assert "the second month below target in the last" not in block[0]
+    assert "month below target in the last 12" not in block[0]
     (plain,) = [c.value for c in at.code]
     assert plain.startswith("WHITE (SHARED WITH SEC PARTIES, NOT PUBLISHED ONLINE)") and "\\_" not in plain
-    # A window long enough to reach DSP1.2's earlier miss (October 2018) says so; 12 months does not.
+    # A window long enough to reach CPM1's miss before its run (November 2018) says so; 12 months do not.
     at.number_input[0].set_value(24).run()
     block = [m.value for m in at.markdown if "#### Headline" in m.value][0]
-    assert "the first month below target since October 2018, and the second month below target in the last 24" in (
-        block.replace("\\", "")
-    )
+    assert "since January 2019), and the 17th month below target in the last 24" in block.replace("\\", "")
 
 
 def test_summary_page_commentary_is_kept_and_counted(open_app):
@@ -720,3 +724,44 @@ def test_the_table_marks_the_values_the_minutes_reported(april):
     table = built.table.set_index(["Measure", "Provider"])
     assert table.loc[("PM2", "CSP N"), "Value"] == f"{REPORTED_54_80})"
     assert table.loc[("CPM1", "CSP N"), "Value"] == "97.03%"
+
+
+def test_the_headline_says_runs_and_causes_as_the_sections_do(sample_db):
+    def headline(month):
+        return finding(summary.build_summary(sample_db, month), "headline").text
+
+    # A month inside the run not reported: the headline says "reported" as the section does.
+    assert "(98.68%, the 20th reported month in succession)" in headline(date(2020, 9, 1))
+    # Below its minimum for the first time (below target for four months): it fell below its minimum.
+    assert "PM2 in CSP N at 89.66% fell below its minimum." in headline(date(2018, 11, 1))
+    # PM2 in CSP N held CPM1 down overall and in CSP N, not in CSP C&S: the headline says where.
+    assert "; overall and in CSP N it was held below target by PM2 in CSP N" in headline(date(2019, 3, 1))
+    # A figure not reported is named, not only counted.
+    assert "; CPM1 overall was not reported." in headline(date(2020, 6, 1))
+
+
+def test_a_figure_revised_twice_is_under_each_reissue_with_its_unit(fresh_db):
+    load_rows(fresh_db, "2018-01,L1,DSP,12,,\n", "issue 1.csv")
+    load_rows(fresh_db, "2018-01,L1,DSP,14,,\n", "issue 2.csv")
+    load_rows(fresh_db, "2018-01,L1,DSP,15,,\n", "issue 3.csv")
+    built = summary.build_summary(fresh_db, date(2018, 1, 1))
+    revised = [f.text for f in built.findings if f.key.startswith("quality:revised")]
+    assert revised == [
+        "issue 2.csv revised 1 DSP figure given in issue 1.csv: L1 in DSP from 12 minutes to 14 minutes (+2.00).",
+        "issue 3.csv revised 1 DSP figure given in issue 2.csv: L1 in DSP from 14 minutes to 15 minutes (+1.00).",
+    ]
+
+
+def test_a_note_with_no_words_is_not_quoted(fresh_db):
+    load_rows(fresh_db, '2018-01,M1,CSP N,95,unreliable,"..."\n')
+    text = finding(summary.build_summary(fresh_db, date(2018, 1, 1)), "quality:unreliable").text
+    assert text == "M1 in CSP N at 95.00% is flagged as unreliable."
+
+
+def test_many_cpms_below_target_make_a_short_headline(catalogue_db):
+    rows = "".join(f"2018-01,CPM{n},DCC,70,,\n" for n in (1, 2, 3, 5, 6, 7, 8))
+    rows += "".join(f"2018-01,CPM{n},CSP N,70,,\n" for n in (1, 2, 3))
+    load_rows(catalogue_db, rows)
+    text = finding(summary.build_summary(catalogue_db, date(2018, 1, 1)), "headline").text
+    assert text.startswith("In January 2018 10 Code Performance Measure figures were below target: ")
+    assert "and 3 more." in text and len(text.split()) <= 160

@@ -126,7 +126,8 @@ def named_in(root_cause: object) -> str:
 def _notes(rows: list, source_label: str | None = None) -> str:
     """The notes of a sentence's rows (other than where they were reported), each once, quoted as notes."""
     notes = list(dict.fromkeys(words.split_reported(r["note"])[1] for r in rows if r is not None))
-    return "".join(" " + words.quoted_note(n, source_label) for n in notes if n)
+    quoted = [words.quoted_note(n, source_label) for n in notes if n]
+    return "".join(" " + q for q in quoted if q)
 
 
 def source_ids_of(*values: object) -> set[int]:
@@ -281,13 +282,15 @@ def context_findings(
             + (f" ({r.change_pct:+.0f}%)" if r.change_pct is not None and pd.notna(r.change_pct) else "")
             for code, r in top.iterrows()
         ]
+        regions = words.listing(list(alerts["provider"].drop_duplicates()))
+        changed = any(r.change_pct is not None and pd.notna(r.change_pct) for _, r in top.iterrows())
         findings.append(
             Finding(
                 "context:alerts",
                 section,
-                f"{int(by_code['volume'].sum()):,} alerts in the month; the most frequent: "
+                f"{int(by_code['volume'].sum()):,} alerts in the month ({regions}); the most frequent: "
                 + ", ".join(parts)
-                + " (change on the previous month).",
+                + (" (change on the previous month)." if changed else "."),
                 figures={code: int(r.volume) for code, r in by_code.iterrows()},
                 sources=sorted(set(alerts["source"])),
             )

@@ -73,12 +73,12 @@ class Summary:
         """The footer: PMR month and window, sources, classification, sample notice; of `provenance` (a
         document's, which adds its charts' rows) or the summary's own; above WHITE, who exported it."""
         origin = provenance or self.provenance
-        lines = [f"PMR month: {words.month_label(self.month)}. Rolling window: {self.window} months."]
+        lines = [f"PMR month: {words.month_label(self.month)}. Rolling window: {words.months(self.window)}."]
         if origin.sources:
             lines.append(
                 "Sources: "
                 + "; ".join(
-                    f"{label} (issued {issued:%d %B %Y})" if issued else label
+                    f"{label} (issued {words.day_label(issued)})" if issued else label
                     for label, issued in dict.fromkeys((label, issued) for label, issued, _ in origin.sources)
                 )
                 + "."

@@ -58,7 +58,7 @@ def compared(now: pd.DataFrame, before: pd.DataFrame) -> pd.DataFrame:
     if before.empty:
         return now.iloc[0:0].assign(month_before=pd.Series(dtype="datetime64[ns]"), status_before="", value_before=0.0)
     return now.merge(
-        before[["measure", "provider", "month", "value", "status", "run_below_target"]],
+        before[["measure", "provider", "month", "value", "status", "run_below_target", "note"]],
         on=["measure", "provider"],
         suffixes=("", "_before"),
     )
@@ -84,45 +84,91 @@ def _place(row: pd.Series) -> str:
     return words.who(row["measure"], row["provider"])[len(row["measure"]) + 1 :]
 
 
+def _at(row: pd.Series, *extra: str) -> str:
+    """'DSP1.2 (DSP) at 96.30%', 'PM2 in CSP N at 89.66% (the fourth month in succession)'."""
+    marks = [*sentences.value_marks(row, flagged=True), *(["lower is better"] if row["direction"] == "lower" else [])]
+    marks += [e for e in extra if e]
+    value = words.value_text(row["value"], row["unit"])
+    return f"{sentences.who(row)} at {value}" + (f" ({', '.join(marks)})" if marks else "")
+
+
+def _details(row: pd.Series, *extra: str) -> str:
+    """A figure's value and what goes with it, in one pair of brackets: '(54.80%, reported in the OPSG_33xx
+    minutes of 22 Jun 2020, flagged as unreliable, the 16th month in succession)'."""
+    parts = [words.value_text(row["value"], row["unit"]), *sentences.value_marks(row, flagged=True)]
+    if row["direction"] == "lower":
+        parts.append("lower is better")
+    return "(" + ", ".join([*parts, *(e for e in extra if e)]) + ")"
+
+
+def _run_words(row: pd.Series, level: str = "target") -> str:
+    """'the 16th month in succession' ('the 20th reported month ...' when months inside it were not
+    reported); '' for a first month or an inferred figure (whose run counts reported months only)."""
+    run = int(row["run_below_minimum"] if level == "minimum" else row["run_below_target"])
+    if run < 2 or row["inferred"]:
+        return ""
+    return words.in_succession(run, reported=level == "target" and int(row["run_gap_months"]) > 0)
+
+
+def _once(rows: pd.DataFrame) -> pd.DataFrame:
+    """The figures a list names: a part (CSP C, CSP S) left out where its combination (CSP C&S) is named
+    for the same measure, as the counts leave it out."""
+    keep = []
+    for _, r in rows.iterrows():
+        groups = [g for g, parts in PROVIDER_PARTS.items() if r["provider"] in parts]
+        keep.append(not any(((rows["measure"] == r["measure"]) & (rows["provider"] == g)).any() for g in groups))
+    return rows[pd.Series(keep, index=rows.index, dtype=bool)]
+
+
 def _cpm_sentence(month: date, cpms: pd.DataFrame, feeders: dict) -> str:
     """'In April 2020 CPM1 was below target overall (98.32%) and in CSP N (97.03%), for the 16th month in
     succession in each; it was held below target by PM2 in CSP N, ... at 54.80%, below its minimum.'"""
     misses = cpms[cpms["status"].isin(MISSES)]
     lead = f"In {words.month_label(month)}"
     if misses.empty:
-        unreported = int((cpms["status"] == "no_data").sum())
-        if unreported:
-            return (
-                f"{lead} no Code Performance Measure reported was below target; {unreported} of {len(cpms)} "
-                f"CPM figures {'was' if unreported == 1 else 'were'} not reported."
-            )
+        if (cpms["status"] == "no_data").any():
+            return f"{lead} no Code Performance Measure reported was below target."
         return f"{lead} every Code Performance Measure met its target."
+    groups = _by_measure(misses)
+    if len(groups) > 2:  # many: name them, the sections give the figures
+        named = [words.where(m, list(g["provider"])) for m, g in groups]
+        return (
+            f"{lead} {len(misses)} Code Performance Measure figures were below target: {words.listing(named, LISTED)}."
+        )
     parts = []
-    for measure, group in _by_measure(misses):
-        runs = {int(r) for r in group["run_below_target"]}
+    for measure, group in groups:
+        runs = {_run_words(r) for _, r in group.iterrows()}
         same_run = len(runs) == 1 and not group["inferred"].any()
         minimum = (group["status"] == "below_minimum").all()
-        places = []
-        for _, r in group.iterrows():
-            detail = [sentences.value_of(r, flagged=True)]
-            if r["status"] == "below_minimum" and not minimum:
-                detail.append("below its minimum")
-            if r["inferred"]:
-                detail.append("inferred, not reported")
-            elif not same_run and int(r["run_below_target"]) > 1:
-                detail.append(words.in_succession(int(r["run_below_target"])))
-            places.append(f"{_place(r)} ({', '.join(detail)})")
-        text = f"{measure} was {'below its minimum' if minimum else 'below target'} {words.listing(places)}"
-        if same_run and runs.pop() > 1:
-            text += f", for {words.in_succession(int(group['run_below_target'].iloc[0]))}" + (
-                " in each" if len(group) > 1 else ""
+        places = [
+            f"{_place(r)} "
+            + _details(
+                r,
+                "below its minimum" if r["status"] == "below_minimum" and not minimum else "",
+                "" if same_run else _run_words(r),
             )
-        causes = {}
+            for _, r in group.iterrows()
+        ]
+        text = f"{measure} was {'below its minimum' if minimum else 'below target'} {words.listing(places)}"
+        run = runs.pop() if same_run else ""
+        if run:
+            text += f", for {run}" + (" in each" if len(group) > 1 else "")
+        # What held it down, and where: the regions that share the same causes named together.
+        by_causes: dict[tuple, list[str]] = {}
+        causes: dict[tuple, pd.Series] = {}
         for _, r in group.iterrows():
-            for f in feeders.get((r["measure"], r["provider"]), []):
-                causes.setdefault((f["measure"], f["provider"]), f)
-        if causes:
-            text += f"; it was held below target by {sentences.feeders_text(list(causes.values()), None)}"
+            found = feeders.get((r["measure"], r["provider"]), [])
+            key = tuple((f["measure"], f["provider"]) for f in found)
+            causes.update({(f["measure"], f["provider"]): f for f in found})
+            if key:
+                by_causes.setdefault(key, []).append(_place(r))
+        union = tuple(causes)
+        if any(set(key) == set(union) for key in by_causes) and len(by_causes) > 1:
+            by_causes = {union: [_place(r) for _, r in group.iterrows()]}  # the overall's causes hold all
+        for key, where in by_causes.items():
+            held = sentences.feeders_text([causes[k] for k in key], None)
+            lead_in = "it" if len(where) == len(group) else f"{words.listing(where)} it"
+            text += f"; {lead_in} was held below target by {held}"
         parts.append(text)
     return f"{lead} " + "; ".join(parts) + "."
 
@@ -136,34 +182,30 @@ def _keyed(frame: pd.DataFrame, keys: set, inside: bool = True) -> pd.DataFrame:
 
 
 def _sp_sentences(now: pd.DataFrame, merged: pd.DataFrame, feeders: dict) -> list[str]:
-    """The Service Provider measures below target not already named as a CPM's cause, new and continuing,
-    and the figures back at target."""
+    """The Service Provider measures below target or minimum not already named as a CPM's cause: those
+    that fell to that level this month, those that remained there (for how long), those with nothing
+    before to compare with; then the figures back at target."""
     named = {(f["measure"], f["provider"]) for found in feeders.values() for f in found}
     sp = _keyed(now[~now["measure"].str.startswith("CPM") & now["status"].isin(MISSES)], named, inside=False)
+    sp = _once(sp)
     compared_keys = set(zip(merged["measure"], merged["provider"]))
-    new_keys = set(zip(fell(merged)["measure"], fell(merged)["provider"]))
     out = []
-    for label, rows in (
-        ("fell below", _keyed(sp, new_keys)),
-        ("remained below", _keyed(_keyed(sp, new_keys, inside=False), compared_keys)),
-        ("were below", _keyed(sp, compared_keys, inside=False)),  # nothing reported before to compare with
-    ):
-        for status, level in (("below_minimum", "its minimum"), ("below_target", "target")):
-            chosen = rows[rows["status"] == status]
-            if chosen.empty:
+    for status, level in (("below_minimum", "minimum"), ("below_target", "target")):
+        at_level = sp[sp["status"] == status]
+        run_of = "run_below_minimum" if level == "minimum" else "run_below_target"
+        groups = (
+            ("fell below", _keyed(at_level[at_level[run_of] == 1], compared_keys)),
+            ("remained below", at_level[at_level[run_of] > 1]),
+            ("were below", _keyed(at_level[at_level[run_of] <= 1], compared_keys, inside=False)),
+        )
+        for label, rows in groups:
+            if rows.empty:
                 continue
-            items = [
-                f"{sentences.who(r)} at {sentences.value_of(r, flagged=True)}"
-                + (
-                    f" ({words.in_succession(int(r['run_below_target']))})"
-                    if label == "remained below" and int(r["run_below_target"]) > 1
-                    else ""
-                )
-                for _, r in chosen.iterrows()
-            ]
+            items = [_at(r, _run_words(r, level) if label == "remained below" else "") for _, r in rows.iterrows()]
             verb = "was below" if label == "were below" and len(items) == 1 else label
-            out.append(f"{words.listing(items, LISTED)} {verb} {level}.")
-    back = returned(merged)
+            where = ("its minimum" if len(items) == 1 else "minimum") if level == "minimum" else "target"
+            out.append(f"{words.listing(items, LISTED)} {verb} {where}.")
+    back = _once(returned(merged))
     if not back.empty:
         groups = [words.where(m, list(g["provider"])) for m, g in _by_measure(back)]
         out.append(f"{words.listing(groups, LISTED)} returned to target.")
@@ -171,8 +213,8 @@ def _sp_sentences(now: pd.DataFrame, merged: pd.DataFrame, feeders: dict) -> lis
 
 
 def _count_sentence(now: pd.DataFrame) -> str:
-    """'12 of 14 CPM figures and 24 of 27 Service Provider figures met target, counting DCC overall, DSP,
-    CSP N and CSP C&S (which covers CSP C and CSP S).'"""
+    """'12 of 14 CPM and 24 of 27 Service Provider figures met target (overall, DSP, CSP N and CSP C&S,
+    which covers CSP C and CSP S); CPM8 overall was not reported.'"""
     providers = list(now.sort_values("provider_order")["provider"].drop_duplicates())
     counted = counted_once(providers)
     rows = now[now["provider"].isin(counted)]
@@ -190,9 +232,10 @@ def _count_sentence(now: pd.DataFrame) -> str:
     if covers and names[-1] in PROVIDER_PARTS:
         names[-1] += f", which covers {covers[0]}"
     text = f"{words.listing(parts)} figures met target ({words.listing(names)})"
-    unreported = int((rows["status"] == "no_data").sum())
-    if unreported:
-        text += f"; {unreported} {'was' if unreported == 1 else 'were'} not reported"
+    unreported = rows[rows["status"] == "no_data"]
+    if not unreported.empty:
+        missing = [sentences.who(r) for _, r in unreported.iterrows()]
+        text += f"; {words.listing(missing, LISTED)} {'was' if len(missing) == 1 else 'were'} not reported"
     return text + "."
 
 

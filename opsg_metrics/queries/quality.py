@@ -1,6 +1,6 @@
 """The summary's Data quality: figures not reported, absent, flagged as unreliable or inferred (each with
 its note quoted as a note, with its source), and the month's revisions grouped by the reissue that made
-them, every value with its unit.
+them (a figure revised twice under each of its reissues), every value with its unit.
 """
 
 from __future__ import annotations
@@ -19,37 +19,42 @@ SECTION = "Data quality"
 
 
 def revisions(con: duckdb.DuckDBPyConnection, month: date) -> pd.DataFrame:
-    """Figures of the month with more than one revision: first issue and current, with both sources."""
+    """Every revision of the month's figures: each loaded issue of a figure beside the issue it revised (the
+    one loaded before it), with both sources; a figure revised twice gives two rows, each under the reissue
+    that made it. Columns first_* are the revised issue's, current_* the revising one's."""
     return con.execute(
         """WITH history AS (
                SELECT v.measure, v.provider, v.value, v.status, s.label, s.issued_on, v.source_id,
-                      row_number() OVER (PARTITION BY v.measure, v.provider ORDER BY v.source_id) AS first_rank,
-                      row_number() OVER (PARTITION BY v.measure, v.provider ORDER BY v.source_id DESC) AS last_rank,
-                      count(*) OVER (PARTITION BY v.measure, v.provider) AS revisions
+                      lag(v.value) OVER w AS prior_value, lag(v.status) OVER w AS prior_status,
+                      lag(s.label) OVER w AS prior_label, lag(s.issued_on) OVER w AS prior_issued,
+                      lag(v.source_id) OVER w AS prior_source_id, row_number() OVER w AS issue_rank
                FROM measure_values AS v JOIN sources AS s USING (source_id)
-               WHERE v.month = ?)
-           SELECT f.measure, f.provider, f.value AS first_value, f.status AS first_status, f.label AS first_source,
-                  f.issued_on AS first_issued, l.value AS current_value, l.status AS current_status,
-                  l.label AS current_source, l.issued_on AS current_issued, f.revisions,
-                  f.source_id AS first_source_id, l.source_id AS current_source_id
-           FROM history AS f JOIN history AS l USING (measure, provider)
-           JOIN measures AS m USING (measure, provider)
-           WHERE f.first_rank = 1 AND l.last_rank = 1 AND f.revisions > 1
-           ORDER BY m.sort_order""",
+               WHERE v.month = ?
+               WINDOW w AS (PARTITION BY v.measure, v.provider ORDER BY v.source_id))
+           SELECT h.measure, h.provider, h.prior_value AS first_value, h.prior_status AS first_status,
+                  h.prior_label AS first_source, h.prior_issued AS first_issued, h.value AS current_value,
+                  h.status AS current_status, h.label AS current_source, h.issued_on AS current_issued,
+                  h.prior_source_id AS first_source_id, h.source_id AS current_source_id
+           FROM history AS h JOIN measures AS m USING (measure, provider)
+           WHERE h.issue_rank > 1
+           ORDER BY h.source_id, m.sort_order""",
         [month],
     ).df()
 
 
 def reissues(revised: pd.DataFrame, units: dict) -> list[dict]:
-    """The revisions of the month grouped by the reissue that made them (its current source): how many
-    figures, where, from which first issue, and the largest changes."""
+    """The revisions of the month grouped by the reissue that made them: how many figures, where ('13 CSP N
+    figures', '2 figures (1 overall, 1 in CSP N)'), from which issue, and the largest changes."""
     groups = []
     for (label, issued), part in revised.groupby(["current_source", "current_issued"], sort=False, dropna=False):
         providers = part["provider"].value_counts(sort=False)
         what = (
-            f"{words.plural(len(part), providers.index[0] + ' figure')}"
+            f"{words.plural(len(part), (providers.index[0] + ' ' if providers.index[0] != 'DCC' else '') + 'figure')}"
+            + (" overall" if providers.index[0] == "DCC" else "")
             if len(providers) == 1
-            else f"{words.plural(len(part), 'figure')} (" + ", ".join(f"{n} in {p}" for p, n in providers.items()) + ")"
+            else f"{words.plural(len(part), 'figure')} ("
+            + ", ".join(f"{n} {'overall' if p == 'DCC' else 'in ' + p}" for p, n in providers.items())
+            + ")"
         )
         groups.append(
             {
@@ -66,7 +71,7 @@ def reissues(revised: pd.DataFrame, units: dict) -> list[dict]:
 def _reissue_finding(group: dict) -> Finding:
     part, units = group["rows"], group["units"]
     firsts = list(dict.fromkeys(issued_text(s, i) for s, i in zip(part["first_source"], part["first_issued"])))
-    text = f"{issued_text(group['source'], group['issued'])} revised {group['what']} first given in {words.listing(firsts)}"
+    text = f"{issued_text(group['source'], group['issued'])} revised {group['what']} given in {words.listing(firsts)}"
     flagged = part["first_status"].isin(["unreliable"])
     if flagged.all():
         text += f", where {'it was' if len(part) == 1 else 'all were'} flagged as unreliable"
@@ -108,8 +113,9 @@ def _noted(row: pd.Series, text: str) -> str:
     """A statement about a figure, then its note quoted as a note with its source (the minutes that report
     the figure are said beside its value, not again in the note)."""
     _, rest = words.split_reported(row["note"])
-    if rest:
-        text += " " + words.quoted_note(rest, row["source"] if isinstance(row["source"], str) else None)
+    quoted = words.quoted_note(rest, row["source"] if isinstance(row["source"], str) else None) if rest else ""
+    if quoted:
+        text += " " + quoted
     return text
 
 

@@ -19,16 +19,23 @@ def month_words(value: object) -> str:
     return words.month_label(pd.Timestamp(value).date())
 
 
-def value_of(row: pd.Series, *, flagged: bool = False) -> str:
-    """A figure's value with its unit and, when it repeats a figure reported in the minutes, where:
-    '54.80% (reported in the OPSG_33xx minutes of 22 Jun 2020)'; `flagged`: say too when it is flagged as
-    unreliable, in the same brackets."""
+def value_marks(row: pd.Series, *, flagged: bool = False) -> list[str]:
+    """What goes beside a figure's value: where the minutes reported it; with `flagged`, that it is flagged
+    as unreliable or inferred."""
     source, _ = words.split_reported(row.get("note"))
     marks = [f"reported in {words.minutes_of(source)}"] if source else []
     if flagged and row.get("unreliable", False):
         marks.append("flagged as unreliable")
     if flagged and row.get("inferred", False):
         marks.append("inferred, not reported")
+    return marks
+
+
+def value_of(row: pd.Series, *, flagged: bool = False) -> str:
+    """A figure's value with its unit and, when it repeats a figure reported in the minutes, where:
+    '54.80% (reported in the OPSG_33xx minutes of 22 Jun 2020)'; `flagged`: say too when it is flagged as
+    unreliable (or inferred), in the same brackets."""
+    marks = value_marks(row, flagged=flagged)
     return words.value_text(row["value"], row["unit"]) + (f" ({'; '.join(marks)})" if marks else "")
 
 
@@ -37,7 +44,12 @@ def _window_clause(row: pd.Series, run: int) -> str:
     misses from before the run). For an inferred figure (not one of the months counted): 'below target
     in 2 of the 3 months reported in the last 12'."""
     window, window_months, misses = int(row["window"]), int(row["window_months"]), int(row["misses_in_window"])
-    if misses <= run:
+    known = run
+    if run == 1 and not row.get("inferred", False) and pd.notna(row.get("previous_miss_month")):
+        # "the first month below target since May 2018" already counts May 2018 when it is in the window
+        start = words.months_back(pd.Timestamp(row["month"]).date(), window - 1)
+        known += pd.Timestamp(row["previous_miss_month"]).date() >= start
+    if misses <= known:
         return ""
     if row.get("inferred", False):
         return f"it was below target in {misses} of the {window_months} months reported in the last {window}"
@@ -150,7 +162,9 @@ def feeders_text(feeders: list[pd.Series], cpm: pd.Series | None) -> str:
 
     if len(feeders) == 1:
         f = feeders[0]
-        described = f", {f['name']}," if isinstance(f.get("name"), str) and f["name"] else ""
+        name_ = f["name"] if isinstance(f.get("name"), str) else ""
+        name_ = name_.removesuffix(f" ({f['provider']})").strip()  # 'service requests within TRT (DSP)'
+        described = f", {name_}," if name_ else ""
         return f"{name(f)}{described} at {value_of(f, flagged=True)}, below {level(f)}"
     items = words.listing([f"{name(f)} at {value_of(f, flagged=True)}" for f in feeders])
     levels = {level(f) for f in feeders}

@@ -74,7 +74,8 @@ def _changes(merged: pd.DataFrame, before: pd.DataFrame, month: date) -> list[Fi
             Finding(
                 f"changes:new:{r['measure']}:{r['provider']}",
                 section,
-                f"{who(r)} fell below {'its minimum' if r['status'] == 'below_minimum' else 'target'} at "
+                f"{who(r)} {'fell below' if r['direction'] == 'higher' else 'missed'} "
+                f"{'its minimum' if r['status'] == 'below_minimum' else 'target'} at "
                 f"{sentences.value_of(r)}{inferred_mark(r)}, from {words.value_text(r['value_before'], r['unit'])} (met) {when(r)}.",
                 r["measure"],
                 r["provider"],
@@ -89,11 +90,22 @@ def _changes(merged: pd.DataFrame, before: pd.DataFrame, month: date) -> list[Fi
     moved = moved.reindex(moved["movement"].abs().sort_values(ascending=False).index).head(MOVEMENTS_SHOWN)
     moved = moved[moved["movement"].abs() >= 0.01]
     if not moved.empty:
-        parts = [
-            f"{who(r)}, {r['movement']:+.2f} percentage points ({words.value_text(r['value_before'], r['unit'])} to "
-            f"{words.value_text(r['value'], r['unit'])}{', inferred' if r.get('inferred', False) else ''})"
-            for _, r in moved.iterrows()
-        ]
+
+        def moved_text(r) -> str:
+            before, after = words.value_text(r["value_before"], r["unit"]), words.value_text(r["value"], r["unit"])
+            marks = [
+                f"{shown} {mark}"
+                for shown, note in ((before, r.get("note_before")), (after, r.get("note")))
+                for mark in sentences.value_marks(pd.Series({"note": note}))
+            ]
+            marks += ["inferred"] if r.get("inferred", False) else []
+            return (
+                f"{who(r)}, {r['movement']:+.2f} percentage points ({before} to {after}"
+                + (f"; {'; '.join(marks)}" if marks else "")
+                + ")"
+            )
+
+        parts = [moved_text(r) for _, r in moved.iterrows()]
         findings.append(
             Finding(
                 "changes:movements",

@@ -87,6 +87,31 @@ def summary_params(request: SummaryRequest) -> URLParams:
     return {"month": request.month, "window": str(request.window)}
 
 
+@dataclass(frozen=True)
+class MinutesRequest:
+    """The minutes check: the PMR month the text is checked against ('' for the one the text names)."""
+
+    month: str = ""
+
+
+def read_minutes(params: Params, months: Sequence[str]) -> tuple[MinutesRequest, list[str]]:
+    """The minutes check a link asks for: a PMR month with figures, or none (the text names it)."""
+    link = LinkReader(params)
+    month = link.get("month")
+    if month is not None and month not in months:
+        link.warn(
+            f"The link asks for month '{md_escape(month)}', which has no figures here; the month the text "
+            "names is used instead."
+        )
+        month = None
+    return MinutesRequest(month or ""), link.warnings
+
+
+def minutes_params(request: MinutesRequest) -> URLParams:
+    """The request as a link writes it (nothing for the month the text names)."""
+    return {"month": request.month} if request.month else {}
+
+
 # ------------------------------------------------------------------ Trends
 
 

@@ -2,8 +2,8 @@
 
 A thin front end over the library, as the pages are: each command parses its arguments, calls the library
 and prints. User mistakes print a message to stderr and exit non-zero, never a traceback. The commands:
-data.py (init, ingest, status), exports.py (summary, export-charts), people.py (people, audit); what they
-share, options.py.
+data.py (init, ingest, status), exports.py (summary, export-charts), minutes.py (check-minutes),
+people.py (people, audit); what they share, options.py.
 """
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ import argparse
 
 import duckdb
 
-from opsg_metrics.cli import data, exports
+from opsg_metrics.cli import data, exports, minutes
 from opsg_metrics.cli import people as people_commands
 from opsg_metrics.cli.options import EXIT_ERROR, EXIT_OK, EXIT_USAGE, err, output_file, output_folder
 from opsg_metrics.store.connect import explain_database_error, resolve_db_path
@@ -30,7 +30,7 @@ def build_parser() -> tuple[argparse.ArgumentParser, dict]:
     parser.add_argument("--db", metavar="PATH", help="DuckDB file to use (default: $OPSG_DB, else data/opsg.duckdb)")
     commands = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
     run = {}
-    for module in (data, exports, people_commands):
+    for module in (data, exports, minutes, people_commands):
         run.update(module.add_parsers(commands))
     return parser, run
 

@@ -454,6 +454,41 @@ def bench_summary(report: Report, db_path: Path, month: date, repeats: int) -> d
     return {"md": md_t.median, "docx": docx_t.median}
 
 
+def minutes_page(con, words_wanted: int = 2000) -> str:
+    """About `words_wanted` words of minutes-like text: the sample's generated April 2020 summary (as the
+    secretariat would draft from it) as plain text, repeated to length."""
+    text = build.summary_document(con, date(2020, 4, 1), "txt")[1].decode("utf-8")
+    body = text.split("Every measure and provider")[0].split()
+    return " ".join((body * (words_wanted // len(body) + 1))[:words_wanted])
+
+
+def bench_minutes(report: Report, db_path: Path, repeats: int) -> dict:
+    """The minutes check of a 2,000-word page, against the floor of the status table it reads for one month
+    (the least a check of runs and windows can cost)."""
+    from opsg_metrics.queries.claims.check import check_text
+
+    con = db.connect(db_path, read_only=True)
+    try:
+        text = minutes_page(con)
+        month = date(2020, 4, 1)
+        floor, _ = timed(lambda: status.status_table(con, window=status.DEFAULT_WINDOW, month=month), repeats)
+        check, checked = timed(lambda: check_text(con, text, month), repeats)
+    finally:
+        con.close()
+    counts = checked.counts()
+    report.add(
+        f"Minutes check of a page of {len(text.split()):,} words ({repeats} runs)",
+        [
+            f"- Check (read every claim, judge each): {check.text('ms')}; {len(checked.verdicts)} claims "
+            f"({counts['agrees']} agree, {counts['disagrees']} disagree, {counts['cannot check']} cannot be checked)",
+            f"- Floor, the status table of one month: {floor.text('ms')}",
+            f"- Ratio: {check.median / floor.median:.1f}x the floor; target under 1 s for the page "
+            f"({'met' if check.median < 1.0 else 'NOT MET'})",
+        ],
+    )
+    return {"check": check.median, "floor": floor.median}
+
+
 # ----------------------------------------------------------------------------------------------- memory
 
 
@@ -751,6 +786,7 @@ def main(argv: list[str] | None = None) -> int:
         bench_ingest(report, alerts, work, 1 if args.smoke else min(3, repeats))
     bench_export(report, copy_db(sample, work, "export.duckdb"), repeats, None if args.smoke else date(2020, 4, 1))
     bench_summary(report, copy_db(sample, work, "summary.duckdb"), date(2020, 4, 1), repeats)
+    bench_minutes(report, copy_db(sample, work, "minutes.duckdb"), repeats)
     if not args.no_rss:
         bench_rss(report, "stress", copy_db(stress_db, work, "rss-stress.duckdb"), all_pages)
     if args.scaling and not args.smoke:

@@ -18,7 +18,7 @@ from opsg_metrics.cli.options import (
     operator,
 )
 from opsg_metrics.ingest.bootstrap import initialise
-from opsg_metrics.ingest.formats import CLASSIFICATIONS, KINDS
+from opsg_metrics.ingest.formats import CLASSIFICATIONS, FILE_KINDS
 from opsg_metrics.ingest.load import ingest_file
 from opsg_metrics.rules.status import latest_month, status_for_month, to_records
 from opsg_metrics.store import clearance as clearances
@@ -45,7 +45,7 @@ def add_parsers(commands: argparse._SubParsersAction) -> dict:
         "rejected whole and every problem is listed as file:row:column: message.",
     )
     ingest.add_argument("files", nargs="+", metavar="FILE", help="CSV or XLSX files")
-    ingest.add_argument("--kind", choices=KINDS, help="the kind of file (default: detected from the header)")
+    ingest.add_argument("--kind", choices=FILE_KINDS, help="the kind of file (default: detected from the header)")
     ingest.add_argument("--source", metavar="LABEL", help="name of the source document (default: the file name)")
     ingest.add_argument(
         "--classification",

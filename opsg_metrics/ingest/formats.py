@@ -18,6 +18,8 @@ __all__ = ["CLASSIFICATIONS"]
 
 
 KINDS = ("measures", "incidents", "alerts", "ops", "catalogue", "annotations")
+STATEMENTS = "statements"  # not a fact kind: ingest/statements.py loads them (what the minutes stated)
+FILE_KINDS = (*KINDS, STATEMENTS)  # every kind of file a load takes
 
 
 # inferred: a value deduced (say from minutes), never shown as reported; its note says how.

@@ -33,6 +33,7 @@ from opsg_metrics.ingest.formats import (
     KINDS,
     MAX_FILE_BYTES,
     MAX_LABEL_CHARS,
+    STATEMENTS,
     IngestResult,
     Prepared,
     Problem,
@@ -41,6 +42,7 @@ from opsg_metrics.ingest.formats import (
 )
 from opsg_metrics.ingest.header import check_header
 from opsg_metrics.ingest.read import read_sheets, reason
+from opsg_metrics.ingest.statements import is_statements, load_statements
 from opsg_metrics.ingest.validate import validate_sheets
 from opsg_metrics.rules import status as status_rules
 from opsg_metrics.store import clearance as cleared
@@ -201,6 +203,21 @@ def ingest_bytes(
         label = display_name(Path(file_name).name)
         result = IngestResult(file=label, outcome="rejected")
         problems = check_names(file_name, source)
+        if (
+            not problems
+            and classification in CLASSIFICATIONS
+            and (kind == STATEMENTS or (kind is None and is_statements(raw)))
+        ):
+            return load_statements(
+                con,
+                raw,
+                Path(file_name).name,
+                source=source,
+                classification=classification,
+                issued=issued,
+                loaded_by=_user(),
+                dry_run=dry_run,
+            )
         if classification not in CLASSIFICATIONS:
             problems.append(
                 Problem(

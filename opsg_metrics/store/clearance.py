@@ -60,6 +60,7 @@ FLAGGED = ("incidents", "alerts")
 UNFILTERED = ("providers", "measures", "service_levels", "service_levels_in_force", "schema_migrations")
 # Kinds of source whose rows are not in the fact tables (admitted whenever their marking is).
 CATALOGUE_KIND = "catalogue"
+STATEMENTS_KIND = "statements"
 
 
 def admitted(level: str) -> tuple[str, ...]:
@@ -137,6 +138,32 @@ JOIN main.measures AS s
   OR (a.scope = 'series' AND a.measure = s.measure AND a.provider = s.provider);"""
 
 
+def _sources_view(level: str) -> str:
+    """A level's sources: the admitted ones that changed something at it, loaded the catalogue or stated."""
+    schema = schema_of(level)
+    marks = ", ".join(f"'{c}'" for c in admitted(level))
+    changed = " UNION ".join(f"SELECT DISTINCT source_id FROM {schema}.{table}" for table in FACTS)
+    return f"""CREATE OR REPLACE VIEW {schema}.sources AS
+SELECT * FROM main.sources
+WHERE classification IN ({marks})
+  AND (kind LIKE '%{CATALOGUE_KIND}%' OR kind = '{STATEMENTS_KIND}' OR source_id IN ({changed}));"""
+
+
+def statements_sql() -> str:
+    """Each level's view of the kept statements (those of the sources it admits) and its sources view
+    again, admitting the sources of statements (a migration runs it; safe to run again)."""
+    sql = []
+    for level in ORDER[:-1]:
+        schema = schema_of(level)
+        marks = ", ".join(f"'{c}'" for c in admitted(level))
+        sql.append(
+            f"CREATE OR REPLACE VIEW {schema}.statements AS SELECT * FROM main.statements "
+            f"WHERE source_id IN (SELECT source_id FROM main.sources WHERE classification IN ({marks}));"
+        )
+        sql.append(_sources_view(level))
+    return "\n".join(sql)
+
+
 def _level_sql(level: str) -> str:
     schema = schema_of(level)
     marks = ", ".join(f"'{c}'" for c in admitted(level))
@@ -150,11 +177,7 @@ def _level_sql(level: str) -> str:
             f"CREATE OR REPLACE VIEW {schema}.{current} AS SELECT *{counted if table == 'measure_values' else ''} "
             f"FROM {schema}.{table} QUALIFY {latest};"
         )
-    changed = " UNION ".join(f"SELECT DISTINCT source_id FROM {schema}.{table}" for table in FACTS)
-    sql.append(f"""CREATE OR REPLACE VIEW {schema}.sources AS
-SELECT * FROM main.sources
-WHERE classification IN ({marks})
-  AND (kind LIKE '%{CATALOGUE_KIND}%' OR source_id IN ({changed}));""")
+    sql.append(_sources_view(level))
     sql.append(annotation_scope_sql(schema))
     sql.append(
         f"CREATE OR REPLACE VIEW {schema}.ingest_log AS SELECT * FROM main.ingest_log "

@@ -55,7 +55,7 @@ def load_migrations(schema_text: str | None = None) -> list[Migration]:
 def _generated() -> dict[int, tuple[str, object]]:
     from opsg_metrics.store import clearance
 
-    return {8: ("clearance_views", clearance.schema_sql)}
+    return {8: ("clearance_views", clearance.schema_sql), 10: ("statement_views", clearance.statements_sql)}
 
 
 def all_migrations() -> list[Migration]:

@@ -330,3 +330,28 @@ CREATE TABLE audit_log (
 -- migration: 8 clearance_views
 -- Generated: store/clearance.py writes this migration's SQL (the tables of restated rows, the annotation
 -- scope and the views each clearance level reads), from the same lists the loads use.
+
+-- migration: 9 statements
+-- What the minutes (or anyone) stated about the figures, kept as checkable claims (queries/claims): saved
+-- from the Minutes check page or loaded from a `statements` file; set beside the figures they speak of.
+CREATE SEQUENCE statement_id_seq START 1;
+CREATE TABLE statements (
+    statement_id   INTEGER PRIMARY KEY DEFAULT nextval('statement_id_seq'),
+    month          DATE NOT NULL,
+    measure        VARCHAR NOT NULL,            -- a catalogue id, or what a count or direction counts
+    provider       VARCHAR,
+    quantity       VARCHAR NOT NULL,            -- value, target, minimum, status, run, run_minimum, ...
+    claimed        VARCHAR NOT NULL,            -- as text: '10', '54.8', 'below_target', '2019-01', 'lower'
+    comparison     VARCHAR NOT NULL DEFAULT '=',
+    window_months  INTEGER,                     -- a window claim's window
+    sentence       VARCHAR NOT NULL,
+    claim          VARCHAR NOT NULL DEFAULT '', -- the words of the sentence the claim was read from
+    feeder_provider VARCHAR,                    -- a cause's region (the feeding measure is `claimed`)
+    said_in        VARCHAR NOT NULL,            -- e.g. 'OPSG_33xx minutes (22 Jun 2020)'
+    source_id      INTEGER NOT NULL REFERENCES sources (source_id),
+    source_row     INTEGER NOT NULL
+);
+
+-- migration: 10 statement_views
+-- Generated: store/clearance.py writes this migration's SQL (each level's view of the statements, and its
+-- sources view again, now admitting the sources of statements).

@@ -11,6 +11,7 @@ import streamlit as st
 from opsg_metrics import words
 from opsg_metrics.app import ui
 from opsg_metrics.ingest import load as ingest
+from opsg_metrics.ingest.formats import FILE_KINDS
 from opsg_metrics.store import classification, clearance
 from opsg_metrics.store.errors import OpsgError
 from opsg_metrics.store.people import Person
@@ -47,7 +48,7 @@ def load_files(check: Callable, who: Person) -> None:
     )
     left, middle, right = st.columns(3)
     with left:
-        kind = st.selectbox("Kind", ["detect from the header", *ingest.KINDS])
+        kind = st.selectbox("Kind", ["detect from the header", *FILE_KINDS])
         source_label = st.text_input(
             "Source",
             placeholder="default: the file name",

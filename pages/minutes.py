@@ -62,3 +62,4 @@ screen.summary_line(checked)
 screen.verdicts(checked)
 with st.expander("Every claim as a table"):
     ui.table(screen.table(checked), hide_index=True, width="stretch")
+screen.keep(checked, ui.person())

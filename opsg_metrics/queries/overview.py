@@ -13,7 +13,7 @@ import duckdb
 import pandas as pd
 
 from opsg_metrics import words
-from opsg_metrics.queries import minutes
+from opsg_metrics.queries import kept, minutes
 from opsg_metrics.queries import spc as spc_readings
 from opsg_metrics.rules import spc
 from opsg_metrics.rules.status import latest_month, run_of, status_for_month
@@ -201,6 +201,8 @@ def matrix_cells(con: duckdb.DuckDBPyConnection, month: date, *, window: int) ->
     )
     rows = [row for _, row in frame.iterrows()]
     said = {(d.statement.measure, d.statement.provider): d.text for d in minutes.differences_in(con, month)}
+    for k in kept.said(con, month=month):  # statements kept from the minutes that the record does not bear out
+        said[(k.measure, k.provider)] = " ".join(t for t in (said.get((k.measure, k.provider)), k.text) if t)
     return frame.assign(
         cell=[cell_text(r) for r in rows],
         tooltip=[

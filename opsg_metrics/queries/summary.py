@@ -16,7 +16,7 @@ import duckdb
 import pandas as pd
 
 from opsg_metrics import words
-from opsg_metrics.queries import headline, minutes, quality, sentences
+from opsg_metrics.queries import headline, kept, minutes, quality, sentences
 from opsg_metrics.queries import spc as spc_readings
 from opsg_metrics.queries.context import context_findings, source_ids_of
 from opsg_metrics.queries.findings import HEADLINE, Finding, Summary
@@ -226,6 +226,18 @@ def build_summary(con: duckdb.DuckDBPyConnection, month: date, *, window: int = 
         )
         for d in differences
     ]
+    stated = kept.said(con, month=month)  # statements kept from the minutes that the record does not bear out
+    said += [
+        Finding(
+            f"kept:{k.statement_id}",
+            "Data quality",
+            k.text,
+            k.measure,
+            k.provider,
+            sources=k.sources,
+        )
+        for k in stated
+    ]
     merged = headline.compared(now, before)
     sections = [(HEADLINE, headline.headline(now, merged, month, feeders, groups, differences))]
     if cpm_below:
@@ -245,6 +257,7 @@ def build_summary(con: duckdb.DuckDBPyConnection, month: date, *, window: int = 
         source_ids_of(now, before)
         | source_ids_of(revised["first_source_id"].dropna(), revised["current_source_id"].dropna())
         | context_ids
+        | {k.source_id for k in stated}
         | history_source_ids(con, now.assign(window=1, previous_miss_month=None))
         | history_source_ids(con, misses, spc_months=spc.DEFAULT_MONTHS)
     )

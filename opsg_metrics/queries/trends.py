@@ -12,6 +12,7 @@ import duckdb
 import pandas as pd
 
 from opsg_metrics import words
+from opsg_metrics.queries import kept, minutes
 from opsg_metrics.queries import spc as spc_readings
 from opsg_metrics.queries.provenance import Provenance, frame_source_ids, history_source_ids, provenance
 from opsg_metrics.rules import annotations as annotation_rules
@@ -126,6 +127,7 @@ class TrendData:
     annotations: pd.DataFrame  # annotations, one row per panel, numbered
     provenance: Provenance
     pmr_month: date
+    said: tuple[str, ...] = ()  # where the minutes said otherwise than the record (queries/minutes, kept)
 
     @property
     def providers(self) -> list[str]:
@@ -154,8 +156,14 @@ def trend_data(
     incidents = major_incidents(con, shown, start, end) if show_incidents else pd.DataFrame()
     notes = annotations(con, measure, shown, start, end) if show_annotations else pd.DataFrame()
     # The tooltips and subtitles state each figure's run and window, which reach back before `start`.
-    origin = provenance(con, set(frame_source_ids(rows, incidents, notes)) | history_source_ids(con, rows))
-    return TrendData(measure, rows, incidents, notes, origin, end)
+    # Where the minutes said otherwise: the reference statements, and those kept, of these series and months.
+    stated = kept.said(con, measures=[measure], providers=shown, start=start, end=end)
+    said = tuple(d.text for d in minutes.differences(rows)) + tuple(k.text for k in stated)
+    origin = provenance(
+        con,
+        set(frame_source_ids(rows, incidents, notes)) | history_source_ids(con, rows) | {k.source_id for k in stated},
+    )
+    return TrendData(measure, rows, incidents, notes, origin, end, said)
 
 
 def figures_table(rows: pd.DataFrame) -> pd.DataFrame:

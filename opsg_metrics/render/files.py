@@ -22,7 +22,6 @@ import duckdb
 import pandas as pd
 
 from opsg_metrics import words
-from opsg_metrics.queries import minutes
 from opsg_metrics.queries.provenance import Provenance
 from opsg_metrics.queries.trends import TrendData, annotation_lines, trend_data
 from opsg_metrics.render.charts.spec import spec_of
@@ -119,7 +118,7 @@ def export_spec(view: TrendView, exported_by: str | None = None, layout: str = D
     notes = (
         annotation_lines(view.data.annotations)
         + levels_notes(view.rows)
-        + [d.text for d in minutes.differences(view.rows)]  # where the minutes said otherwise
+        + list(view.source.said)  # where the minutes said otherwise
     )
     return chart_spec(
         view.chart, view.provenance, view.pmr_month, notes, exported_by, layout=layout, heading=trend_heading(view)

@@ -8,8 +8,13 @@ import streamlit as st
 
 from opsg_metrics import words
 from opsg_metrics.app import ui
+from opsg_metrics.ingest import statements
+from opsg_metrics.queries import kept
 from opsg_metrics.queries.claims.check import Checked
 from opsg_metrics.queries.claims.judge import AGREES, CANNOT, DISAGREES
+from opsg_metrics.store import classification, clearance
+from opsg_metrics.store.errors import OpsgError
+from opsg_metrics.store.people import Person
 
 BADGES = {AGREES: ("✔", "green", "Agrees"), DISAGREES: ("✖", "red", "Disagrees"), CANNOT: ("○", "gray", "Cannot check")}
 EXAMPLE = (
@@ -83,3 +88,45 @@ def _shown(value: object) -> str:
     if isinstance(value, date):
         return words.month_label(value)
     return words.STATUS_LABELS.get(value, str(value)) if isinstance(value, str) else f"{value:g}"
+
+
+def keep(checked: Checked, who: Person) -> None:
+    """Keep the checked claims as statements (with where they were stated and their marking): loaded as a
+    statements file, the same way as one uploaded on the Data page; they are then set beside the figures
+    they speak of (the summary's Data quality, the trend, the Overview cell) wherever the record differs."""
+    with st.expander(f"Keep these {len(checked.verdicts)} statements"):
+        if not who.may("load"):
+            st.info(f"Keeping statements needs the secretariat or admin role; you are a {who.role}.")
+            return
+        left, right = st.columns([2, 1])
+        with left:
+            said_in = st.text_input(
+                "Stated in", placeholder="e.g. OPSG_33xx minutes (22 Jun 2020)", help="Where the text was stated."
+            )
+        with right:
+            level = st.selectbox(
+                "Classification", clearance.admitted(who.clearance), format_func=classification.LABELS.get
+            )
+        if not st.button("Keep the statements", disabled=not said_in.strip() or not checked.verdicts):
+            return
+        records = kept.statement_records(list(checked.verdicts), said_in.strip())
+        try:
+            result = statements.load_statement_rows(
+                ui.writer(),
+                list(kept.COLUMNS),
+                records,
+                f"statements {words.month_key(checked.month)}",
+                source=said_in.strip(),
+                classification=level,
+                loaded_by=who.name,
+            )
+        except OpsgError as exc:
+            st.error(ui.md_escape(str(exc)))
+            return
+        ui.record_load(result, level)
+        if result.ok:
+            st.success(ui.md_escape(result.message))
+        else:
+            st.error(ui.md_escape(result.message))
+            for problem in result.problems:
+                st.text(str(problem))

@@ -10,7 +10,7 @@ import streamlit as st
 from opsg_metrics import words
 from opsg_metrics.app import ui
 from opsg_metrics.app.requests import BASELINE_RANGE, WINDOW_RANGE, TrendsContext, TrendsRequest
-from opsg_metrics.queries import minutes, trends
+from opsg_metrics.queries import trends
 from opsg_metrics.render import files as export
 from opsg_metrics.render import layout
 from opsg_metrics.rules import spc
@@ -170,8 +170,8 @@ def trend_charts(
             continue
         ui.altair(("trend", *key), lambda view=view: view.chart)
         st.caption(ui.md_escape(" · ".join(view.provenance.footer_lines(view.pmr_month))))
-        for said in minutes.differences(view.rows):  # where the minutes said otherwise than the record
-            st.caption(ui.md_escape(said.text))
+        for said in view.source.said:  # where the minutes said otherwise than the record
+            st.caption(ui.md_escape(said))
         key_lines = trends.annotation_lines(view.data.annotations)  # the key to the numbers above the plot
         if key_lines:
             st.caption("  \n".join(ui.md_escape(line) for line in key_lines))

@@ -58,6 +58,7 @@ checked, problem = _checked(version, text, month_key)
 if problem:
     st.warning(ui.md_escape(problem))
     st.stop()
+screen.named_month(text, checked)
 screen.summary_line(checked)
 screen.verdicts(checked)
 with st.expander("Every claim as a table"):

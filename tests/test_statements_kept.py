@@ -147,7 +147,7 @@ def test_a_version_8_database_upgrades_to_keep_statements(tmp_path):
 
 
 def test_the_minutes_page_keeps_a_paragraph_for_the_summary(open_app):
-    at = open_app("pages/minutes.py", month="2020-04")
+    at = open_app("pages/minutes.py")
     assert not at.exception
     at.selectbox[0].set_value("2020-04").run()
     at.text_input[0].input(SAID_IN).run()

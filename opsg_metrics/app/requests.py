@@ -95,12 +95,13 @@ class MinutesRequest:
 
 
 def read_minutes(params: Params, months: Sequence[str]) -> tuple[MinutesRequest, list[str]]:
-    """The minutes check a link asks for: a PMR month with figures, or none (the text names it)."""
+    """The minutes check a link asks for (`?pmr=YYYY-MM`): a PMR month with figures, or none (the text
+    names it)."""
     link = LinkReader(params)
-    month = link.get("month")
+    month = link.get("pmr")  # not `month`: the other pages' month is no choice of the text's PMR
     if month is not None and month not in months:
         link.warn(
-            f"The link asks for month '{md_escape(month)}', which has no figures here; the month the text "
+            f"The link asks for PMR month '{md_escape(month)}', which has no figures here; the month the text "
             "names is used instead."
         )
         month = None
@@ -109,7 +110,7 @@ def read_minutes(params: Params, months: Sequence[str]) -> tuple[MinutesRequest,
 
 def minutes_params(request: MinutesRequest) -> URLParams:
     """The request as a link writes it (nothing for the month the text names)."""
-    return {"month": request.month} if request.month else {}
+    return {"pmr": request.month} if request.month else {}
 
 
 # ------------------------------------------------------------------ Trends

@@ -38,8 +38,14 @@ def _read(name: str) -> str:
     if name == "-":
         return read_document("standard input", sys.stdin.buffer.read())
     path = Path(name)
-    if not path.is_file():
+    if path.is_dir():
+        raise OpsgError(f"{name}: is a folder; give the files to check")
+    if not path.exists():
         raise OpsgError(f"{name}: no such file")
+    if not path.is_file():
+        raise OpsgError(f"{name}: is not a regular file (a pipe or a device); save the text to a file")
+    if path.stat().st_size > 5_000_000:
+        raise OpsgError(f"{name}: more than 5,000,000 bytes; a document to check is at most that")
     try:
         data = path.read_bytes()
     except OSError as exc:
@@ -48,6 +54,16 @@ def _read(name: str) -> str:
 
 
 def cmd_check_minutes(args: argparse.Namespace) -> int:
+    """Exit 0 when nothing disagrees, 1 when something does, 2 when it could not be checked (a file or
+    option that cannot be used, or a defect: said in one line, never a traceback and never 1)."""
+    try:
+        return _check_minutes(args)
+    except Exception as exc:  # noqa: BLE001 - 1 means "something disagrees": a defect must not say so
+        err(f"internal error ({exc.__class__.__name__}: {str(exc)[:300]}); nothing was checked")
+        return EXIT_USAGE
+
+
+def _check_minutes(args: argparse.Namespace) -> int:
     from opsg_metrics.queries.claims.check import as_records, check_text
 
     try:

@@ -12,6 +12,7 @@ from opsg_metrics.ingest import statements
 from opsg_metrics.queries import kept
 from opsg_metrics.queries.claims.check import Checked
 from opsg_metrics.queries.claims.judge import AGREES, CANNOT, DISAGREES
+from opsg_metrics.queries.claims.read import pmr_month_of
 from opsg_metrics.store import classification, clearance
 from opsg_metrics.store.errors import OpsgError
 from opsg_metrics.store.people import Person
@@ -22,6 +23,16 @@ EXAMPLE = (
     "16th instance it has been below in 17 months. This was impacted by the failure of PM2 to meet its Service "
     "Level, which was below minimum target level of 54.80% in CSP N."
 )
+
+
+def named_month(text: str, checked: Checked) -> None:
+    """Says so when the text names another PMR month than the one it is checked against."""
+    named = pmr_month_of(text)
+    if named and named != checked.month:
+        st.info(
+            f"The text names the {words.month_label(named)} PMR; it is checked against "
+            f"{words.month_label(checked.month)}, as chosen."
+        )
 
 
 def summary_line(checked: Checked) -> None:

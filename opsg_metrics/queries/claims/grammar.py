@@ -25,18 +25,13 @@ from opsg_metrics.queries.claims.vocabulary import (
 )
 
 DECIMAL = r"\d{1,3}(?:\.\d+)?"
+MAX_SENTENCE = 2_000  # characters: no sentence of minutes is longer; a longer run of text is not read
 APPROXIMATELY = ("approximately", "around", "about", "nearly", "roughly", "circa", "some")
 BOUND = {
-    "up to": "<=",
-    "at most": "<=",
-    "no more than": "<=",
-    "over": ">",
-    "above": ">",
-    "more than": ">",
-    "at least": ">=",
-    "under": "<",
-    "less than": "<",
-}
+    "up to": "<=", "at most": "<=", "no more than": "<=", "over": ">", "above": ">", "more than": ">",
+    "at least": ">=", "under": "<", "less than": "<", "below": "<", "short of": "<", "exceeded": ">",
+    "exceeding": ">", "exceeds": ">",
+}  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -77,22 +72,35 @@ _MASKS = [
     re.compile(rf"[+\-−]?{DECIMAL}\s*percentage points?", re.IGNORECASE),
     re.compile(rf"\(?\b(?:from\s+)?{DECIMAL}%\s+to\s+{DECIMAL}%\)?", re.IGNORECASE),
     re.compile(r"\bissue\s+\d+\b", re.IGNORECASE),
+    re.compile(rf"\bbetween\s+{DECIMAL}\s?%?\s+and\s+{DECIMAL}\s?%", re.IGNORECASE),  # a range is no figure
+    re.compile(rf"\b{DECIMAL}\s?%?\s?-\s?{DECIMAL}\s?%"),
+    re.compile(r",\s*which\s+(?:feeds|is|was|covers|measures)\b[^,;]*,", re.IGNORECASE),  # an aside
     re.compile(r"\bPage\s+\d+(?:\s+of\s+\d+)?\b", re.IGNORECASE),
     re.compile(r"\b(?:Category|Cat)\s+\d\s+firmware\b", re.IGNORECASE),
 ]
+# Words that put a figure in some part of the service the catalogue has no provider for ("CPM1 for SMETS2
+# devices", "excluding CSP N", "the northern region"): such a claim cannot be read as the overall figure.
+SCOPED = re.compile(
+    r"\b(?:excluding|except|without|region|regions|regional|northern|southern|central|SMETS\s?[12]|Arqiva|"
+    r"Telef\w+|adjusted|exclusions?|suppliers?|users?|devices?|for\s+(?=\w*[A-Za-z])(?=\w*\d)\w+|"
+    r"for\s+(?!the\b|its\b|each\b|all\b|every\b|a\b|an\b)[A-Z][a-z]+)\b"
+)
 _REPORTED_SPEECH = re.compile(r"\bminutes\b[^;]*\b(?:stated|said|say|says|recorded|noted)\b", re.IGNORECASE)
 
 
 def sentences(text: str) -> list[str]:
     """The sentences of a text (plain, Markdown or a Word document's text), each on one line."""
     out = []
-    text = re.sub(r"\s+•\s+", "\n• ", text.replace("\r", ""))  # bullets run into one line
+    text = re.sub(r"[ \t\u00a0]{2,}", " ", text.replace("\r", ""))  # runs of spaces (linear, before the rest)
+    text = re.sub("[\u2010-\u2015\u2212]", "-", text)  # every dash and the minus sign Word types
+    text = re.sub("[\u200b-\u200d\u2060\ufeff]", "", text)  # zero-width characters
+    text = re.sub(r" ?• ?", "\n• ", text)  # bullets run into one line
     for paragraph in re.split(r"\n\s*\n|\n(?=\s*(?:[-*•#>]|\d+[.)])\s)", text):
         lines = [line for line in paragraph.split("\n") if not line.lstrip().startswith("|")]
         flat = " ".join(_BULLET.sub("", line).strip() for line in lines)
         flat = re.sub(r"[*_`]{1,3}(?=\w)|(?<=\w)[*_`]{1,3}", "", flat)  # emphasis markers
         flat = " ".join(flat.replace("\\", "").split())
-        out += [s for s in _SENTENCE_END.split(flat) if s.strip()]
+        out += [s for s in _SENTENCE_END.split(flat) if s.strip() and len(s) <= MAX_SENTENCE]
     return out
 
 
@@ -174,6 +182,10 @@ class Context:
         anchor = max([m.start for m in self.measures if m.start < pos] or [start])
         before = [p for p in self.providers if max(anchor, start) <= p.start < pos]
         if before:
+            if re.search(
+                r"\b(?:excluding|outside|except|without|beyond|other than)\s+$", self.text[: before[-1].start], re.I
+            ):
+                return None  # "CPM1 excluding CSP N": not CSP N's figure
             return before[-1].value
         if measure is None:
             return None
@@ -187,25 +199,47 @@ class Context:
             return self.previous[1][0] if len(self.previous[1]) == 1 else None
         reported = self.vocabulary.providers_of.get(measure, ())
         named_in_clause = [p for p in self.providers if start <= p.start < stop]
-        if named_in_clause:
-            return None  # named, but not where the claim is: cannot tell which
+        clause = re.sub(
+            r"\b(?:across\s+|in\s+)?(?:all|every|each)\s+(?:CSP\s+)?regions?\b", " ", self.text[start:stop], flags=re.I
+        )
+        if named_in_clause or SCOPED.search(clause):
+            return None  # a provider named, or a part of the service, but not where the claim is: cannot tell
         if len(reported) == 1:
             return reported[0]
         return "DCC" if "DCC" in reported else None
 
     def month_at(self, pos: int, end: int) -> date:
-        """The month named in the claim's clause (not one a run starts in), else the PMR month."""
+        """The month the claim names: one just after it with no other figure between ("57.42% in March"), or
+        one before it in its clause with no other figure between ("In April 2020 CPM1 was ... (98.32%)");
+        never a month a run starts in, a range's end or a PMR's name; else the PMR month."""
         start, stop = self.clause(pos)
-        own = [
+        usable = [
             m
             for m in self.months
             if start <= m.start < stop
-            and not re.search(r"since\s*$", self.text[max(start, m.start - 8) : m.start])
-            and not re.search(r"\b(?:from|to)\s*$", self.text[max(start, m.start - 6) : m.start])
+            and not re.search(r"\b(?:since|from|to|until|by)\s*$", self.text[max(start, m.start - 8) : m.start], re.I)
+            and not re.match(r"\s*PMR\b", self.text[m.end : m.end + 6])
         ]
-        if not own:
-            return self.pmr_month
-        return min(own, key=lambda m: abs(m.start - pos)).value
+        after = [
+            m
+            for m in usable
+            if m.start >= end
+            and not re.search(r"%|\d\s*(?:changes|incidents)", self.text[end : m.start], re.I)
+            and m.start - end <= 40
+        ]
+        if after:
+            return after[0].value
+        before = [
+            m
+            for m in usable
+            if m.end <= pos
+            and "%" not in self.text[m.end : pos]
+            and not re.match(r"\s*(?:to|from)\b", self.text[m.end : pos], re.I)
+            and pos - m.end <= 90
+        ]
+        if before:
+            return before[-1].value
+        return self.pmr_month
 
     def subjects(self, pos: int, end: int) -> list[tuple[str, str]]:
         """'in each' / 'in both': every (measure, provider) named in the clause; else the one subject."""

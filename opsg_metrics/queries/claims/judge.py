@@ -18,6 +18,7 @@ from opsg_metrics import words
 from opsg_metrics.queries.claims.grammar import Claim
 from opsg_metrics.rules.status import DEFAULT_WINDOW, latest_month, status_table
 from opsg_metrics.store.catalogue import PROVIDER_PARTS
+from opsg_metrics.store.errors import OpsgError
 
 AGREES, DISAGREES, CANNOT = "agrees", "disagrees", "cannot check"
 STABLE_WITHIN = 0.10  # "stable": within 10% of the month before
@@ -69,6 +70,15 @@ class Judge:
         return table.loc[(claim.measure, claim.provider)] if (claim.measure, claim.provider) in table.index else None
 
     def judge(self, claim: Claim) -> Verdict:
+        """The claim's verdict; never an error: what cannot be read or looked up is "cannot check"."""
+        if claim.detail.get("unread"):
+            return Verdict(claim, CANNOT, None, claim.detail["unread"])
+        try:
+            return self._judge(claim)
+        except OpsgError as exc:  # a window or month the record cannot count over
+            return Verdict(claim, CANNOT, None, str(exc))
+
+    def _judge(self, claim: Claim) -> Verdict:
         if self.latest is None:
             return Verdict(claim, CANNOT, None, "no figures are loaded")
         if claim.quantity == "count":
@@ -144,6 +154,11 @@ class Judge:
             in_record = f"{words.months(recorded)} in succession below minimum" if recorded else "not below minimum"
         elif claim.quantity == "run_start":
             recorded, agrees = start_month, start_month == claim.claimed
+        elif claim.quantity == "run_minimum_start":
+            minimum_start = row["run_below_minimum_start"]
+            recorded = pd.Timestamp(minimum_start).date() if pd.notna(minimum_start) else None
+            agrees = recorded == claim.claimed
+            in_record = f"below minimum since {words.month_label(recorded)}" if recorded else "not below minimum"
         elif claim.quantity == "previous_miss":
             previous = row["previous_miss_month"]
             recorded = pd.Timestamp(previous).date() if pd.notna(previous) else None
@@ -191,6 +206,9 @@ class Judge:
                 f"no figure for {words.who(feeder, region)} or {claim.measure} in {words.month_label(claim.month)}",
             )
         missed = ("below_target", "below_minimum")
+        if cpm["status"] not in missed and fed["status"] in missed:
+            # the CPM met its target: "impacted by" may mean less than held below it
+            return Verdict(claim, CANNOT, None, f"{words.who(claim.measure, claim.provider)} met its target")
         agrees = cpm["status"] in missed and fed["status"] in missed
         said = (
             f"the record has {words.who(claim.measure, claim.provider)} {words.STATUS_LABELS[cpm['status']].lower()} and "

@@ -10,6 +10,7 @@ from collections.abc import Callable, Iterator
 from datetime import date
 
 from opsg_metrics import words
+from opsg_metrics.queries.claims.doubt import doubted
 from opsg_metrics.queries.claims.grammar import APPROXIMATELY, BOUND, DECIMAL, Claim, Context, masked, sentences
 from opsg_metrics.queries.claims.vocabulary import MONTH, NUMBER, ORDINAL, Vocabulary, number_value, resolve_month
 
@@ -110,7 +111,8 @@ def runs(ctx: Context, sentence: str) -> Iterator[Claim]:
         before = ctx.text[start : m.start()].lower()
         if "first month below" in before or "below" not in before:
             continue
-        yield from _for_subjects(ctx, sentence, m, "run_start", resolve_month(m["name"], m["year"], ctx.pmr_month))
+        level = "run_minimum_start" if before.rfind("minimum") > before.rfind("target") else "run_start"
+        yield from _for_subjects(ctx, sentence, m, level, resolve_month(m["name"], m["year"], ctx.pmr_month))
 
 
 def previous_misses(ctx: Context, sentence: str) -> Iterator[Claim]:
@@ -165,7 +167,11 @@ def levels(ctx: Context, sentence: str) -> Iterator[Claim]:
     'a minimum of 96%'."""
     pattern = rf"\b(?P<level>Target|Minimum)(?:\s+Service\s+Level)?\s*(?:level\s*)?(?:\(|of\s+)(?P<value>{DECIMAL})\s?%"
     for m in re.finditer(pattern, ctx.text, IC):
-        if re.search(r"\b(?:below|above)\s+(?:minimum\s+)?$", ctx.text[: m.start()], IC):
+        if re.search(r"\b(?:below|above)\s+(?:its\s+|the\s+)?(?:minimum\s+)?$", ctx.text[: m.start()], IC) or (
+            m.group(0).rstrip().endswith("%")
+            and "(" in m.group(0)
+            and re.search(r"\bbelow\s+(?:its\s+|the\s+)?$", ctx.text[max(0, m.start() - 12) : m.start()], IC)
+        ):
             continue  # "below minimum target level of 54.80%": the figure, not the level
         quantity = m["level"].lower()
         yield from _for_subjects(ctx, sentence, m, quantity, float(m["value"]))
@@ -175,13 +181,13 @@ def values(ctx: Context, sentence: str) -> Iterator[Claim]:
     """A measure's figure: '54.80% in CSP N', 'at 98.32%', 'approximately 76%', 'up to 25%'; 'from 99.47%
     (met) the month before' is the month before's."""
     bounds = "|".join(sorted(list(BOUND) + list(APPROXIMATELY), key=len, reverse=True))
-    pattern = rf"(?:\b(?P<how>{bounds})\s+)?(?P<value>{DECIMAL})\s?%"
+    pattern = rf"(?:\b(?P<how>{bounds})\s+)?(?<![\d,.])(?P<value>{DECIMAL})\s?%"
     for m in re.finditer(pattern, ctx.text, IC):
         before = ctx.text[max(0, m.start() - 40) : m.start()].lower()
         after = ctx.text[m.end() : m.end() + 25].lower()
         # A level's figure ("a target of 99%") is the levels' claim, unless it says the figure was below it
         # ("below minimum target level of 54.80%"); a success rate or a share is not a measure's figure.
-        level = re.search(r"(service level|target|minimum|level)\s*[(:]?\s*(of\s+)?$", before)
+        level = re.search(r"(service level|targets?|minimum|level)\s*[(:]?\s*(of\s+)?$", before)
         if (
             (
                 level
@@ -191,6 +197,14 @@ def values(ctx: Context, sentence: str) -> Iterator[Claim]:
             )
             or re.search(r"(success rate|share|successfully)\s*[(:]?\s*(of\s+)?$", before)
             or re.match(r"\s*(success|successfully|of\b|share)", after)
+            # a level written before its word ("its 99% target"), a gap ("0.68% below target"), a level said
+            # with "is" ("the Target Service Level for CPM1 is 99%")
+            or re.match(r"\s*(target|minimum|service level|level|below|above|short|higher|lower|points?)\b", after)
+            or re.search(r"(target|minimum)(\s+service\s+level)?(\s+for\s+\S+)?\s+(is|was|of)\s*$", before)
+            # a movement, not a figure ("an improvement of 0.2%", "fell by 0.3%")
+            or re.search(
+                r"\b(?:improvement|increase|decrease|fall|rise|drop|change|gain|loss|up|down|by)\s+(?:of\s+)?$", before
+            )
         ):
             continue
         measure = ctx.measure_at(m.start(), sentence_wide=False)
@@ -246,13 +260,21 @@ def statuses(ctx: Context, sentence: str) -> Iterator[Claim]:
                 IC,
             ):
                 continue
+            if re.match(
+                r"\s+in\s+\S+\s+of\s+the\s+(?:last|past)\b|\s+in\s+(?:each|every|all)\b", ctx.text[m.end() :], IC
+            ):
+                continue  # "below target in 1 of the last 12 months": the window's verb, not this month's status
             yield from _for_subjects(ctx, sentence, m, "status", status)
 
 
 COUNTS = (
-    (r"\b(?P<n>{N})\s+(?:new\s+)?(?:Category\s+(?P<cat>[1-5])\s+)?Major\s+Incidents?\b", "major incidents"),
     (
-        r"\b(?P<n>{N})\s+(?:RDP\s+)?Incidents?\s+(?:were\s+|had\s+been\s+|have\s+been\s+)?(?:raised|opened)\b|\b(?P<n2>{N})\s+opened\b",
+        r"(?<!Category )(?<!Cat )\b(?P<n>{N})\s+(?:new\s+)?(?:Category\s+(?P<cat>[1-5])\s+)?Major\s+Incidents?\b",
+        "major incidents",
+    ),
+    (
+        r"(?<!Category )(?<!Cat )\b(?P<n>{N})\s+(?:RDP\s+)?Incidents?\s+(?:were\s+|had\s+been\s+|have\s+been\s+)?(?:raised|opened)\b"
+        r"|\b(?P<n2>{N})\s+opened\b",
         "incidents opened",
     ),
     (
@@ -263,10 +285,14 @@ COUNTS = (
         r"\b(?P<n>{N})\s+(?:(?:RDP\s+)?Incidents?\s+)?(?:remain(?:s|ed)?|still|are\s+still)\s+open\b",
         "incidents still open",
     ),
-    (r"\b(?P<n>{N})\s+changes\b", "changes implemented"),
+    (
+        r"(?<!the )(?<!of )\b(?P<n>{N})\s+changes\b(?!\s+(?:to|of|in\s+the|for\s+the|requested|proposed|planned)\b)",
+        "changes implemented",
+    ),
     (r"\b(?P<v>\d{{1,3}}(?:\.\d+)?)%\s+(?:success\s+rate|successfully)\b", "change success rate"),
     (
-        r"\b(?P<n>{N})\s+(?:open\s+|outstanding\s+)?Problem\s+tickets?\b|\b(?P<n2>{N})\s+(?:open|outstanding)\s+Problems\b",
+        r"\b(?P<n>{N})\s+(?:open|outstanding)\s+Problem\s+tickets?\b|\b(?P<n2>{N})\s+(?:open|outstanding)\s+Problems\b"
+        r"|\b(?P<n3>{N})\s+Problem\s+tickets?\s+(?:were|are|remain(?:ed)?)\s+(?:open|outstanding)\b",
         "open problem tickets",
     ),
 )
@@ -282,7 +308,10 @@ def counts(ctx: Context, sentence: str) -> Iterator[Claim]:
             if what == "change success rate":
                 claimed, tolerance = float(m["v"]), 0.5 * 10 ** (-len(m["v"].partition(".")[2]))
             else:
-                claimed, tolerance = number_value(m.groupdict().get("n") or m.groupdict().get("n2") or ""), 0.0
+                claimed, tolerance = (
+                    number_value(m.groupdict().get("n") or m.groupdict().get("n2") or m.groupdict().get("n3") or ""),
+                    0.0,
+                )
             if claimed is None:
                 continue
             if what.startswith("incidents") and not rdp and what != "incidents opened":
@@ -355,7 +384,11 @@ def directions(ctx: Context, sentence: str) -> Iterator[Claim]:
                     continue
                 seen.add(m.span("way"))
                 detail: dict = {}
-                since = re.search(rf"\bsince\s+(?:a\s+\w+\s+in\s+)?(?P<name>{MONTH})\s+(?P<year>\d{{4}})", clause, IC)
+                since = re.search(
+                    rf"\b(?:since|than)\s+(?:(?:a|the)\s+\w+\s+)?(?:in\s+)?(?P<name>{MONTH})\s+(?P<year>\d{{4}})",
+                    clause,
+                    IC,
+                )
                 if re.search(
                     r"\bin comparison with\b|\bcompared (?:with|to)\b(?! the previous month)|\bthan (?:the )?(?:levels?|end)\b",
                     clause,
@@ -413,7 +446,7 @@ def read_claims(text: str, vocabulary: Vocabulary, pmr_month: date) -> list[Clai
                     continue
                 found.append(claim)
                 taken.append((s, e))
-        out += sorted(dict.fromkeys(found), key=lambda c: c.span)
+        out += sorted((doubted(ctx, c) for c in dict.fromkeys(found)), key=lambda c: c.span)
         if ctx.measures:
             first = ctx.measures[0].value
             providers = tuple(dict.fromkeys(c.provider for c in found if c.measure == first and c.provider))

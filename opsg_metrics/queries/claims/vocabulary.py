@@ -58,7 +58,7 @@ def number_value(text: str) -> int | None:
     t = text.strip().lower().replace(",", "")
     t = re.sub(r"(?<=\d)(st|nd|rd|th)$", "", t)
     if t.isdigit():
-        return int(t)
+        return int(t) if len(t) <= 9 else None  # no run, window or count has more digits
     if t in UNITS:
         return UNITS[t]
     if t in TENS:

@@ -65,7 +65,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
 
-from opsg_metrics import sample
+from opsg_metrics import sample, words
 
 SEED = "opsg-metrics-stress-v1"
 FIRST_YEAR = 2001
@@ -107,20 +107,7 @@ BASE_DENOMINATOR = {
     "CSP S": 600_000,
 }
 
-MONTH_NAMES = [
-    "January",
-    "February",
-    "March",
-    "April",
-    "May",
-    "June",
-    "July",
-    "August",
-    "September",
-    "October",
-    "November",
-    "December",
-]
+MONTH_NAMES = list(words.MONTH_NAMES)
 
 CATALOGUE_COLUMNS = [
     "measure",

@@ -31,6 +31,7 @@ from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from pathlib import Path
 
+from opsg_metrics import words
 from opsg_metrics.words import reported_note
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
@@ -40,20 +41,7 @@ CATALOGUE_FILE = REPO_ROOT / "data" / "catalogue" / "measures.csv"
 SEED = "opsg-metrics-sample-v1"
 
 MONTHS = [f"{year}-{month:02d}" for year in range(2018, 2022) for month in range(1, 13)]
-MONTH_NAMES = [
-    "January",
-    "February",
-    "March",
-    "April",
-    "May",
-    "June",
-    "July",
-    "August",
-    "September",
-    "October",
-    "November",
-    "December",
-]
+MONTH_NAMES = list(words.MONTH_NAMES)
 END_OF_DATA = datetime(2021, 12, 31, 23, 59)
 
 CSPS = ["CSP N", "CSP C", "CSP S"]

@@ -11,6 +11,11 @@ from datetime import date
 
 # ------------------------------------------------------------------ months
 
+MONTH_NAMES = (
+    "January", "February", "March", "April", "May", "June", "July", "August", "September", "October",
+    "November", "December",
+)  # fmt: skip
+
 
 def month_label(day: date) -> str:
     """'January 2019', as OPSG writes a month."""

@@ -26,26 +26,7 @@ ORDINAL_WORD = "|".join(sorted(ORDINALS, key=len, reverse=True))
 NUMBER = rf"(?:\d{{1,3}}(?:,\d{{3}})+|\d+|(?:{NUMBER_WORD})(?:-(?:{NUMBER_WORD}))?)"
 ORDINAL = rf"(?:\d+(?:st|nd|rd|th)|(?:(?:{NUMBER_WORD})-)?(?:{ORDINAL_WORD}))"
 
-MONTH_NAMES = {
-    m.lower(): i
-    for i, m in enumerate(
-        [
-            "January",
-            "February",
-            "March",
-            "April",
-            "May",
-            "June",
-            "July",
-            "August",
-            "September",
-            "October",
-            "November",
-            "December",
-        ],
-        start=1,
-    )
-}
+MONTH_NAMES = {m.lower(): i for i, m in enumerate(words.MONTH_NAMES, start=1)}
 MONTH_NAMES.update({name[:3]: i for name, i in list(MONTH_NAMES.items())})
 MONTH_NAMES["sept"] = 9
 MONTH = r"(?:January|February|March|April|May|June|July|August|September|October|November|December|Jan|Feb|Mar|Apr|Jun|Jul|Aug|Sept|Sep|Oct|Nov|Dec)"

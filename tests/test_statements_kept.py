@@ -68,6 +68,10 @@ def test_kept_statements_the_record_does_not_bear_out_are_shown_beside_their_fig
     assert said.text in quality
     trend = trend_data(con, "CPM1", ["DCC"], date(2019, 5, 1), APRIL)
     assert said.text in trend.said
+    from opsg_metrics.render.charts.views import view_of
+
+    points = view_of(trend).data.figures.set_index(["provider", "month_iso"])
+    assert said.text in points.loc[("DCC", "2020-04-01"), "note_text"]  # the April 2020 point's tooltip
     cells = overview.matrix_cells(con, APRIL, window=12).set_index(["measure", "provider"])
     assert said.text in cells.loc[("CPM1", "DCC"), "tooltip"]
 

@@ -128,6 +128,7 @@ class TrendData:
     provenance: Provenance
     pmr_month: date
     said: tuple[str, ...] = ()  # where the minutes said otherwise than the record (queries/minutes, kept)
+    said_at: tuple[tuple[str, date, str], ...] = ()  # the same, by (provider, month): the points' tooltips
 
     @property
     def providers(self) -> list[str]:
@@ -158,12 +159,16 @@ def trend_data(
     # The tooltips and subtitles state each figure's run and window, which reach back before `start`.
     # Where the minutes said otherwise: the reference statements, and those kept, of these series and months.
     stated = kept.said(con, measures=[measure], providers=shown, start=start, end=end)
-    said = tuple(d.text for d in minutes.differences(rows)) + tuple(k.text for k in stated)
+    differences = minutes.differences(rows)
+    said = tuple(d.text for d in differences) + tuple(k.text for k in stated)
+    said_at = tuple((d.statement.provider, d.statement.month, d.text) for d in differences) + tuple(
+        (k.provider, k.month, k.text) for k in stated if k.provider
+    )
     origin = provenance(
         con,
         set(frame_source_ids(rows, incidents, notes)) | history_source_ids(con, rows) | {k.source_id for k in stated},
     )
-    return TrendData(measure, rows, incidents, notes, origin, end, said)
+    return TrendData(measure, rows, incidents, notes, origin, end, said, said_at)
 
 
 def figures_table(rows: pd.DataFrame) -> pd.DataFrame:

@@ -115,9 +115,11 @@ def trend_layers_data(
     *,
     incidents: pd.DataFrame | None = None,
     annotations: pd.DataFrame | None = None,
+    said_at: tuple = (),
 ) -> Annotated:
     """Prepare one measure's chart data from status rows (status.status_table columns) for
-    one or more providers over a range of months."""
+    one or more providers over a range of months; `said_at` ((provider, month, text)): where the minutes
+    said otherwise, added to that point's note."""
     if rows.empty:
         raise ValueError("no figures to chart")
     if rows["measure"].nunique() != 1:
@@ -138,7 +140,17 @@ def trend_layers_data(
         numerator_text=[_number(v) for v in rows["numerator"]],
         denominator_text=[_number(v) for v in rows["denominator"]],
         source_text=rows["source"].fillna(""),
-        note_text=rows["note"].fillna(""),
+        note_text=[
+            " · ".join(
+                t
+                for t in (
+                    note if isinstance(note, str) else "",
+                    *(text for p, m, text in said_at if p == provider and m == pd.Timestamp(month).date()),
+                )
+                if t
+            )
+            for note, provider, month in zip(rows["note"], rows["provider"], rows["month"])
+        ],
     )
     # A line breaks at a month without a figure: each stretch between gaps is its own segment.
     frame["segment"] = frame.groupby("provider")["value"].transform(lambda v: v.isna().cumsum())

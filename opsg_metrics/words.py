@@ -228,15 +228,23 @@ def trend_title(measure: str, latest: list[tuple[str, str, int, int]], month: da
     if below_min:
         run = max(m for _, m in below_min)
         how = f"for {months(run)}" if run > 1 else f"in {month_label(month)}"
-        return f"{measure} below minimum in {providers_text([p for p, _ in below_min])} {how}"
+        return f"{measure} below minimum {places([p for p, _ in below_min])} {how}"
     if below:
         run = max(r for _, r in below)
         how = f"for {months(run)}" if run > 1 else f"in {month_label(month)}"
-        return f"{measure} below target in {providers_text([p for p, _ in below])} {how}"
+        return f"{measure} below target {places([p for p, _ in below])} {how}"
     if latest and all(status == "met" for _, status, _, _ in latest):
-        where = "every region shown" if len(latest) > 1 else latest[0][0]
-        return f"{measure} met its target in {where} in {month_label(month)}"
-    return f"{measure} in {providers_text([p for p, *_ in latest])}"
+        where = "in every region shown" if len(latest) > 1 else places([latest[0][0]])
+        return f"{measure} met its target {where} in {month_label(month)}"
+    return f"{measure} {places([p for p, *_ in latest])}"
+
+
+def places(providers: list[str]) -> str:
+    """Where figures are, as OPSG says it: 'overall', 'in CSP N', 'overall and in CSP N and CSP C&S'."""
+    names = list(dict.fromkeys(providers))
+    rest = [p for p in names if p != "DCC"]
+    said = (["overall"] if "DCC" in names else []) + ([f"in {providers_text(rest)}"] if rest else [])
+    return " and ".join(said)
 
 
 def who(measure: str, provider: str) -> str:

@@ -765,3 +765,21 @@ def test_many_cpms_below_target_make_a_short_headline(catalogue_db):
     text = finding(summary.build_summary(catalogue_db, date(2018, 1, 1)), "headline").text
     assert text.startswith("In January 2018 10 Code Performance Measure figures were below target: ")
     assert "and 3 more." in text and len(text.split()) <= 160
+
+
+def test_a_trend_title_names_the_overall_figure_as_the_summary_does():
+    from opsg_metrics import words
+
+    april = date(2020, 4, 1)
+    assert (
+        words.trend_title("CPM1", [("DCC", "below_target", 16, 0)], april) == "CPM1 below target overall for 16 months"
+    )
+    assert (
+        words.trend_title("CPM1", [("DCC", "below_target", 16, 0), ("CSP N", "below_target", 16, 0)], april)
+        == "CPM1 below target overall and in CSP N for 16 months"
+    )
+    assert (
+        words.trend_title("PM2", [("CSP N", "below_minimum", 21, 18)], april)
+        == "PM2 below minimum in CSP N for 18 months"
+    )
+    assert words.trend_title("CPM2", [("DCC", "met", 0, 0)], april) == "CPM2 met its target overall in April 2020"

@@ -61,6 +61,16 @@ UNFILTERED = ("providers", "measures", "service_levels", "service_levels_in_forc
 # Kinds of source whose rows are not in the fact tables (admitted whenever their marking is).
 CATALOGUE_KIND = "catalogue"
 STATEMENTS_KIND = "statements"
+# The review record (schema.sql, migration 11): each row carries its own marking. table -> the key of its
+# current view (the latest row per key is current), or None for a table whose every row stands.
+RECORD = {
+    "meetings": ("meeting_id",),
+    "actions": ("action_id",),
+    "action_targets": None,
+    "action_statuses": None,
+    "decisions": None,
+    "commentary": ("month", "measure", "provider"),
+}
 
 
 def admitted(level: str) -> tuple[str, ...]:
@@ -138,11 +148,13 @@ JOIN main.measures AS s
   OR (a.scope = 'series' AND a.measure = s.measure AND a.provider = s.provider);"""
 
 
-def _sources_view(level: str) -> str:
-    """A level's sources: the admitted ones that changed something at it, loaded the catalogue or stated."""
+def _sources_view(level: str, record: bool = False) -> str:
+    """A level's sources: the admitted ones that changed something at it, loaded the catalogue or stated
+    (and, once the review record exists, gave rows of it the level admits)."""
     schema = schema_of(level)
     marks = ", ".join(f"'{c}'" for c in admitted(level))
-    changed = " UNION ".join(f"SELECT DISTINCT source_id FROM {schema}.{table}" for table in FACTS)
+    tables = [*FACTS, *(RECORD if record else ())]
+    changed = " UNION ".join(f"SELECT DISTINCT source_id FROM {schema}.{table}" for table in tables)
     return f"""CREATE OR REPLACE VIEW {schema}.sources AS
 SELECT * FROM main.sources
 WHERE classification IN ({marks})
@@ -161,6 +173,33 @@ def statements_sql() -> str:
             f"WHERE source_id IN (SELECT source_id FROM main.sources WHERE classification IN ({marks}));"
         )
         sql.append(_sources_view(level))
+    return "\n".join(sql)
+
+
+def _record_current(schema: str) -> list[str]:
+    """The current views of the review record in a schema: the latest row (by record_id) per key."""
+    return [
+        f"CREATE OR REPLACE VIEW {schema}.current_{table} AS SELECT * FROM {schema}.{table} "
+        f"QUALIFY row_number() OVER (PARTITION BY {', '.join(key)} ORDER BY record_id DESC) = 1;"
+        for table, key in RECORD.items()
+        if key
+    ]
+
+
+def record_sql() -> str:
+    """Each level's view of the review record (the rows marked at what it admits), the current views of
+    every schema, and each level's sources view again, admitting the record's files (a migration runs it;
+    safe to run again)."""
+    sql = _record_current("main")
+    for level in ORDER[:-1]:
+        schema = schema_of(level)
+        marks = ", ".join(f"'{c}'" for c in admitted(level))
+        sql += [
+            f"CREATE OR REPLACE VIEW {schema}.{table} AS SELECT * FROM main.{table} WHERE classification IN ({marks});"
+            for table in RECORD
+        ]
+        sql += _record_current(schema)
+        sql.append(_sources_view(level, record=True))
     return "\n".join(sql)
 
 

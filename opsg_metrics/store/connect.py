@@ -55,7 +55,11 @@ def load_migrations(schema_text: str | None = None) -> list[Migration]:
 def _generated() -> dict[int, tuple[str, object]]:
     from opsg_metrics.store import clearance
 
-    return {8: ("clearance_views", clearance.schema_sql), 10: ("statement_views", clearance.statements_sql)}
+    return {
+        8: ("clearance_views", clearance.schema_sql),
+        10: ("statement_views", clearance.statements_sql),
+        12: ("record_views", clearance.record_sql),
+    }
 
 
 def all_migrations() -> list[Migration]:
@@ -276,13 +280,22 @@ def connect(path: str | os.PathLike | None = None, *, read_only: bool = False) -
     return con
 
 
-def data_version(con: duckdb.DuckDBPyConnection) -> tuple[int, int]:
-    """Changes whenever data is loaded: a cache key for derived results."""
+def data_version(con: duckdb.DuckDBPyConnection) -> tuple[int, int, int]:
+    """Changes whenever data is loaded or the review record written: a cache key for derived results."""
+    record = " UNION ALL ".join(f"SELECT max(record_id) AS r FROM {table}" for table in clearance_record_tables())
     return tuple(
         con.execute(
-            "SELECT (SELECT coalesce(max(ingest_id), 0) FROM ingest_log), (SELECT count(*) FROM service_levels)"
+            "SELECT (SELECT coalesce(max(ingest_id), 0) FROM ingest_log), (SELECT count(*) FROM service_levels), "
+            f"(SELECT coalesce(max(r), 0) FROM ({record}))"
         ).fetchall()[0]
     )
+
+
+def clearance_record_tables() -> tuple[str, ...]:
+    """The review record's tables (store/clearance.py keeps the list)."""
+    from opsg_metrics.store import clearance
+
+    return tuple(clearance.RECORD)
 
 
 def frame(con: duckdb.DuckDBPyConnection, sql: str, params: dict | list | None = None) -> pd.DataFrame:

@@ -355,3 +355,102 @@ CREATE TABLE statements (
 -- migration: 10 statement_views
 -- Generated: store/clearance.py writes this migration's SQL (each level's view of the statements, and its
 -- sources view again, now admitting the sources of statements).
+
+-- migration: 11 review_record
+-- The record of the review beside the figures (store/record.py writes it, queries/record.py reads it):
+-- meetings, actions with every target date and status they had, decisions and commentary. Nothing is
+-- updated or deleted: an edit is a new row, the current one is the latest (by record_id, the order of
+-- writing, one sequence for the whole record). Every row carries its own marking (a file's rows the
+-- file's; a row written in the app the one its writer gave), and each clearance level reads only the rows
+-- it admits (migration 12). source_id is the file a row came from, NULL for a row written in the app.
+CREATE SEQUENCE record_id_seq START 1;
+CREATE TABLE meetings (
+    record_id       INTEGER PRIMARY KEY DEFAULT nextval('record_id_seq'),
+    meeting_id      VARCHAR NOT NULL,           -- OPSG_28, OPSG_28x, OPSG_33xx
+    date            DATE NOT NULL,
+    kind            VARCHAR NOT NULL CHECK (kind IN ('main', 'reporting')),
+    pmr_month       DATE NOT NULL,              -- the PMR month the meeting reviews
+    classification  VARCHAR NOT NULL CHECK (classification IN ('white', 'white-no-publish', 'green', 'amber', 'red')),
+    written_by      VARCHAR NOT NULL DEFAULT '',
+    written_at      TIMESTAMP NOT NULL DEFAULT current_localtimestamp(),
+    source_id       INTEGER REFERENCES sources (source_id),
+    source_row      INTEGER
+);
+
+CREATE TABLE actions (                          -- what an action is: each edit of its words or links a row
+    record_id       INTEGER PRIMARY KEY DEFAULT nextval('record_id_seq'),
+    action_id       VARCHAR NOT NULL,           -- 'OPSG 28/04'
+    text            VARCHAR NOT NULL,
+    owner           VARCHAR NOT NULL,
+    raised_meeting  VARCHAR NOT NULL,
+    raised_on       DATE NOT NULL,
+    measures        VARCHAR[] NOT NULL DEFAULT [],
+    providers       VARCHAR[] NOT NULL DEFAULT [],
+    incidents       VARCHAR[] NOT NULL DEFAULT [],
+    note            VARCHAR NOT NULL DEFAULT '',
+    classification  VARCHAR NOT NULL CHECK (classification IN ('white', 'white-no-publish', 'green', 'amber', 'red')),
+    written_by      VARCHAR NOT NULL DEFAULT '',
+    written_at      TIMESTAMP NOT NULL DEFAULT current_localtimestamp(),
+    source_id       INTEGER REFERENCES sources (source_id),
+    source_row      INTEGER
+);
+
+CREATE TABLE action_targets (                   -- every target date an action had, and why it moved
+    record_id       INTEGER PRIMARY KEY DEFAULT nextval('record_id_seq'),
+    action_id       VARCHAR NOT NULL,
+    target_date     DATE NOT NULL,
+    set_on          DATE NOT NULL,
+    why             VARCHAR NOT NULL DEFAULT '',
+    classification  VARCHAR NOT NULL CHECK (classification IN ('white', 'white-no-publish', 'green', 'amber', 'red')),
+    written_by      VARCHAR NOT NULL DEFAULT '',
+    written_at      TIMESTAMP NOT NULL DEFAULT current_localtimestamp(),
+    source_id       INTEGER REFERENCES sources (source_id),
+    source_row      INTEGER
+);
+
+CREATE TABLE action_statuses (                  -- every status an action had: open, closed, reopened
+    record_id       INTEGER PRIMARY KEY DEFAULT nextval('record_id_seq'),
+    action_id       VARCHAR NOT NULL,
+    status          VARCHAR NOT NULL CHECK (status IN ('open', 'closed', 'reopened')),
+    changed_on      DATE NOT NULL,
+    why             VARCHAR NOT NULL DEFAULT '',
+    classification  VARCHAR NOT NULL CHECK (classification IN ('white', 'white-no-publish', 'green', 'amber', 'red')),
+    written_by      VARCHAR NOT NULL DEFAULT '',
+    written_at      TIMESTAMP NOT NULL DEFAULT current_localtimestamp(),
+    source_id       INTEGER REFERENCES sources (source_id),
+    source_row      INTEGER
+);
+
+CREATE TABLE decisions (
+    record_id       INTEGER PRIMARY KEY DEFAULT nextval('record_id_seq'),
+    meeting_id      VARCHAR NOT NULL,
+    item            VARCHAR NOT NULL,           -- the agenda item: '4', '4.2', 'PMR'
+    verb            VARCHAR NOT NULL CHECK (verb IN ('AGREED', 'NOTED', 'DISCUSSED', 'IDENTIFIED', 'APPROVED')),
+    text            VARCHAR NOT NULL,
+    measure         VARCHAR,
+    provider        VARCHAR,
+    action_id       VARCHAR,
+    classification  VARCHAR NOT NULL CHECK (classification IN ('white', 'white-no-publish', 'green', 'amber', 'red')),
+    written_by      VARCHAR NOT NULL DEFAULT '',
+    written_at      TIMESTAMP NOT NULL DEFAULT current_localtimestamp(),
+    source_id       INTEGER REFERENCES sources (source_id),
+    source_row      INTEGER
+);
+
+CREATE TABLE commentary (                       -- each version a row; the latest per month, measure, provider is current
+    record_id       INTEGER PRIMARY KEY DEFAULT nextval('record_id_seq'),
+    month           DATE NOT NULL,
+    measure         VARCHAR,                    -- NULL: on the PMR month overall
+    provider        VARCHAR,
+    text            VARCHAR NOT NULL,
+    author          VARCHAR NOT NULL,
+    classification  VARCHAR NOT NULL CHECK (classification IN ('white', 'white-no-publish', 'green', 'amber', 'red')),
+    written_by      VARCHAR NOT NULL DEFAULT '',
+    written_at      TIMESTAMP NOT NULL DEFAULT current_localtimestamp(),
+    source_id       INTEGER REFERENCES sources (source_id),
+    source_row      INTEGER
+);
+
+-- migration: 12 record_views
+-- Generated: store/clearance.py writes this migration's SQL (each level's view of the review record: the
+-- rows marked at what it admits; the current views; its sources view again, admitting the record's files).

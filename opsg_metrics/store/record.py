@@ -1,0 +1,542 @@
+"""Writing the review record: meetings, actions (their target dates and statuses), decisions and commentary
+(schema.sql, migration 11). Nothing is updated or deleted: every write adds rows, and the latest is current.
+
+Every write is one transaction with its entry in the audit log: a write that dies half-way leaves nothing.
+An edit names the version its writer opened (`based_on`, the record id `version_of` gave): when someone
+else saved since, the write is refused with a `RecordConflict` that holds both texts, and nothing changes.
+The check and the write hold one lock, so two saves of one process (the app's sessions) cannot both pass it.
+
+The checks of each value are here, once: a file's rows (ingest/record.py) and the app's forms pass them.
+"""
+
+from __future__ import annotations
+
+import functools
+import threading
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import date, datetime
+from typing import Any
+
+import duckdb
+
+from opsg_metrics.store import people
+from opsg_metrics.store.classification import ORDER as CLASSIFICATIONS
+from opsg_metrics.store.clearance import admitted, level_of
+from opsg_metrics.store.errors import OpsgError
+from opsg_metrics.store.text import identifier_problem, person_name, printable, quote, unprintable_problem
+
+MEETING_KINDS = ("main", "reporting")
+STATUSES = ("open", "closed", "reopened")
+VERBS = ("AGREED", "NOTED", "DISCUSSED", "IDENTIFIED", "APPROVED")
+MAX_ID = 40
+MAX_LINE = 500  # an owner, an item, a reason
+MAX_TEXT = 5_000  # an action's, a decision's or a commentary's words
+_LOCK = threading.RLock()
+_HELD = threading.local()  # how deep this thread is in a write of the record
+
+
+class RecordConflict(OpsgError):
+    """A save refused: someone saved the same record since its writer opened it."""
+
+    def __init__(self, who: str, when: datetime, theirs: str, yours: str) -> None:
+        self.who, self.when, self.theirs, self.yours = who, when, theirs, yours
+        super().__init__(
+            f"changed by {who or 'someone'} at {when:%H:%M on %d %b %Y} since you opened it; "
+            "nothing was saved: read their text beside yours and save again"
+        )
+
+
+def identifier(value: str, what: str) -> str:
+    """An id (a meeting's, an action's): printable ASCII on one line, at most MAX_ID characters."""
+    value = (value or "").strip()
+    if not value:
+        raise OpsgError(f"{what} is empty")
+    if problem := identifier_problem(value, what):
+        raise OpsgError(problem)
+    if "\t" in value or len(value) > MAX_ID:
+        raise OpsgError(f"{what} {quote(value)} must be one line of at most {MAX_ID} characters")
+    return value
+
+
+def words_of(value: str, what: str, *, limit: int = MAX_TEXT, lines: bool = True, empty: bool = False) -> str:
+    """Text someone wrote: printable (line breaks only where `lines`), trimmed, within `limit`."""
+    value = (value or "").replace("\r\n", "\n").strip()
+    if not value and not empty:
+        raise OpsgError(f"{what} is empty")
+    if problem := unprintable_problem(value):
+        raise OpsgError(f"{what}: {problem}")
+    if not lines and any(c in value for c in "\n\r\t"):
+        raise OpsgError(f"{what} holds a line break or a tab; give it on one line")
+    if len(value) > limit:
+        raise OpsgError(f"{what} is {len(value):,} characters; at most {limit:,}")
+    return printable(value)
+
+
+def choice(value: str, allowed: Iterable[str], what: str) -> str:
+    allowed = tuple(allowed)
+    if value not in allowed:
+        raise OpsgError(f"unknown {what} {quote(str(value))} (use {', '.join(allowed)})")
+    return value
+
+
+def marking(con: duckdb.DuckDBPyConnection, classification: str, level: str | None = None) -> str:
+    """The marking a row is written with: a known one the writer's connection admits (a person cannot write
+    what they could not read back); `level`: the connection's, when known."""
+    choice(classification, CLASSIFICATIONS, "classification")
+    level = level or level_of(con)
+    if classification not in admitted(level):
+        raise OpsgError(f"cannot write a record marked {classification}: it is above your clearance ({level})")
+    return classification
+
+
+@dataclass(frozen=True)
+class Written:
+    """What a write did: 'saved' (rows added) or 'unchanged' (the record already said it)."""
+
+    outcome: str
+    record_id: int | None = None
+    rows: int = 0
+
+
+UNCHANGED = Written("unchanged")
+
+
+@contextmanager
+def transaction(con: duckdb.DuckDBPyConnection) -> Iterator[None]:
+    """One write of the record: the lock held, one transaction, rolled back on any error. Inside another
+    (a file's load writes many rows in one), it is that one."""
+    with _LOCK:
+        depth = getattr(_HELD, "depth", 0)
+        if depth:
+            _HELD.depth = depth + 1
+            try:
+                yield
+            finally:
+                _HELD.depth = depth
+            return
+        con.execute("BEGIN TRANSACTION")
+        _HELD.depth = 1
+        try:
+            yield
+            con.execute("COMMIT")
+        except BaseException:
+            con.execute("ROLLBACK")
+            raise
+        finally:
+            _HELD.depth = 0
+
+
+def _one_write(write: Callable[..., Written]) -> Callable[..., Written]:
+    """A write of the record as one transaction (see `transaction`)."""
+
+    @functools.wraps(write)
+    def written(con: duckdb.DuckDBPyConnection, *args: Any, **kwargs: Any) -> Written:
+        with transaction(con):
+            return write(con, *args, **kwargs)
+
+    return written
+
+
+def _insert(con: duckdb.DuckDBPyConnection, table: str, row: dict) -> int:
+    names = ", ".join(row)
+    marks = ", ".join("?" for _ in row)
+    return con.execute(
+        f"INSERT INTO main.{table} ({names}) VALUES ({marks}) RETURNING record_id", list(row.values())
+    ).fetchall()[0][0]
+
+
+class Batch:
+    """A file's many writes of actions and commentary at once (ingest/record.py): their current state read
+    once, kept as the rows are written, and the rows inserted together by `flush`, in the load's
+    transaction. Each row is decided by the same write functions as a single save."""
+
+    def __init__(self, con: duckdb.DuckDBPyConnection) -> None:
+        self.con, self.level = con, level_of(con)
+        self.rows: dict[str, list[dict]] = {}
+        words = con.execute(
+            """SELECT action_id, text, owner, raised_meeting, raised_on, measures, providers, incidents, note,
+                      classification FROM actions
+               QUALIFY row_number() OVER (PARTITION BY action_id ORDER BY record_id DESC) = 1"""
+        ).fetchall()
+        latest = {
+            table: dict(
+                con.execute(
+                    f"SELECT action_id, {column} FROM {table} "
+                    "QUALIFY row_number() OVER (PARTITION BY action_id ORDER BY record_id DESC) = 1"
+                ).fetchall()
+            )
+            for table, column in (("action_targets", "target_date"), ("action_statuses", "status"))
+        }
+        held = {row[0]: row[1:] for row in words}
+        self.actions = {
+            a: (held.get(a), latest["action_targets"].get(a), latest["action_statuses"].get(a))
+            for a in {*held, *latest["action_targets"], *latest["action_statuses"]}
+        }
+        self.commentary = {
+            (m, me, p): (t, c)
+            for m, me, p, t, c in con.execute(
+                "SELECT month, measure, provider, text, classification FROM current_commentary"
+            ).fetchall()
+        }
+
+    def add(self, table: str, row: dict) -> None:
+        self.rows.setdefault(table, []).append(row)
+
+    def flush(self) -> None:
+        """Insert the rows collected, each table's in the order they were written."""
+        import pyarrow as pa
+
+        for table, rows in self.rows.items():
+            names = list(dict.fromkeys(name for row in rows for name in row))
+            frame = pa.Table.from_pylist([{name: row.get(name) for name in names} for row in rows])
+            self.con.register("record_batch_rows", frame)
+            try:
+                columns = ", ".join(names)
+                self.con.execute(f"INSERT INTO main.{table} ({columns}) SELECT {columns} FROM record_batch_rows")
+            finally:
+                self.con.unregister("record_batch_rows")
+        self.rows = {}
+
+
+def _write_row(con: duckdb.DuckDBPyConnection, batch: Batch | None, table: str, row: dict) -> int | None:
+    """Insert one row now (its record id), or add it to a file's batch (None)."""
+    if batch is None:
+        return _insert(con, table, row)
+    batch.add(table, row)
+    return None
+
+
+def version_of(con: duckdb.DuckDBPyConnection, table: str, key: dict) -> int | None:
+    """The latest record id of one record as the connection's level sees it (None: none yet); an action's
+    takes in its target dates and statuses. An edit passes it back as `based_on`."""
+    if table == "actions":
+        rows = con.execute(
+            """SELECT max(record_id) FROM (SELECT record_id, action_id FROM actions UNION ALL
+               SELECT record_id, action_id FROM action_targets UNION ALL
+               SELECT record_id, action_id FROM action_statuses) WHERE action_id = ?""",
+            [key["action_id"]],
+        ).fetchall()
+    else:
+        where = " AND ".join(f"{k} IS NOT DISTINCT FROM ?" for k in key)
+        rows = con.execute(f"SELECT max(record_id) FROM {table} WHERE {where}", list(key.values())).fetchall()
+    return rows[0][0]
+
+
+def _check_version(con: duckdb.DuckDBPyConnection, table: str, key: dict, based_on: int | None, yours: str) -> None:
+    latest = version_of(con, table, key)
+    if latest == based_on:
+        return
+    source = "commentary" if table == "commentary" else "actions"
+    rows = con.execute(
+        f"""SELECT coalesce(nullif(written_by, ''), {"author" if table == "commentary" else "owner"}), written_at,
+                   text FROM {source} WHERE {
+            "action_id = ?" if table == "actions" else " AND ".join(f"{k} IS NOT DISTINCT FROM ?" for k in key)
+        }
+            ORDER BY record_id DESC LIMIT 1""",
+        [key["action_id"]] if table == "actions" else list(key.values()),
+    ).fetchall()
+    changed = con.execute(
+        """SELECT written_by, written_at FROM (SELECT record_id, action_id, written_by, written_at FROM actions
+           UNION ALL SELECT record_id, action_id, written_by, written_at FROM action_targets UNION ALL
+           SELECT record_id, action_id, written_by, written_at FROM action_statuses) WHERE record_id = ?""",
+        [latest],
+    ).fetchall()
+    who, when, theirs = rows[0] if rows else ("", datetime.now(), "")
+    if table == "actions" and changed:
+        who, when = changed[0]
+    raise RecordConflict(who, when, theirs, yours)
+
+
+# ------------------------------------------------------------------ meetings
+
+
+@_one_write
+def add_meeting(
+    con: duckdb.DuckDBPyConnection,
+    meeting_id: str,
+    *,
+    on: date,
+    kind: str,
+    pmr_month: date,
+    classification: str,
+    by: str,
+    source: tuple[int, int] | None = None,
+    audit: bool = True,
+) -> Written:
+    """Record a meeting (or a change to one: a new row); unchanged when the record already says it."""
+    meeting_id = identifier(meeting_id, "a meeting id")
+    choice(kind, MEETING_KINDS, "meeting kind")
+    marking(con, classification)
+    pmr_month = pmr_month.replace(day=1)
+    same = con.execute(
+        "SELECT count(*) FROM current_meetings WHERE meeting_id = ? AND date = ? AND kind = ? AND pmr_month = ?"
+        " AND classification = ?",
+        [meeting_id, on, kind, pmr_month, classification],
+    ).fetchall()[0][0]
+    if same:
+        return UNCHANGED
+    row = {"meeting_id": meeting_id, "date": on, "kind": kind, "pmr_month": pmr_month}
+    record_id = _insert(con, "meetings", row | _by(by, classification, source))
+    if audit:
+        people.record(con, by, "record", f"meeting {meeting_id}", month=pmr_month, classification=classification)
+    return Written("saved", record_id, 1)
+
+
+def _by(by: str, classification: str, source: tuple[int, int] | None) -> dict:
+    row = {"classification": classification, "written_by": person_name(by)}
+    if source:
+        row |= {"source_id": source[0], "source_row": source[1]}
+    return row
+
+
+# ------------------------------------------------------------------ actions
+
+
+@dataclass(frozen=True)
+class Action:
+    """What an action says (its words, owner and links); its target dates and statuses are kept apart."""
+
+    action_id: str
+    text: str
+    owner: str
+    raised_meeting: str
+    raised_on: date
+    measures: tuple[str, ...] = ()
+    providers: tuple[str, ...] = ()
+    incidents: tuple[str, ...] = ()
+    note: str = ""
+
+    def checked(self) -> Action:
+        return Action(
+            identifier(self.action_id, "an action id"),
+            words_of(self.text, "the action's text"),
+            words_of(self.owner, "the owner", limit=MAX_LINE, lines=False),
+            identifier(self.raised_meeting, "the meeting it was raised at"),
+            self.raised_on,
+            tuple(dict.fromkeys(identifier(m, "a measure") for m in self.measures)),
+            tuple(dict.fromkeys(identifier(p, "a provider") for p in self.providers)),
+            tuple(dict.fromkeys(identifier(i, "an incident id") for i in self.incidents)),
+            words_of(self.note, "the note", empty=True),
+        )
+
+
+def current_state(con: duckdb.DuckDBPyConnection, action_id: str) -> tuple[tuple | None, date | None, str | None]:
+    """An action as the connection's level holds it: (its current row's words and links, its latest target
+    date, its latest status); Nones for an action it does not hold."""
+    # One query (a file's load asks it for every row): the current words, the latest target and status.
+    found = con.execute(
+        """SELECT (SELECT [text, owner, raised_meeting, raised_on::VARCHAR, classification, note]
+                   FROM actions WHERE action_id = $id ORDER BY record_id DESC LIMIT 1),
+                  (SELECT [measures::VARCHAR[], providers, incidents] FROM actions WHERE action_id = $id
+                   ORDER BY record_id DESC LIMIT 1),
+                  (SELECT target_date FROM action_targets WHERE action_id = $id ORDER BY record_id DESC LIMIT 1),
+                  (SELECT status FROM action_statuses WHERE action_id = $id ORDER BY record_id DESC LIMIT 1)""",
+        {"id": action_id},
+    ).fetchall()[0]
+    words, links, target, status = found
+    if words is None:
+        return None, target, status
+    text, owner, meeting, raised_on, classification, note = words
+    held = (text, owner, meeting, date.fromisoformat(raised_on), *links, note, classification)
+    return held, target, status
+
+
+@_one_write
+def save_action(
+    con: duckdb.DuckDBPyConnection,
+    action: Action,
+    *,
+    target_date: date | None = None,
+    status: str | None = None,
+    on: date | None = None,
+    why: str = "",
+    closed_on: date | None = None,
+    classification: str,
+    by: str,
+    based_on: int | None = None,
+    check_version: bool = True,
+    source: tuple[int, int] | None = None,
+    audit: bool = True,
+    batch: Batch | None = None,
+) -> Written:
+    """Record an action, or what changed in one: its words and links (a new row), a target date other than
+    its latest (a revision, with `why`, set `on`), a status other than its latest (open after closed is
+    'reopened'; closed on `closed_on`). Unchanged when the record already says all of it. `based_on` is the
+    version the writer opened (None for a new action); another is a RecordConflict."""
+    action = action.checked()
+    marking(con, classification, batch.level if batch else None)
+    why = words_of(why, "the reason", limit=MAX_LINE, lines=False, empty=True)
+    on = on or date.today()
+    if status is not None:
+        choice(status, STATUSES, "status")
+    if check_version:
+        _check_version(con, "actions", {"action_id": action.action_id}, based_on, action.text)
+    held, latest_target, latest_status = (
+        batch.actions.get(action.action_id, (None, None, None)) if batch else current_state(con, action.action_id)
+    )
+    if held is None and target_date is None:
+        raise OpsgError(f"action {action.action_id} is new: give its target date")
+    rows, first = 0, None
+    words = (
+        action.text,
+        action.owner,
+        action.raised_meeting,
+        action.raised_on,
+        list(action.measures),
+        list(action.providers),
+        list(action.incidents),
+        action.note,
+        classification,
+    )
+    if held is None or tuple(held[:4]) + tuple(list(x) for x in held[4:7]) + tuple(held[7:]) != words:
+        row = {
+            "action_id": action.action_id,
+            "text": action.text,
+            "owner": action.owner,
+            "raised_meeting": action.raised_meeting,
+            "raised_on": action.raised_on,
+            "measures": list(action.measures),
+            "providers": list(action.providers),
+            "incidents": list(action.incidents),
+            "note": action.note,
+        }
+        first = _write_row(con, batch, "actions", row | _by(by, classification, source))
+        rows += 1
+    if target_date is not None and target_date != latest_target:
+        set_on = action.raised_on if latest_target is None else on
+        reason = why or ("as raised" if latest_target is None else "")
+        row = {"action_id": action.action_id, "target_date": target_date, "set_on": set_on, "why": reason}
+        record_id = _write_row(con, batch, "action_targets", row | _by(by, classification, source))
+        latest_target = target_date
+        first = first or record_id
+        rows += 1
+    if latest_status is None and status is None:
+        status = "open"
+    if status is not None:
+        was_closed = latest_status == "closed"
+        wanted = "closed" if status == "closed" else ("reopened" if was_closed else "open")
+        if latest_status is None or (wanted == "closed") != was_closed:
+            changed_on = (
+                (closed_on or on) if wanted == "closed" else (action.raised_on if latest_status is None else on)
+            )
+            reason = why if latest_status is not None else ""
+            row = {"action_id": action.action_id, "status": wanted, "changed_on": changed_on, "why": reason}
+            record_id = _write_row(con, batch, "action_statuses", row | _by(by, classification, source))
+            latest_status = wanted
+            first = first or record_id
+            rows += 1
+    if batch is not None:
+        batch.actions[action.action_id] = (words, latest_target, latest_status)
+    if not rows:
+        return UNCHANGED
+    if audit:
+        people.record(
+            con,
+            by,
+            "record",
+            f"action {action.action_id}: {rows} change{'s' if rows != 1 else ''}",
+            classification=classification,
+        )
+    return Written("saved", first, rows)
+
+
+# ------------------------------------------------------------------ decisions
+
+
+@_one_write
+def add_decision(
+    con: duckdb.DuckDBPyConnection,
+    meeting_id: str,
+    item: str,
+    verb: str,
+    text: str,
+    *,
+    measure: str | None = None,
+    provider: str | None = None,
+    action_id: str | None = None,
+    classification: str,
+    by: str,
+    source: tuple[int, int] | None = None,
+    audit: bool = True,
+) -> Written:
+    """Record what a meeting decided on an agenda item; unchanged when it is recorded already."""
+    meeting_id = identifier(meeting_id, "a meeting id")
+    item = words_of(item, "the agenda item", limit=MAX_ID, lines=False)
+    verb = choice((verb or "").strip().upper(), VERBS, "verb")
+    text = words_of(text, "the decision's text")
+    measure = identifier(measure, "a measure") if measure else None
+    provider = identifier(provider, "a provider") if provider else None
+    action_id = identifier(action_id, "an action id") if action_id else None
+    marking(con, classification)
+    same = con.execute(
+        "SELECT count(*) FROM decisions WHERE meeting_id = ? AND item = ? AND verb = ? AND text = ?",
+        [meeting_id, item, verb, text],
+    ).fetchall()[0][0]
+    if same:
+        return UNCHANGED
+    row = {"meeting_id": meeting_id, "item": item, "verb": verb, "text": text}
+    row |= {"measure": measure, "provider": provider, "action_id": action_id}
+    record_id = _insert(con, "decisions", row | _by(by, classification, source))
+    if audit:
+        people.record(con, by, "record", f"decision {meeting_id} item {item}: {verb}", classification=classification)
+    return Written("saved", record_id, 1)
+
+
+# ------------------------------------------------------------------ commentary
+
+
+@_one_write
+def save_commentary(
+    con: duckdb.DuckDBPyConnection,
+    month: date,
+    text: str,
+    *,
+    measure: str | None = None,
+    provider: str | None = None,
+    author: str,
+    classification: str,
+    by: str,
+    based_on: int | None = None,
+    check_version: bool = True,
+    source: tuple[int, int] | None = None,
+    audit: bool = True,
+    batch: Batch | None = None,
+) -> Written:
+    """A new version of the commentary on a PMR month (overall, or one measure and provider's): never an
+    overwrite. Unchanged when it says what the current version says; a RecordConflict when someone saved
+    since the writer opened version `based_on`."""
+    month = month.replace(day=1)
+    text = words_of(text, "the commentary")
+    measure = identifier(measure, "a measure") if measure else None
+    provider = identifier(provider, "a provider") if provider else None
+    if provider and not measure:
+        raise OpsgError("commentary on a provider needs its measure too")
+    author = person_name(author) or person_name(by)
+    if not author:
+        raise OpsgError("the commentary's author is empty")
+    marking(con, classification, batch.level if batch else None)
+    key = {"month": month, "measure": measure, "provider": provider}
+    if check_version:
+        _check_version(con, "commentary", key, based_on, text)
+    if batch is not None:
+        current = (
+            [batch.commentary[(month, measure, provider)]] if (month, measure, provider) in batch.commentary else []
+        )
+    else:
+        current = con.execute(
+            "SELECT text, classification FROM current_commentary WHERE month = ? "
+            "AND measure IS NOT DISTINCT FROM ? AND provider IS NOT DISTINCT FROM ?",
+            [month, measure, provider],
+        ).fetchall()
+    if current and tuple(current[0]) == (text, classification):
+        return UNCHANGED
+    row = key | {"text": text, "author": author} | _by(by, classification, source)
+    record_id = _write_row(con, batch, "commentary", row)
+    if batch is not None:
+        batch.commentary[(month, measure, provider)] = (text, classification)
+    if audit:
+        about = f"{measure} {provider or ''}".strip() if measure else "the month overall"
+        people.record(con, by, "record", f"commentary on {about}", month=month, classification=classification)
+    return Written("saved", record_id, 1)

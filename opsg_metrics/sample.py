@@ -1184,12 +1184,207 @@ changes, problem tickets, RDP incidents and one-off figures from the minutes);
 `annotations.csv` (dated events and planned dates to mark on the charts, only
 where OPSG minutes support them, each citing them: the CSP C&S CPM1 fix planned
 for December 2019 and delayed to February 2020, the CSP N reporting tool not yet
-fixed on 22 June 2020, the April 2020 reissue).
+fixed on 22 June 2020, the April 2020 reissue); `record/` (the review record: the
+meetings the minutes name, the actions outstanding as listed at each meeting (one
+file per meeting, issued on its day: a target date moved between meetings is a
+revision), decisions and commentary; the minutes' words are quoted with their
+source, action ids, dates and commentary they do not give are marked illustrative).
 
 Incidents made up for the sample are numbered `SAMPLE-…`, so that none can be
 taken for a real one; the incidents the minutes name keep their `INC…` numbers
 and cite the minutes in their root cause.
 """
+
+
+# ---------------------------------------------------------------------------
+# The review record (ILLUSTRATIVE): the meetings the minutes name, the actions as SECAS would list them at
+# each meeting (one file per meeting, issued on its day, so a target date moved between meetings is a
+# revision set on the meeting's day), decisions and commentary. What the minutes say is quoted with its
+# source; action ids and dates the minutes do not give are marked illustrative.
+
+O28 = "OPSG_28 minutes (7 Jan 2020)"
+O33 = "OPSG_33xx minutes (22 Jun 2020)"
+O56 = "OPSG_56 minutes (7 Sep 2021)"
+MEETING_COLUMNS = ["meeting_id", "date", "kind", "pmr_month"]
+MEETINGS = [
+    ["OPSG_25", "2019-10-01", "main", "2019-08"],
+    ["OPSG_28", "2020-01-07", "main", "2019-10"],
+    ["OPSG_28x", "2020-01-27", "reporting", "2019-11"],
+    ["OPSG_33xx", "2020-06-22", "reporting", "2020-04"],
+    ["OPSG_56", "2021-09-07", "main", "2021-07"],
+]
+ACTION_COLUMNS = [
+    "action_id",
+    "text",
+    "owner",
+    "raised_meeting",
+    "raised_on",
+    "target_date",
+    "status",
+    "closed_on",
+    "measure",
+    "provider",
+    "note",
+]
+_A2803 = ["OPSG 28/03", f"DCC to report on the Key Incidents caused by Production Proving ({O28})", "DCC", "OPSG_28"]
+_A2804 = [
+    "OPSG 28/04",
+    "DCC to bring a remediation plan for CPM1 with the date Green will be achieved (illustrative action)",
+    "DCC",
+    "OPSG_28",
+]
+_A2805 = [
+    "OPSG 28x/05",
+    f"DCC to explain the 100% achievement of PM4.3, queried as inconsistent with the poor performance Service "
+    f"Users experienced ({O33})",
+    "DCC",
+    "OPSG_28x",
+]
+_A3303 = [
+    "OPSG 33xx/03",
+    f"DCC to reissue the April 2020 PMR with the CSP N figures corrected ({O33})",
+    "DCC",
+    "OPSG_33xx",
+]
+_A3304 = [
+    "OPSG 33xx/04",
+    f"DCC to fix the CSP N reporting tool (a Change Request raised, not yet addressed on 22 Jun 2020) ({O33})",
+    "DCC",
+    "OPSG_33xx",
+]
+# meeting -> its actions list: (action, raised on, target date, status, closed on, measures, provider, note)
+ACTION_LISTS = {
+    "OPSG_28": [
+        [*_A2803, "2020-01-07", "2020-01-27", "open", "", "", "", "target date illustrative"],
+        [*_A2804, "2020-01-07", "2020-03-03", "open", "", "CPM1", "", "target date illustrative"],
+    ],
+    "OPSG_28x": [
+        [*_A2803, "2020-01-07", "2020-01-27", "closed", "2020-01-27", "", "", "closed at OPSG_28x (illustrative)"],
+        [*_A2804, "2020-01-07", "2020-03-03", "open", "", "CPM1", "", "target date illustrative"],
+        [*_A2805, "2020-01-27", "2020-02-25", "open", "", "PM4.3", "", "target date illustrative"],
+    ],
+    "OPSG_33xx": [
+        [*_A2804, "2020-01-07", "2020-07-28", "open", "", "CPM1", "", "plan not yet brought (illustrative)"],
+        [*_A2805, "2020-01-27", "2020-07-28", "open", "", "PM4.3", "", "still queried at OPSG_33xx (illustrative)"],
+        [*_A3303, "2020-06-22", "2020-07-08", "open", "", "PM2; CPM1", "CSP N", "target date illustrative"],
+        [*_A3304, "2020-06-22", "2020-09-01", "open", "", "PM2", "CSP N", "target date illustrative"],
+    ],
+    "OPSG_56": [
+        [*_A2804, "2020-01-07", "2021-12-07", "open", "", "CPM1", "", "revised again (illustrative)"],
+        [*_A2805, "2020-01-27", "2020-07-28", "closed", "2020-09-08", "PM4.3", "", "closed (illustrative)"],
+        [*_A3303, "2020-06-22", "2020-07-08", "closed", "2020-07-08", "PM2; CPM1", "CSP N", "April 2020 PMR reissued"],
+        [
+            *_A3304,
+            "2020-06-22",
+            "2021-12-07",
+            "open",
+            "",
+            "PM2",
+            "CSP N",
+            "PM2 ahead of the remediation plan in July 2021 (" + O56 + "); fix date illustrative",
+        ],
+    ],
+}
+DECISION_COLUMNS = ["meeting_id", "item", "verb", "text", "measure", "provider", "action_id"]
+DECISIONS = [
+    [
+        "OPSG_28",
+        "PMR",
+        "NOTED",
+        f"CPM1 was again below target for the tenth month in succession ({O28})",
+        "CPM1",
+        "DCC",
+        "",
+    ],
+    [
+        "OPSG_28",
+        "PMR",
+        "IDENTIFIED",
+        f"a large number of Key Incidents were caused by Production Proving ({O28})",
+        "",
+        "",
+        "OPSG 28/03",
+    ],
+    [
+        "OPSG_28",
+        "PMR",
+        "AGREED",
+        "DCC to bring a remediation plan for CPM1 with the date Green will be achieved (illustrative)",
+        "CPM1",
+        "DCC",
+        "OPSG 28/04",
+    ],
+    ["OPSG_28x", "PMR", "DISCUSSED", "the 100% achievement of PM4.3 (illustrative wording)", "", "", "OPSG 28x/05"],
+    [
+        "OPSG_33xx",
+        "PMR",
+        "NOTED",
+        "CPM1 has been below Target Service Level for the last ten months; this is the "
+        f"16th instance it has been below in 17 months ({O33})",
+        "CPM1",
+        "DCC",
+        "",
+    ],
+    ["OPSG_33xx", "PMR", "AGREED", f"DCC to reissue the April 2020 PMR ({O33})", "PM2", "CSP N", "OPSG 33xx/03"],
+    [
+        "OPSG_56",
+        "PMR",
+        "NOTED",
+        f"CSP N achieved 71.01% against PM2 in July, ahead of the remediation plan ({O56})",
+        "PM2",
+        "CSP N",
+        "OPSG 33xx/04",
+    ],
+]
+COMMENTARY_COLUMNS = ["month", "text", "measure", "provider", "author"]
+COMMENTARY = [
+    [
+        "2019-10",
+        "CPM1 below target for the tenth month in succession; DCC asked for a remediation plan (action "
+        "OPSG 28/04). Illustrative commentary.",
+        "",
+        "",
+        "SECAS (illustrative)",
+    ],
+    [
+        "2020-03",
+        "CPM1 remains below target; the remediation plan due at OPSG_33xx. Illustrative commentary.",
+        "",
+        "",
+        "SECAS (illustrative)",
+    ],
+    [
+        "2020-04",
+        "CPM1 below target again. The CSP N figures are flagged as possibly unreliable and the PMR is to be "
+        "reissued (action OPSG 33xx/03). Illustrative commentary.",
+        "",
+        "",
+        "SECAS (illustrative)",
+    ],
+    [
+        "2020-04",
+        f"Below its minimum at 54.80%; CSP N figures flagged as possibly unreliable (reporting tool) ({O33}).",
+        "PM2",
+        "CSP N",
+        "SECAS (illustrative)",
+    ],
+]
+
+
+def record_files(out: Path) -> list[list[str]]:
+    """Write the review record's sample files; their manifest rows."""
+    manifest = [["record/meetings.csv", "meetings", "OPSG meetings (illustrative)", "white", "2021-09-07"]]
+    write_csv(out / "record" / "meetings.csv", MEETING_COLUMNS, MEETINGS)
+    days = {m[0]: m[1] for m in MEETINGS}
+    for meeting, rows in ACTION_LISTS.items():
+        name = f"record/actions-{meeting}.csv"
+        write_csv(out / name, ACTION_COLUMNS, rows)
+        manifest.append([name, "actions", f"Actions outstanding at {meeting} (illustrative)", "white", days[meeting]])
+    write_csv(out / "record" / "decisions.csv", DECISION_COLUMNS, DECISIONS)
+    manifest.append(["record/decisions.csv", "decisions", "OPSG decisions (illustrative)", "white", "2021-09-07"])
+    write_csv(out / "record" / "commentary.csv", COMMENTARY_COLUMNS, COMMENTARY)
+    manifest.append(["record/commentary.csv", "commentary", "PMR commentary (illustrative)", "white", "2021-09-07"])
+    return manifest
 
 
 def generate(out_dir: Path | str = DEFAULT_OUT, catalogue_file: Path | str = CATALOGUE_FILE) -> list[str]:
@@ -1228,6 +1423,7 @@ def generate(out_dir: Path | str = DEFAULT_OUT, catalogue_file: Path | str = CAT
     manifest.append(["ops.csv", "ops", "Operational figures (illustrative)", "white", "2022-01-20"])
     write_csv(out / "annotations.csv", ANNOTATION_COLUMNS, annotation_rows())
     manifest.append(["annotations.csv", "annotations", "Annotations (illustrative)", "white", "2022-01-20"])
+    manifest += record_files(out)
 
     write_csv(out / "manifest.csv", MANIFEST_COLUMNS, manifest)
     (out / "README.md").write_bytes(README.encode("utf-8"))

@@ -19,7 +19,18 @@ __all__ = ["CLASSIFICATIONS"]
 
 KINDS = ("measures", "incidents", "alerts", "ops", "catalogue", "annotations")
 STATEMENTS = "statements"  # not a fact kind: ingest/statements.py loads them (what the minutes stated)
-FILE_KINDS = (*KINDS, STATEMENTS)  # every kind of file a load takes
+# The review record's files (ingest/record.py): kind -> (required columns, optional columns).
+RECORD_COLUMNS: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
+    "meetings": (("meeting_id", "date", "kind", "pmr_month"), ("classification",)),
+    "actions": (
+        ("action_id", "text", "owner", "raised_meeting", "raised_on", "target_date", "status"),
+        ("closed_on", "measure", "provider", "incident", "note", "classification"),
+    ),
+    "decisions": (("meeting_id", "item", "verb", "text"), ("measure", "provider", "action_id", "classification")),
+    "commentary": (("month", "text"), ("measure", "provider", "author", "classification")),
+}
+RECORD_KINDS = tuple(RECORD_COLUMNS)
+FILE_KINDS = (*KINDS, STATEMENTS, *RECORD_KINDS)  # every kind of file a load takes
 
 
 # inferred: a value deduced (say from minutes), never shown as reported; its note says how.

@@ -33,6 +33,7 @@ from opsg_metrics.ingest.formats import (
     KINDS,
     MAX_FILE_BYTES,
     MAX_LABEL_CHARS,
+    RECORD_KINDS,
     STATEMENTS,
     IngestResult,
     Prepared,
@@ -42,6 +43,7 @@ from opsg_metrics.ingest.formats import (
 )
 from opsg_metrics.ingest.header import check_header
 from opsg_metrics.ingest.read import read_sheets, reason
+from opsg_metrics.ingest.record import is_record, load_record
 from opsg_metrics.ingest.statements import is_statements, load_statements
 from opsg_metrics.ingest.validate import validate_sheets
 from opsg_metrics.rules import status as status_rules
@@ -79,6 +81,17 @@ def prepare(
         notes += reading.notes
     by_kind: dict[str, list[tuple[Sheet, dict[str, int]]]] = {}
     for sheet in reading.sheets:
+        if sheet.kind_from_name in RECORD_KINDS:
+            problems.append(
+                Problem(
+                    sheet.label,
+                    1,
+                    "header",
+                    "a sheet of the review record cannot be loaded with figures: load the record's sheets "
+                    f"({', '.join(RECORD_KINDS)}) as a workbook of their own",
+                )
+            )
+            continue
         sheet_kind, positions, header_problems = check_header(sheet, kind)
         problems += header_problems
         if sheet_kind:
@@ -203,6 +216,23 @@ def ingest_bytes(
         label = display_name(Path(file_name).name)
         result = IngestResult(file=label, outcome="rejected")
         problems = check_names(file_name, source)
+        if (
+            not problems
+            and classification in CLASSIFICATIONS
+            and (kind in RECORD_KINDS or (kind is None and is_record(raw, label)))
+        ):
+            return load_record(
+                con,
+                raw,
+                Path(file_name).name,
+                kind=kind,
+                source=source,
+                classification=classification,
+                issued=issued,
+                loaded_by=_user(),
+                is_sample=is_sample,
+                dry_run=dry_run,
+            )
         if (
             not problems
             and classification in CLASSIFICATIONS

@@ -22,12 +22,15 @@ from opsg_metrics.ingest.formats import (
     MAX_CELL_CHARS,
     MAX_CELLS,
     MAX_XLSX_EXPANDED_BYTES,
+    RECORD_KINDS,
     Problem,
     Sheet,
     display_name,
 )
 from opsg_metrics.ingest.header import detect_kind, normalise_header
 from opsg_metrics.store import text as text_rules
+
+SHEET_KINDS = (*KINDS, *RECORD_KINDS)  # the names of the sheets a workbook's load reads
 
 
 @dataclass
@@ -360,9 +363,11 @@ def read_xlsx_sheets(raw: bytes, label: str) -> Reading:
             books.append(formula_book)
         # By position, not by title: a crafted workbook may give two sheets one name.
         sheets = list(enumerate(book.worksheets))
-        named = [(i, ws) for i, ws in sheets if ws.title.strip().lower() in KINDS]
+        named = [(i, ws) for i, ws in sheets if ws.title.strip().lower() in SHEET_KINDS]
         visible = [(i, ws) for i, ws in sheets if getattr(ws, "sheet_state", "visible") == "visible"]
         chosen = named or visible[:1]
+        # The kinds a message names: a workbook of the review record's, or of figures.
+        family = RECORD_KINDS if named and all(ws.title.strip().lower() in RECORD_KINDS for _, ws in named) else KINDS
         budget = [MAX_CELLS]
         seen_titles: set[str] = set()
         for index, ws in chosen:
@@ -393,12 +398,12 @@ def read_xlsx_sheets(raw: bytes, label: str) -> Reading:
                         1,
                         "header",
                         f"this sheet holds {looks_like} rows, but only sheets named after a kind are read "
-                        f"({', '.join(KINDS)}): name it {text_rules.quote(looks_like)} to load it, or remove it",
+                        f"({', '.join(family)}): name it {text_rules.quote(looks_like)} to load it, or remove it",
                     )
                 )
             elif sheet:
                 why = (
-                    f"its name is not a kind: {', '.join(KINDS)}"
+                    f"its name is not a kind: {', '.join(family)}"
                     if named
                     else "with no sheet named after a kind, only the first visible sheet is read"
                 )

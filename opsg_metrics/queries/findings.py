@@ -73,7 +73,9 @@ class Summary:
         """The footer: PMR month and window, sources, classification, sample notice; of `provenance` (a
         document's, which adds its charts' rows) or the summary's own; above WHITE, who exported it."""
         origin = provenance or self.provenance
+        # A document of the record alone (an actions list) states no figures: no PMR month, no window.
         lines = [f"PMR month: {words.month_label(self.month)}. Rolling window: {words.months(self.window)}."]
+        lines = lines if self.sections else []
         if origin.sources:
             lines.append(
                 "Sources: "

@@ -13,7 +13,7 @@ import duckdb
 import pandas as pd
 
 from opsg_metrics import words
-from opsg_metrics.queries import kept, minutes
+from opsg_metrics.queries import kept, minutes, record
 from opsg_metrics.queries import spc as spc_readings
 from opsg_metrics.rules import spc
 from opsg_metrics.rules.status import latest_month, run_of, status_for_month
@@ -75,10 +75,15 @@ def _status_word(row: pd.Series) -> str:
     return STATUS_LABELS[row["status"]]
 
 
+COMMENTARY_MARK = "✎ commentary"
+
+
 def cell_marks(row: pd.Series) -> list[str]:
-    """A cell's marks: its run below target ('16 mo', from two months), then its figure's flags."""
+    """A cell's marks: its run below target ('16 mo', from two months), then its figure's flags, then
+    whether the secretariat commented on it."""
     run = [f"{row['run_below_target']} mo"] if row["run_below_target"] >= 2 else []
-    return run + figure_flags(row)
+    commented = isinstance(row.get("commentary"), str) and bool(row.get("commentary"))
+    return run + figure_flags(row) + ([COMMENTARY_MARK] if commented else [])
 
 
 def figure_flags(row: pd.Series) -> list[str]:
@@ -203,11 +208,14 @@ def matrix_cells(con: duckdb.DuckDBPyConnection, month: date, *, window: int) ->
     said = {(d.statement.measure, d.statement.provider): d.text for d in minutes.differences_in(con, month)}
     for k in kept.said(con, month=month):  # statements kept from the minutes that the record does not bear out
         said[(k.measure, k.provider)] = " ".join(t for t in (said.get((k.measure, k.provider)), k.text) if t)
+    noted = {(c.measure, c.provider): f"Commentary ({c.signed}): {c.text}" for c in record.commentary(con, month)}
     return frame.assign(
         cell=[cell_text(r) for r in rows],
+        commentary=[noted.get((r["measure"], r["provider"]), "") for r in rows],
         tooltip=[
             cell_tooltip(r)
             + (f"\n{said[(r['measure'], r['provider'])]}" if (r["measure"], r["provider"]) in said else "")
+            + (f"\n{noted[(r['measure'], r['provider'])]}" if (r["measure"], r["provider"]) in noted else "")
             for r in rows
         ],
         status_word=[_status_word(r) for r in rows],

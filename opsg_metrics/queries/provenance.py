@@ -149,3 +149,15 @@ def history_source_ids(con: duckdb.DuckDBPyConnection, rows: pd.DataFrame, *, sp
             ).fetchall()
         }
     return ids
+
+
+def joined(con: duckdb.DuckDBPyConnection, base: Provenance, source_ids: Iterable, marks: Iterable[str]) -> Provenance:
+    """An output's provenance with more rows in it (the review record's: a file's rows name their source,
+    a row written in the app only its marking): the sources of both, the most restrictive marking of all."""
+    more = provenance(con, {*base.source_ids, *source_ids})
+    return Provenance(
+        sources=more.sources,
+        classification=most_restrictive([more.classification, base.classification, *marks]),
+        sample=more.sample or base.sample,
+        source_ids=more.source_ids,
+    )

@@ -12,9 +12,9 @@ import duckdb
 import pandas as pd
 
 from opsg_metrics import words
-from opsg_metrics.queries import kept, minutes
+from opsg_metrics.queries import kept, minutes, record
 from opsg_metrics.queries import spc as spc_readings
-from opsg_metrics.queries.provenance import Provenance, frame_source_ids, history_source_ids, provenance
+from opsg_metrics.queries.provenance import Provenance, frame_source_ids, history_source_ids, joined, provenance
 from opsg_metrics.rules import annotations as annotation_rules
 from opsg_metrics.rules import spc
 from opsg_metrics.rules.status import DEFAULT_WINDOW, latest_month, status_table
@@ -92,6 +92,7 @@ def annotations(
     for print, in the footer)."""
     rows = annotation_rules.applying(con, measure, providers, start, end)
     result = rows.rename(columns={"series_provider": "panel"}).drop(columns=["series_measure"])
+    result = pd.concat([result, plan_annotations(con, measure, providers, start, end)], ignore_index=True)
     order = {p: i for i, p in enumerate(providers)}
     result = result.sort_values(["panel", "date", "text"], key=lambda c: c.map(order) if c.name == "panel" else c)
     result = result.reset_index(drop=True)
@@ -102,6 +103,44 @@ def annotations(
     result["number"] = [numbers[(d, t)] for d, t in zip(result["date_iso"], result["text"])]
     result["label"] = result["number"].astype(str)
     return result
+
+
+def plan_annotations(
+    con: duckdb.DuckDBPyConnection, measure: str, providers: list[str], start: date, end: date
+) -> pd.DataFrame:
+    """The remediation plans of the actions linked to a measure, as annotations of its panels: each action's
+    latest target date 'planned', every date it replaced 'slipped' (saying when it moved, to what and why)."""
+    plans = record.plans(con, measure, providers)
+    columns = ["date", "text", "kind", "source_id", "classification", "panel"]
+    out = []
+    for (action_id, provider), dates in plans.groupby(["action_id", "provider"], dropna=False, sort=False):
+        dates = dates.reset_index(drop=True)
+        for i, plan in dates.iterrows():
+            if plan.slipped:
+                later = dates.iloc[i + 1]
+                why = f" ({later.why})" if later.why else ""
+                text = (
+                    f"Action {action_id}: target date {words.day_label(plan.target_date)}, moved on "
+                    f"{words.day_label(later.set_on)} to {words.day_label(later.target_date)}{why}"
+                )
+            else:
+                moved = f", moved {words.plural(i, 'time')}" if i else ""
+                text = f"Action {action_id}: target date ({plan.status}{moved})"
+            panels = providers if pd.isna(provider) else [provider]
+            out += [
+                [
+                    plan.target_date,
+                    text,
+                    "slipped" if plan.slipped else "planned",
+                    plan.source_id,
+                    plan.classification,
+                    p,
+                ]
+                for p in panels
+            ]
+    frame = pd.DataFrame(out, columns=columns)
+    dates = pd.to_datetime(frame["date"])
+    return frame[(dates >= pd.Timestamp(start)) & (dates < pd.Timestamp(words.next_month(end)))]
 
 
 def annotation_lines(notes: pd.DataFrame) -> list[str]:
@@ -129,6 +168,7 @@ class TrendData:
     pmr_month: date
     said: tuple[str, ...] = ()  # where the minutes said otherwise than the record (queries/minutes, kept)
     said_at: tuple[tuple[str, date, str], ...] = ()  # the same, by (provider, month): the points' tooltips
+    commentary_at: tuple[tuple[str, date, str], ...] = ()  # the secretariat's, by (provider, month): tooltips
 
     @property
     def providers(self) -> list[str]:
@@ -168,7 +208,17 @@ def trend_data(
         con,
         set(frame_source_ids(rows, incidents, notes)) | history_source_ids(con, rows) | {k.source_id for k in stated},
     )
-    return TrendData(measure, rows, incidents, notes, origin, end, said, said_at)
+    # The secretariat's commentary on these series and months, in the points' notes (and so in the marking).
+    noted = record.commented(con, start, end)
+    noted = noted[(noted["measure"] == measure) & noted["provider"].isin(shown)]
+    commentary_at = tuple(
+        (c.provider, pd.Timestamp(c.month).date(), f"Commentary ({c.author}): {c.text}") for c in noted.itertuples()
+    )
+    planned = notes[notes["classification"].notna()] if "classification" in notes else notes.iloc[0:0]
+    if commentary_at or not planned.empty:
+        marks = [*noted["classification"], *planned["classification"]]
+        origin = joined(con, origin, [*noted["source_id"].dropna(), *planned["source_id"].dropna()], marks)
+    return TrendData(measure, rows, incidents, notes, origin, end, said, said_at, commentary_at)
 
 
 def figures_table(rows: pd.DataFrame) -> pd.DataFrame:

@@ -34,6 +34,13 @@ MARK_SHAPES = ["circle", "triangle-down", "cross", "circle", "diamond", "square"
 MARK_COLOURS = ["#009E73", "#E69F00", "#D55E00", "#8C8C8C", "#000000", "#0072B2", "#56B4E9", "#CC79A7"]
 INCIDENT_COLUMNS = ["incident_id", "opened_iso", "opened_text", "category", "provider", "title", "panel"]
 ANNOTATION_COLUMNS = ["date_iso", "date_text", "kind", "text", "label", "number", "panel"]
+# kind -> (colour, dash) of its line; slipped: an action's target date since moved (queries/trends.py)
+ANNOTATION_STYLES = {
+    "event": ("#56B4E9", [1, 0]),
+    "rebase": ("#56B4E9", [1, 0]),
+    "planned": ("#56B4E9", [4, 3]),
+    "slipped": ("#8C8C8C", [1, 3]),
+}
 
 
 @dataclass
@@ -382,12 +389,20 @@ def _panel(data: Annotated, provider: str, y_scale_kind: str = "independent") ->
         rows = label_rows(list(annotations["date_iso"]), data.x_domain)
         annotations = annotations.assign(label_y=[-strip - STRIP_ROW * (row + 0.5) - 2 for row in rows])
         strip += STRIP_ROW * (max(rows) + 1)
+
+        # What happened a solid line, a plan dashed, a plan since moved (slipped) dotted and grey: values
+        # chosen by condition (an encoded field would share the figures' colour scale and legend).
+        def by_kind(part: int) -> dict:
+            tests = [{"test": f"datum.kind == '{k}'", "value": v[part]} for k, v in ANNOTATION_STYLES.items()]
+            return {"condition": tests[1:], "value": tests[0]["value"]}
+
         layers.append(
             alt.Chart(annotations, name="annotations")
-            .mark_rule(color="#56B4E9", strokeWidth=1.2)
+            .mark_rule(strokeWidth=1.2)
             .encode(
                 x=alt.X("date_iso:T", scale=x_scale),
-                strokeDash=alt.condition("datum.kind == 'planned'", alt.value([4, 3]), alt.value([1, 0])),
+                color=by_kind(0),
+                strokeDash=by_kind(1),
                 tooltip=[
                     alt.Tooltip("date_text:N", title="Date"),
                     alt.Tooltip("kind:N", title="Kind"),

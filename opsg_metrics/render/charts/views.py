@@ -75,7 +75,10 @@ def trend_view(
 def view_of(found: TrendData, y_scale: str = "independent") -> TrendView:
     """A trend's data drawn as its chart."""
     data = charts.trend_layers_data(
-        found.rows, incidents=found.incidents, annotations=found.annotations, said_at=found.said_at
+        found.rows,
+        incidents=found.incidents,
+        annotations=found.annotations,
+        said_at=found.said_at + found.commentary_at,
     )
     return TrendView(found, charts.trend_chart(data, y_scale=y_scale), data)
 

@@ -14,11 +14,12 @@ from opsg_metrics.queries.provenance import provenance
 from opsg_metrics.queries.summary import build_summary
 from opsg_metrics.queries.trends import TrendData, trend_data
 from opsg_metrics.render.charts.views import TrendView, view_of
-from opsg_metrics.render.documents import html, markdown, text, word
+from opsg_metrics.render.documents import commentary, html, markdown, text, word
 from opsg_metrics.render.documents.document import Document
 from opsg_metrics.render.draw import render_many
 from opsg_metrics.render.files import PACK_MONTHS, export_spec, trend_heading
 from opsg_metrics.rules.status import DEFAULT_WINDOW, status_table
+from opsg_metrics.store.classification import most_restrictive
 from opsg_metrics.store.errors import OpsgError
 
 SUMMARY_FORMATS = ("md", "docx", "html", "txt")
@@ -58,9 +59,10 @@ def document_classification(con: duckdb.DuckDBPyConnection, summary: Summary, fm
     """The classification a document in `fmt` would carry: of the summary's rows and its charts' (the gate
     before anything is drawn: the charts' data is read, not drawn)."""
     charted = summary_charts(con, summary, fmt)
-    return provenance(
+    rows = provenance(
         con, set(summary.provenance.source_ids) | {i for _, found in charted for i in found.provenance.source_ids}
     ).classification
+    return most_restrictive([rows, *commentary.marks(con, summary)])
 
 
 def document_classifications(con: duckdb.DuckDBPyConnection, summary: Summary) -> dict[str, str]:
@@ -130,21 +132,23 @@ def summary_document(
     fmt: str,
     *,
     window: int = DEFAULT_WINDOW,
-    commentary: Mapping[str, str] | None = None,
+    notes: Mapping[str, str] | None = None,
     charts: bool = True,
     exported_by: str | None = None,
 ) -> tuple[str, bytes, str]:
     """The month's summary as a file: (file name, bytes, classification); above WHITE it names who exported
-    it (`exported_by`) in its footer and, in Word, its properties."""
+    it (`exported_by`) in its footer and, in Word, its properties. The month's commentary in the record is
+    in it; `notes` (by finding key) add to it."""
     if fmt not in SUMMARY_FORMATS:
         raise OpsgError(f"unknown format '{fmt}' (use {', '.join(SUMMARY_FORMATS)})")
     document = build_document(
         con,
         build_summary(con, month, window=window),
         fmt,
-        commentary=commentary,
+        commentary=notes,
         charts=charts,
         exported_by=exported_by,
     )
+    document = commentary.with_commentary(con, document)
     name = f"pmr-summary-{words.month_key(month)}-{document.classification}.{fmt}"
     return name, render_document(document, fmt), document.classification

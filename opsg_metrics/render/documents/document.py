@@ -11,6 +11,8 @@ from dataclasses import dataclass, field
 from numbers import Number
 from types import MappingProxyType
 
+import pandas as pd
+
 from opsg_metrics.queries.findings import Summary
 from opsg_metrics.queries.provenance import Provenance
 from opsg_metrics.store.classification import LABELS
@@ -35,16 +37,39 @@ def cell(value: object) -> str:
 
 
 @dataclass(frozen=True)
+class Part:
+    """A part of a document after the summary's sections (a meeting pack's actions outstanding, the previous
+    meeting's decisions): a heading, a line of introduction, bullets, a table."""
+
+    heading: str
+    intro: str = ""
+    lines: tuple[str, ...] = ()  # after the table, when there is one
+    table: pd.DataFrame | None = None
+    widths: tuple[float, ...] = ()  # the table's columns' relative widths (Word), when not equal
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "lines", tuple(self.lines))
+        object.__setattr__(self, "widths", tuple(self.widths))
+
+
+@dataclass(frozen=True)
 class Document:
     summary: Summary
-    provenance: Provenance  # the summary's rows and its charts'
+    provenance: Provenance  # the summary's rows and its charts' (and, in a pack, the record's)
     charts: tuple[tuple[str, bytes, str], ...] = ()  # (caption, PNG or SVG, alt text) of the measures below target
     commentary: Mapping[str, str] = field(default_factory=dict)
     exported_by: str | None = None  # named on a document above WHITE
+    parts: tuple[Part, ...] = ()  # after the summary's sections, before its charts
+    heading: str = ""  # the title, when not the summary's (a meeting pack's)
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "charts", tuple(self.charts))
+        object.__setattr__(self, "parts", tuple(self.parts))
         object.__setattr__(self, "commentary", MappingProxyType(dict(self.commentary or {})))
+
+    @property
+    def title(self) -> str:
+        return self.heading or self.summary.title
 
     @classmethod
     def of(cls, summary: Summary, commentary: Mapping[str, str] | None = None) -> Document:

@@ -59,9 +59,9 @@ def to_html(document: Document) -> str:
     parts = [
         "<!DOCTYPE html>",
         '<html xmlns="http://www.w3.org/1999/xhtml" lang="en-GB"><head><meta charset="utf-8"/>',
-        f"<title>{esc(summary.title)}</title><style>{HTML_STYLE}</style></head><body>",
+        f"<title>{esc(document.title)}</title><style>{HTML_STYLE}</style></head><body>",
         f'<p class="classification">{esc(document.marking)}</p>',
-        f"<h1>{esc(summary.title)}</h1>",
+        f"<h1>{esc(document.title)}</h1>",
     ]
     if document.provenance.sample:
         parts.append(f'<p class="banner">{esc(words.SAMPLE_NOTICE)}.</p>')
@@ -85,10 +85,17 @@ def to_html(document: Document) -> str:
                 parts.append(
                     "<h3>Alert volumes by code and region</h3>" + _html_table(summary.alert_table, "Alert code")
                 )
+    for part in document.parts:
+        parts.append(f"<h2>{esc(part.heading)}</h2>" + (f"<p>{esc(part.intro)}</p>" if part.intro else ""))
+        if part.table is not None and not part.table.empty:
+            parts.append(_html_table(part.table))
+        if part.lines:
+            parts.append("<ul>" + "".join(f"<li>{esc(line)}</li>" for line in part.lines) + "</ul>")
     for number, (caption, content, alt) in enumerate(document.charts, start=1):
         svg = _described(content.decode("utf-8"), alt)
         parts.append(f"<figure>{svg}<figcaption>Figure {number}: {esc(caption)}</figcaption></figure>")
-    parts.append("<h2>Every measure and provider</h2>" + _html_table(summary.table))
+    if not summary.table.empty:
+        parts.append("<h2>Every measure and provider</h2>" + _html_table(summary.table))
     parts.append("<footer>" + "<br/>".join(esc(line) for line in document.footer_lines()) + "</footer>")
     parts.append(f'<p class="classification">{esc(document.marking)}</p></body></html>')
     return printable("\n".join(parts) + "\n")

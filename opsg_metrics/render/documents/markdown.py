@@ -30,7 +30,7 @@ def _md_table(frame: pd.DataFrame, index_name: str | None = None) -> list[str]:
 
 def to_markdown(document: Document) -> str:
     summary = document.summary
-    lines = [f"**{md_inline(document.marking)}**", "", f"# {summary.title}", ""]
+    lines = [f"**{md_inline(document.marking)}**", "", f"# {md_inline(document.title)}", ""]
     if document.provenance.sample:
         lines += [f"> {md_inline(words.SAMPLE_NOTICE)}.", ""]
     for heading, findings in summary.sections:
@@ -57,7 +57,13 @@ def to_markdown(document: Document) -> str:
                 lines += (
                     ["### Alert volumes by code and region", ""] + _md_table(summary.alert_table, "Alert code") + [""]
                 )
-    lines += ["## Every measure and provider", ""] + _md_table(summary.table) + [""]
+    for part in document.parts:
+        lines += [f"## {md_inline(part.heading)}", ""]
+        lines += [md_inline(part.intro), ""] if part.intro else []
+        lines += _md_table(part.table) + [""] if part.table is not None and not part.table.empty else []
+        lines += [f"- {md_inline(line)}" for line in part.lines] + ([""] if part.lines else [])
+    if not summary.table.empty:
+        lines += ["## Every measure and provider", ""] + _md_table(summary.table) + [""]
     lines += ["---", ""] + [f"{md_inline(line)}  " for line in document.footer_lines()]
     lines += ["", f"**{md_inline(document.marking)}**"]
     return printable("\n".join(lines).rstrip() + "\n")

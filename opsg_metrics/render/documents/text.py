@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from opsg_metrics import words
 from opsg_metrics.queries.findings import HEADLINE
-from opsg_metrics.render.documents.document import Document
+from opsg_metrics.render.documents.document import Document, cell
 from opsg_metrics.store.text import printable
 
 
@@ -16,7 +16,7 @@ def _line(text: str) -> str:
 
 def to_text(document: Document) -> str:
     summary = document.summary
-    lines = [document.marking, "", summary.title, ""]
+    lines = [document.marking, "", _line(document.title), ""]
     if document.provenance.sample:
         lines += [words.SAMPLE_NOTICE + ".", ""]
     for heading, findings in summary.sections:
@@ -26,6 +26,13 @@ def to_text(document: Document) -> str:
             lines.append(_line(f.text) if heading == HEADLINE else f"• {_line(f.text)}")
             if note:
                 lines.append(f"  Secretariat commentary: {_line(note)}")
+        lines.append("")
+    for part in document.parts:
+        lines += [_line(part.heading), ""] + ([_line(part.intro), ""] if part.intro else [])
+        if part.table is not None and not part.table.empty:
+            lines.append(" | ".join(_line(c) for c in part.table.columns))
+            lines += [" | ".join(_line(cell(v)) for v in row) for row in part.table.itertuples(index=False)]
+        lines += [f"• {_line(line)}" for line in part.lines]
         lines.append("")
     lines += [_line(line) for line in document.footer_lines()]
     lines += ["", document.marking]

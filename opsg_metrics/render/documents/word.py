@@ -104,7 +104,7 @@ def _page(document, source: Document) -> None:
 def _properties(document, source: Document) -> None:
     summary = source.summary
     properties = document.core_properties
-    properties.title = _line(summary.title)
+    properties.title = _line(source.title)
     properties.subject = f"PMR summary for the SEC Operations Group, {words.month_label(summary.month)}"
     properties.author = "OPSG Metrics"
     properties.keywords = f"OPSG; PMR; {words.month_label(summary.month)}; {LABELS[source.classification]}"
@@ -116,8 +116,9 @@ def _properties(document, source: Document) -> None:
         properties.comments = note
 
 
-def _table(document, frame: pd.DataFrame, index_name: str | None = None):
-    """A Word table: a header row repeated on every page, numbers right-aligned with thousands separators."""
+def _table(document, frame: pd.DataFrame, index_name: str | None = None, widths: tuple[float, ...] = ()):
+    """A Word table: a header row repeated on every page, numbers right-aligned with thousands separators;
+    `widths`: the columns' relative widths across the text width (equal when not given)."""
     from docx.enum.text import WD_ALIGN_PARAGRAPH
     from docx.oxml import OxmlElement
     from docx.oxml.ns import qn
@@ -139,6 +140,16 @@ def _table(document, frame: pd.DataFrame, index_name: str | None = None):
             place.text = _line(cell(value))
             if is_number:
                 place.paragraphs[0].alignment = WD_ALIGN_PARAGRAPH.RIGHT
+    if widths and len(widths) == len(frame.columns):
+        from docx.shared import Cm
+
+        table.autofit = False
+        sizes = [Cm(TEXT_WIDTH_CM * weight / sum(widths)) for weight in widths]
+        for column, size in zip(table.columns, sizes):
+            column.width = size  # the grid (what LibreOffice lays out by)
+        for row in table.rows:
+            for place, size in zip(row.cells, sizes):
+                place.width = size  # each cell (what Word lays out by)
     return table
 
 
@@ -153,7 +164,7 @@ def to_docx(source: Document) -> bytes:
     _page(document, source)
     _properties(document, source)
     document.add_paragraph(source.marking, style="OPSG Classification")
-    document.add_heading(_line(summary.title), level=0)
+    document.add_heading(_line(source.title), level=0)
     if source.provenance.sample:
         document.add_paragraph(words.SAMPLE_NOTICE + ".").runs[0].italic = True
 
@@ -171,6 +182,16 @@ def to_docx(source: Document) -> bytes:
             if not summary.alert_table.empty:
                 document.add_heading("Alert volumes by code and region (alerts)", level=2)
                 _table(document, summary.alert_table, "Alert code")
+    for part in source.parts:
+        document.add_heading(_line(part.heading), level=1)
+        if part.intro:
+            document.add_paragraph(_line(part.intro))
+        if part.table is not None and not part.table.empty:
+            _table(document, part.table, widths=part.widths)
+            if part.lines:
+                document.add_paragraph()
+        for line in part.lines:
+            document.add_paragraph(_line(line), style="List Bullet")
     if source.charts:
         document.add_heading("Charts of the measures below target", level=1)
         for number, (caption, png, alt) in enumerate(source.charts, start=1):
@@ -178,8 +199,9 @@ def to_docx(source: Document) -> bytes:
             shape._inline.docPr.set("descr", _line(alt))
             shape._inline.docPr.set("title", _line(caption))
             document.add_paragraph(_line(f"Figure {number}: {caption}"), style="Caption")
-    document.add_heading("Every measure and provider", level=1)
-    _table(document, summary.table)
+    if not summary.table.empty:
+        document.add_heading("Every measure and provider", level=1)
+        _table(document, summary.table)
     document.add_paragraph()
     for line in source.footer_lines():
         document.add_paragraph(_line(line), style="OPSG Footer Note")

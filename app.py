@@ -17,6 +17,7 @@ navigation = st.navigation(
         st.Page("pages/trends.py", title="Trends", icon=":material/show_chart:", url_path="trends"),
         st.Page("pages/summary.py", title="PMR summary", icon=":material/description:", url_path="summary"),
         st.Page("pages/minutes.py", title="Minutes check", icon=":material/fact_check:", url_path="minutes"),
+        st.Page("pages/record.py", title="Meetings and actions", icon=":material/event_note:", url_path="record"),
         st.Page("pages/incidents.py", title="Incidents", icon=":material/report:", url_path="incidents"),
         st.Page("pages/alerts.py", title="Alerts", icon=":material/notifications:", url_path="alerts"),
         st.Page("pages/operations.py", title="Operations", icon=":material/construction:", url_path="operations"),

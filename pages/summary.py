@@ -4,14 +4,17 @@ import pandas as pd
 import streamlit as st
 
 from opsg_metrics.app import requests, ui
+from opsg_metrics.app.screens import commentary as notes
 from opsg_metrics.app.screens import summary as screen
-from opsg_metrics.queries import overview, summary
-from opsg_metrics.render.documents import build
+from opsg_metrics.queries import overview, record, summary
+from opsg_metrics.render.documents import build, commentary
+from opsg_metrics.render.documents.document import Document
 from opsg_metrics.rules import status
 from opsg_metrics.store import connect as db
 from opsg_metrics.store import parse
 
 info, version = ui.page_start("PMR summary")
+notes.flash()  # what a write on this page said, before it ran the page again
 
 
 @ui.cache_data(show_spinner=False, max_entries=8)
@@ -47,21 +50,14 @@ def _classifications(version, month_key, window):
 
 
 @ui.cache_data(show_spinner=False, max_entries=16)
-def _document(version, month_key, window, fmt, commentary_items, signed):
-    return build.summary_document(
-        ui.cursor(),
-        parse.parse_month(month_key),
-        fmt,
-        window=window,
-        commentary=dict(commentary_items),
-        exported_by=signed[0],
-    )
+def _document(version, month_key, window, fmt, signed):
+    return build.summary_document(ui.cursor(), parse.parse_month(month_key), fmt, window=window, exported_by=signed[0])
 
 
 @ui.cache_data(show_spinner=False, max_entries=16)
-def _as_shown(version, month_key, window, commentary_items):
+def _as_shown(version, month_key, window):
     built, _ = _summary(version, month_key, window)
-    return screen.as_shown(built, dict(commentary_items))
+    return screen.as_shown(commentary.with_commentary(ui.cursor(), Document.of(built)))
 
 
 months = _months(version)
@@ -89,16 +85,16 @@ if built is None:
     st.warning(problem)
     st.stop()
 
-# Downloads first: what the secretariat came for (with the commentary typed under the evidence below).
-commentary = screen.commentary_of(month_key)
-items = tuple(sorted(commentary.items()))
+# Downloads first: what the secretariat came for (with the commentary kept in the record).
+marks = _classifications(version, month_key, window)
 signed = ui.signed()
 screen.downloads(
     month_key,
-    _classifications(version, month_key, window),
-    lambda fmt: lambda: _document(version, month_key, window, fmt, items, signed)[1],
+    marks,
+    lambda fmt: lambda: _document(version, month_key, window, fmt, signed)[1],
     parse.parse_month(month_key),
-    len(commentary),
+    len(record.commentary(ui.cursor(), built.month)),
 )
-screen.whole(*_as_shown(version, month_key, window, items))
-screen.evidence(built, _evidence(version, month_key, window), month_key)
+screen.whole(*_as_shown(version, month_key, window))
+screen.commentary(built, ui.person(), marks["md"])
+screen.evidence(built, _evidence(version, month_key, window))

@@ -3,12 +3,14 @@
 import streamlit as st
 
 from opsg_metrics.app import requests, ui
+from opsg_metrics.app.screens import commentary as notes
 from opsg_metrics.app.screens import trends as screen
 from opsg_metrics.render import files as export
 from opsg_metrics.render.charts import views
 from opsg_metrics.store import parse
 
 info, version = ui.page_start("Trends")
+notes.flash()  # what a write on this page said, before it ran the page again
 
 
 @ui.cache_resource(show_spinner=False, max_entries=8)  # read-only: no copy per rerun
@@ -73,5 +75,6 @@ if shown.spc:
 else:
     screen.trend_charts(version, shown, shown_for, _view, lambda *key: _export(*key, signed))
 
+screen.commentary(shown, context, ui.person())
 st.divider()
 screen.month_pack(list(context.months))

@@ -113,6 +113,25 @@ def minutes_params(request: MinutesRequest) -> URLParams:
     return {"pmr": request.month} if request.month else {}
 
 
+@dataclass(frozen=True)
+class RecordRequest:
+    meeting: str = ""  # Meetings and actions: one meeting of the record ('' when none is held)
+
+
+def read_record(params: Params, meetings: Sequence[str]) -> tuple[RecordRequest, list[str]]:
+    """The meeting a link asks for (`?meeting=OPSG_33xx`): one held, else the latest (`meetings`: newest first)."""
+    link = LinkReader(params)
+    meeting = link.get("meeting")
+    if meeting is not None and meeting not in meetings:
+        link.warn(f"The link asks for meeting '{md_escape(meeting)}', which is not in the record; the latest is shown.")
+        meeting = None
+    return RecordRequest(meeting or (meetings[0] if meetings else "")), link.warnings
+
+
+def record_params(request: RecordRequest) -> URLParams:
+    return {"meeting": request.meeting} if request.meeting else {}
+
+
 # ------------------------------------------------------------------ Trends
 
 

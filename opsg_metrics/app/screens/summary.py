@@ -1,5 +1,5 @@
-"""The PMR summary page's layout: the downloads first, the whole summary as one block, then the evidence
-behind each statement with room for the secretariat's commentary."""
+"""The PMR summary page's layout: the downloads first, the whole summary as one block, the secretariat's
+commentary (kept in the record), then the evidence behind each statement."""
 
 from __future__ import annotations
 
@@ -11,28 +11,16 @@ import streamlit as st
 
 from opsg_metrics import words
 from opsg_metrics.app import ui
+from opsg_metrics.app.screens import commentary as commentary_screen
+from opsg_metrics.queries import record
 from opsg_metrics.queries.findings import Finding, Summary
 from opsg_metrics.render.documents import markdown, text
 from opsg_metrics.render.documents.build import FORMAT_LABELS, MEDIA_TYPES
 from opsg_metrics.render.documents.document import Document
 from opsg_metrics.store import classification
+from opsg_metrics.store.people import Person
 
 ORDER = ("docx", "md", "html", "txt")  # the buttons, Word first (every one of build.SUMMARY_FORMATS)
-
-
-def commentary_key(month_key: str, finding_key: str) -> str:
-    """The session key of the secretariat's commentary on one statement of a month's summary."""
-    return f"commentary:{month_key}:{finding_key}"
-
-
-def commentary_of(month_key: str) -> dict[str, str]:
-    """The commentary typed on the month's statements (by finding key), trimmed, none empty."""
-    prefix = commentary_key(month_key, "")
-    return {
-        key[len(prefix) :]: value.strip()
-        for key, value in st.session_state.items()
-        if isinstance(key, str) and key.startswith(prefix) and isinstance(value, str) and value.strip()
-    }
 
 
 def downloads(
@@ -61,13 +49,12 @@ def downloads(
             )
             st.caption(classification.LABELS[marks[fmt]])
     if commentary:
-        st.caption(f"The downloads include {commentary} commentar{'ies' if commentary != 1 else 'y'}.")
+        st.caption(f"The downloads include the month's {words.plural(commentary, 'commentary', 'commentaries')}.")
 
 
-def as_shown(built: Summary, commentary: Mapping[str, str]) -> tuple[str, str]:
+def as_shown(document: Document) -> tuple[str, str]:
     """The summary as the page shows it (the Markdown document, its title a level down under the page's
     own) and as plain text to copy."""
-    document = Document.of(built, commentary)
     lines = markdown.to_markdown(document).splitlines()
     # Headings two levels down: the page has its own title, and the block reads as a paper, not a page.
     shown = "\n".join("##" + line if line.startswith("#") else line for line in lines)
@@ -90,13 +77,10 @@ def label(finding: Finding) -> str:
     return text
 
 
-def evidence(built: Summary, tables: Mapping[str, pd.DataFrame], month_key: str) -> None:
-    """Each statement with the figures and sources it rests on, and the commentary box."""
+def evidence(built: Summary, tables: Mapping[str, pd.DataFrame]) -> None:
+    """Each statement with the figures and sources it rests on."""
     st.subheader("Evidence behind each statement")
-    st.caption(
-        "Each statement with the figures and sources it rests on, and room for the secretariat's commentary "
-        "(kept for this session and included in the downloads; not saved in the database)."
-    )
+    st.caption("Each statement with the figures and sources it rests on.")
     for heading, findings in built.sections:
         st.markdown(f"**{ui.md_escape(heading)}**")
         for finding in findings:
@@ -106,4 +90,25 @@ def evidence(built: Summary, tables: Mapping[str, pd.DataFrame], month_key: str)
                     ui.table(tables[finding.key], hide_index=True, width="content")
                 if finding.sources:
                     st.caption("Source: " + ui.md_escape("; ".join(finding.sources)))
-                st.text_area("Secretariat commentary", key=commentary_key(month_key, finding.key), height=80)
+
+
+def series_of(built: Summary) -> list[tuple[str | None, str | None]]:
+    """What the month's commentary may be on: the month overall, then each measure and provider the
+    summary speaks of, in its order."""
+    return [(None, None), *dict.fromkeys((f.measure, f.provider) for f in built.findings if f.measure and f.provider)]
+
+
+def commentary(built: Summary, who: Person, marking: str) -> None:
+    """The secretariat's commentary on the month, overall and on each measure and provider it speaks of:
+    saved with who and when, a new version for each edit, carried into the downloads."""
+    st.subheader("Secretariat commentary")
+    st.caption(
+        "Saved in the record with who wrote it and when (an edit is a new version); shown beside the figures "
+        "(the Overview cell, the trend's tooltip) and carried into the downloads and the meeting pack."
+    )
+    noted = {(c.measure, c.provider): c for c in record.commentary(ui.cursor(), built.month)}
+    for measure, provider in series_of(built):
+        about = words.who(measure, provider) if measure else f"{words.month_label(built.month)} overall"
+        mark = " ✎" if (measure, provider) in noted else ""
+        with st.expander(ui.md_escape(about) + mark, expanded=measure is None):
+            commentary_screen.editor(built.month, measure, provider, who, marking)

@@ -10,12 +10,14 @@ import streamlit as st
 from opsg_metrics import words
 from opsg_metrics.app import ui
 from opsg_metrics.app.requests import BASELINE_RANGE, WINDOW_RANGE, TrendsContext, TrendsRequest
+from opsg_metrics.app.screens import commentary as notes
 from opsg_metrics.queries import trends
 from opsg_metrics.render import files as export
 from opsg_metrics.render import layout
 from opsg_metrics.rules import spc
 from opsg_metrics.store import classification, parse
 from opsg_metrics.store.errors import OpsgError
+from opsg_metrics.store.people import Person
 
 
 def choices(request: TrendsRequest, context: TrendsContext) -> TrendsRequest:
@@ -220,7 +222,7 @@ def month_pack(months: list[str]) -> None:
         )
     with pack_cols[3]:
         st.write("")
-        build = st.button("Build month pack", type="primary")
+        build = st.button("Build month pack", type="primary", key="pack-build")
     if build:
         progress = st.progress(0.0, text="Starting…")
 
@@ -260,3 +262,25 @@ def month_pack(months: list[str]) -> None:
                 mime="application/zip",
                 on_click="ignore",
             )
+
+
+def commentary(shown: TrendsRequest, context: TrendsContext, who: Person) -> None:
+    """The secretariat's commentary on one of the series shown, for one month of the range (the last by
+    default): read, last month's beside it, and written as a new version."""
+    with st.expander("Secretariat commentary"):
+        months = [m for m in context.months if shown.start <= m <= shown.end]
+        left, middle, right = st.columns(3)
+        with left:
+            measure = st.selectbox("Measure", list(shown.measures), key="trend-commentary-measure")
+        with middle:
+            providers = [p for p in shown.providers if p in context.catalogue.providers_reporting([measure])]
+            provider = st.selectbox("Provider", providers, key="trend-commentary-provider")
+        with right:
+            month = st.selectbox(
+                "PMR month",
+                months[::-1],
+                format_func=lambda key: words.month_label(parse.parse_month(key)),
+                key="trend-commentary-month",
+            )
+        if provider and month:
+            notes.editor(parse.parse_month(month), measure, provider, who, classification.ORDER[0])

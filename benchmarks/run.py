@@ -489,6 +489,71 @@ def bench_minutes(report: Report, db_path: Path, repeats: int) -> dict:
     return {"check": check.median, "floor": floor.median}
 
 
+def bench_record(report: Report, db_path: Path, folder: Path, repeats: int, rows: int = 500) -> dict:
+    """The review record: an actions file of `rows` actions loaded (against the floor of an annotations file
+    of as many rows through the figures' loader, on a copy each run), a commentary version saved (against the
+    floor of one audit entry), and a meeting pack in Word (against the floor of the month's summary in Word,
+    which it holds)."""
+    from opsg_metrics.ingest.load import ingest_bytes
+    from opsg_metrics.render.documents import pack
+    from opsg_metrics.store import people
+    from opsg_metrics.store import record as writes
+
+    header = "action_id,text,owner,raised_meeting,raised_on,target_date,status,measure\n"
+    actions = header + "".join(
+        f"BENCH {i:05d},Action {i},DCC,OPSG_90,2022-01-10,2022-03-01,open,CPM1\n" for i in range(rows)
+    )
+    notes = "date,text,scope\n" + "".join(f"2022-01-{1 + i % 28:02d},Note {i},all\n" for i in range(rows))
+
+    def load(text: str, name: str, n: int) -> float:
+        con = db.connect(copy_db(db_path, folder, f"record-{name}-{n}.duckdb"))
+        try:
+            start = time.perf_counter()
+            result = ingest_bytes(con, text.encode("utf-8"), f"{name}.csv")
+            seconds = time.perf_counter() - start
+            assert result.outcome == "loaded", result.problems
+            return seconds
+        finally:
+            con.close()
+
+    floor = Timing([load(notes, "annotations", n) for n in range(repeats)])
+    loaded = Timing([load(actions, "actions", n) for n in range(repeats)])
+    con = db.connect(copy_db(db_path, folder, "record-writes.duckdb"))
+    try:
+        month = date(2020, 4, 1)
+
+        def save() -> None:
+            opened = writes.version_of(con, "commentary", {"month": month, "measure": None, "provider": None})
+            writes.save_commentary(
+                con,
+                month,
+                f"Commentary {time.perf_counter()}",
+                author="Bench",
+                classification="white",
+                by="Bench",
+                based_on=opened,
+            )
+
+        audit_floor, _ = timed(lambda: people.record(con, "Bench", "export", "floor"), repeats * 4)
+        saved, _ = timed(save, repeats * 4)
+        summary_t, _ = timed(lambda: build.summary_document(con, month, "docx", window=17), repeats)
+        pack_t, (_, content, _) = timed(lambda: pack.meeting_pack(con, "OPSG_33xx", "docx", window=17), repeats)
+    finally:
+        con.close()
+    report.add(
+        f"Review record ({repeats} runs; saves {repeats * 4})",
+        [
+            f"- Load of an actions file of {rows} actions: {loaded.text('ms')}; floor, an annotations file of "
+            f"{rows} rows: {floor.text('ms')}; ratio {loaded.median / floor.median:.1f}x",
+            f"- A commentary version saved (version check, row, audit entry, one transaction): {saved.text('ms')}; "
+            f"floor, one audit entry: {audit_floor.text('ms')}; ratio {saved.median / audit_floor.median:.1f}x",
+            f"- Meeting pack OPSG_33xx in Word: {pack_t.text('ms')} ({len(content) / 1e3:,.0f} kB); floor, the "
+            f"April 2020 summary in Word: {summary_t.text('ms')}; ratio {pack_t.median / summary_t.median:.2f}x",
+        ],
+    )
+    return {"load": loaded.median, "save": saved.median, "pack": pack_t.median}
+
+
 # ----------------------------------------------------------------------------------------------- memory
 
 
@@ -787,6 +852,7 @@ def main(argv: list[str] | None = None) -> int:
     bench_export(report, copy_db(sample, work, "export.duckdb"), repeats, None if args.smoke else date(2020, 4, 1))
     bench_summary(report, copy_db(sample, work, "summary.duckdb"), date(2020, 4, 1), repeats)
     bench_minutes(report, copy_db(sample, work, "minutes.duckdb"), repeats)
+    bench_record(report, sample, work, repeats, rows=20 if args.smoke else 500)
     if not args.no_rss:
         bench_rss(report, "stress", copy_db(stress_db, work, "rss-stress.duckdb"), all_pages)
     if args.scaling and not args.smoke:

@@ -45,6 +45,12 @@ TABLES = (
     "ingest_log",
     "measures",
     "service_levels",
+    "meetings",
+    "actions",
+    "action_targets",
+    "action_statuses",
+    "decisions",
+    "commentary",
 )
 
 

@@ -90,7 +90,9 @@ def test_generator_reproduces_the_committed_files(tmp_path):
     generate(tmp_path)
     committed, regenerated = files_under(SAMPLE), files_under(tmp_path)
     assert regenerated == committed
-    assert len(committed) == 55  # 48 PMRs + reissue + incidents, alerts, ops, annotations, manifest, README
+    # 48 PMRs + reissue + incidents, alerts, ops, annotations, manifest, README; the record: meetings, an
+    # actions list for each of four meetings, decisions, commentary
+    assert len(committed) == 62
     for relative in committed:
         assert (tmp_path / relative).read_bytes() == (SAMPLE / relative).read_bytes(), relative
 
@@ -338,11 +340,23 @@ def test_manifest_lists_every_data_file_once():
     assert sorted(listed) == sorted(data_files) and len(listed) == len(set(listed))
     assert all((SAMPLE / name).is_file() for name in listed)
     assert listed.index("pmr/pmr-2020-04-issue2.csv") == listed.index("pmr/pmr-2020-07.csv") + 1
-    assert listed[-4:] == ["incidents.csv", "alerts.csv", "ops.csv", "annotations.csv"]
+    record = [entry["file"] for entry in entries if entry["file"].startswith("record/")]
+    assert listed[-11:-7] == ["incidents.csv", "alerts.csv", "ops.csv", "annotations.csv"]
+    assert listed[-7:] == record and record[0] == "record/meetings.csv" and record[-1] == "record/commentary.csv"
     for entry in entries:
         expected = "white-no-publish" if entry["kind"] in ("incidents", "alerts") else "white"
         assert entry["classification"] == expected
-        assert entry["kind"] in {"measures", "incidents", "alerts", "ops", "annotations"}
+        assert entry["kind"] in {
+            "measures",
+            "incidents",
+            "alerts",
+            "ops",
+            "annotations",
+            "meetings",
+            "actions",
+            "decisions",
+            "commentary",
+        }
 
 
 # ---------------------------------------------------------------- every row of the minutes, every kind

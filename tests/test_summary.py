@@ -527,7 +527,7 @@ def test_footer_has_month_sources_classification_and_sample_notice(april):
 def test_word_document(april):
     con, built = april
     name, content, classification = build.summary_document(
-        con, date(2020, 4, 1), "docx", window=17, commentary={"below:CPM1:DCC": "Remediation due in June."}
+        con, date(2020, 4, 1), "docx", window=17, notes={"below:CPM1:DCC": "Remediation due in June."}
     )
     assert name == "pmr-summary-2020-04-white-no-publish.docx" and classification == "white-no-publish"
     document = docx.Document(io.BytesIO(content))
@@ -641,10 +641,13 @@ def test_summary_page_is_one_block_with_the_downloads_first(open_app):
     assert "since January 2019), and the 17th month below target in the last 24" in block.replace("\\", "")
 
 
-def test_summary_page_commentary_is_kept_and_counted(open_app):
+def test_summary_page_counts_the_commentary_in_the_downloads(open_app):
     at = open_app("pages/summary.py", month="2020-04")
-    at.text_area(key="commentary:2020-04:below:CPM1:DCC").input("Remediation plan due in June").run()
-    assert "The downloads include 1 commentary." in [c.value for c in at.caption]
+    assert "The downloads include the month's 2 commentaries." in [c.value for c in at.caption]
+    keys = [t.key for t in at.text_area]
+    assert keys[0] == "commentary:2020-04:::text"  # the month overall first, then each measure and provider
+    assert "commentary:2020-04:CPM1:DCC:text" in keys and "commentary:2020-04:PM2:CSP N:text" in keys
+    assert at.text_area(key="commentary:2020-04:PM2:CSP N:text").value.startswith("Below its minimum at 54.80%")
 
 
 # ------------------------------------------------------------------ generated months

@@ -90,7 +90,7 @@ def test_month_pack_from_the_page(trends_page):
     at = trends_page(measure=["CPM1"], provider=["DCC"])
     at.selectbox(key="pack-month").set_value("2018-01")
     at.selectbox(key="pack-format").set_value("svg")
-    at.button[0].click().run()
+    at.button(key="pack-build").click().run()
     assert not at.exception
     pack = [b for b in at.get("download_button") if b.label.startswith("Download opsg-charts-2018-01-")]
     assert len(pack) == 1 and "(63 charts" in pack[0].label
@@ -131,7 +131,7 @@ def test_month_pack_of_a_month_without_figures_warns(tmp_path, monkeypatch):
     monkeypatch.setenv("OPSG_DB", str(path))
     at = AppTest.from_file(str(REPO / "app.py"), default_timeout=90).run().switch_page("pages/trends.py").run()
     at.selectbox(key="pack-month").set_value("2019-02")
-    at.button[0].click().run()
+    at.button(key="pack-build").click().run()
     assert not at.exception
     assert "No month pack: no figures for February 2019." in [w.value for w in at.warning]
 

@@ -39,6 +39,7 @@ def test_the_benchmark_runner_writes_every_section_with_numbers(tmp_path):
         "## Ingest throughput",
         "## Chart export",
         "## PMR summary",
+        "## Review record",
     ):
         assert section in text, section
     # Every target row carries a measured number and a verdict.

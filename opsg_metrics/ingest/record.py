@@ -22,6 +22,7 @@ from opsg_metrics.ingest.formats import RECORD_COLUMNS, RECORD_KINDS, IngestResu
 from opsg_metrics.ingest.header import normalise_header
 from opsg_metrics.ingest.read import is_workbook, read_sheets
 from opsg_metrics.store import parse, record
+from opsg_metrics.store.batch import Batch, transaction
 from opsg_metrics.store.catalogue import Catalogue
 from opsg_metrics.store.classification import ORDER as CLASSIFICATIONS
 from opsg_metrics.store.classification import most_restrictive
@@ -334,7 +335,7 @@ class _Load:
 def _write(con: duckdb.DuckDBPyConnection, rows: list, result: IngestResult, load: _Load) -> IngestResult:
     problems: list[Problem] = []
     on = load.issued or date.today()
-    with record.transaction(con):
+    with transaction(con):
         source_id = con.execute(
             """INSERT INTO main.sources (label, kind, classification, issued_on, file_name, sha256, is_sample)
                VALUES (?, ?, ?, ?, ?, ?, ?) RETURNING source_id""",
@@ -349,7 +350,7 @@ def _write(con: duckdb.DuckDBPyConnection, rows: list, result: IngestResult, loa
             ],
         ).fetchall()[0][0]
         changes = 0
-        batch = record.Batch(con)  # the actions' and commentary's rows, inserted together below
+        batch = Batch(con)  # the actions' and commentary's rows, inserted together below
         for row_kind, number, arguments in sorted(rows, key=lambda r: ORDER.index(r[0])):
             options = {"by": load.loaded_by, "source": (source_id, number), "audit": False}
             if row_kind == "actions":

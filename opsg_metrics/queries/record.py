@@ -341,3 +341,14 @@ def plans(con: duckdb.DuckDBPyConnection, measure: str, providers: list[str]) ->
            ORDER BY t.action_id, t.record_id""",
         [measure, list(providers)],
     ).df()
+
+
+def figure_marking(con: duckdb.DuckDBPyConnection, month: date, measure: str, provider: str) -> str:
+    """The marking of the figure a commentary on one measure and provider in a month sits beside (the
+    default of its own): its current figure's source's, 'white' when there is none."""
+    found = con.execute(
+        """SELECT s.classification FROM current_measure_values AS v JOIN sources AS s USING (source_id)
+           WHERE v.month = ? AND v.measure = ? AND v.provider = ?""",
+        [month.replace(day=1), measure, provider],
+    ).fetchall()
+    return found[0][0] if found else "white"

@@ -11,17 +11,14 @@ The checks of each value are here, once: a file's rows (ingest/record.py) and th
 
 from __future__ import annotations
 
-import functools
-import threading
-from collections.abc import Callable, Iterable, Iterator
-from contextlib import contextmanager
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date, datetime
-from typing import Any
 
 import duckdb
 
 from opsg_metrics.store import people
+from opsg_metrics.store.batch import Batch, insert, one_write, write_row
 from opsg_metrics.store.classification import ORDER as CLASSIFICATIONS
 from opsg_metrics.store.clearance import admitted, level_of
 from opsg_metrics.store.errors import OpsgError
@@ -33,8 +30,6 @@ VERBS = ("AGREED", "NOTED", "DISCUSSED", "IDENTIFIED", "APPROVED")
 MAX_ID = 40
 MAX_LINE = 500  # an owner, an item, a reason
 MAX_TEXT = 5_000  # an action's, a decision's or a commentary's words
-_LOCK = threading.RLock()
-_HELD = threading.local()  # how deep this thread is in a write of the record
 
 
 class RecordConflict(OpsgError):
@@ -103,111 +98,6 @@ class Written:
 UNCHANGED = Written("unchanged")
 
 
-@contextmanager
-def transaction(con: duckdb.DuckDBPyConnection) -> Iterator[None]:
-    """One write of the record: the lock held, one transaction, rolled back on any error. Inside another
-    (a file's load writes many rows in one), it is that one."""
-    with _LOCK:
-        depth = getattr(_HELD, "depth", 0)
-        if depth:
-            _HELD.depth = depth + 1
-            try:
-                yield
-            finally:
-                _HELD.depth = depth
-            return
-        con.execute("BEGIN TRANSACTION")
-        _HELD.depth = 1
-        try:
-            yield
-            con.execute("COMMIT")
-        except BaseException:
-            con.execute("ROLLBACK")
-            raise
-        finally:
-            _HELD.depth = 0
-
-
-def _one_write(write: Callable[..., Written]) -> Callable[..., Written]:
-    """A write of the record as one transaction (see `transaction`)."""
-
-    @functools.wraps(write)
-    def written(con: duckdb.DuckDBPyConnection, *args: Any, **kwargs: Any) -> Written:
-        with transaction(con):
-            return write(con, *args, **kwargs)
-
-    return written
-
-
-def _insert(con: duckdb.DuckDBPyConnection, table: str, row: dict) -> int:
-    names = ", ".join(row)
-    marks = ", ".join("?" for _ in row)
-    return con.execute(
-        f"INSERT INTO main.{table} ({names}) VALUES ({marks}) RETURNING record_id", list(row.values())
-    ).fetchall()[0][0]
-
-
-class Batch:
-    """A file's many writes of actions and commentary at once (ingest/record.py): their current state read
-    once, kept as the rows are written, and the rows inserted together by `flush`, in the load's
-    transaction. Each row is decided by the same write functions as a single save."""
-
-    def __init__(self, con: duckdb.DuckDBPyConnection) -> None:
-        self.con, self.level = con, level_of(con)
-        self.rows: dict[str, list[dict]] = {}
-        words = con.execute(
-            """SELECT action_id, text, owner, raised_meeting, raised_on, measures, providers, incidents, note,
-                      classification FROM actions
-               QUALIFY row_number() OVER (PARTITION BY action_id ORDER BY record_id DESC) = 1"""
-        ).fetchall()
-        latest = {
-            table: dict(
-                con.execute(
-                    f"SELECT action_id, {column} FROM {table} "
-                    "QUALIFY row_number() OVER (PARTITION BY action_id ORDER BY record_id DESC) = 1"
-                ).fetchall()
-            )
-            for table, column in (("action_targets", "target_date"), ("action_statuses", "status"))
-        }
-        held = {row[0]: row[1:] for row in words}
-        self.actions = {
-            a: (held.get(a), latest["action_targets"].get(a), latest["action_statuses"].get(a))
-            for a in {*held, *latest["action_targets"], *latest["action_statuses"]}
-        }
-        self.commentary = {
-            (m, me, p): (t, c)
-            for m, me, p, t, c in con.execute(
-                "SELECT month, measure, provider, text, classification FROM current_commentary"
-            ).fetchall()
-        }
-
-    def add(self, table: str, row: dict) -> None:
-        self.rows.setdefault(table, []).append(row)
-
-    def flush(self) -> None:
-        """Insert the rows collected, each table's in the order they were written."""
-        import pyarrow as pa
-
-        for table, rows in self.rows.items():
-            names = list(dict.fromkeys(name for row in rows for name in row))
-            frame = pa.Table.from_pylist([{name: row.get(name) for name in names} for row in rows])
-            self.con.register("record_batch_rows", frame)
-            try:
-                columns = ", ".join(names)
-                self.con.execute(f"INSERT INTO main.{table} ({columns}) SELECT {columns} FROM record_batch_rows")
-            finally:
-                self.con.unregister("record_batch_rows")
-        self.rows = {}
-
-
-def _write_row(con: duckdb.DuckDBPyConnection, batch: Batch | None, table: str, row: dict) -> int | None:
-    """Insert one row now (its record id), or add it to a file's batch (None)."""
-    if batch is None:
-        return _insert(con, table, row)
-    batch.add(table, row)
-    return None
-
-
 def version_of(con: duckdb.DuckDBPyConnection, table: str, key: dict) -> int | None:
     """The latest record id of one record as the connection's level sees it (None: none yet); an action's
     takes in its target dates and statuses. An edit passes it back as `based_on`."""
@@ -252,7 +142,7 @@ def _check_version(con: duckdb.DuckDBPyConnection, table: str, key: dict, based_
 # ------------------------------------------------------------------ meetings
 
 
-@_one_write
+@one_write
 def add_meeting(
     con: duckdb.DuckDBPyConnection,
     meeting_id: str,
@@ -278,7 +168,7 @@ def add_meeting(
     if same:
         return UNCHANGED
     row = {"meeting_id": meeting_id, "date": on, "kind": kind, "pmr_month": pmr_month}
-    record_id = _insert(con, "meetings", row | _by(by, classification, source))
+    record_id = insert(con, "meetings", row | _by(by, classification, source))
     if audit:
         people.record(con, by, "record", f"meeting {meeting_id}", month=pmr_month, classification=classification)
     return Written("saved", record_id, 1)
@@ -343,7 +233,7 @@ def current_state(con: duckdb.DuckDBPyConnection, action_id: str) -> tuple[tuple
     return held, target, status
 
 
-@_one_write
+@one_write
 def save_action(
     con: duckdb.DuckDBPyConnection,
     action: Action,
@@ -402,13 +292,13 @@ def save_action(
             "incidents": list(action.incidents),
             "note": action.note,
         }
-        first = _write_row(con, batch, "actions", row | _by(by, classification, source))
+        first = write_row(con, batch, "actions", row | _by(by, classification, source))
         rows += 1
     if target_date is not None and target_date != latest_target:
         set_on = action.raised_on if latest_target is None else on
         reason = why or ("as raised" if latest_target is None else "")
         row = {"action_id": action.action_id, "target_date": target_date, "set_on": set_on, "why": reason}
-        record_id = _write_row(con, batch, "action_targets", row | _by(by, classification, source))
+        record_id = write_row(con, batch, "action_targets", row | _by(by, classification, source))
         latest_target = target_date
         first = first or record_id
         rows += 1
@@ -423,7 +313,7 @@ def save_action(
             )
             reason = why if latest_status is not None else ""
             row = {"action_id": action.action_id, "status": wanted, "changed_on": changed_on, "why": reason}
-            record_id = _write_row(con, batch, "action_statuses", row | _by(by, classification, source))
+            record_id = write_row(con, batch, "action_statuses", row | _by(by, classification, source))
             latest_status = wanted
             first = first or record_id
             rows += 1
@@ -445,7 +335,7 @@ def save_action(
 # ------------------------------------------------------------------ decisions
 
 
-@_one_write
+@one_write
 def add_decision(
     con: duckdb.DuckDBPyConnection,
     meeting_id: str,
@@ -478,7 +368,7 @@ def add_decision(
         return UNCHANGED
     row = {"meeting_id": meeting_id, "item": item, "verb": verb, "text": text}
     row |= {"measure": measure, "provider": provider, "action_id": action_id}
-    record_id = _insert(con, "decisions", row | _by(by, classification, source))
+    record_id = insert(con, "decisions", row | _by(by, classification, source))
     if audit:
         people.record(con, by, "record", f"decision {meeting_id} item {item}: {verb}", classification=classification)
     return Written("saved", record_id, 1)
@@ -487,7 +377,7 @@ def add_decision(
 # ------------------------------------------------------------------ commentary
 
 
-@_one_write
+@one_write
 def save_commentary(
     con: duckdb.DuckDBPyConnection,
     month: date,
@@ -533,7 +423,7 @@ def save_commentary(
     if current and tuple(current[0]) == (text, classification):
         return UNCHANGED
     row = key | {"text": text, "author": author} | _by(by, classification, source)
-    record_id = _write_row(con, batch, "commentary", row)
+    record_id = write_row(con, batch, "commentary", row)
     if batch is not None:
         batch.commentary[(month, measure, provider)] = (text, classification)
     if audit:

@@ -11,7 +11,7 @@ from opsg_metrics import words
 from opsg_metrics.app import ui
 from opsg_metrics.app.requests import BASELINE_RANGE, WINDOW_RANGE, TrendsContext, TrendsRequest
 from opsg_metrics.app.screens import commentary as notes
-from opsg_metrics.queries import trends
+from opsg_metrics.queries import record, trends
 from opsg_metrics.render import files as export
 from opsg_metrics.render import layout
 from opsg_metrics.rules import spc
@@ -283,4 +283,5 @@ def commentary(shown: TrendsRequest, context: TrendsContext, who: Person) -> Non
                 key="trend-commentary-month",
             )
         if provider and month:
-            notes.editor(parse.parse_month(month), measure, provider, who, classification.ORDER[0])
+            day = parse.parse_month(month)
+            notes.editor(day, measure, provider, who, record.figure_marking(ui.cursor(), day, measure, provider))

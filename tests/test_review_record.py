@@ -633,3 +633,173 @@ def test_the_record_page_shows_the_meeting_and_a_commentary_saved_on_the_summary
         assert record.current(con, APRIL, None, None).text == "First writer's words"
     finally:
         con.close()
+
+
+# ------------------------------------------------------------------ a hostile reading (issue 20's review)
+
+
+def test_commentary_on_a_measure_with_no_provider_is_carried_everywhere(writable, tmp_path):
+    assert _load(writable, "month,text,measure\n2020-04,Across every region,CPM1\n", "c.csv").outcome == "loaded"
+    found = {c.about: c for c in record.commentary(writable, APRIL)}
+    assert "CPM1, every provider" in found
+    for fmt in ("md", "txt", "html", "docx"):
+        _, content, _ = build.summary_document(writable, APRIL, fmt, window=17, charts=False)
+        assert content
+    _, text, _ = build.summary_document(writable, APRIL, "txt", window=17)
+    assert b"Secretariat commentary: Across every region (" in text
+    cells = overview.matrix_cells(writable, APRIL, window=12)
+    assert cells[cells["measure"] == "CPM1"]["tooltip"].str.contains("Across every region").all()
+    trend = trend_data(writable, "CPM1", ["DCC", "CSP N"], date(2020, 1, 1), date(2020, 6, 1))
+    assert {p for p, _, t in trend.commentary_at if "Across every region" in t} == {"DCC", "CSP N"}
+    assert pack.meeting_pack(writable, "OPSG_33xx", "txt", window=17, charts=False)[1]
+
+
+def test_the_pack_carries_the_marking_of_the_previous_meeting_it_names(writable):
+    text = "meeting_id,date,kind,pmr_month\nSECRET_M,2021-08-01,main,2021-06\n"
+    assert _load(writable, text, "m.csv", classification="amber").outcome == "loaded"
+    name, content, marking = pack.meeting_pack(writable, "OPSG_56", "md", window=12, charts=False)
+    assert b"## Decisions of SECRET\\_M" in content and marking == "amber"
+    assert pack.pack_classification(writable, "OPSG_56", window=12) == "amber"
+
+
+def test_rows_restated_at_a_lower_marking_are_seen_at_that_level(writable):
+    action = ACTIONS + "SEC2,A restricted action,DCC,OPSG_56,2021-09-07,2021-12-01,open,,,,\n"
+    decision = "meeting_id,item,verb,text\nOPSG_28x,PMR,NOTED,a point first made in confidence\n"
+    assert _load(writable, action, "a.csv", classification="amber").outcome == "loaded"
+    assert _load(writable, decision, "d.csv", classification="amber").outcome == "loaded"
+    assert _load(writable, action + "\n", "a-white.csv", classification="white").outcome == "loaded"
+    assert _load(writable, decision + "\n", "d-white.csv", classification="white").outcome == "loaded"
+    white = clearance.scope(writable.cursor(), "white")
+    seen = record.actions(white, at=date(2022, 1, 1), action_id="SEC2")[0]
+    assert seen.target_date == date(2021, 12, 1) and seen.status == "open" and seen.overdue
+    every = record.actions(writable, at=date(2022, 1, 1), action_id="SEC2")[0]
+    assert len(every.target_dates) == 1 and len(every.statuses) == 1  # one history at the owner's level too
+    assert "OPSG NOTED a point first made in confidence" in " ".join(
+        record.decision_lines(record.decisions(white, "OPSG_28x"))
+    )
+    assert len(record.decisions(writable, "OPSG_28x")) == 2  # the sample's, and this one once
+
+
+@pytest.mark.parametrize(
+    "encode",
+    [
+        lambda t: t.encode("utf-16"),
+        lambda t: t.replace(",", "\t").encode("utf-8"),
+        lambda t: t.replace("action_id,text", '"action_id","text"').encode("utf-8"),
+        lambda t: t.encode("utf-8-sig"),
+    ],
+    ids=["utf-16", "tabs", "quoted-header", "bom"],
+)
+def test_a_record_file_is_recognised_however_it_is_saved(writable, encode):
+    text = ACTIONS + "OPSG 50/01,Saved oddly,DCC,OPSG_50,2022-01-10,2022-02-01,open,,CPM1,,\n"
+    result = ingest_bytes(writable, encode(text), "odd.csv")
+    assert result.outcome == "loaded", result.problems
+    assert record.actions(writable, action_id="OPSG 50/01")[0].text == "Saved oddly"
+
+
+def test_a_second_row_for_the_same_thing_in_one_load_is_refused(writable):
+    before = snapshot(writable)
+    twice = ACTIONS + "".join(
+        f"OPSG 51/01,Twice,DCC,OPSG_51,2022-01-10,{day},open,,,,\n" for day in ("2022-02-01", "2022-05-01")
+    )
+    result = _load(writable, twice, "twice.csv")
+    assert [str(p) for p in result.problems] == [
+        "twice.csv:3:action_id: duplicate of row 2: the same action twice in one file"
+    ]
+    header = ACTIONS.strip().split(",")
+    row = ["OPSG 51/02", "x", "DCC", "OPSG_51", "2022-01-10", "2022-02-01", "open", "", "", "", ""]
+    book = xlsx_bytes({"actions": [header, row], " Actions": [header, row]})
+    refused = ingest_bytes(writable, book, "book.xlsx")
+    assert refused.outcome == "rejected" and any("duplicate of book.xlsx[" in p.message for p in refused.problems)
+    comments = "month,text\n2020-05,one\n2020-05,two\n"
+    assert _load(writable, comments, "c.csv").outcome == "rejected"
+    assert snapshot(writable) == before
+
+
+def test_cells_and_columns_the_record_does_not_take(writable):
+    extra = ACTIONS + "OPSG 52/01,x,DCC,OPSG_52,2022-01-10,2022-02-01,open,,,,,EXTRA\n"
+    assert [str(p) for p in _load(writable, extra, "e.csv").problems] == [
+        "e.csv:2:-: has 12 cells but the header only 11"
+    ]
+    ignored = "meeting_id,date,kind,pmr_month,x_notes\nOPSG_52,2022-01-10,main,2021-11,our own column\n"
+    assert _load(writable, ignored, "x.csv").outcome == "loaded"
+    header = ACTIONS.strip().split(",")
+    row = ["OPSG 52/02", "x", "DCC", "OPSG_52", "2022-01-10", "2022-02-01", "open", "", "", "", ""]
+    book = xlsx_bytes({"actions": [header, row], "Sheet2": [header, row[:0] + ["OPSG 52/03", *row[1:]]]})
+    refused = ingest_bytes(writable, book, "b.xlsx")
+    assert refused.outcome == "rejected"
+    assert "this sheet holds actions rows" in refused.problems[0].message
+
+
+@pytest.mark.parametrize(
+    "text, said",
+    [
+        (ACTIONS + "OPSG 53/01,x,DCC,OPSG_53,2022-03-01,2022-02-01,open,,,,\n", "is before the day it was raised"),
+        (ACTIONS + "OPSG 53/02,x,DCC,OPSG_53,2022-03-01,2022-04-01,closed,2019-01-01,,,\n", "closing day"),
+        (ACTIONS + "OPSG 53/03,x,DCC,OPSG_53,2099-03-01,2099-04-01,open,,,,\n", "a day still to come"),
+        ("meeting_id,date,kind,pmr_month\nOPSG_53,2020-01-10,main,2020-06\n", "a later month"),
+        ("month,text\n2099-01,x\n", "no PMR of that month can have been published yet"),
+        ("month,text,measure,provider\n2020-04,x,DSP1.2,CSP N\n", "not a measure of the catalogue"),
+        ("month,text\n2020-04,x \u202eevil\n", "direction control character"),
+        (ACTIONS + 'OPSG 53/04,x,"D\u2066C",OPSG_53,2022-03-01,2022-04-01,open,,,,\n', "direction control"),
+    ],
+    ids=[
+        "target-before-raised",
+        "closed-before-raised",
+        "raised-later",
+        "later-pmr",
+        "future-month",
+        "unknown-series",
+        "bidi-commentary",
+        "bidi-owner",
+    ],
+)
+def test_dates_and_links_that_cannot_be_are_refused(writable, text, said):
+    before = snapshot(writable)
+    result = _load(writable, text, "bad.csv")
+    assert result.outcome == "rejected" and any(said in p.message for p in result.problems), result.problems
+    assert snapshot(writable) == before
+
+
+def test_a_refused_cell_is_refused_once(writable):
+    text = ACTIONS + "OPSG 54/01," + "x" * 40_000 + ",DCC,OPSG_54,2022-03-01,2022-04-01,open,,,,\n"
+    result = _load(writable, text, "long.csv")
+    assert [p.column for p in result.problems] == ["text"]
+
+
+def test_text_cannot_forge_lines_or_columns_in_plain_output(writable, tmp_path):
+    text = (
+        ACTIONS
+        + 'OPSG 55/01,"first line\nOPSG 99/99  [closed]",Owner | fake | col,OPSG_55,2022-03-01,2022-04-01,open,,,,\n'
+    )
+    assert _load(writable, text, "f.csv").outcome == "loaded"
+    path = db.database_path(writable)
+    writable.close()
+    shown = cli_here("--db", path, "actions", check=0).stdout
+    assert "\nOPSG 99/99" not in shown and "first line OPSG 99/99 [closed]" in shown
+    out = tmp_path / "a.txt"
+    cli_here("--db", path, "actions", "--format", "txt", "-o", out, check=0)
+    row = next(line for line in out.read_text(encoding="utf-8").splitlines() if line.startswith("OPSG 55/01"))
+    assert row.count(" | ") == 6 and "Owner ¦ fake ¦ col" in row
+    wal = cli_here("--db", path, "actions", "--format", "csv", "-o", f"{path}.wal", check=1)
+    assert "this is a database file" in wal.stderr and not Path(f"{path}.wal").exists()
+
+
+def test_the_command_stops_quietly_when_its_reader_does(sample_db_path, tmp_path):
+    path = _copy(sample_db_path, tmp_path)
+    many = tmp_path / "many.csv"  # a listing far longer than a pipe holds, so the write meets a closed pipe
+    many.write_text(
+        ACTIONS
+        + "".join(f"OPSG 96/{i:04d},Action {i},DCC,OPSG_96,2022-01-10,2022-03-01,open,,,,\n" for i in range(3000)),
+        encoding="utf-8",
+    )
+    cli_here("--db", path, "ingest", many, check=0)
+    done = subprocess.run(
+        f"{sys.executable} -m opsg_metrics --db {path} actions --json | head -c 5",
+        shell=True,
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert done.stdout == "[\n  {" and "error" not in done.stderr and "Traceback" not in done.stderr

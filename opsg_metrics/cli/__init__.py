@@ -9,6 +9,8 @@ people.py (people, audit); what they share, options.py.
 from __future__ import annotations
 
 import argparse
+import os
+import sys
 
 import duckdb
 
@@ -49,6 +51,10 @@ def main(argv: list[str] | None = None) -> int:
         # Not a user mistake we foresaw, but still no traceback: say what the database means.
         err(str(explain_database_error(exc, resolve_db_path(args.db))))
         return EXIT_ERROR
+    except BrokenPipeError:  # the output's reader stopped (`| head`): nothing more to say, not an error
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        return EXIT_OK
     except KeyboardInterrupt:
         err("interrupted; nothing half-written is kept (each file loads in one transaction)")
         return 130

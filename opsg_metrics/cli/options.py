@@ -101,6 +101,11 @@ def _is_the_database(path: Path, database: Path | None) -> bool:
     """Whether `path` is the database in use or its write-ahead log (after symbolic links)."""
     if database is None:
         return False
+    try:  # the log before it exists (a closed database has none): by name, after symbolic links
+        if path.resolve() == Path(str(database.resolve()) + ".wal"):
+            return True
+    except OSError:
+        pass
     for candidate in (database, Path(str(database) + ".wal")):
         try:
             if candidate.exists() and os.path.samefile(path, candidate):
@@ -118,7 +123,7 @@ def output_file(text: str, database: Path | None = None) -> Path:
         raise OpsgError(f"{path}: is a folder; give a file name (for example {path / 'summary.docx'})")
     if path.exists() and not path.is_file():
         raise OpsgError(f"{path}: is not a regular file (a pipe or a device); give a file name")
-    if path.exists() and (is_duckdb_file(path) or _is_the_database(path, database)):
+    if (path.exists() and is_duckdb_file(path)) or _is_the_database(path, database):
         raise OpsgError(f"{path}: this is a database file; writing here would destroy it. Give another file name")
     folder = path.parent if str(path.parent) else Path(".")
     if not folder.exists():

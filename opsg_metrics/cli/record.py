@@ -76,16 +76,22 @@ def add_parsers(commands: argparse._SubParsersAction) -> dict:
     return {"actions": cmd_actions, "commentary": cmd_commentary, "pack": cmd_pack}
 
 
+def _one(text: str) -> str:
+    """A text as one line of the terminal's output (its line breaks and tabs as spaces): no text of the
+    record can start a line that looks like another action."""
+    return " ".join(str(text).split())
+
+
 def _text(found: list, heading: str) -> str:
     lines = [heading, ""]
     for a in found:
         flag = " OVERDUE" if a.overdue else ""
         lines.append(
-            f"{a.action_id}  [{a.status}{flag}]  owner {a.owner}; raised {a.raised_meeting} "
+            f"{a.action_id}  [{a.status}{flag}]  owner {_one(a.owner)}; raised {a.raised_meeting} "
             f"({words.day_label(a.raised_on)})"
         )
-        lines.append(f"  {a.text}")
-        lines.append(f"  target dates: {a.history() or 'none'}")
+        lines.append(f"  {_one(a.text)}")
+        lines.append(f"  target dates: {_one(a.history()) or 'none'}")
         links = [*a.measures, *a.providers, *a.incidents]
         if links:
             lines.append(f"  links: {', '.join(links)}")
@@ -172,7 +178,8 @@ def cmd_commentary(args: argparse.Namespace) -> int:
     print(f"Commentary on the PMR of {words.month_label(args.month)}")
     for c in found:
         versions = f"; {words.plural(c.versions, 'version')}" if c.versions > 1 else ""
-        print(f"\n{c.about[0].upper() + c.about[1:]} ({c.signed}{versions}; {LABELS[c.classification]}):\n  {c.text}")
+        print(f"\n{c.about[0].upper() + c.about[1:]} ({c.signed}{versions}; {LABELS[c.classification]}):")
+        print(f"  {_one(c.text)}")
     if not found:
         print("\nNo commentary for this month.")
     return EXIT_OK

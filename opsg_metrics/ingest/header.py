@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from opsg_metrics.ingest.formats import (
     COLUMNS,
-    KINDS,
+    FILE_KINDS,
     Problem,
     Sheet,
 )
@@ -29,6 +29,19 @@ def detect_kind(columns: set[str]) -> str | None:
         return "annotations"
     if {"month", "measure"} <= columns:
         return "measures"
+    return None
+
+
+def record_kind(columns: set[str]) -> str | None:
+    """The record kind a header shows, by the columns only that kind has."""
+    if {"action_id", "raised_meeting"} <= columns:
+        return "actions"
+    if {"meeting_id", "verb"} <= columns:
+        return "decisions"
+    if {"meeting_id", "pmr_month"} <= columns:
+        return "meetings"
+    if {"month", "text"} <= columns and not columns & {"value", "status", "quantity", "claimed"}:
+        return "commentary"
     return None
 
 
@@ -58,7 +71,7 @@ def check_header(sheet: Sheet, kind: str | None) -> tuple[str | None, dict[str, 
                 1,
                 "header",
                 f"cannot tell the kind of file from its header (columns: {', '.join(n for n in names if n) or 'none'})"
-                f"{hint}; name it with --kind ({', '.join(KINDS)})",
+                f"{hint}; name it with --kind ({', '.join(FILE_KINDS)})",
             )
         )
         return None, positions, problems

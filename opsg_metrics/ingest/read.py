@@ -27,7 +27,7 @@ from opsg_metrics.ingest.formats import (
     Sheet,
     display_name,
 )
-from opsg_metrics.ingest.header import detect_kind, normalise_header
+from opsg_metrics.ingest.header import detect_kind, normalise_header, record_kind
 from opsg_metrics.store import text as text_rules
 
 SHEET_KINDS = (*KINDS, *RECORD_KINDS)  # the names of the sheets a workbook's load reads
@@ -53,7 +53,7 @@ def _row_of(raw: bytes, offset: int) -> int:
     return raw.count(b"\n", 0, offset) + 1
 
 
-def _decode(raw: bytes) -> tuple[str, str]:
+def decode(raw: bytes) -> tuple[str, str]:
     """The file's text and the encoding it was read in: UTF-8 (with or without a BOM), UTF-16 with a BOM
     (Excel's "Unicode text"), or Windows-1252 (Excel's "CSV" on Windows) when no byte is UTF-8.
 
@@ -95,7 +95,7 @@ def _looks_utf16_without_bom(raw: bytes) -> bool:
     )
 
 
-def _delimiter(text: str) -> str:
+def field_separator(text: str) -> str:
     """',' unless the first line has tabs and no commas (Excel's "Unicode text" and other tab-separated files)."""
     first = text.lstrip("\ufeff").split("\n", 1)[0]
     return "\t" if "\t" in first and "," not in first else ","
@@ -120,12 +120,12 @@ def read_csv_sheet(raw: bytes, label: str) -> Reading:
     elif b"\x00" in raw:
         return refuse("the file is binary, not CSV text (did you mean an .xlsx file?)")
     try:
-        text, encoding = _decode(raw)
+        text, encoding = decode(raw)
     except ValueError as exc:
         return refuse(str(exc))
     if encoding != "UTF-8":
         reading.notes.append(f"{label}: read as {encoding} text")
-    delimiter = _delimiter(text)
+    delimiter = field_separator(text)
     if delimiter == "\t":
         reading.notes.append(f"{label}: read as tab-separated text")
     records: list[tuple[int, list[str]]] = []
@@ -390,7 +390,8 @@ def read_xlsx_sheets(raw: bytes, label: str) -> Reading:
             title_label = f"{label}[{display_name(ws.title)}]"
             records = _sheet_records(ws, title_label, budget)
             sheet, _ = _sheet_from_records(records, title_label, None, scan=False)
-            looks_like = detect_kind({normalise_header(h) for h in sheet.header}) if sheet else None
+            columns = {normalise_header(h) for h in sheet.header} if sheet else set()
+            looks_like = (detect_kind(columns) or record_kind(columns)) if sheet else None
             if named and looks_like:
                 reading.problems.append(
                     Problem(

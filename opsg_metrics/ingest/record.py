@@ -11,6 +11,7 @@ nothing, so loading one file twice changes nothing.
 
 from __future__ import annotations
 
+import csv
 import hashlib
 from dataclasses import dataclass
 from datetime import date
@@ -19,8 +20,8 @@ import duckdb
 
 from opsg_metrics import words
 from opsg_metrics.ingest.formats import RECORD_COLUMNS, RECORD_KINDS, IngestResult, Problem, Sheet, display_name
-from opsg_metrics.ingest.header import normalise_header
-from opsg_metrics.ingest.read import is_workbook, read_sheets
+from opsg_metrics.ingest.header import normalise_header, record_kind
+from opsg_metrics.ingest.read import decode, field_separator, is_workbook, read_sheets
 from opsg_metrics.store import parse, record
 from opsg_metrics.store.batch import Batch, transaction
 from opsg_metrics.store.catalogue import Catalogue
@@ -34,24 +35,25 @@ MAX_ROWS = 10_000
 LIST_SEPARATOR = ";"  # an action's measures, providers or incidents: 'CPM1; CPM2'
 
 
-def record_kind(columns: set[str]) -> str | None:
-    """The record kind a header shows, by the columns only that kind has."""
-    if {"action_id", "raised_meeting"} <= columns:
-        return "actions"
-    if {"meeting_id", "verb"} <= columns:
-        return "decisions"
-    if {"meeting_id", "pmr_month"} <= columns:
-        return "meetings"
-    if {"month", "text"} <= columns and not columns & {"value", "status", "quantity", "claimed"}:
-        return "commentary"
-    return None
-
-
 def _headers(raw: bytes, label: str) -> list[set[str]]:
+    """The header of each sheet (a workbook's) or of the text (its first line, however it is encoded and
+    separated, as read.py reads it)."""
     if is_workbook(raw, label):
         return [{normalise_header(h) for h in sheet.header} for sheet in read_sheets(raw, label).sheets]
-    first = raw[:4000].decode("utf-8-sig", errors="replace").splitlines()[:1]
-    return [{normalise_header(c) for c in first[0].split(",")}] if first else []
+    head = raw[:65536]
+    newline = {b"\xff\xfe": b"\n\x00", b"\xfe\xff": b"\x00\n"}.get(raw[:2], b"\n")  # UTF-16's, or one byte
+    end = head.find(newline)
+    head = head[: end + len(newline)] if end > 0 else head
+    try:
+        text, _ = decode(head)
+    except ValueError:
+        return []
+    lines = text.splitlines()[:1]  # any line end: a lone carriage return too
+    try:
+        first = next(csv.reader(lines, delimiter=field_separator(text)), [])
+    except csv.Error:
+        return []
+    return [{normalise_header(c) for c in first}]
 
 
 def is_record(raw: bytes, label: str) -> bool:
@@ -211,9 +213,44 @@ def _checked(kind: str, row: _Row, catalogue: Catalogue, marking: str) -> dict:
     }
 
 
+def _key(kind: str, checked: dict) -> tuple:
+    """What one row of a kind is about: one file may say it once (a second row for it would be a history
+    with no dates to order it by)."""
+    if kind == "meetings":
+        return (checked["meeting_id"],)
+    if kind == "actions":
+        return (checked["action"].action_id,)
+    if kind == "decisions":
+        return (checked["meeting_id"], checked["item"], checked["verb"], checked["text"])
+    return (checked["month"], checked["measure"], checked["provider"])
+
+
+WHAT = {
+    "meetings": "meeting",
+    "actions": "action",
+    "decisions": "decision",
+    "commentary": "month, measure and provider",
+}
+
+
+def _duplicates(kind: str, label: str, number: int, checked: dict, seen: dict, problems: list[Problem]) -> None:
+    key = (kind, *_key(kind, checked))
+    if key in seen:
+        first_label, first_row = seen[key]
+        where = f"row {first_row}" if first_label == label else f"{first_label} row {first_row}"
+        column = {"meetings": "meeting_id", "actions": "action_id", "decisions": "text", "commentary": "month"}[kind]
+        problems.append(
+            Problem(label, number, column, f"duplicate of {where}: the same {WHAT[kind]} twice in one file")
+        )
+    else:
+        seen[key] = (label, number)
+
+
 def _read(raw: bytes, label: str, kind: str | None, catalogue: Catalogue, marking: str):
     reading = read_sheets(raw, label)
     problems = list(reading.problems)
+    refused = {(p.file, p.row, p.column) for p in reading.problems}
+    seen: dict[tuple, tuple[str, int]] = {}
     rows: list[tuple[str, int, dict]] = []
     for sheet in reading.sheets:
         sheet_kind = _kind_of(sheet, kind)
@@ -230,8 +267,10 @@ def _read(raw: bytes, label: str, kind: str | None, catalogue: Catalogue, markin
         for column in required:
             if column not in positions:
                 problems.append(Problem(sheet.label, 1, column, f"required column {quote(column)} is missing"))
-        for column in positions:
-            if column not in required + optional:
+        for column in list(positions):
+            if column.startswith("x_"):  # a column of the sender's own, ignored as in every other file
+                del positions[column]
+            elif column not in required + optional:
                 columns = ", ".join(required + optional)
                 problems.append(
                     Problem(sheet.label, 1, column, f"unknown column {quote(column)} ({sheet_kind}: {columns})")
@@ -243,13 +282,18 @@ def _read(raw: bytes, label: str, kind: str | None, catalogue: Catalogue, markin
             continue
         for number, cells in sheet.rows:
             row = _Row(sheet, number, cells, positions)
+            if any(c.strip() for c in cells[len(sheet.header) :]):
+                row.bad("-", f"has {len(cells)} cells but the header only {len(sheet.header)}")
             checked = _checked(sheet_kind, row, catalogue, marking)
             said = {p.column for p in row.problems}
             for column in required:
                 if column not in said and not row.get(column):
                     row.bad(column, "is empty")
-            problems += row.problems
+            # A cell refused as it was read (cannot be printed, too long, a formula without a value) is not
+            # refused again by its column's rule.
+            problems += [p for p in row.problems if (p.file, p.row, p.column) not in refused]
             rows.append((sheet_kind, number, checked))
+            _duplicates(sheet_kind, sheet.label, number, checked, seen, problems)
     if not problems and not rows:
         problems.append(Problem(label, 2, "-", "no rows could be read from the file"))
     return reading, rows, sorted(set(problems), key=lambda p: (p.file, p.row, p.column, p.message))

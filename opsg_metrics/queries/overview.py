@@ -209,6 +209,10 @@ def matrix_cells(con: duckdb.DuckDBPyConnection, month: date, *, window: int) ->
     for k in kept.said(con, month=month):  # statements kept from the minutes that the record does not bear out
         said[(k.measure, k.provider)] = " ".join(t for t in (said.get((k.measure, k.provider)), k.text) if t)
     noted = {(c.measure, c.provider): f"Commentary ({c.signed}): {c.text}" for c in record.commentary(con, month)}
+    for r in rows:  # commentary on a measure with no provider: on each of its cells
+        key = (r["measure"], r["provider"])
+        if key not in noted and (r["measure"], None) in noted:
+            noted[key] = noted[(r["measure"], None)]
     return frame.assign(
         cell=[cell_text(r) for r in rows],
         commentary=[noted.get((r["measure"], r["provider"]), "") for r in rows],

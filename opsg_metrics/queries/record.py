@@ -169,10 +169,18 @@ def actions(
            WHERE changed_on <= ? ORDER BY record_id""",
         [at],
     ).fetchall()
+    by_action: dict[str, tuple[list, list]] = {}
+    for t in targets:
+        by_action.setdefault(t[0], ([], []))[0].append(t)
+    for st in statuses:
+        by_action.setdefault(st[0], ([], []))[1].append(st)
     out = []
     for row in held:
-        its_targets = [t for t in targets if t[0] == row[0]]
-        its_statuses = [s for s in statuses if s[0] == row[0]]
+        its_targets, its_statuses = by_action.get(row[0], ([], []))
+        # A row restating the one before (the same date or status again, as a less restrictive marking
+        # needs it: store/record.py) is no change at a level that sees both.
+        its_targets = [t for i, t in enumerate(its_targets) if i == 0 or t[1] != its_targets[i - 1][1]]
+        its_statuses = [s for i, s in enumerate(its_statuses) if i == 0 or s[1] != its_statuses[i - 1][1]]
         marks = [row[9], *(t[4] for t in its_targets), *(s[4] for s in its_statuses)]
         sources = {row[10], *(t[5] for t in its_targets), *(s[5] for s in its_statuses)} - {None}
         found = ActionRecord(
@@ -230,7 +238,9 @@ def decisions(con: duckdb.DuckDBPyConnection, meeting_id: str) -> pd.DataFrame:
     """What a meeting decided, by agenda item, in the order recorded."""
     return con.execute(
         """SELECT item, verb, text, measure, provider, action_id, classification, source_id, record_id
-           FROM decisions WHERE meeting_id = ? ORDER BY item, record_id""",
+           FROM decisions WHERE meeting_id = ?
+           QUALIFY row_number() OVER (PARTITION BY item, verb, text ORDER BY record_id) = 1
+           ORDER BY item, record_id""",
         [meeting_id],
     ).df()
 
@@ -260,8 +270,10 @@ class Commentary:
 
     @property
     def about(self) -> str:
-        """'the month overall', 'CPM1 overall', 'PM2 in CSP N'."""
-        return words.who(self.measure, self.provider) if self.measure else "the month overall"
+        """'the month overall', 'CPM1 overall', 'PM2 in CSP N', 'CPM1, every provider'."""
+        if self.measure and self.provider:
+            return words.who(self.measure, self.provider)
+        return f"{self.measure}, every provider" if self.measure else "the month overall"
 
     @property
     def signed(self) -> str:

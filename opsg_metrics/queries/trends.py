@@ -210,9 +210,11 @@ def trend_data(
     )
     # The secretariat's commentary on these series and months, in the points' notes (and so in the marking).
     noted = record.commented(con, start, end)
-    noted = noted[(noted["measure"] == measure) & noted["provider"].isin(shown)]
+    noted = noted[(noted["measure"] == measure) & (noted["provider"].isin(shown) | noted["provider"].isna())]
     commentary_at = tuple(
-        (c.provider, pd.Timestamp(c.month).date(), f"Commentary ({c.author}): {c.text}") for c in noted.itertuples()
+        (panel, pd.Timestamp(c.month).date(), f"Commentary ({c.author}): {c.text}")
+        for c in noted.itertuples()
+        for panel in ([c.provider] if isinstance(c.provider, str) else shown)  # none: on every provider's
     )
     planned = notes[notes["classification"].notna()] if "classification" in notes else notes.iloc[0:0]
     if commentary_at or not planned.empty:

@@ -76,20 +76,15 @@ class Batch:
                       classification FROM actions
                QUALIFY row_number() OVER (PARTITION BY action_id ORDER BY record_id DESC) = 1"""
         ).fetchall()
-        latest = {
-            table: dict(
-                con.execute(
-                    f"SELECT action_id, {column} FROM {table} "
-                    "QUALIFY row_number() OVER (PARTITION BY action_id ORDER BY record_id DESC) = 1"
-                ).fetchall()
-            )
-            for table, column in (("action_targets", "target_date"), ("action_statuses", "status"))
-        }
+        histories: dict[str, dict[str, list]] = {}
+        for table, column in (("action_targets", "target_date"), ("action_statuses", "status")):
+            rows = con.execute(f"SELECT action_id, {column}, classification FROM {table} ORDER BY record_id")
+            for action_id, value, mark in rows.fetchall():
+                histories.setdefault(table, {}).setdefault(action_id, []).append((value, mark))
         held = {row[0]: row[1:] for row in words}
-        self.actions = {
-            a: (held.get(a), latest["action_targets"].get(a), latest["action_statuses"].get(a))
-            for a in {*held, *latest["action_targets"], *latest["action_statuses"]}
-        }
+        targets, statuses = histories.get("action_targets", {}), histories.get("action_statuses", {})
+        # action id -> (its current words, its target dates and its statuses as (value, marking), oldest first)
+        self.actions = {a: (held.get(a), targets.get(a, []), statuses.get(a, [])) for a in {*held, *targets, *statuses}}
         self.commentary = {
             (m, me, p): (t, c)
             for m, me, p, t, c in con.execute(

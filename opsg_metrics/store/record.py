@@ -22,7 +22,15 @@ from opsg_metrics.store.batch import Batch, insert, one_write, write_row
 from opsg_metrics.store.classification import ORDER as CLASSIFICATIONS
 from opsg_metrics.store.clearance import admitted, level_of
 from opsg_metrics.store.errors import OpsgError
-from opsg_metrics.store.text import identifier_problem, person_name, printable, quote, unprintable_problem
+from opsg_metrics.store.parse import latest_figure_month
+from opsg_metrics.store.text import (
+    direction_control_problem,
+    identifier_problem,
+    person_name,
+    printable,
+    quote,
+    unprintable_problem,
+)
 
 MEETING_KINDS = ("main", "reporting")
 STATUSES = ("open", "closed", "reopened")
@@ -62,6 +70,8 @@ def words_of(value: str, what: str, *, limit: int = MAX_TEXT, lines: bool = True
         raise OpsgError(f"{what} is empty")
     if problem := unprintable_problem(value):
         raise OpsgError(f"{what}: {problem}")
+    if problem := direction_control_problem(value, what):
+        raise OpsgError(problem)
     if not lines and any(c in value for c in "\n\r\t"):
         raise OpsgError(f"{what} holds a line break or a tab; give it on one line")
     if len(value) > limit:
@@ -160,6 +170,10 @@ def add_meeting(
     choice(kind, MEETING_KINDS, "meeting kind")
     marking(con, classification)
     pmr_month = pmr_month.replace(day=1)
+    if pmr_month > on:
+        raise OpsgError(
+            f"meeting {meeting_id} on {on:%d %b %Y} cannot review the PMR of {pmr_month:%B %Y}, a later month"
+        )
     same = con.execute(
         "SELECT count(*) FROM current_meetings WHERE meeting_id = ? AND date = ? AND kind = ? AND pmr_month = ?"
         " AND classification = ?",
@@ -212,25 +226,36 @@ class Action:
         )
 
 
-def current_state(con: duckdb.DuckDBPyConnection, action_id: str) -> tuple[tuple | None, date | None, str | None]:
-    """An action as the connection's level holds it: (its current row's words and links, its latest target
-    date, its latest status); Nones for an action it does not hold."""
-    # One query (a file's load asks it for every row): the current words, the latest target and status.
+def current_state(con: duckdb.DuckDBPyConnection, action_id: str) -> tuple[tuple | None, list, list]:
+    """An action as the record holds it: (its current row's words, links and marking; its target dates and
+    its statuses, each as (value, marking), oldest first); None and empty lists for an action not held."""
+    # One query for the words (a file's load reads every action's state at once instead: store/batch.py).
     found = con.execute(
         """SELECT (SELECT [text, owner, raised_meeting, raised_on::VARCHAR, classification, note]
                    FROM actions WHERE action_id = $id ORDER BY record_id DESC LIMIT 1),
                   (SELECT [measures::VARCHAR[], providers, incidents] FROM actions WHERE action_id = $id
                    ORDER BY record_id DESC LIMIT 1),
-                  (SELECT target_date FROM action_targets WHERE action_id = $id ORDER BY record_id DESC LIMIT 1),
-                  (SELECT status FROM action_statuses WHERE action_id = $id ORDER BY record_id DESC LIMIT 1)""",
+                  (SELECT list((target_date, classification) ORDER BY record_id) FROM action_targets
+                   WHERE action_id = $id),
+                  (SELECT list((status, classification) ORDER BY record_id) FROM action_statuses
+                   WHERE action_id = $id)""",
         {"id": action_id},
     ).fetchall()[0]
-    words, links, target, status = found
+    words, links, targets, statuses = found
+    targets = [tuple(t.values()) if isinstance(t, dict) else tuple(t) for t in targets or []]
+    statuses = [tuple(t.values()) if isinstance(t, dict) else tuple(t) for t in statuses or []]
     if words is None:
-        return None, target, status
+        return None, targets, statuses
     text, owner, meeting, raised_on, classification, note = words
-    held = (text, owner, meeting, date.fromisoformat(raised_on), *links, note, classification)
-    return held, target, status
+    return (text, owner, meeting, date.fromisoformat(raised_on), *links, note, classification), targets, statuses
+
+
+def latest_seen(history: list[tuple], classification: str) -> object:
+    """The latest value of a history of (value, marking) that a level admitting `classification` sees: a
+    row written at that marking must differ from it to be news to them (so a WHITE restatement of an AMBER
+    revision is written, and a WHITE reader sees it)."""
+    seen = [value for value, mark in history if mark in admitted(classification)]
+    return seen[-1] if seen else None
 
 
 @one_write
@@ -257,15 +282,24 @@ def save_action(
     version the writer opened (None for a new action); another is a RecordConflict."""
     action = action.checked()
     marking(con, classification, batch.level if batch else None)
+    for what, day in (("target date", target_date), ("closing day", closed_on if status == "closed" else None)):
+        if day is not None and day < action.raised_on:
+            raise OpsgError(
+                f"action {action.action_id}: its {what} ({day:%d %b %Y}) is before the day it was raised "
+                f"({action.raised_on:%d %b %Y})"
+            )
+    if action.raised_on > date.today():
+        raise OpsgError(f"action {action.action_id}: raised on {action.raised_on:%d %b %Y}, a day still to come")
     why = words_of(why, "the reason", limit=MAX_LINE, lines=False, empty=True)
     on = on or date.today()
     if status is not None:
         choice(status, STATUSES, "status")
     if check_version:
         _check_version(con, "actions", {"action_id": action.action_id}, based_on, action.text)
-    held, latest_target, latest_status = (
-        batch.actions.get(action.action_id, (None, None, None)) if batch else current_state(con, action.action_id)
+    held, targets, statuses = (
+        batch.actions.get(action.action_id, (None, [], [])) if batch else current_state(con, action.action_id)
     )
+    latest_target, latest_status = latest_seen(targets, classification), latest_seen(statuses, classification)
     if held is None and target_date is None:
         raise OpsgError(f"action {action.action_id} is new: give its target date")
     rows, first = 0, None
@@ -299,7 +333,7 @@ def save_action(
         reason = why or ("as raised" if latest_target is None else "")
         row = {"action_id": action.action_id, "target_date": target_date, "set_on": set_on, "why": reason}
         record_id = write_row(con, batch, "action_targets", row | _by(by, classification, source))
-        latest_target = target_date
+        targets = [*targets, (target_date, classification)]
         first = first or record_id
         rows += 1
     if latest_status is None and status is None:
@@ -314,11 +348,11 @@ def save_action(
             reason = why if latest_status is not None else ""
             row = {"action_id": action.action_id, "status": wanted, "changed_on": changed_on, "why": reason}
             record_id = write_row(con, batch, "action_statuses", row | _by(by, classification, source))
-            latest_status = wanted
+            statuses = [*statuses, (wanted, classification)]
             first = first or record_id
             rows += 1
     if batch is not None:
-        batch.actions[action.action_id] = (words, latest_target, latest_status)
+        batch.actions[action.action_id] = (words, targets, statuses)
     if not rows:
         return UNCHANGED
     if audit:
@@ -360,9 +394,10 @@ def add_decision(
     provider = identifier(provider, "a provider") if provider else None
     action_id = identifier(action_id, "an action id") if action_id else None
     marking(con, classification)
-    same = con.execute(
-        "SELECT count(*) FROM decisions WHERE meeting_id = ? AND item = ? AND verb = ? AND text = ?",
-        [meeting_id, item, verb, text],
+    same = con.execute(  # recorded already, where a level admitting this marking sees it
+        "SELECT count(*) FROM decisions WHERE meeting_id = ? AND item = ? AND verb = ? AND text = ?"
+        " AND list_contains(?, classification)",
+        [meeting_id, item, verb, text, list(admitted(classification))],
     ).fetchall()[0][0]
     if same:
         return UNCHANGED
@@ -407,6 +442,17 @@ def save_commentary(
     if not author:
         raise OpsgError("the commentary's author is empty")
     marking(con, classification, batch.level if batch else None)
+    if month > latest_figure_month():
+        raise OpsgError(f"commentary on {month:%B %Y}: no PMR of that month can have been published yet")
+    if (
+        measure
+        and not con.execute(
+            "SELECT count(*) FROM main.measures WHERE measure = ? AND (? IS NULL OR provider = ?)",
+            [measure, provider, provider],
+        ).fetchall()[0][0]
+    ):
+        about = f"{measure} for {provider}" if provider else measure
+        raise OpsgError(f"commentary on {about}: not a measure of the catalogue")
     key = {"month": month, "measure": measure, "provider": provider}
     if check_version:
         _check_version(con, "commentary", key, based_on, text)

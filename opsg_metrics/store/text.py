@@ -107,6 +107,15 @@ _NAME_SPACE = re.compile(r"[\s\u2028\u2029\u0085]+")
 _BIDI_CONTROLS = re.compile("[\u200e\u200f\u202a-\u202e\u2066-\u2069]")
 
 
+def direction_control_problem(text: str, what: str) -> str | None:
+    """Why `text` cannot be kept as it is: it holds a direction override or isolate (which could make an
+    output read other than it is written), named; None when it holds none."""
+    found = _BIDI_CONTROLS.search(text)
+    if found is None:
+        return None
+    return f"{what} holds a direction control character, {char_name(found.group())}, that could make it read otherwise (remove it)"
+
+
 def person_name(text: str) -> str:
     """A person's name as the product keeps and prints it ("Exported by NAME"): one line, every run of
     white space or line breaks as one space, characters that cannot be printed and direction controls

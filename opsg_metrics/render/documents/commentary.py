@@ -24,9 +24,14 @@ def commentary_notes(summary: Summary, stored: list[record.Commentary]) -> tuple
         signed = f"{found.text} ({found.signed})"
         if found.measure is None:
             key = next((f.key for h, fs in summary.sections if h == HEADLINE for f in fs), None)
-        else:
+        else:  # on a measure and provider: the first statement about them (about the measure, given none)
             key = next(
-                (f.key for f in summary.findings if (f.measure, f.provider) == (found.measure, found.provider)), None
+                (
+                    f.key
+                    for f in summary.findings
+                    if f.measure == found.measure and (found.provider is None or f.provider == found.provider)
+                ),
+                None,
             )
         if key is None:
             others.append(f"{found.about}: {signed}")

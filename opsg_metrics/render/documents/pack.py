@@ -49,7 +49,8 @@ def decisions_part(con: duckdb.DuckDBPyConnection, meeting: record.Meeting | Non
     frame = record.decisions(con, meeting.meeting_id)
     intro = f"{meeting.label}." + ("" if not frame.empty else " No decisions are recorded for it.")
     part = Part(f"Decisions of {meeting.meeting_id}", intro=intro, lines=tuple(record.decision_lines(frame)))
-    return part, list(frame["classification"]), [int(i) for i in frame["source_id"].dropna()]
+    # The meeting is named in the pack (its id, day and month): its own marking joins the decisions'.
+    return part, [meeting.classification, *frame["classification"]], [int(i) for i in frame["source_id"].dropna()]
 
 
 def actions_file(
@@ -131,13 +132,12 @@ def pack_classification(con: duckdb.DuckDBPyConnection, meeting_id: str, *, wind
     from opsg_metrics.render.documents.build import document_classification
 
     meeting = record.meeting(con, meeting_id)
-    previous = record.previous_meeting(con, meeting)
-    decided = record.decisions(con, previous.meeting_id) if previous else pd.DataFrame({"classification": []})
+    _, decided, _ = decisions_part(con, record.previous_meeting(con, meeting))
     return most_restrictive(
         [
             document_classification(con, build_summary(con, meeting.pmr_month, window=window), "docx"),
             meeting.classification,
             *(a.classification for a in record.outstanding(con, meeting)),
-            *decided["classification"],
+            *decided,
         ]
     )

@@ -30,8 +30,11 @@ def to_text(document: Document) -> str:
     for part in document.parts:
         lines += [_line(part.heading), ""] + ([_line(part.intro), ""] if part.intro else [])
         if part.table is not None and not part.table.empty:
-            lines.append(" | ".join(_line(c) for c in part.table.columns))
-            lines += [" | ".join(_line(cell(v)) for v in row) for row in part.table.itertuples(index=False)]
+            # Cells between " | ": a "|" in a cell is shown as "¦", so no text can add a column.
+            lines.append(" | ".join(_line(c).replace("|", "¦") for c in part.table.columns))
+            lines += [
+                " | ".join(_line(cell(v)).replace("|", "¦") for v in row) for row in part.table.itertuples(index=False)
+            ]
         lines += [f"• {_line(line)}" for line in part.lines]
         lines.append("")
     lines += [_line(line) for line in document.footer_lines()]

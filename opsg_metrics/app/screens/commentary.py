@@ -5,7 +5,7 @@ with both texts shown (store/record.RecordConflict) and the writer chooses; noth
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, datetime
 
 import streamlit as st
 
@@ -70,23 +70,26 @@ def _save_mine(base: str, latest: int | None) -> None:
     st.session_state.pop(base + ":conflict", None)
 
 
+def both_texts(message: str, who: str, when: datetime, theirs: str, yours: str) -> tuple:
+    """A refused save: why, and the two texts side by side (theirs, saved since, and the writer's own); the
+    two columns, for the choices to go under them."""
+    st.error(ui.md_escape(message))
+    left, right = st.columns(2)
+    left.markdown(f"**Their text** ({ui.md_escape(who)}, {when:%H:%M on %d %b %Y})")
+    left.text(theirs)
+    right.markdown("**Your text**")
+    right.text(yours)
+    return left, right
+
+
 def _conflict(base: str) -> None:
     found = st.session_state.get(base + ":conflict")
     if not found:
         return
     message, who, when, theirs, yours, latest = found
-    st.error(ui.md_escape(message))
-    left, right = st.columns(2)
-    with left:
-        st.markdown(f"**Their text** ({ui.md_escape(who)}, {when:%H:%M on %d %b %Y})")
-        st.text(theirs)
-        st.button(
-            "Start again from their text", key=base + ":theirs", on_click=_keep_theirs, args=(base, theirs, latest)
-        )
-    with right:
-        st.markdown("**Your text**")
-        st.text(yours)
-        st.button("Save mine as the next version", key=base + ":mine", on_click=_save_mine, args=(base, latest))
+    left, right = both_texts(message, who, when, theirs, yours)
+    left.button("Start again from their text", key=base + ":theirs", on_click=_keep_theirs, args=(base, theirs, latest))
+    right.button("Save mine as the next version", key=base + ":mine", on_click=_save_mine, args=(base, latest))
 
 
 def editor(month: date, measure: str | None, provider: str | None, who: Person, default_marking: str) -> None:

@@ -14,7 +14,7 @@ import streamlit as st
 
 from opsg_metrics import words
 from opsg_metrics.app import ui
-from opsg_metrics.app.screens.commentary import marking_choice, may_write, saved
+from opsg_metrics.app.screens.commentary import both_texts, marking_choice, may_write, saved
 from opsg_metrics.queries import record
 from opsg_metrics.render.documents.build import FORMAT_LABELS, MEDIA_TYPES
 from opsg_metrics.store import classification
@@ -40,15 +40,8 @@ def _write(action: Callable[[], writes.Written], done: str) -> None:
     """Run one write; a refusal or a conflict said, a success said after the page runs again."""
     try:
         written = action()
-    except writes.RecordConflict as conflict:
-        st.error(ui.md_escape(str(conflict)))
-        left, right = st.columns(2)
-        with left:
-            st.markdown(f"**Theirs** ({ui.md_escape(conflict.who)}, {conflict.when:%H:%M on %d %b %Y})")
-            st.text(conflict.theirs)
-        with right:
-            st.markdown("**Yours**")
-            st.text(conflict.yours)
+    except writes.RecordConflict as conflict:  # open the action again (the page shows it as saved) to edit it
+        both_texts(str(conflict), conflict.who, conflict.when, conflict.theirs, conflict.yours)
         return
     except OpsgError as exc:
         st.error(ui.md_escape(str(exc)))

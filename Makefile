@@ -5,10 +5,11 @@
 PYTHON ?= $(shell command -v python3.11 || command -v python3)
 VENV := .venv
 PY := $(VENV)/bin/python
-DB := data/opsg.duckdb
+# The database: $OPSG_DB when set (as the app resolves it), else data/opsg.duckdb.
+DB ?= $(if $(OPSG_DB),$(OPSG_DB),data/opsg.duckdb)
 PORT ?= 8501
 
-.PHONY: run test lint deps dev-deps browser sample clean-db
+.PHONY: run serve test lint deps dev-deps browser sample clean-db
 
 $(VENV)/.deps: requirements.txt
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -27,6 +28,7 @@ dev-deps: $(VENV)/.dev-deps
 $(DB): | $(VENV)/.deps
 	rm -f $(DB).building $(DB).building.wal
 	$(PY) -m opsg_metrics --db $(DB).building init --sample
+	rm -rf $(DB).building.snapshots $(DB).building.lock
 	mv $(DB).building $(DB)
 
 # Local mode (no [auth] in .streamlit/secrets.toml): only this machine can reach the app. In team mode the
@@ -34,7 +36,17 @@ $(DB): | $(VENV)/.deps
 ADDRESS ?= $(shell grep -qs '^\[auth\]' .streamlit/secrets.toml && echo "" || echo 127.0.0.1)
 run: $(VENV)/.deps $(DB)
 	$(PY) -m opsg_metrics.app.preflight .streamlit/secrets.toml
+	$(PY) -m opsg_metrics --db $(DB) init
 	$(PY) -m streamlit run app.py --server.port $(PORT) $(if $(ADDRESS),--server.address $(ADDRESS),)
+
+# The production way (docs/deploy.md): team mode required, headless, no file watcher, the configured address
+# and port (ADDRESS, PORT or .streamlit/config.toml), a log line per request on standard output, /healthz.
+serve: $(VENV)/.deps
+	$(PY) -m opsg_metrics.app.preflight --serve .streamlit/secrets.toml
+	$(PY) -m opsg_metrics --db $(DB) init
+	$(PY) -m streamlit run opsg_metrics/app/server.py --server.headless true --server.fileWatcherType none \
+		--server.runOnSave false --browser.gatherUsageStats false --server.port $(PORT) \
+		$(if $(ADDRESS),--server.address $(ADDRESS),)
 
 # The browser tests drive Debian's chromium through Playwright (never a downloaded browser).
 browser:
@@ -61,4 +73,4 @@ sample: $(VENV)/.deps
 
 # Rebuild the local database from the sample.
 clean-db:
-	rm -f $(DB) $(DB).wal
+	rm -rf $(DB) $(DB).wal $(DB).lock $(DB).snapshots

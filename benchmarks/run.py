@@ -802,6 +802,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--scaling", action="store_true", help="build three stress sizes and measure growth")
     parser.add_argument("--scales", default="0.1,0.3,1.0")
     parser.add_argument("--no-rss", action="store_true", help="skip the browser memory measurement")
+    parser.add_argument("--no-capacity", action="store_true", help="skip the concurrent-sessions measurement")
     parser.add_argument("--smoke", action="store_true", help="tiny data, one repetition: checks the runner works")
     parser.add_argument("--out", type=Path, default=REPO / "benchmarks" / "RESULTS.md")
     args = parser.parse_args(argv)
@@ -855,6 +856,22 @@ def main(argv: list[str] | None = None) -> int:
     bench_record(report, sample, work, repeats, rows=20 if args.smoke else 500)
     if not args.no_rss:
         bench_rss(report, "stress", copy_db(stress_db, work, "rss-stress.duckdb"), all_pages)
+    if not args.no_capacity and not args.smoke:
+        from . import capacity
+
+        counts = [1, 5, 10, 20]
+        results = capacity.run(work, counts)
+        report.add(
+            "Capacity: one server core, sessions opening every page while a monthly load runs",
+            [
+                "The production server pinned to one core, the clients (Debian's chromium, loopback) to the "
+                "other; a view is a fresh load of a page (Overview, Trends, PMR summary, Meetings and actions, "
+                "Incidents, Alerts, Operations), caches warm; the floor is a bare page (a title and a line) on "
+                "the same server under the same loads.",
+                "",
+                *capacity.lines(results),
+            ],
+        )
     if args.scaling and not args.smoke:
         bench_scaling(report, work / "scaling", [float(s) for s in args.scales.split(",")], min(3, repeats))
 

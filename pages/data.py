@@ -19,17 +19,18 @@ def _check(version, cleared, name, digest, raw_size, kind, source, level, issued
     # file takes seconds). The digest names the content; _raw is not hashed. The check is made as the
     # person cleared to `cleared` sees the data: it names no source they may not see.
     try:
-        return ingest.ingest_seen_by(
-            ui.writer(),
-            _raw,
-            name,
-            clearance=cleared,
-            dry_run=True,
-            kind=kind,
-            source=source,
-            classification=level,
-            issued=issued,
-        )
+        with ui.writing(publish=False) as con:  # a load carried out and rolled back: nothing to publish
+            return ingest.ingest_seen_by(
+                con,
+                _raw,
+                name,
+                clearance=cleared,
+                dry_run=True,
+                kind=kind,
+                source=source,
+                classification=level,
+                issued=issued,
+            )
     except OpsgError as exc:  # the database itself (a full disk, a damaged file), not the upload
         return screen.refused(name, str(exc))
 

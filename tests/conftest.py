@@ -290,9 +290,17 @@ def free_port() -> int:
 
 
 @contextlib.contextmanager
-def running_app(db_path, secrets: Path | None = None, port: int | None = None):
-    """`streamlit run app.py` on a free localhost port, stopped afterwards: in local mode, or in team mode with
-    the secrets file given (never the machine's own ~/.streamlit/secrets.toml)."""
+def running_app(
+    db_path,
+    secrets: Path | None = None,
+    port: int | None = None,
+    *,
+    script: Path | None = None,
+    log: Path | None = None,
+):
+    """`streamlit run app.py` (or `script`, such as the production server) on a free localhost port, stopped
+    afterwards: in local mode, or in team mode with the secrets file given (never the machine's own
+    ~/.streamlit/secrets.toml); its output written to `log` when given."""
     port = port or free_port()
     env = {**os.environ, "OPSG_DB": str(db_path)}
     if secrets is None:
@@ -304,7 +312,7 @@ def running_app(db_path, secrets: Path | None = None, port: int | None = None):
             "-m",
             "streamlit",
             "run",
-            str(REPO / "app.py"),
+            str(script or REPO / "app.py"),
             "--server.port",
             str(port),
             "--server.address",
@@ -318,7 +326,7 @@ def running_app(db_path, secrets: Path | None = None, port: int | None = None):
         ],
         cwd=REPO,
         env=env,
-        stdout=subprocess.PIPE,
+        stdout=open(log, "w") if log else subprocess.PIPE,  # noqa: SIM115 - closed with the process
         stderr=subprocess.STDOUT,
         text=True,
     )

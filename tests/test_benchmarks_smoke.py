@@ -18,6 +18,7 @@ def test_the_benchmark_runner_writes_every_section_with_numbers(tmp_path):
             "benchmarks.run",
             "--smoke",
             "--no-rss",
+            "--no-capacity",
             "--work",
             str(tmp_path / "work"),
             "--out",

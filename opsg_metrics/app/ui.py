@@ -6,12 +6,12 @@ layers; no SQL or rules here. What a URL asks for is read by opsg_metrics.app.re
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import sys
 import threading
 from collections.abc import Callable
 from datetime import date
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import duckdb
@@ -19,12 +19,12 @@ import pandas as pd
 import streamlit as st
 
 from opsg_metrics import words
-from opsg_metrics.app import access
+from opsg_metrics.app import access, serving
 from opsg_metrics.app.markup import md_escape  # noqa: F401  (pages and screens escape with ui.md_escape)
 from opsg_metrics.queries.overview import DatasetInfo, dataset_info
 from opsg_metrics.store import clearance, people
 from opsg_metrics.store.classification import LABELS
-from opsg_metrics.store.connect import connect, data_version, resolve_db_path
+from opsg_metrics.store.connect import data_version, resolve_db_path
 from opsg_metrics.store.errors import OpsgError
 from opsg_metrics.store.people import Person
 
@@ -78,29 +78,17 @@ def cache_resource(**options: Any) -> Callable[[Callable], Callable]:
     return _cached(st.cache_resource, options)
 
 
-@st.cache_resource(show_spinner=False)
-def _connection(path: str):
-    """The app's one connection, read-write so the Data page can load files without a restart.
-
-    DuckDB cannot hold a read-only and a read-write connection to one file in one process, and
-    no other process can write while the app holds it; so the app keeps one read-write
-    connection and runs every query on its own cursor. Each cursor reads a consistent snapshot:
-    a reader sees the data before a load or after it, never a mix. Only ingest writes."""
-    if not Path(path).exists():
-        raise OpsgError(
-            f"{path}: no database here; create it with "
-            f"'python -m opsg_metrics --db {path} init --sample' (or 'make run')"
-        )
-    return connect(path)
-
-
 def _main_cursor() -> duckdb.DuckDBPyConnection:
-    path = str(resolve_db_path())
+    """A cursor on the newest published snapshot (app/serving.py): every session moves to a newer one at its
+    next rerun; when the newest cannot be read the last good one is served, and the page says so."""
     try:
-        return _connection(path).cursor()
+        con, _, warning = serving.served(resolve_db_path())
     except OpsgError as exc:
         st.error(str(exc))
         st.stop()
+    if warning:
+        st.warning(md_escape(warning))
+    return con.cursor()
 
 
 def cursor() -> duckdb.DuckDBPyConnection:
@@ -109,10 +97,23 @@ def cursor() -> duckdb.DuckDBPyConnection:
     return clearance.scope(_main_cursor(), person().clearance)
 
 
-def writer() -> duckdb.DuckDBPyConnection:
-    """A cursor for writing (a load, the audit log): every source, whoever is signed in. Only the library's
-    writers use it, after the person's role was checked."""
+def unscoped() -> duckdb.DuckDBPyConnection:
+    """A cursor on the served snapshot reading every source (the people table, for administrators)."""
     return _main_cursor()
+
+
+def audit_log() -> contextlib.AbstractContextManager[duckdb.DuckDBPyConnection]:
+    """The working database, read-only, to read the audit log as it is (app/serving.py)."""
+    return serving.audit_log()
+
+
+def writing(
+    level: str | None = None, *, publish: bool = True
+) -> contextlib.AbstractContextManager[duckdb.DuckDBPyConnection]:
+    """One write of the database while the app serves (app/serving.py): the working database, briefly, under
+    the folder's write lock, then published; scoped to `level` when given. A refusal (a write in progress
+    too long) is an OpsgError for the caller to show."""
+    return serving.writing(level, publish=publish)
 
 
 # ------------------------------------------------------------------ who is using the app
@@ -173,7 +174,7 @@ def gate() -> Person:
         st.stop()
     user = dict(st.user.to_dict())
     user["is_logged_in"] = bool(getattr(st.user, "is_logged_in", False))
-    found = access.resolve(writer(), secrets, user, st.context.ip_address)
+    found = access.resolve(_main_cursor(), secrets, user, st.context.ip_address)
     if found.state == "refused":
         _closed()
         st.error(found.message)
@@ -185,7 +186,7 @@ def gate() -> Person:
         st.stop()
     if found.state == "no-access":
         if not st.session_state.get("refusal-recorded"):
-            people.record(writer(), user.get("email") or user.get("sub") or "", "refused", "no access yet")
+            serving.record(user.get("email") or user.get("sub") or "", "refused", "no access yet")
             st.session_state["refusal-recorded"] = True
         _closed()
         st.warning(md_escape(found.message))
@@ -193,11 +194,10 @@ def gate() -> Person:
         st.stop()
     if found.state == "signed-in":
         if found.person.subject is None and user.get("sub") and found.person.email:
-            people.remember_subject(writer(), found.person.email, user["sub"])
+            with writing() as con:
+                people.remember_subject(con, found.person.email, user["sub"])
         if not st.session_state.get("sign-in-recorded"):
-            people.record(
-                writer(), found.person.email, "sign-in", f"{found.person.role}, cleared {found.person.clearance}"
-            )
+            serving.record(found.person.email, "sign-in", f"{found.person.role}, cleared {found.person.clearance}")
             st.session_state["sign-in-recorded"] = True
     if found.state == "local":
         st.session_state[LOCAL_SESSION] = found.person
@@ -226,7 +226,7 @@ def _who() -> str:
 
 def record_refusal(action: str) -> None:
     """Record in the audit log that the person's role did not allow `action`."""
-    people.record(writer(), _who(), "refused", action)
+    serving.record(_who(), "refused", action)
 
 
 def refuse(action: str, message: str) -> None:
@@ -237,8 +237,7 @@ def refuse(action: str, message: str) -> None:
 
 def record_load(result: Any, classification: str) -> None:
     """A load from the Data page in the audit log (loaded, unchanged or rejected)."""
-    people.record(
-        writer(),
+    serving.record(
         _who(),
         "load",
         f"{result.file}: {result.outcome}" + (f" as source '{result.source_label}'" if result.source_label else ""),
@@ -274,7 +273,7 @@ def export_made(
             content = make()
         finally:
             _deferred.person = saved
-        people.record(writer(), who.email or who.shown_name, "export", what, month=month, classification=classification)
+        serving.record(who.email or who.shown_name, "export", what, month=month, classification=classification)
         return content
 
     return made

@@ -16,14 +16,15 @@ from opsg_metrics.cli.options import (
     err,
     month_and_window,
     operator,
+    output_file,
+    read,
 )
 from opsg_metrics.ingest.bootstrap import initialise
 from opsg_metrics.ingest.formats import CLASSIFICATIONS, FILE_KINDS
 from opsg_metrics.ingest.load import ingest_file
 from opsg_metrics.rules.status import latest_month, status_for_month, to_records
-from opsg_metrics.store import clearance as clearances
-from opsg_metrics.store import people
-from opsg_metrics.store.connect import connect, resolve_db_path
+from opsg_metrics.store import people, snapshots
+from opsg_metrics.store.connect import resolve_db_path
 from opsg_metrics.store.errors import OpsgError
 
 
@@ -66,25 +67,53 @@ def add_parsers(commands: argparse._SubParsersAction) -> dict:
     status.add_argument("--provider", metavar="P", help="only this provider, e.g. 'CSP N'")
     status.add_argument("--json", action="store_true", help="print a JSON list for programs")
     clearance(status)
-    return {"init": cmd_init, "ingest": cmd_ingest, "status": cmd_status}
+    backup = commands.add_parser(
+        "backup",
+        help="copy the working database to a file, whole, while the app serves",
+        description="Copy the working database to FILE under the folder's write lock (no write is half in "
+        "it), then check the copy opens. The snapshots need no backup: they are made again from it.",
+    )
+    backup.add_argument("file", metavar="FILE", help="the backup to write")
+    restore = commands.add_parser(
+        "restore",
+        help="put a backup in place of the working database, and publish it",
+        description="Check FILE (an OPSG Metrics database; an older schema is upgraded), put it in place of "
+        "the working database under the write lock, and publish it: every reader moves to it at its next "
+        "rerun. Nothing is replaced when FILE cannot be restored.",
+    )
+    restore.add_argument("file", metavar="FILE", help="the backup to restore")
+    return {"init": cmd_init, "ingest": cmd_ingest, "status": cmd_status, "backup": cmd_backup, "restore": cmd_restore}
+
+
+def cmd_backup(args: argparse.Namespace) -> int:
+    path = resolve_db_path(args.db)
+    if not path.exists():
+        raise OpsgError(f"{path}: no database here to back up")
+    target = snapshots.backup(path, output_file(args.file, path))
+    print(f"Backed up {path} to {target} ({target.stat().st_size:,} bytes)")
+    return EXIT_OK
+
+
+def cmd_restore(args: argparse.Namespace) -> int:
+    path = resolve_db_path(args.db)
+    published = snapshots.restore(path, args.file)
+    print(f"Restored {args.file} as {path}; published as {published.path.name}")
+    return EXIT_OK
 
 
 def cmd_init(args: argparse.Namespace) -> int:
     path = resolve_db_path(args.db)
     existed = path.exists()
-    con = connect(path)
-    try:
 
-        def progress(number: int, total: int, result: object) -> None:
-            print(f"  [{number}/{total}] {result.file}: {result.message}", flush=True)
+    def progress(number: int, total: int, result: object) -> None:
+        print(f"  [{number}/{total}] {result.file}: {result.message}", flush=True)
 
-        print(f"{'Updating' if existed else 'Creating'} {path}")
+    print(f"{'Updating' if existed else 'Creating'} {path}")
+    with snapshots.writing(path) as con:  # then published: what the app and the read-only commands read
         results = initialise(con, sample=args.sample, progress=progress if args.sample else None)
-        print(f"  catalogue: {results[0].message}")
-        loaded = sum(1 for r in results if r.outcome == "loaded")
-        print(f"Done: {loaded} file{'s' if loaded != 1 else ''} loaded, {len(results) - loaded} unchanged.")
-    finally:
-        con.close()
+    print(f"  catalogue: {results[0].message}")
+    loaded = sum(1 for r in results if r.outcome == "loaded")
+    print(f"Done: {loaded} file{'s' if loaded != 1 else ''} loaded, {len(results) - loaded} unchanged.")
     return EXIT_OK
 
 
@@ -99,16 +128,18 @@ def cmd_ingest(args: argparse.Namespace) -> int:
             f"{path}: no database here; create it first with "
             f"'python -m opsg_metrics --db {path} init' (add --sample for the sample data)"
         )
-    con = connect(path)
-    if not con.execute("SELECT count(*) FROM providers").fetchall()[0][0]:
-        con.close()
+    with snapshots.writing(path, publish_after=False) as con:
+        has_catalogue = con.execute("SELECT count(*) FROM providers").fetchall()[0][0]
+    if not has_catalogue:
         raise OpsgError(
             f"{path}: the database has no providers or catalogue; run 'python -m opsg_metrics --db {path} init'"
         )
     failed = 0
-    try:
-        for file_name in args.files:
-            try:
+    for file_name in args.files:
+        # Each file its own write (the lock held, then published): the app and the read-only commands see
+        # each file's data as soon as it is loaded, and another writer may go between two files.
+        try:
+            with snapshots.writing(path) as con:
                 result = ingest_file(
                     con,
                     file_name,
@@ -117,34 +148,32 @@ def cmd_ingest(args: argparse.Namespace) -> int:
                     classification=args.classification,
                     issued=args.issued,
                 )
-            except OpsgError as exc:  # the database itself (full disk, damaged): this file, then the next
-                failed += 1
-                err(f"{Path(file_name).name}: {exc}")
-                continue
-            for note in result.notes:
-                print(f"  note: {note}")
-            if result.ok:
-                print(f"{result.file}: {result.message}")
                 if result.outcome == "loaded":
                     people.record(
                         con, operator(), "load", result.file, classification=args.classification, detail=result.message
                     )
-                for revision in result.revisions[:20]:
-                    print(
-                        f"  revised {revision['measure']} ({revision['provider']}) "
-                        f"{words.month_key(revision['month'])}: {_show(revision['old_value'])} "
-                        f"({revision['old_status']}, {revision['old_source']}) -> "
-                        f"{_show(revision['new_value'])} ({revision['new_status']})"
-                    )
-                if len(result.revisions) > 20:
-                    print(f"  ... and {len(result.revisions) - 20} more revisions")
-            else:
-                failed += 1
-                for problem in result.problems:
-                    print(problem, file=sys.stderr)
-                print(f"{result.file}: {result.message}", file=sys.stderr)
-    finally:
-        con.close()
+        except OpsgError as exc:  # the database itself (full disk, damaged, a write lock not freed): the next
+            failed += 1
+            err(f"{Path(file_name).name}: {exc}")
+            continue
+        for note in result.notes:
+            print(f"  note: {note}")
+        if result.ok:
+            print(f"{result.file}: {result.message}")
+            for revision in result.revisions[:20]:
+                print(
+                    f"  revised {revision['measure']} ({revision['provider']}) "
+                    f"{words.month_key(revision['month'])}: {_show(revision['old_value'])} "
+                    f"({revision['old_status']}, {revision['old_source']}) -> "
+                    f"{_show(revision['new_value'])} ({revision['new_status']})"
+                )
+            if len(result.revisions) > 20:
+                print(f"  ... and {len(result.revisions) - 20} more revisions")
+        else:
+            failed += 1
+            for problem in result.problems:
+                print(problem, file=sys.stderr)
+            print(f"{result.file}: {result.message}", file=sys.stderr)
     if failed:
         err(f"{failed} of {len(args.files)} file{'s' if len(args.files) != 1 else ''} rejected")
         return EXIT_ERROR
@@ -184,7 +213,7 @@ def format_table(records: list[dict]) -> str:
 
 
 def cmd_status(args: argparse.Namespace) -> int:
-    con = clearances.scope(connect(args.db, read_only=True), args.clearance)
+    con = read(args.db, args.clearance)
     try:
         frame = status_for_month(con, args.month, window=args.window, measure=args.measure, provider=args.provider)
         latest = latest_month(con)

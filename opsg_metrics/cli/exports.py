@@ -16,12 +16,12 @@ from opsg_metrics.cli.options import (
     operator,
     output_file,
     output_folder,
+    read,
     write_output,
 )
 from opsg_metrics.render.layout import DEFAULT_PRESET, PRESETS
-from opsg_metrics.store import clearance as clearances
 from opsg_metrics.store.classification import LABELS, check_restricted
-from opsg_metrics.store.connect import connect, resolve_db_path
+from opsg_metrics.store.connect import resolve_db_path
 from opsg_metrics.store.errors import OpsgError
 
 SUMMARY_FORMATS = ("md", "docx", "html", "txt")  # render/documents/build.py's (a test keeps them the same)
@@ -75,7 +75,7 @@ def cmd_export_charts(args: argparse.Namespace) -> int:
     from opsg_metrics.render.files import pack_charts, pack_classification, write_month_charts
     from opsg_metrics.rules.status import status_for_month
 
-    con = clearances.scope(connect(args.db, read_only=True), args.clearance)
+    con = read(args.db, args.clearance)
     try:
         if args.measure:
             status_for_month(con, args.month, measure=args.measure)  # a clear error for an unknown measure
@@ -120,7 +120,7 @@ def cmd_summary(args: argparse.Namespace) -> int:
     if args.format == "docx" and not args.output:
         raise OpsgError("a Word document needs a file: add -o FILE.docx")
     output = output_file(args.output, resolve_db_path(args.db)) if args.output else None
-    con = clearances.scope(connect(args.db, read_only=True), args.clearance)
+    con = read(args.db, args.clearance)
     try:
         name, content, classification = summary_document(
             con, args.month, args.format, window=args.window, exported_by=operator()

@@ -8,9 +8,7 @@ import sys
 from pathlib import Path
 
 from opsg_metrics import words
-from opsg_metrics.cli.options import EXIT_ERROR, EXIT_OK, EXIT_USAGE, audit, clearance, err, month
-from opsg_metrics.store import clearance as clearances
-from opsg_metrics.store.connect import connect
+from opsg_metrics.cli.options import EXIT_ERROR, EXIT_OK, EXIT_USAGE, audit, clearance, err, month, read
 from opsg_metrics.store.errors import OpsgError
 
 MARK = ("[[", "]]")  # around the claim in its sentence, in the text output
@@ -68,7 +66,7 @@ def _check_minutes(args: argparse.Namespace) -> int:
 
     try:
         texts = [(name, _read(name)) for name in args.files]
-        con = clearances.scope(connect(args.db, read_only=True), args.clearance)
+        con = read(args.db, args.clearance)
     except OpsgError as exc:
         err(str(exc))
         return EXIT_USAGE

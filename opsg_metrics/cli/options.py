@@ -10,10 +10,13 @@ import sys
 from datetime import date
 from pathlib import Path
 
+import duckdb
+
 from opsg_metrics.rules.status import DEFAULT_WINDOW
-from opsg_metrics.store import parse, people
+from opsg_metrics.store import parse, people, snapshots
 from opsg_metrics.store.classification import ORDER
-from opsg_metrics.store.connect import connect, is_duckdb_file
+from opsg_metrics.store.clearance import scope as clearance_scope
+from opsg_metrics.store.connect import is_duckdb_file
 from opsg_metrics.store.errors import OpsgError
 
 EXIT_OK, EXIT_ERROR, EXIT_USAGE = 0, 1, 2
@@ -87,14 +90,19 @@ def audit(
 ) -> None:
     """Leave an entry in the audit log; said on stderr, not an error, when the database is in use."""
     try:
-        con = connect(db)
+        with snapshots.writing(db, publish_after=False) as con:
+            people.record(
+                con, operator(), action, what, month=month, classification=classification, detail="command line"
+            )
     except OpsgError as exc:
         print(f"note: not recorded in the audit log ({exc})", file=sys.stderr)
-        return
-    try:
-        people.record(con, operator(), action, what, month=month, classification=classification, detail="command line")
-    finally:
-        con.close()
+
+
+def read(db: str | os.PathLike | None, level: str | None = None) -> duckdb.DuckDBPyConnection:
+    """A read-only connection to the newest published snapshot of the database (store/snapshots.py), scoped
+    to a clearance level when one is given: what every read-only command reads, while the app serves."""
+    con, _ = snapshots.reader(db)
+    return clearance_scope(con, level) if level else con
 
 
 def _is_the_database(path: Path, database: Path | None) -> bool:

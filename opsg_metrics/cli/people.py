@@ -5,10 +5,10 @@ from __future__ import annotations
 import argparse
 import json
 
-from opsg_metrics.cli.options import EXIT_OK, day, operator
-from opsg_metrics.store import people
+from opsg_metrics.cli.options import EXIT_OK, day, operator, read
+from opsg_metrics.store import people, snapshots
 from opsg_metrics.store.classification import ORDER
-from opsg_metrics.store.connect import connect, resolve_db_path
+from opsg_metrics.store.connect import resolve_db_path
 from opsg_metrics.store.errors import OpsgError
 
 
@@ -54,43 +54,42 @@ def _needs_database(args: argparse.Namespace) -> None:
 
 def cmd_people(args: argparse.Namespace) -> int:
     _needs_database(args)
-    con = connect(args.db, read_only=args.verb == "list")
-    try:
+    if args.verb == "list":
+        con = read(args.db)
+        try:
+            frame = people.listing(con)
+        finally:
+            con.close()
+        if args.json:
+            print(json.dumps(frame.to_dict(orient="records"), indent=2))
+        elif frame.empty:
+            print("No people yet: add one with 'python -m opsg_metrics people add EMAIL --role R --clearance C'.")
+        else:
+            print(frame.to_string(index=False))
+        return EXIT_OK
+    if args.verb == "set" and args.role is None and args.clearance is None and args.name is None:
+        raise OpsgError("nothing to change: give --role, --clearance or --name")
+    with snapshots.writing(args.db) as con:  # published: the app looks people up in the snapshot it serves
         if args.verb == "add":
             person = people.add(
                 con, args.email, role=args.role, clearance=args.clearance, name=args.name, by=operator()
             )
             print(f"Added {person.email}: {person.role}, cleared {person.clearance}.")
         elif args.verb == "set":
-            if args.role is None and args.clearance is None and args.name is None:
-                raise OpsgError("nothing to change: give --role, --clearance or --name")
             person = people.set_person(
                 con, args.email, role=args.role, clearance=args.clearance, name=args.name, by=operator()
             )
             print(f"{person.email}: {person.role}, cleared {person.clearance}.")
-        elif args.verb == "remove":
+        else:
             people.remove(con, args.email, by=operator())
             print(f"Removed {args.email.strip().lower()}.")
-        else:
-            frame = people.listing(con)
-            if args.json:
-                print(json.dumps(frame.to_dict(orient="records"), indent=2))
-            elif frame.empty:
-                print("No people yet: add one with 'python -m opsg_metrics people add EMAIL --role R --clearance C'.")
-            else:
-                print(frame.to_string(index=False))
-    finally:
-        con.close()
     return EXIT_OK
 
 
 def cmd_audit(args: argparse.Namespace) -> int:
     _needs_database(args)
-    con = connect(args.db, read_only=True)
-    try:
+    with snapshots.reading_working(args.db) as con:  # the log is written without publishing: read it as it is
         frame = people.audit(con, args.since)
-    finally:
-        con.close()
     if args.json:
         print(json.dumps(frame.where(frame.notna(), None).to_dict(orient="records"), indent=2))
     elif frame.empty:

@@ -18,13 +18,13 @@ from opsg_metrics.cli.options import (
     month,
     operator,
     output_file,
+    read,
     window,
     write_output,
 )
 from opsg_metrics.rules.status import DEFAULT_WINDOW
-from opsg_metrics.store import clearance as clearances
 from opsg_metrics.store.classification import LABELS, check_restricted, most_restrictive
-from opsg_metrics.store.connect import connect, resolve_db_path
+from opsg_metrics.store.connect import resolve_db_path
 from opsg_metrics.store.errors import OpsgError
 
 
@@ -107,7 +107,7 @@ def cmd_actions(args: argparse.Namespace) -> int:
     if args.format and args.format == "docx" and not args.output:
         raise OpsgError("a Word document needs a file: add -o FILE.docx")
     output = output_file(args.output, resolve_db_path(args.db)) if args.output else None
-    con = clearances.scope(connect(args.db, read_only=True), args.clearance)
+    con = read(args.db, args.clearance)
     try:
         if args.format:
             _, content, classification = actions_file(
@@ -150,7 +150,7 @@ def cmd_actions(args: argparse.Namespace) -> int:
 def cmd_commentary(args: argparse.Namespace) -> int:
     from opsg_metrics.queries import record
 
-    con = clearances.scope(connect(args.db, read_only=True), args.clearance)
+    con = read(args.db, args.clearance)
     try:
         found = record.commentary(con, args.month)
     finally:
@@ -189,7 +189,7 @@ def cmd_pack(args: argparse.Namespace) -> int:
     from opsg_metrics.render.documents.pack import meeting_pack
 
     output = output_file(args.output, resolve_db_path(args.db))
-    con = clearances.scope(connect(args.db, read_only=True), args.clearance)
+    con = read(args.db, args.clearance)
     try:
         _, content, classification = meeting_pack(
             con, args.meeting, args.format, window=args.window, exported_by=operator()

@@ -13,9 +13,11 @@ from opsg_metrics.store.errors import OpsgError
 
 
 def _done(action) -> None:
-    """Carry out a change to the people table; its error, or its outcome, shown above the forms."""
+    """Carry out a change to the people table (`action(con)`, one write, published: the app looks people up
+    in the snapshot it serves); its error, or its outcome, shown above the forms."""
     try:
-        st.session_state["admin-outcome"] = ("success", action())
+        with ui.writing() as con:
+            st.session_state["admin-outcome"] = ("success", action(con))
     except OpsgError as exc:
         st.session_state["admin-outcome"] = ("error", str(exc))
 
@@ -32,7 +34,7 @@ def outcome() -> None:
 def people_forms(admin: people.Person) -> None:
     """The people table and the forms that change it (each change is recorded in the audit log)."""
     by = admin.email or admin.shown_name
-    listing = people.listing(ui.writer())
+    listing = people.listing(ui.unscoped())
     if listing.empty:
         st.info("Nobody has been added yet. Add the people who may sign in below.")
     else:
@@ -51,7 +53,7 @@ def people_forms(admin: people.Person) -> None:
             "Clearance", ORDER, format_func=LABELS.get, help="The most restrictive marking they may see."
         )
         if st.form_submit_button("Add person", type="primary"):
-            _done(lambda: _added(people.add(ui.writer(), email, role=role, clearance=level, name=name, by=by)))
+            _done(lambda con: _added(people.add(con, email, role=role, clearance=level, name=name, by=by)))
             st.rerun()
     emails = list(listing["email"]) if not listing.empty else []
     with change:
@@ -65,7 +67,7 @@ def people_forms(admin: people.Person) -> None:
                     "Clearance", ORDER, index=ORDER.index(current["clearance"]), format_func=LABELS.get
                 )
                 if st.form_submit_button("Save"):
-                    _done(lambda: _added(people.set_person(ui.writer(), email, role=role, clearance=level, by=by)))
+                    _done(lambda con: _added(people.set_person(con, email, role=role, clearance=level, by=by)))
                     st.rerun()
     with remove:
         if emails:
@@ -76,7 +78,7 @@ def people_forms(admin: people.Person) -> None:
                     if not sure:
                         st.session_state["admin-outcome"] = ("error", "Tick the box to confirm the removal.")
                     else:
-                        _done(lambda: (people.remove(ui.writer(), email, by=by), f"Removed {email}.")[1])
+                        _done(lambda con: (people.remove(con, email, by=by), f"Removed {email}.")[1])
                     st.rerun()
 
 
@@ -87,6 +89,7 @@ def _added(person: people.Person) -> str:
 def audit_log(admin: people.Person) -> None:
     """The audit log, newest first, from a day; entries above the admin's clearance name nothing."""
     since = st.date_input("Since", value=None, format="YYYY-MM-DD", max_value=date.today())
-    log = people.audit(ui.writer(), since, clearance=admin.clearance)
+    with ui.audit_log() as con:  # the log as it is (its entries are written without a new snapshot)
+        log = people.audit(con, since, clearance=admin.clearance)
     st.caption(f"{len(log):,} entries" + (f" since {since:%d %B %Y}" if since else "") + ", newest first.")
     ui.table(log, hide_index=True, width="stretch", height=420)

@@ -118,42 +118,42 @@ def editor(month: date, measure: str | None, provider: str | None, who: Person, 
     text = st.text_area("Commentary", key=base + ":text", height=90)
     marking = marking_choice(who, max_marking(default_marking, current), base + ":marking")
     if st.button("Save commentary", key=base + ":save", disabled=not text.strip()):
-        _save(con, base, month, measure, provider, text, who, marking)
+        _save(base, month, measure, provider, text, who, marking)
 
 
 def max_marking(default: str, current: record.Commentary | None) -> str:
     return classification.most_restrictive([default, current.classification if current else default])
 
 
-def _save(con, base: str, month: date, measure, provider, text: str, who: Person, marking: str) -> None:
+def _save(base: str, month: date, measure, provider, text: str, who: Person, marking: str) -> None:
+    key = {"month": month, "measure": measure, "provider": provider}
     try:
-        written = writes.save_commentary(
-            con,
-            month,
-            text,
-            measure=measure,
-            provider=provider,
-            author=who.shown_name,
-            classification=marking,
-            by=who.shown_name,
-            based_on=st.session_state.get(base + ":opened"),
-        )
-    except writes.RecordConflict as conflict:
-        latest = writes.version_of(con, "commentary", {"month": month, "measure": measure, "provider": provider})
-        st.session_state[base + ":conflict"] = (
-            str(conflict),
-            conflict.who,
-            conflict.when,
-            conflict.theirs,
-            conflict.yours,
-            latest,
-        )
-        st.rerun()
+        with ui.writing(who.clearance) as con:  # the working database, then published
+            try:
+                written = writes.save_commentary(
+                    con,
+                    month,
+                    text,
+                    measure=measure,
+                    provider=provider,
+                    author=who.shown_name,
+                    classification=marking,
+                    by=who.shown_name,
+                    based_on=st.session_state.get(base + ":opened"),
+                )
+            except writes.RecordConflict as conflict:
+                latest = writes.version_of(con, "commentary", key)
+                refused = (str(conflict), conflict.who, conflict.when, conflict.theirs, conflict.yours, latest)
+                written = None
+            versions = record.current(con, month, measure, provider)
     except OpsgError as exc:
         st.error(ui.md_escape(str(exc)))
         return
+    if written is None:
+        st.session_state[base + ":conflict"] = refused
+        st.rerun()
     if written.outcome == "unchanged":
         st.info("The commentary already says this; nothing was saved.")
         return
     st.session_state[base + ":opened"] = written.record_id
-    saved(f"Commentary saved: version {record.current(con, month, measure, provider).versions}.")
+    saved(f"Commentary saved: version {versions.versions if versions else 1}.")

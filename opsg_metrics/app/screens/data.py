@@ -163,7 +163,8 @@ def _load(to_load: list[tuple[str, bytes]], options: dict, who: Person) -> None:
     for number, (name, raw) in enumerate(to_load, start=1):
         progress.progress((number - 1) / len(to_load), text=f"Loading {name} ({number} of {len(to_load)})")
         try:
-            result = ingest.ingest_seen_by(ui.writer(), raw, name, clearance=who.clearance, **options)
+            with ui.writing() as con:  # the working database, then published: every page shows it next rerun
+                result = ingest.ingest_seen_by(con, raw, name, clearance=who.clearance, **options)
         except OpsgError as exc:
             result = refused(name, str(exc))
         ui.record_load(result, options["classification"])

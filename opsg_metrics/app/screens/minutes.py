@@ -122,15 +122,16 @@ def keep(checked: Checked, who: Person) -> None:
             return
         records = kept.statement_records(list(checked.verdicts), said_in.strip())
         try:
-            result = statements.load_statement_rows(
-                ui.writer(),
-                list(kept.COLUMNS),
-                records,
-                f"statements {words.month_key(checked.month)}",
-                source=said_in.strip(),
-                classification=level,
-                loaded_by=who.name,
-            )
+            with ui.writing() as con:
+                result = statements.load_statement_rows(
+                    con,
+                    list(kept.COLUMNS),
+                    records,
+                    f"statements {words.month_key(checked.month)}",
+                    source=said_in.strip(),
+                    classification=level,
+                    loaded_by=who.name,
+                )
         except OpsgError as exc:
             st.error(ui.md_escape(str(exc)))
             return

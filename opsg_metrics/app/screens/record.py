@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from datetime import date
 
+import duckdb
 import pandas as pd
 import streamlit as st
 
@@ -36,10 +37,12 @@ def choose(meetings: list[record.Meeting], chosen: str) -> record.Meeting | None
     return meetings[ids.index(picked)]
 
 
-def _write(action: Callable[[], writes.Written], done: str) -> None:
-    """Run one write; a refusal or a conflict said, a success said after the page runs again."""
+def _write(action: Callable[[duckdb.DuckDBPyConnection], writes.Written], done: str, who: Person) -> None:
+    """Run one write (`action(con)`, on the working database as the writer may see it, then published); a
+    refusal or a conflict said, a success said after the page runs again."""
     try:
-        written = action()
+        with ui.writing(who.clearance) as con:
+            written = action(con)
     except writes.RecordConflict as conflict:  # open the action again (the page shows it as saved) to edit it
         both_texts(str(conflict), conflict.who, conflict.when, conflict.theirs, conflict.yours)
         return
@@ -66,8 +69,8 @@ def new_meeting(who: Person, default_month: date) -> None:
             marking = marking_choice(who, classification.ORDER[0], "new-meeting-marking")
             if st.form_submit_button("Add the meeting"):
                 _write(
-                    lambda: writes.add_meeting(
-                        ui.cursor(),
+                    lambda con: writes.add_meeting(
+                        con,
                         meeting_id,
                         on=held,
                         kind=kind,
@@ -76,6 +79,7 @@ def new_meeting(who: Person, default_month: date) -> None:
                         by=who.shown_name,
                     ),
                     f"Meeting {meeting_id.strip()} added.",
+                    who,
                 )
 
 
@@ -202,8 +206,8 @@ def _edit(action: record.ActionRecord, who: Person, options: dict[str, list[str]
                 action.note,
             )
             _write(
-                lambda: writes.save_action(
-                    ui.cursor(),
+                lambda con: writes.save_action(
+                    con,
                     edited,
                     target_date=target,
                     status=status,
@@ -215,6 +219,7 @@ def _edit(action: record.ActionRecord, who: Person, options: dict[str, list[str]
                     based_on=action.version,
                 ),
                 f"Action {action.action_id} saved.",
+                who,
             )
 
 
@@ -236,8 +241,8 @@ def new_action(meeting: record.Meeting, who: Person, options: dict[str, list[str
                     action_id, text, owner, meeting.meeting_id, meeting.date, measures, providers, incidents
                 )
                 _write(
-                    lambda: writes.save_action(
-                        ui.cursor(),
+                    lambda con: writes.save_action(
+                        con,
                         action,
                         target_date=target,
                         status="open",
@@ -246,6 +251,7 @@ def new_action(meeting: record.Meeting, who: Person, options: dict[str, list[str
                         by=who.shown_name,
                     ),
                     f"Action {action_id.strip()} raised.",
+                    who,
                 )
 
 
@@ -275,7 +281,7 @@ def decisions(
             marking = marking_choice(who, meeting.classification, "new-decision-marking")
             if st.form_submit_button("Record the decision"):
                 _write(
-                    lambda: writes.add_decision(
+                    lambda con: writes.add_decision(
                         con,
                         meeting.meeting_id,
                         item,
@@ -288,4 +294,5 @@ def decisions(
                         by=who.shown_name,
                     ),
                     f"Decision recorded for {meeting.meeting_id}.",
+                    who,
                 )

@@ -77,54 +77,56 @@ def test_a_write_publishes_and_readers_hold_their_snapshot_until_they_let_go(fol
     assert _latest_month(fresh) == "2022-03-01" and published.path == snapshots.current(folder).path
 
 
+class SlowWriter:
+    """Another writer holding the folder's write lock (in a thread) until it is let go."""
+
+    def __init__(self, folder: Path) -> None:
+        self.folder, self.held, self.done = folder, threading.Event(), threading.Event()
+        self.thread = threading.Thread(target=self._write)
+
+    def _write(self) -> None:
+        with snapshots.writing(self.folder, publish_after=False):
+            self.held.set()
+            self.done.wait(timeout=60)
+
+    def __enter__(self) -> SlowWriter:
+        self.thread.start()
+        self.held.wait(timeout=30)
+        return self
+
+    def __exit__(self, *_exc) -> None:
+        self.done.set()
+        self.thread.join(timeout=30)
+
+
 def test_writers_wait_for_one_another_for_a_bounded_time(folder):
-    held = threading.Event()
-    done = threading.Event()
+    with SlowWriter(folder) as other:
+        _refused_then_written(other, folder)
 
-    def slow_writer() -> None:
-        with snapshots.writing(folder, publish_after=False):
-            held.set()
-            done.wait(timeout=30)
 
-    thread = threading.Thread(target=slow_writer)
-    thread.start()
-    held.wait(timeout=30)
+def _refused_then_written(other: SlowWriter, folder: Path) -> None:
     started = time.monotonic()
     with pytest.raises(snapshots.WriteInProgress, match=r"another write is in progress .* waited 1 s"):
         with snapshots.writing(folder, wait=1.0):
             pass
     assert 0.9 <= time.monotonic() - started < 5
-    release = threading.Timer(0.5, done.set)
-    release.start()
+    threading.Timer(0.5, other.done.set).start()
     with snapshots.writing(folder, wait=20.0) as con:  # waits for the first, then writes
         assert con.execute("SELECT 1").fetchall() == [(1,)]
-    thread.join(timeout=30)
 
 
 def test_the_cli_says_when_a_write_waited_too_long(folder, tmp_path):
     (tmp_path / "new.csv").write_text(NEW_MONTH)
-    held = threading.Event()
-    done = threading.Event()
-
-    def slow_writer() -> None:
-        with snapshots.writing(folder, publish_after=False):
-            held.set()
-            done.wait(timeout=60)
-
-    thread = threading.Thread(target=slow_writer)
-    thread.start()
-    held.wait(timeout=30)
     env = {**os.environ, "OPSG_WRITE_WAIT": "1"}
-    proc = subprocess.run(
-        [sys.executable, "-m", "opsg_metrics", "--db", str(folder), "ingest", str(tmp_path / "new.csv")],
-        cwd=REPO,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
-    done.set()
-    thread.join(timeout=30)
+    with SlowWriter(folder):
+        proc = subprocess.run(
+            [sys.executable, "-m", "opsg_metrics", "--db", str(folder), "ingest", str(tmp_path / "new.csv")],
+            cwd=REPO,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
     assert proc.returncode == 1 and "another write is in progress" in proc.stderr and "Traceback" not in proc.stderr
     status = cli("--db", folder, "status", "--month", "2021-12", "--measure", "CPM1", check=0)  # reads never wait
     assert "CPM1" in status.stdout

@@ -60,6 +60,11 @@ def _as_shown(version, month_key, window):
     return screen.as_shown(commentary.with_commentary(ui.cursor(), Document.of(built)))
 
 
+@ui.cache_resource(show_spinner=False, max_entries=16)  # read-only: no copy per rerun
+def _notes(version, month_key):
+    return record.month_notes(ui.cursor(), parse.parse_month(month_key))
+
+
 months = _months(version)
 request, warnings = requests.read_summary(ui.url_params(), list(months))
 ui.warnings(warnings)
@@ -93,8 +98,8 @@ screen.downloads(
     marks,
     lambda fmt: lambda: _document(version, month_key, window, fmt, signed)[1],
     parse.parse_month(month_key),
-    len(record.commentary(ui.cursor(), built.month)),
+    len(_notes(version, month_key).now),
 )
 screen.whole(*_as_shown(version, month_key, window))
-screen.commentary(built, ui.person(), marks["md"])
+screen.commentary(built, ui.person(), marks["md"], _notes(version, month_key))
 screen.evidence(built, _evidence(version, month_key, window))

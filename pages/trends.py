@@ -5,6 +5,7 @@ import streamlit as st
 from opsg_metrics.app import requests, ui
 from opsg_metrics.app.screens import commentary as notes
 from opsg_metrics.app.screens import trends as screen
+from opsg_metrics.queries import record
 from opsg_metrics.render import files as export
 from opsg_metrics.render.charts import views
 from opsg_metrics.store import parse
@@ -58,6 +59,11 @@ def _export(version, measure, providers, start, end, window, incidents, annotati
     return export.export_view(view, fmt, exported_by=signed[0], layout=layout)[1]
 
 
+@ui.cache_resource(show_spinner=False, max_entries=16)  # read-only: no copy per rerun
+def _notes(version, month_key):
+    return record.month_notes(ui.cursor(), parse.parse_month(month_key))
+
+
 context = _context(version)
 request, warnings = requests.read_trends(ui.url_params(), context)
 ui.warnings(warnings)
@@ -75,6 +81,6 @@ if shown.spc:
 else:
     screen.trend_charts(version, shown, shown_for, _view, lambda *key: _export(*key, signed))
 
-screen.commentary(shown, context, ui.person())
+screen.commentary(shown, context, ui.person(), lambda month_key: _notes(version, month_key))
 st.divider()
 screen.month_pack(list(context.months))

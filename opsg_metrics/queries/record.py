@@ -355,12 +355,42 @@ def plans(con: duckdb.DuckDBPyConnection, measure: str, providers: list[str]) ->
     ).df()
 
 
-def figure_marking(con: duckdb.DuckDBPyConnection, month: date, measure: str, provider: str) -> str:
-    """The marking of the figure a commentary on one measure and provider in a month sits beside (the
-    default of its own): its current figure's source's, 'white' when there is none."""
-    found = con.execute(
-        """SELECT s.classification FROM current_measure_values AS v JOIN sources AS s USING (source_id)
-           WHERE v.month = ? AND v.measure = ? AND v.provider = ?""",
-        [month.replace(day=1), measure, provider],
-    ).fetchall()
-    return found[0][0] if found else "white"
+@dataclass(frozen=True)
+class MonthNotes:
+    """A month's commentary as a page shows it, read once (the page caches it by data version): the current
+    version of each (by measure and provider; (None, None) the month overall), last month's, and every
+    version of the month's."""
+
+    month: date
+    now: dict
+    before: dict
+    versions: pd.DataFrame
+    markings: dict  # (measure, provider) -> the marking of its figure that month (a commentary's default)
+
+    def history(self, measure: str | None, provider: str | None) -> pd.DataFrame:
+        """Every version of one commentary, newest first."""
+        frame = self.versions
+        keep = frame["measure"].isna() if measure is None else frame["measure"] == measure
+        keep &= frame["provider"].isna() if provider is None else frame["provider"] == provider
+        return frame[keep].drop(columns=["measure", "provider"]).reset_index(drop=True)
+
+
+def month_notes(con: duckdb.DuckDBPyConnection, month: date) -> MonthNotes:
+    """The month's commentary, last month's, the month's versions and its figures' markings, in four queries."""
+    month = month.replace(day=1)
+    versions = con.execute(
+        """SELECT measure, provider, strftime(written_at, '%Y-%m-%d %H:%M') AS "written", author, text, classification
+           FROM commentary WHERE month = ? ORDER BY record_id DESC""",
+        [month],
+    ).df()
+    now = {(c.measure, c.provider): c for c in commentary(con, month)}
+    before = {(c.measure, c.provider): c for c in commentary(con, words.previous_month(month))}
+    markings = {
+        (m, p): mark
+        for m, p, mark in con.execute(
+            """SELECT v.measure, v.provider, s.classification FROM current_measure_values AS v
+               JOIN sources AS s USING (source_id) WHERE v.month = ?""",
+            [month],
+        ).fetchall()
+    }
+    return MonthNotes(month, now, before, versions, markings)

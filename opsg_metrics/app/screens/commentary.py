@@ -92,11 +92,13 @@ def _conflict(base: str) -> None:
     right.button("Save mine as the next version", key=base + ":mine", on_click=_save_mine, args=(base, latest))
 
 
-def editor(month: date, measure: str | None, provider: str | None, who: Person, default_marking: str) -> None:
-    """The commentary on one PMR month (overall, or one measure and provider's): read, and written."""
-    con = ui.cursor()
-    current = record.current(con, month, measure, provider)
-    before = record.current(con, words.previous_month(month), measure, provider)
+def editor(
+    notes: record.MonthNotes, measure: str | None, provider: str | None, who: Person, default_marking: str
+) -> None:
+    """The commentary on one PMR month (overall, or one measure and provider's): read (from the month's
+    notes, read once a data version), and written."""
+    month = notes.month
+    current, before = notes.now.get((measure, provider)), notes.before.get((measure, provider))
     base = _base(month, measure, provider)
     if current:
         st.markdown(f"**Current** ({ui.md_escape(current.signed)}; {classification.LABELS[current.classification]})")
@@ -108,7 +110,7 @@ def editor(month: date, measure: str | None, provider: str | None, who: Person, 
         )
     if current and current.versions > 1:
         with st.expander(f"Earlier versions ({current.versions - 1})"):
-            ui.table(record.versions(con, month, measure, provider).iloc[1:], hide_index=True, width="stretch")
+            ui.table(notes.history(measure, provider).iloc[1:], hide_index=True, width="stretch")
     if not may_write(who):
         return
     if base + ":opened" not in st.session_state:  # the version this person opened: a save names it

@@ -98,7 +98,7 @@ def series_of(built: Summary) -> list[tuple[str | None, str | None]]:
     return [(None, None), *dict.fromkeys((f.measure, f.provider) for f in built.findings if f.measure and f.provider)]
 
 
-def commentary(built: Summary, who: Person, marking: str) -> None:
+def commentary(built: Summary, who: Person, marking: str, notes: record.MonthNotes) -> None:
     """The secretariat's commentary on the month, overall and on each measure and provider it speaks of:
     saved with who and when, a new version for each edit, carried into the downloads."""
     st.subheader("Secretariat commentary")
@@ -106,9 +106,8 @@ def commentary(built: Summary, who: Person, marking: str) -> None:
         "Saved in the record with who wrote it and when (an edit is a new version); shown beside the figures "
         "(the Overview cell, the trend's tooltip) and carried into the downloads and the meeting pack."
     )
-    noted = {(c.measure, c.provider): c for c in record.commentary(ui.cursor(), built.month)}
     for measure, provider in series_of(built):
         about = words.who(measure, provider) if measure else f"{words.month_label(built.month)} overall"
-        mark = " ✎" if (measure, provider) in noted else ""
+        mark = " ✎" if (measure, provider) in notes.now else ""
         with st.expander(ui.md_escape(about) + mark, expanded=measure is None):
-            commentary_screen.editor(built.month, measure, provider, who, marking)
+            commentary_screen.editor(notes, measure, provider, who, marking)

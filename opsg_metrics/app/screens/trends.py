@@ -264,7 +264,9 @@ def month_pack(months: list[str]) -> None:
             )
 
 
-def commentary(shown: TrendsRequest, context: TrendsContext, who: Person) -> None:
+def commentary(
+    shown: TrendsRequest, context: TrendsContext, who: Person, notes_of: Callable[[str], record.MonthNotes]
+) -> None:
     """The secretariat's commentary on one of the series shown, for one month of the range (the last by
     default): read, last month's beside it, and written as a new version."""
     with st.expander("Secretariat commentary"):
@@ -283,5 +285,6 @@ def commentary(shown: TrendsRequest, context: TrendsContext, who: Person) -> Non
                 key="trend-commentary-month",
             )
         if provider and month:
-            day = parse.parse_month(month)
-            notes.editor(day, measure, provider, who, record.figure_marking(ui.cursor(), day, measure, provider))
+            found = notes_of(month)  # the month's commentary, read once a data version
+            marking = found.markings.get((measure, provider), "white")
+            notes.editor(found, measure, provider, who, marking)

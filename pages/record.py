@@ -48,6 +48,12 @@ def _actions_file(version, meeting_id, fmt, signed):
     return pack.actions_file(ui.cursor(), fmt, meeting_id=meeting_id, exported_by=signed[0])
 
 
+@ui.cache_data(show_spinner=False, max_entries=16)
+def _decided(version, meeting_id):
+    """The meeting and the one before, each with its decisions in the minutes' words."""
+    return record.decided(ui.cursor(), meeting_id)
+
+
 meetings = _meetings(version)
 request, warnings = requests.read_record(ui.url_params(), [m.meeting_id for m in meetings])
 ui.warnings(warnings)
@@ -88,4 +94,4 @@ screen.downloads(
 screen.actions(found, who, _options(version), date.today())
 screen.new_action(meeting, who, _options(version))
 st.divider()
-screen.decisions(meeting, record.previous_meeting(ui.cursor(), meeting), who, _options(version))
+screen.decisions(_decided(version, meeting.meeting_id), who, _options(version))

@@ -255,6 +255,13 @@ def decision_lines(frame: pd.DataFrame) -> list[str]:
     return lines
 
 
+def decided(con: duckdb.DuckDBPyConnection, meeting_id: str) -> list[tuple[Meeting, list[str]]]:
+    """A meeting and the one before it, each with its decisions as the minutes put them (this one first)."""
+    this = meeting(con, meeting_id)
+    shown = [m for m in (this, previous_meeting(con, this)) if m is not None]
+    return [(m, decision_lines(decisions(con, m.meeting_id))) for m in shown]
+
+
 @dataclass(frozen=True)
 class Commentary:
     month: date

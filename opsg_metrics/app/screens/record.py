@@ -255,16 +255,12 @@ def new_action(meeting: record.Meeting, who: Person, options: dict[str, list[str
                 )
 
 
-def decisions(
-    meeting: record.Meeting, previous: record.Meeting | None, who: Person, options: dict[str, list[str]]
-) -> None:
-    """What this meeting and the one before decided, and (for the secretariat) a form to record a decision."""
-    con = ui.cursor()
+def decisions(decided: list[tuple[record.Meeting, list[str]]], who: Person, options: dict[str, list[str]]) -> None:
+    """What this meeting and the one before decided (`decided`: each meeting with its decisions in the
+    minutes' words, this one first), and (for the secretariat) a form to record a decision."""
+    meeting = decided[0][0]
     st.subheader("Decisions")
-    for shown in (meeting, previous):
-        if shown is None:
-            continue
-        lines = record.decision_lines(record.decisions(con, shown.meeting_id))
+    for shown, lines in decided:
         st.markdown(f"**{ui.md_escape(shown.label)}**" + ("" if shown is meeting else " (the previous meeting)"))
         st.markdown("\n".join(f"- {ui.md_escape(line)}" for line in lines) if lines else "No decisions recorded.")
     with st.expander("Record a decision"):

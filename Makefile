@@ -1,6 +1,6 @@
 # OPSG Metrics: the two commands of the README's quick start.
 #   make run   - set up .venv, build data/opsg.duckdb from the sample if absent, start the app
-#   make test  - set up .venv with the test extras (and Debian's chromium if absent and root), run every test
+#   make test  - set up .venv with the test extras (and Debian's chromium and Java if absent and root), run every test
 
 PYTHON ?= $(shell command -v python3.11 || command -v python3)
 VENV := .venv
@@ -9,14 +9,14 @@ PY := $(VENV)/bin/python
 DB ?= $(if $(OPSG_DB),$(OPSG_DB),data/opsg.duckdb)
 PORT ?= 8501
 
-.PHONY: run serve test lint deps dev-deps browser sample clean-db
+.PHONY: run serve test lint deps dev-deps browser java sample clean-db
 
 $(VENV)/.deps: requirements.txt
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --disable-pip-version-check -r requirements.txt
 	@touch $@
 
-$(VENV)/.dev-deps: $(VENV)/.deps requirements-dev.txt
+$(VENV)/.dev-deps: $(VENV)/.deps requirements-dev.txt requirements-spark.txt
 	$(PY) -m pip install --quiet --disable-pip-version-check -r requirements-dev.txt
 	@touch $@
 
@@ -24,11 +24,16 @@ deps: $(VENV)/.deps
 
 dev-deps: $(VENV)/.dev-deps
 
-# Built under a temporary name and moved into place, so an interrupted build is never taken for a whole one.
+# Built under a temporary name and moved into place, so an interrupted build is never taken for a whole one;
+# with the sample, 300,000 synthetic request records (illustrative) for the Events page.
+EVENTS_SAMPLE ?= 300k
 $(DB): | $(VENV)/.deps
-	rm -f $(DB).building $(DB).building.wal
+	rm -rf $(DB).building $(DB).building.wal $(DB).building.events $(DB).building.snapshots data/events-sample
 	$(PY) -m opsg_metrics --db $(DB).building init --sample
-	rm -rf $(DB).building.snapshots $(DB).building.lock
+	$(PY) -m opsg_metrics.sample --events --scale $(EVENTS_SAMPLE) --db $(DB).building --out data/events-sample
+	$(PY) -m opsg_metrics --db $(DB).building events load data/events-sample/events-*.parquet 2>/dev/null
+	rm -rf $(DB).building.snapshots $(DB).building.lock data/events-sample
+	rm -rf $(DB).events && mv $(DB).building.events $(DB).events
 	mv $(DB).building $(DB)
 
 # Local mode (no [auth] in .streamlit/secrets.toml): only this machine can reach the app. In team mode the
@@ -59,12 +64,23 @@ browser:
 		echo "chromium is missing: install Debian's chromium (sudo apt-get install chromium) for the browser tests"; \
 	fi
 
+# The Spark tests run Apache Spark in local mode on Debian's Java runtime (never a downloaded one).
+java:
+	@if command -v java >/dev/null 2>&1; then :; \
+	elif [ "$$(id -u)" = "0" ]; then \
+		echo "Installing Debian's Java runtime for the Spark tests"; \
+		(apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq openjdk-17-jre-headless >/dev/null) \
+		|| { echo "could not install openjdk-17-jre-headless"; exit 1; }; \
+	else \
+		echo "java is missing: install Debian's Java runtime (sudo apt-get install openjdk-17-jre-headless) for the Spark tests"; \
+	fi
+
 # Lint and format are checked first (ruff, configured in pyproject.toml); then every test.
 lint: $(VENV)/.dev-deps
 	$(PY) -m ruff check .
 	$(PY) -m ruff format --check .
 
-test: $(VENV)/.dev-deps browser lint
+test: $(VENV)/.dev-deps browser java lint
 	$(PY) -m pytest $(PYTEST_ARGS)
 
 # Regenerate the committed illustrative sample data (deterministic).
@@ -73,4 +89,4 @@ sample: $(VENV)/.deps
 
 # Rebuild the local database from the sample.
 clean-db:
-	rm -rf $(DB) $(DB).wal $(DB).lock $(DB).snapshots
+	rm -rf $(DB) $(DB).wal $(DB).lock $(DB).snapshots $(DB).events

@@ -28,7 +28,7 @@ import argparse
 import csv
 import random
 from dataclasses import dataclass, replace
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from pathlib import Path
 
 from opsg_metrics import words
@@ -1435,10 +1435,62 @@ def main(argv: list[str] | None = None) -> int:
         prog="python -m opsg_metrics.sample",
         description="Write the illustrative (made-up, deterministic) sample data set.",
     )
-    parser.add_argument("--out", type=Path, default=DEFAULT_OUT, help=f"output folder (default: {DEFAULT_OUT})")
+    parser.add_argument(
+        "--out",
+        type=Path,
+        default=None,
+        help=f"output folder (default: {DEFAULT_OUT}; with --events, data/events-sample)",
+    )
+    parser.add_argument(
+        "--events", action="store_true", help="write synthetic request records instead (sample_events.py)"
+    )
+    parser.add_argument(
+        "--scale", default="1M", help="with --events: how many rows in all (1000000, 1M, 100M, 1B; default 1M)"
+    )
+    parser.add_argument("--months", metavar="FROM..TO", help="with --events: only these months (2020-04..2020-04)")
+    parser.add_argument(
+        "--format",
+        dest="file_format",
+        choices=("parquet", "csv"),
+        default="parquet",
+        help="with --events: the files' format",
+    )
+    parser.add_argument(
+        "--db",
+        metavar="PATH",
+        help="with --events: the database whose PMR figures the records give (default: $OPSG_DB, else data/opsg.duckdb)",
+    )
     args = parser.parse_args(argv)
-    written = generate(args.out)
-    print(f"wrote {len(written)} files to {args.out}")
+    if args.events:
+        return _events(args, parser)
+    out = args.out or DEFAULT_OUT
+    written = generate(out)
+    print(f"wrote {len(written)} files to {out}")
+    return 0
+
+
+def _events(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
+    from opsg_metrics import sample_events
+    from opsg_metrics.store import snapshots
+    from opsg_metrics.store.errors import OpsgError
+
+    try:
+        scale = sample_events.parse_scale(args.scale)
+        months = None
+        if args.months:
+            first, _, last = args.months.partition("..")
+            months = (date.fromisoformat(first + "-01"), date.fromisoformat((last or first) + "-01"))
+    except ValueError as exc:
+        parser.error(str(exc))
+    try:
+        con, _ = snapshots.reader(args.db)
+    except OpsgError as exc:
+        print(f"error: {exc}; make the database first (make run, or python -m opsg_metrics init --sample)")
+        return 1
+    out = args.out or REPO_ROOT / "data" / "events-sample"
+    with con:
+        written = sample_events.generate(con, out, scale, months=months, file_format=args.file_format)
+    print(f"wrote {len(written)} files of request records to {out} (illustrative, made up)")
     return 0
 
 

@@ -51,6 +51,7 @@ TABLES = (
     "action_statuses",
     "decisions",
     "commentary",
+    "event_partitions",
 )
 
 
@@ -236,6 +237,36 @@ def team_db_path(sample_db_path, tmp_path_factory) -> Path:
             people.add(con, email, role=role, clearance=level, name=name, subject=sub, by="test")
     finally:
         con.close()
+    return path
+
+
+# ---------------------------------------------------------------- request records
+EVENTS_SCALE = 1_000_000  # the synthetic request records of the tests: a million rows, every month and series
+
+
+@pytest.fixture(scope="session")
+def events_sample(tmp_path_factory, sample_db_path) -> list[Path]:
+    """The synthetic request records (sample_events.py) made from the sample's PMR figures, as files."""
+    from opsg_metrics import sample_events
+
+    out = tmp_path_factory.mktemp("events-files")
+    con = db.connect(sample_db_path, read_only=True)
+    try:
+        return sample_events.generate(con, out, EVENTS_SCALE, progress=lambda _m: None)
+    finally:
+        con.close()
+
+
+@pytest.fixture(scope="session")
+def events_db_path(sample_db_path, events_sample, tmp_path_factory) -> Path:
+    """A copy of the sample database with the synthetic request records loaded (AMBER, the default)."""
+    from opsg_metrics.ingest.events import load_events
+
+    path = tmp_path_factory.mktemp("events") / "opsg.duckdb"
+    shutil.copy(sample_db_path, path)
+    for file in events_sample:
+        result = load_events(path, file)
+        assert result.outcome == "loaded", (result.message, result.problems[:5])
     return path
 
 

@@ -14,7 +14,7 @@ import sys
 
 import duckdb
 
-from opsg_metrics.cli import data, exports, minutes, record
+from opsg_metrics.cli import data, events, exports, minutes, record
 from opsg_metrics.cli import people as people_commands
 from opsg_metrics.cli.options import EXIT_ERROR, EXIT_OK, EXIT_USAGE, err, output_file, output_folder
 from opsg_metrics.store.connect import explain_database_error, resolve_db_path
@@ -32,7 +32,7 @@ def build_parser() -> tuple[argparse.ArgumentParser, dict]:
     parser.add_argument("--db", metavar="PATH", help="DuckDB file to use (default: $OPSG_DB, else data/opsg.duckdb)")
     commands = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
     run = {}
-    for module in (data, exports, minutes, record, people_commands):
+    for module in (data, exports, minutes, record, events, people_commands):
         run.update(module.add_parsers(commands))
     return parser, run
 

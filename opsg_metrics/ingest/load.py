@@ -130,7 +130,7 @@ def prepare(
     return prepared, sorted(set(problems), key=lambda p: (p.file, p.row, p.column, p.message))
 
 
-def _already_loaded(con: duckdb.DuckDBPyConnection, sha256: str, classification: str) -> tuple | None:
+def already_loaded(con: duckdb.DuckDBPyConnection, sha256: str, classification: str) -> tuple | None:
     """The load of the same file before, at this marking or a less restrictive one (the same file loaded
     before at a more restrictive marking is new to the people its new marking admits)."""
     rows = con.execute(
@@ -229,7 +229,7 @@ def ingest_bytes(
                 source=source,
                 classification=classification,
                 issued=issued,
-                loaded_by=_user(),
+                loaded_by=user_name(),
                 is_sample=is_sample,
                 dry_run=dry_run,
             )
@@ -245,7 +245,7 @@ def ingest_bytes(
                 source=source,
                 classification=classification,
                 issued=issued,
-                loaded_by=_user(),
+                loaded_by=user_name(),
                 dry_run=dry_run,
             )
         if classification not in CLASSIFICATIONS:
@@ -316,7 +316,7 @@ def _load_prepared(
 ) -> IngestResult:
     result.kinds = [p.kind for p in prepared]
     result.rows_read = sum(p.rows_read for p in prepared)
-    previous = _already_loaded(con, load.sha256, load.classification)
+    previous = already_loaded(con, load.sha256, load.classification)
     if previous:
         result.outcome = "unchanged"
         result.unchanged = result.rows_read
@@ -377,7 +377,7 @@ def _load_prepared(
                 result.rows_read,
                 result.rows_loaded + result.replaced,
                 result.message,
-                _user(),
+                user_name(),
             ],
         )
         if load.dry_run:
@@ -409,7 +409,7 @@ def _roll_back(con: duckdb.DuckDBPyConnection) -> None:
         con.execute("ROLLBACK")
 
 
-def _user() -> str:
+def user_name() -> str:
     try:
         return getpass.getuser()
     except Exception:  # no user name in some containers

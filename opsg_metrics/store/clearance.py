@@ -61,6 +61,7 @@ UNFILTERED = ("providers", "measures", "service_levels", "service_levels_in_forc
 # Kinds of source whose rows are not in the fact tables (admitted whenever their marking is).
 CATALOGUE_KIND = "catalogue"
 STATEMENTS_KIND = "statements"
+EVENTS_KIND = "events"  # request records: their rows are Parquet files, the manifest `event_partitions`
 # The review record (schema.sql, migration 11): each row carries its own marking. table -> the key of its
 # current view (the latest row per key is current), or None for a table whose every row stands.
 RECORD = {
@@ -148,9 +149,10 @@ JOIN main.measures AS s
   OR (a.scope = 'series' AND a.measure = s.measure AND a.provider = s.provider);"""
 
 
-def _sources_view(level: str, record: bool = False) -> str:
+def _sources_view(level: str, record: bool = False, events: bool = False) -> str:
     """A level's sources: the admitted ones that changed something at it, loaded the catalogue or stated
-    (and, once the review record exists, gave rows of it the level admits)."""
+    (and, once the review record exists, gave rows of it the level admits; once events exist, loaded
+    request records)."""
     schema = schema_of(level)
     marks = ", ".join(f"'{c}'" for c in admitted(level))
     tables = [*FACTS, *(RECORD if record else ())]
@@ -158,7 +160,8 @@ def _sources_view(level: str, record: bool = False) -> str:
     return f"""CREATE OR REPLACE VIEW {schema}.sources AS
 SELECT * FROM main.sources
 WHERE classification IN ({marks})
-  AND (kind LIKE '%{CATALOGUE_KIND}%' OR kind = '{STATEMENTS_KIND}' OR source_id IN ({changed}));"""
+  AND (kind LIKE '%{CATALOGUE_KIND}%' OR kind = '{STATEMENTS_KIND}'{f" OR kind = '{EVENTS_KIND}'" if events else ""}
+       OR source_id IN ({changed}));"""
 
 
 def statements_sql() -> str:
@@ -200,6 +203,24 @@ def record_sql() -> str:
         ]
         sql += _record_current(schema)
         sql.append(_sources_view(level, record=True))
+    return "\n".join(sql)
+
+
+def events_sql() -> str:
+    """Each level's view of the event partitions (the files of the sources it admits) and the current ones
+    among them (the latest admitted source per month and series), and its sources view again, admitting
+    the loads of request records (a migration runs it; safe to run again)."""
+    sql = []
+    for level in ORDER[:-1]:
+        schema = schema_of(level)
+        marks = ", ".join(f"'{c}'" for c in admitted(level))
+        sql += [
+            f"CREATE OR REPLACE VIEW {schema}.event_partitions AS SELECT * FROM main.event_partitions "
+            f"WHERE source_id IN (SELECT source_id FROM main.sources WHERE classification IN ({marks}));",
+            f"CREATE OR REPLACE VIEW {schema}.current_event_partitions AS SELECT * FROM {schema}.event_partitions "
+            "QUALIFY source_id = max(source_id) OVER (PARTITION BY month, measure, provider);",
+            _sources_view(level, record=True, events=True),
+        ]
     return "\n".join(sql)
 
 

@@ -59,6 +59,7 @@ def _generated() -> dict[int, tuple[str, object]]:
         8: ("clearance_views", clearance.schema_sql),
         10: ("statement_views", clearance.statements_sql),
         12: ("record_views", clearance.record_sql),
+        14: ("event_views", clearance.events_sql),
     }
 
 

@@ -454,3 +454,31 @@ CREATE TABLE commentary (                       -- each version a row; the lates
 -- migration: 12 record_views
 -- Generated: store/clearance.py writes this migration's SQL (each level's view of the review record: the
 -- rows marked at what it admits; the current views; its sources view again, admitting the record's files).
+
+-- migration: 13 events
+-- Request records (store/events.py keeps their files, ingest/events.py loads them, rules/events.sql counts
+-- them): the rows themselves live in month-partitioned Parquet beside the database
+-- (<db>.events/month=YYYY-MM/measure=M/provider=P/source-N-I.parquet); this table is the manifest of each
+-- file's partitions. A load is a source (kind 'events') with its marking; a partition loaded again by a
+-- later source is a revision, kept beside the old one: the latest source per month and series is current.
+-- A month's file may hold billions of rows: the ingest log's counts are BIGINT.
+ALTER TABLE ingest_log ALTER rows_read SET DATA TYPE BIGINT;
+ALTER TABLE ingest_log ALTER rows_loaded SET DATA TYPE BIGINT;
+CREATE TABLE event_partitions (
+    source_id   INTEGER NOT NULL REFERENCES sources (source_id),
+    month       DATE NOT NULL,                  -- the UK calendar month (Europe/London) of received_at
+    measure     VARCHAR NOT NULL,
+    provider    VARCHAR NOT NULL,
+    rows        BIGINT NOT NULL,
+    path        VARCHAR NOT NULL,               -- relative to the events folder
+    PRIMARY KEY (source_id, month, measure, provider, path)
+);
+CREATE VIEW current_event_partitions AS
+SELECT * FROM event_partitions
+WHERE source_id = (SELECT max(p.source_id) FROM event_partitions AS p
+                   WHERE p.month = event_partitions.month AND p.measure = event_partitions.measure
+                     AND p.provider = event_partitions.provider);
+
+-- migration: 14 event_views
+-- Generated: store/clearance.py writes this migration's SQL (each level's view of the event partitions: the
+-- files of the sources it admits, the current ones among them; its sources view again, admitting events).

@@ -1,0 +1,389 @@
+"""Files of request records (README, "Request records"): read, checked, pseudonymised and kept as Parquet.
+
+A file (CSV or Parquet, of any size: it is streamed, never held in memory) is checked whole first, every
+cell by the rules below, in one pass of DuckDB over it; any problem and the whole file is rejected with
+`file:row:column: message` lines (the first MAX_PROBLEMS, and how many more), nothing stored. A file that
+passes is written, pseudonymised, as month-partitioned Parquet in a staging folder (outside the write
+lock: the app and other writers go on meanwhile), then moved into the events folder and entered in the
+manifest in one short transaction under the write lock (store/events.py). The same file loaded again
+changes nothing; a file holding a month and series already loaded is a revision, kept beside the old.
+
+Rows are numbered as problems name them: in a CSV file the header is row 1 and the first record row 2; in
+a Parquet file the first row is row 1.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import csv
+import hashlib
+import os
+import shutil
+import stat
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import duckdb
+
+from opsg_metrics import words
+from opsg_metrics.ingest import event_checks as checks
+from opsg_metrics.ingest.event_checks import IDENTIFIER, MAX_PROBLEMS
+from opsg_metrics.ingest.formats import CLASSIFICATIONS, Problem, display_name
+from opsg_metrics.ingest.load import already_loaded, check_names, user_name
+from opsg_metrics.store import events as kept
+from opsg_metrics.store import people, snapshots
+from opsg_metrics.store.clearance import EVENTS_KIND
+from opsg_metrics.store.connect import CONNECTION_CONFIG
+
+DEFAULT_CLASSIFICATION = "amber"  # request records identify devices
+
+
+@dataclass
+class EventsResult:
+    """What a load of request records did."""
+
+    file: str
+    outcome: str = "rejected"  # loaded, unchanged, checked or rejected
+    rows: int = 0
+    partitions: int = 0
+    revised: int = 0
+    source_id: int | None = None
+    classification: str = DEFAULT_CLASSIFICATION
+    months: list[str] = field(default_factory=list)
+    problems: list[Problem] = field(default_factory=list)
+    message: str = ""
+
+    @property
+    def ok(self) -> bool:
+        return self.outcome != "rejected"
+
+
+def _sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as handle:
+        while chunk := handle.read(8 << 20):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def _regular(path: Path) -> str | None:
+    """Why a path cannot be read as a file of records, or None."""
+    try:
+        info = os.stat(path)
+    except OSError as exc:
+        return f"cannot read the file: {exc.strerror or exc}"
+    if stat.S_ISDIR(info.st_mode):
+        return "this is a folder, not a file"
+    if not stat.S_ISREG(info.st_mode):
+        return "this is not a regular file (a pipe, socket or device); save the data to a file first"
+    if path.suffix.lower() not in (".csv", ".parquet"):
+        return f"request records are read from .csv or .parquet files, not {path.suffix or 'a file without a suffix'}"
+    return None
+
+
+def _scratch(root: Path) -> duckdb.DuckDBPyConnection:
+    """An in-memory DuckDB for one load, spilling to the staging folder."""
+    con = duckdb.connect(config=dict(CONNECTION_CONFIG))
+    con.execute("SET enable_progress_bar = false")
+    con.execute(f"SET temp_directory = {kept.sql_string(str(root / kept.STAGING / 'spill'))}")
+    return con
+
+
+def _csv_to_parquet(path: Path, target: Path, label: str) -> tuple[list[str], list[Problem]]:
+    """A CSV file streamed to Parquet, every column as text, with its row numbers (the header row 1)."""
+    import pyarrow as pa
+    import pyarrow.csv as pacsv
+    import pyarrow.parquet as pq
+
+    with path.open("rb") as handle:
+        first = handle.readline().decode("utf-8", errors="replace").lstrip("\ufeff").rstrip("\r\n")
+    header = next(iter(csv.reader([first])), [])
+    problems: list[Problem] = []
+    if not header:  # an empty file: its header's problems say what is missing
+        return header, problems
+
+    def bad_row(row: object) -> str:
+        if len(problems) < MAX_PROBLEMS:
+            problems.append(
+                Problem(
+                    label,
+                    row.number or 0,
+                    "-",
+                    f"{row.actual_columns} cells where the header has {row.expected_columns}",
+                )
+            )
+        return "skip"
+
+    reader = pacsv.open_csv(
+        path,
+        read_options=pacsv.ReadOptions(block_size=16 << 20, use_threads=True),
+        parse_options=pacsv.ParseOptions(invalid_row_handler=bad_row, newlines_in_values=False),
+        convert_options=pacsv.ConvertOptions(
+            column_types={name: pa.string() for name in header},
+            strings_can_be_null=False,
+            quoted_strings_can_be_null=False,
+        ),
+    )
+    row = 1
+    writer = None
+    try:
+        for batch in reader:
+            numbers = pa.array(range(row + 1, row + 1 + batch.num_rows), type=pa.int64())
+            table = pa.Table.from_batches([batch]).append_column("source_row", numbers)
+            if writer is None:
+                writer = pq.ParquetWriter(target, table.schema, compression="zstd")
+            writer.write_table(table)
+            row += batch.num_rows
+    finally:
+        if writer is not None:
+            writer.close()
+    if writer is None:
+        pq.write_table(
+            pa.table({**{n: pa.array([], pa.string()) for n in header}, "source_row": pa.array([], pa.int64())}), target
+        )
+    return header, problems
+
+
+def _write(
+    con: duckdb.DuckDBPyConnection, relation: str, typed: dict, extra: list[str], secret: bytes, target: Path
+) -> None:
+    """The records as partition files under `target`, pseudonymised."""
+    salt = kept.sql_string(secret.decode("ascii", errors="replace"))
+
+    def hashed(expr: str) -> str:
+        return f"CASE WHEN {expr} IS NULL THEN NULL ELSE left(sha256({salt} || ':' || {expr}), 32) END"
+
+    extras = ", ".join(
+        (hashed(f'CAST("{c}" AS VARCHAR)') if IDENTIFIER.search(c) else f'CAST("{c}" AS VARCHAR)') + f' AS "{c}"'
+        for c in extra
+    )
+    london = f"timezone('Europe/London', {typed['received_at']})"
+    con.execute(
+        f"""COPY (
+              SELECT strftime({london}, '%Y-%m') AS month, {typed["measure"]} AS measure,
+                     {typed["provider"]} AS provider, {hashed(typed["request_id"])} AS request_key,
+                     {typed["received_at"]} AS received_at, CAST({london} AS DATE) AS day,
+                     date_diff('microsecond', {typed["received_at"]}, {typed["completed_at"]}) AS response_us,
+                     {typed["target_seconds"]} AS target_seconds, {typed["outcome"]} AS outcome,
+                     {typed["exclusion"]} AS exclusion, CAST(source_row AS BIGINT) AS source_row{", " + extras if extras else ""}
+              FROM {relation})
+            TO {kept.sql_string(str(target))}
+            (FORMAT parquet, COMPRESSION zstd, PARTITION_BY (month, measure, provider),
+             WRITE_PARTITION_COLUMNS true, FILENAME_PATTERN 'part-{{i}}')"""
+    )
+
+
+def _written(con: duckdb.DuckDBPyConnection, target: Path) -> list[tuple[str, str, str, str, int]]:
+    """(relative path, month, measure, provider, rows) of each file written under target."""
+    if not any(target.rglob("*.parquet")):
+        return []
+    rows = con.execute(
+        f"""SELECT filename, month, measure, provider, count(*) FROM
+            read_parquet({kept.sql_string(str(target / "**" / "*.parquet"))}, filename = true, hive_partitioning = false)
+            GROUP BY ALL ORDER BY ALL"""
+    ).fetchall()
+    return [(str(Path(f).relative_to(target)), m, me, p, n) for f, m, me, p, n in rows]
+
+
+def check_and_stage(
+    path: Path,
+    label: str,
+    series: list[tuple[str, str]],
+    root: Path,
+    progress: Callable[[str], None],
+) -> tuple[list[Problem], Path | None, list]:
+    """A file read, checked and, when it passes, written as partition files in a staging folder."""
+    stage = root / kept.STAGING / uuid.uuid4().hex
+    stage.mkdir(parents=True)
+    scratch = _scratch(root)
+    passed = False
+    try:
+        if path.suffix.lower() == ".csv":
+            progress("reading the CSV file")
+            staged = stage / "raw.parquet"
+            try:
+                header, problems = _csv_to_parquet(path, staged, label)
+            except Exception as exc:  # noqa: BLE001 - pyarrow's errors of a damaged file, said in one line
+                return (
+                    [Problem(label, 0, "-", f"cannot be read as UTF-8 CSV: {str(exc).splitlines()[0][:300]}")],
+                    None,
+                    [],
+                )
+            relation = f"read_parquet({kept.sql_string(str(staged))})"
+        else:
+            problems = []
+            relation = f"(SELECT * EXCLUDE (file_row_number), file_row_number + 1 AS source_row FROM read_parquet({kept.sql_string(str(path))}, file_row_number = true))"
+            try:
+                header = [
+                    d[0]
+                    for d in scratch.execute(
+                        f"DESCRIBE SELECT * FROM read_parquet({kept.sql_string(str(path))})"
+                    ).fetchall()
+                ]
+            except duckdb.Error as exc:
+                return (
+                    [Problem(label, 0, "-", f"cannot be read as Parquet: {str(exc).splitlines()[0][:300]}")],
+                    None,
+                    [],
+                )
+        problems = checks.header_problems(label, header) + problems
+        if problems:
+            return problems, None, []
+        types = dict(
+            scratch.execute(f"SELECT column_name, column_type FROM (DESCRIBE SELECT * FROM {relation})").fetchall()
+        )
+        rules, typed = checks.cell_rules(types, series, list(kept.exclusions()))
+        progress("checking every row")
+        problems = checks.cell_problems(scratch, relation, rules, label)
+        if not problems:
+            problems = checks.duplicate_problems(scratch, relation, typed, label)
+        if problems:
+            return problems, None, []
+        progress("writing month partitions (request ids pseudonymised)")
+        extra = [h for h in header if h.startswith("x_")]
+        _write(scratch, relation, typed, extra, kept.key(root), stage / "out")
+        written = _written(scratch, stage / "out")
+        passed = True
+        return [], stage, written
+    except duckdb.Error as exc:
+        message = str(exc).splitlines()[0][:300]
+        return [Problem(label, 0, "-", f"could not be read: {message}")], None, []
+    finally:
+        scratch.close()
+        if not passed:
+            shutil.rmtree(stage, ignore_errors=True)
+
+
+def _commit(
+    con: duckdb.DuckDBPyConnection,
+    result: EventsResult,
+    stage: Path,
+    written: list,
+    label: str,
+    source: str,
+    sha: str,
+    is_sample: bool,
+) -> None:
+    """The staged files moved into the events folder and entered in the manifest, in one transaction."""
+    root = kept.folder(con)
+    moved: list[Path] = []
+    con.execute("BEGIN TRANSACTION")
+    try:
+        source_id = con.execute(
+            """INSERT INTO main.sources (label, kind, classification, issued_on, file_name, sha256, is_sample)
+               VALUES (?, ?, ?, NULL, ?, ?, ?) RETURNING source_id""",
+            [source, EVENTS_KIND, result.classification, label, sha, is_sample],
+        ).fetchall()[0][0]
+        current = {
+            (m, me, p)
+            for m, me, p in con.execute(
+                "SELECT strftime(month, '%Y-%m'), measure, provider FROM main.current_event_partitions"
+            ).fetchall()
+        }
+        for index, (relative, month, measure, provider, rows) in enumerate(written):
+            final = root / Path(relative).parent / f"source-{source_id}-{index}.parquet"
+            final.parent.mkdir(parents=True, exist_ok=True)
+            os.replace(stage / "out" / relative, final)
+            moved.append(final)
+            con.execute(
+                "INSERT INTO main.event_partitions VALUES (?, CAST(? || '-01' AS DATE), ?, ?, ?, ?)",
+                [source_id, month, measure, provider, rows, str(final.relative_to(root))],
+            )
+            result.revised += (month, measure, provider) in current
+        result.rows = sum(w[4] for w in written)
+        result.partitions = len(written)
+        result.months = sorted({w[1] for w in written})
+        result.source_id = source_id
+        result.message = (
+            f"loaded {result.rows:,} request records as source '{source}' ({words.plural(result.partitions, 'month and series', 'months and series')}"
+            f"{f', {result.revised} of them revisions: the earlier loads kept' if result.revised else ''})"
+        )
+        con.execute(
+            """INSERT INTO main.ingest_log (file_name, sha256, kind, source_id, rows_read, rows_loaded, outcome, message, loaded_by)
+               VALUES (?, ?, ?, ?, ?, ?, 'loaded', ?, ?)""",
+            [label, sha, EVENTS_KIND, source_id, result.rows, result.rows, result.message, user_name()],
+        )
+        con.execute("COMMIT")
+        result.outcome = "loaded"
+    except BaseException:
+        with contextlib.suppress(duckdb.Error):
+            con.execute("ROLLBACK")
+        for path in moved:
+            path.unlink(missing_ok=True)
+        raise
+
+
+def load_events(
+    db: str | os.PathLike | None,
+    path: str | os.PathLike,
+    *,
+    classification: str = DEFAULT_CLASSIFICATION,
+    source: str | None = None,
+    is_sample: bool = False,
+    dry_run: bool = False,
+    progress: Callable[[str], None] | None = None,
+) -> EventsResult:
+    """Load a file of request records into the database's events folder (or, with dry_run, only check
+    it). Every problem of the file is in the result; nothing is stored unless it has none."""
+    file_path = Path(path)
+    label = display_name(file_path.name)
+    result = EventsResult(file=label, classification=classification)
+    say = progress or (lambda _message: None)
+    if classification not in CLASSIFICATIONS:
+        result.problems = [
+            Problem(label, 0, "-", f"unknown classification {classification!r} (use {', '.join(CLASSIFICATIONS)})")
+        ]
+    elif (why := _regular(file_path)) is not None:
+        result.problems = [Problem(label, 0, "-", why)]
+    else:
+        result.problems = check_names(file_path.name, source)
+    if result.problems:
+        result.message = "rejected; nothing was stored"
+        return result
+    source = source or file_path.name
+    say("reading the file's checksum")
+    sha = _sha256(file_path)
+    con, _published = snapshots.reader(db)
+    try:
+        previous = already_loaded(con, sha, classification)
+        series = con.execute("SELECT measure, provider FROM measures ORDER BY ALL").fetchall()
+        root = kept.folder(con)
+    finally:
+        con.close()
+    if previous:
+        result.outcome = "unchanged"
+        result.message = f"already loaded: identical to '{previous[0]}' loaded {previous[2]} as source '{previous[1]}'; nothing changed"
+        return result
+    root.mkdir(parents=True, exist_ok=True)
+    problems, stage, written = check_and_stage(file_path, label, series, root, say)
+    try:
+        if problems:
+            result.problems = problems
+            result.message = f"rejected ({words.plural(len(problems), 'problem')}); nothing was stored"
+            return result
+        if dry_run:
+            result.outcome = "checked"
+            result.rows = sum(w[4] for w in written)
+            result.partitions = len(written)
+            result.message = (
+                f"check only: would load {result.rows:,} request records ({result.partitions} months and series)"
+            )
+            return result
+        say("entering the load in the manifest")
+        with snapshots.writing(db) as con:
+            if (previous := already_loaded(con, sha, classification)) is not None:
+                result.outcome = "unchanged"
+                result.message = (
+                    f"already loaded: identical to '{previous[0]}' as source '{previous[1]}'; nothing changed"
+                )
+                return result
+            _commit(con, result, stage, written, label, source, sha, is_sample)
+            people.record(
+                con, user_name() or "command line", "load", label, classification=classification, detail=result.message
+            )
+        return result
+    finally:
+        if stage is not None:
+            shutil.rmtree(stage, ignore_errors=True)

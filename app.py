@@ -21,6 +21,7 @@ navigation = st.navigation(
         st.Page("pages/incidents.py", title="Incidents", icon=":material/report:", url_path="incidents"),
         st.Page("pages/alerts.py", title="Alerts", icon=":material/notifications:", url_path="alerts"),
         st.Page("pages/operations.py", title="Operations", icon=":material/construction:", url_path="operations"),
+        st.Page("pages/events.py", title="Request records", icon=":material/query_stats:", url_path="events"),
         st.Page("pages/data.py", title="Data", icon=":material/upload_file:", url_path="data"),
     ]
     + (

@@ -247,6 +247,17 @@ def places(providers: list[str]) -> str:
     return " and ".join(said)
 
 
+def recomputed_differs(
+    measure: str, provider: str, value: float, pmr: float, difference: float, tolerance: float
+) -> str:
+    """A figure recomputed from its request records that the PMR's does not match, as the summary says it."""
+    return (
+        f"{who(measure, provider)}: recomputed from its request records at {value:.2f}%, against the PMR's "
+        f"{pmr:.2f}%, a difference of {difference:+.2f} percentage points (more than the {tolerance} allowed "
+        "for rounding): the PMR figure is not what its request records give."
+    )
+
+
 def who(measure: str, provider: str) -> str:
     """A measure's figure as OPSG names it: 'CPM1 overall', 'DSP1.2 (DSP)' (the id already names its
     provider), 'PM2 in CSP N'."""

@@ -161,7 +161,7 @@ def test_the_synthetic_records_hold_the_exclusions_the_minutes_complain_of(event
         [pm43] = events.measures(con, date(2019, 11, 1), "PM4.3", "CSP N")[0]
         [early] = events.measures(con, date(2019, 1, 1), "PM2", "CSP N")[0]
     assert pm2["excluded"]["dropped_from_queue"] > 0.05 * pm2["received"]
-    assert pm2["value_exclusions_as_failures"] < pm2["value"] - 5
+    assert pm2["value_exclusions_as_failures"] < pm2["value"] * 0.92  # at least 8% of the month excluded
     assert "dropped_from_queue" not in early["excluded"]  # firmware jobs dropped from 2019-06 on
     # the "100% achievement of PM4.3" queried at OPSG: 15% of the test messages excluded for timing out
     assert pm43["value"] == pytest.approx(100.0) and pm43["pmr_value"] == 100.0
@@ -257,13 +257,15 @@ def test_request_ids_and_device_identifiers_are_pseudonymised(db_path, tmp_path,
     assert b"REQUEST-SECRET" not in path.read_bytes()
     assert {r["x_note"] for r in stored} == {"meter note"}  # other extra columns kept as they were
     keys = [r["request_key"] for r in stored]
-    assert len(set(keys)) == 4 and all(len(k) == 32 for k in keys)
+    assert len(set(keys)) == 4 and all(isinstance(k, bytes) and len(k) == 16 for k in keys)
     key_file = db_path.with_name(db_path.name + ".events") / kept.KEY_FILE
     assert oct(key_file.stat().st_mode & 0o777) == "0o600"
     # the same id gives the same pseudonym under the same key, another under another key
     secret = kept.key(key_file.parent)
     con = duckdb.connect()
-    same = con.execute("SELECT left(sha256(? || ':' || 'REQUEST-SECRET-1'), 32)", [secret.decode()]).fetchall()[0][0]
+    same = con.execute("SELECT unhex(left(sha256(? || ':' || 'REQUEST-SECRET-1'), 32))", [secret.decode()]).fetchall()[
+        0
+    ][0]
     assert same in keys
     monkeypatch.setenv(kept.KEY_ENV, "another key")
     assert kept.key(key_file.parent) == b"another key"

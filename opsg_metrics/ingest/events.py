@@ -155,6 +155,9 @@ def _write(
     def hashed(expr: str) -> str:
         return f"CASE WHEN {expr} IS NULL THEN NULL ELSE left(sha256({salt} || ':' || {expr}), 32) END"
 
+    def key_bytes(expr: str) -> str:  # the request's pseudonym as its 16 bytes (half the size of the hex)
+        return f"unhex({hashed(expr)})"
+
     extras = ", ".join(
         (hashed(f'CAST("{c}" AS VARCHAR)') if IDENTIFIER.search(c) else f'CAST("{c}" AS VARCHAR)') + f' AS "{c}"'
         for c in extra
@@ -163,7 +166,7 @@ def _write(
     con.execute(
         f"""COPY (
               SELECT strftime({london}, '%Y-%m') AS month, {typed["measure"]} AS measure,
-                     {typed["provider"]} AS provider, {hashed(typed["request_id"])} AS request_key,
+                     {typed["provider"]} AS provider, {key_bytes(typed["request_id"])} AS request_key,
                      {typed["received_at"]} AS received_at, CAST({london} AS DATE) AS day,
                      date_diff('microsecond', {typed["received_at"]}, {typed["completed_at"]}) AS response_us,
                      {typed["target_seconds"]} AS target_seconds, {typed["outcome"]} AS outcome,

@@ -33,22 +33,22 @@ def _run(con: duckdb.DuckDBPyConnection, selection: kept.Selection, name: str, p
     raise OpsgError(f"unknown engine {engine!r} (use {', '.join(ENGINES)})")
 
 
-def _pmr(con: duckdb.DuckDBPyConnection, months: list[date]) -> dict[tuple, tuple[float | None, str]]:
-    """The PMR figure current for each (month, measure, provider) asked for, with its source's marking."""
+def _pmr(con: duckdb.DuckDBPyConnection, months: list[date]) -> dict[tuple, tuple[float | None, str, int]]:
+    """The PMR figure current for each (month, measure, provider) asked for, with its source's marking and id."""
     rows = con.execute(
-        """SELECT strftime(v.month, '%Y-%m'), v.measure, v.provider, v.value, s.classification
+        """SELECT strftime(v.month, '%Y-%m'), v.measure, v.provider, v.value, s.classification, s.source_id
            FROM current_measure_values AS v JOIN sources AS s USING (source_id)
            WHERE v.month IN (SELECT unnest(?::DATE[]))""",
         [months],
     ).fetchall()
-    return {(m, me, p): (value, marking) for m, me, p, value, marking in rows}
+    return {(m, me, p): (value, marking, source) for m, me, p, value, marking, source in rows}
 
 
 def _month_of(period: str) -> date:
     return date.fromisoformat(period[:7] + "-01")
 
 
-def reconcile(row: dict, pmr: tuple[float | None, str] | None) -> dict:
+def reconcile(row: dict, pmr: tuple[float | None, str, int] | None) -> dict:
     """A waterfall row with the PMR figure beside it, the difference (recomputed minus PMR, percentage
     points) and whether it is flagged (more than rule.TOLERANCE apart)."""
     pmr_value = pmr[0] if pmr else None
@@ -58,6 +58,7 @@ def reconcile(row: dict, pmr: tuple[float | None, str] | None) -> dict:
         "pmr_value": pmr_value,
         "difference": difference,
         "flagged": rule.flagged(difference),
+        "pmr_source_id": pmr[2] if pmr else None,
     }
 
 
@@ -121,8 +122,9 @@ class EventsView:
     day: dict | None  # the day asked for: its waterfall, sensitivity and distribution
     exclusion_rate: list[dict] = field(default_factory=list)  # month, excluded %, every month loaded
     spc_result: spc.SpcResult | None = None
-    classification: str = "white"
-    source_ids: tuple[int, ...] = ()
+    classification: str = "white"  # of everything the view shows
+    source_ids: tuple[int, ...] = ()  # the sources of the month's figures: its request records and PMR figure
+    history_source_ids: tuple[int, ...] = ()  # the sources of the exclusion rate: every month's records
 
 
 def _distribution(row: dict | None) -> dict | None:
@@ -205,17 +207,22 @@ def events_view(
         exclusion_rate=rate,
         spc_result=result,
         classification=most_restrictive([marking, every.classification]),
-        source_ids=tuple(sorted({*selection.source_ids, *every.source_ids})),
+        source_ids=tuple(sorted({*selection.source_ids, *(r["pmr_source_id"] for r in rows if r["pmr_source_id"])})),
+        history_source_ids=every.source_ids,
     )
 
 
-def flagged_months(con: duckdb.DuckDBPyConnection, month: date) -> list[dict]:
-    """The series of a month whose recomputed figure differs from the PMR by more than the tolerance."""
+def flagged(con: duckdb.DuckDBPyConnection, month: date) -> tuple[list[dict], set[int]]:
+    """The series of a month whose recomputed figure differs from the PMR's by more than the tolerance, and
+    the sources they rest on (the month's request records, the PMR figures); none when the records'
+    files cannot be read (the Events page says why)."""
     try:
         rows, _ = measures(con, month)
+        sources = set(kept.select(con, [month]).source_ids)
     except OpsgError:
-        return []
-    return [r for r in rows if r["flagged"]]
+        return [], set()
+    chosen = [r for r in rows if r["flagged"]]
+    return chosen, (sources | {r["pmr_source_id"] for r in chosen if r["pmr_source_id"]}) if chosen else set()
 
 
 def loaded(con: duckdb.DuckDBPyConnection) -> list[tuple[date, str, str, int]]:

@@ -16,7 +16,7 @@ import duckdb
 import pandas as pd
 
 from opsg_metrics import words
-from opsg_metrics.queries import headline, kept, minutes, quality, sentences
+from opsg_metrics.queries import events, headline, kept, minutes, quality, sentences
 from opsg_metrics.queries import spc as spc_readings
 from opsg_metrics.queries.context import context_findings, source_ids_of
 from opsg_metrics.queries.findings import HEADLINE, Finding, Summary
@@ -31,6 +31,7 @@ from opsg_metrics.queries.sentences import (
     who,
 )
 from opsg_metrics.rules import spc
+from opsg_metrics.rules.events import TOLERANCE
 from opsg_metrics.rules.status import DEFAULT_WINDOW, check_window, last_reported_before, latest_month, status_table
 from opsg_metrics.store.errors import OpsgError
 
@@ -238,6 +239,24 @@ def build_summary(con: duckdb.DuckDBPyConnection, month: date, *, window: int = 
         )
         for k in stated
     ]
+    recomputed, recomputed_ids = events.flagged(con, month)  # request records that do not give the PMR figure
+    said += [
+        Finding(
+            f"events:{r['measure']}:{r['provider']}",
+            "Data quality",
+            words.recomputed_differs(
+                r["measure"], r["provider"], r["value"], r["pmr_value"], r["difference"], TOLERANCE
+            ),
+            r["measure"],
+            r["provider"],
+            figures={
+                "recomputed": round(r["value"], 3),
+                "PMR": r["pmr_value"],
+                "difference": round(r["difference"], 3),
+            },
+        )
+        for r in recomputed
+    ]
     merged = headline.compared(now, before)
     sections = [(HEADLINE, headline.headline(now, merged, month, feeders, groups, differences))]
     if cpm_below:
@@ -258,6 +277,7 @@ def build_summary(con: duckdb.DuckDBPyConnection, month: date, *, window: int = 
         | source_ids_of(revised["first_source_id"].dropna(), revised["current_source_id"].dropna())
         | context_ids
         | {k.source_id for k in stated}
+        | recomputed_ids
         | history_source_ids(con, now.assign(window=1, previous_miss_month=None))
         | history_source_ids(con, misses, spc_months=spc.DEFAULT_MONTHS)
     )

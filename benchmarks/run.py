@@ -803,6 +803,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--scales", default="0.1,0.3,1.0")
     parser.add_argument("--no-rss", action="store_true", help="skip the browser memory measurement")
     parser.add_argument("--no-capacity", action="store_true", help="skip the concurrent-sessions measurement")
+    parser.add_argument("--no-events", action="store_true", help="skip the request records (benchmarks/events.py)")
+    parser.add_argument("--events-rows", default="100M", help="rows of the request records' big month (default 100M)")
     parser.add_argument("--smoke", action="store_true", help="tiny data, one repetition: checks the runner works")
     parser.add_argument("--out", type=Path, default=REPO / "benchmarks" / "RESULTS.md")
     args = parser.parse_args(argv)
@@ -871,6 +873,35 @@ def main(argv: list[str] | None = None) -> int:
                 "",
                 *capacity.lines(results),
             ],
+        )
+    if not args.no_events:
+        from opsg_metrics.sample_events import parse_scale
+
+        from . import events as event_bench
+
+        rows = 200_000 if args.smoke else parse_scale(args.events_rows)
+        found = event_bench.run(work / "events", sample, rows=rows, repeats=repeats, spark=not args.smoke)
+        report.add(
+            f"Request records: the load, the waterfall, DuckDB and Spark ({rows:,} rows a month)",
+            [
+                "Synthetic request records (`python -m opsg_metrics.sample --events`); each step in its own process, "
+                "its peak memory its process tree's (Spark's Java process too). A billion rows are the big month's "
+                "files read ten times over (the disk then read from the page cache).",
+                "",
+                *event_bench.lines(found),
+            ],
+        )
+        report.verdict(
+            "request records: load / DuckDB's plain read",
+            found["load"]["ratio"],
+            event_bench.LOAD_AIM,
+            higher_is_better=True,
+        )
+        report.verdict(
+            "request records: waterfall / plain aggregate",
+            found["waterfall"]["ratio"],
+            event_bench.WATERFALL_AIM,
+            higher_is_better=False,
         )
     if args.scaling and not args.smoke:
         bench_scaling(report, work / "scaling", [float(s) for s in args.scales.split(",")], min(3, repeats))

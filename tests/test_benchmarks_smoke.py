@@ -41,6 +41,7 @@ def test_the_benchmark_runner_writes_every_section_with_numbers(tmp_path):
         "## Chart export",
         "## PMR summary",
         "## Review record",
+        "## Request records: the load, the waterfall, DuckDB and Spark",
     ):
         assert section in text, section
     # Every target row carries a measured number and a verdict.

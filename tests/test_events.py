@@ -229,6 +229,33 @@ def test_the_same_file_again_changes_nothing_and_a_new_one_is_a_revision(db_path
     assert row["received"] == 2 and row["excluded"] == {}
 
 
+def test_a_month_in_several_files_is_one_delivery(db_path, tmp_path):
+    first = write(tmp_path / "april-1.csv", ROWS[:2])
+    second = write(tmp_path / "april-2.csv", ROWS[2:])
+    result = load_events(db_path, [first, second])
+    assert result.outcome == "loaded" and result.rows == 4 and result.partitions == 1 and result.revised == 0
+    assert result.file == "april-1.csv and 1 more file"
+    con = reader(db_path)
+    with con:
+        [row], _ = events.measures(con, date(2020, 4, 1), "PM2", "CSP N")
+        assert con.execute("SELECT count(*) FROM sources WHERE kind = 'events'").fetchall()[0][0] == 1
+    assert row["received"] == 4 and len(stored_files(db_path)) == 2
+    assert load_events(db_path, [second, first]).outcome == "unchanged"  # the same delivery, in any order
+
+
+def test_a_delivery_with_one_bad_file_stores_nothing(db_path, tmp_path):
+    good = write(tmp_path / "good.csv", ROWS)
+    bad = write(tmp_path / "bad.csv", [ROWS[0].replace("completed", "done")])
+    result = load_events(db_path, [good, bad])
+    assert result.outcome == "rejected" and [str(p) for p in result.problems] == [
+        "bad.csv:2:outcome: done is not one of completed, failed, timed_out"
+    ]
+    assert stored_files(db_path) == [] and not list(
+        (db_path.with_name(db_path.name + ".events") / ".loading").glob("*")
+    )
+    assert load_events(db_path, [good, good]).outcome == "rejected"  # a file given twice
+
+
 @pytest.mark.parametrize(
     ("received", "month"),
     [

@@ -57,3 +57,12 @@ def test_the_spark_query_is_spark_sql_not_duckdbs():
     text = rule.spark_sql("distribution")
     assert "PERCENTILE_DISC(0.99) WITHIN GROUP" in text and "PERCENTILE_APPROX" not in text
     assert "read_parquet" not in text and " events" in text
+
+
+def test_a_cluster_reads_the_same_files_under_the_events_url(monkeypatch):
+    files = ("/data/opsg.duckdb.events/month=2020-04/measure=PM2/provider=CSP%20N/source-7-0.parquet",)
+    assert spark.located(files, "/data/opsg.duckdb.events") == files
+    monkeypatch.setenv(spark.EVENTS_URL_ENV, "s3a://panel-data/opsg.duckdb.events/")
+    assert spark.located(files, "/data/opsg.duckdb.events") == (
+        "s3a://panel-data/opsg.duckdb.events/month=2020-04/measure=PM2/provider=CSP%20N/source-7-0.parquet",
+    )

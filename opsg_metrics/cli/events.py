@@ -46,11 +46,12 @@ def add_parsers(commands: argparse._SubParsersAction) -> dict:
     verbs = events.add_subparsers(dest="events_command", metavar="ACTION", required=True)
     load = verbs.add_parser(
         "load",
-        help="check and keep files of request records (CSV or Parquet)",
-        description="Check each file whole (any problem: rejected, every problem listed as file:row:column, "
-        "nothing stored), pseudonymise request ids and device identifiers, and keep the records as "
-        "month-partitioned Parquet. The same file again changes nothing; a month and series loaded "
-        "before is a revision, kept beside the old one.",
+        help="check and keep a delivery of request records (CSV or Parquet files)",
+        description="Check every file of one delivery whole (any problem in any file: all rejected, every "
+        "problem listed as file:row:column, nothing stored), pseudonymise request ids and device identifiers, "
+        "and keep the records as month-partitioned Parquet. The files given are one delivery: give every "
+        "file of a month split in several in one command. The same files again change nothing; a later "
+        "delivery holding a month and series loaded before is its revision (the earlier kept beside it).",
     )
     load.add_argument("files", nargs="+", metavar="FILE", help="CSV or Parquet files of request records")
     load.add_argument(
@@ -95,27 +96,23 @@ def _load(args: argparse.Namespace) -> int:
     path = resolve_db_path(args.db)
     if not path.exists():
         raise OpsgError(f"{path}: no database here; create it first with 'python -m opsg_metrics --db {path} init'")
-    failed = 0
-    for name in args.files:
-        result = load_events(
-            path,
-            name,
-            classification=args.classification,
-            source=args.source,
-            dry_run=args.check,
-            progress=lambda message, name=name: print(f"  {name}: {message}", file=sys.stderr),
-        )
-        if result.ok:
-            print(f"{result.file}: {result.message}")
-        else:
-            failed += 1
-            for problem in result.problems:
-                print(problem, file=sys.stderr)
-            print(f"{result.file}: {result.message}", file=sys.stderr)
-    if failed:
-        err(f"{failed} of {words.plural(len(args.files), 'file')} rejected")
-        return EXIT_ERROR
-    return EXIT_OK
+    # The files given are one delivery: checked together, stored together or not at all.
+    result = load_events(
+        path,
+        args.files,
+        classification=args.classification,
+        source=args.source,
+        dry_run=args.check,
+        progress=lambda message: print(f"  {message}", file=sys.stderr),
+    )
+    if result.ok:
+        print(f"{result.file}: {result.message}")
+        return EXIT_OK
+    for problem in result.problems:
+        print(problem, file=sys.stderr)
+    print(f"{result.file}: {result.message}", file=sys.stderr)
+    err(f"{words.plural(len(args.files), 'file')} rejected together (one delivery); nothing was stored")
+    return EXIT_ERROR
 
 
 def _show(value: float | None, digits: int = 2) -> str:

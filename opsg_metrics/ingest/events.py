@@ -1,4 +1,5 @@
-"""Files of request records (README, "Request records"): read, checked, pseudonymised and kept as Parquet.
+"""Files of request records (README, "Measures from request records"): read, checked, pseudonymised and
+kept as Parquet. A delivery (one `events load`) is one file or several: a month split in files is one.
 
 A file (CSV or Parquet, of any size: it is streamed, never held in memory) is checked whole first, every
 cell by the rules below, in one pass of DuckDB over it; any problem and the whole file is rejected with
@@ -21,7 +22,7 @@ import os
 import shutil
 import stat
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -262,14 +263,14 @@ def check_and_stage(
 def _commit(
     con: duckdb.DuckDBPyConnection,
     result: EventsResult,
-    stage: Path,
-    written: list,
+    written: list[tuple[Path, str, str, str, str, int]],
     label: str,
     source: str,
     sha: str,
     is_sample: bool,
 ) -> None:
-    """The staged files moved into the events folder and entered in the manifest, in one transaction."""
+    """The staged files moved into the events folder and entered in the manifest, in one transaction
+    (`written`: each staged file's folder, path under it, month, measure, provider and rows)."""
     root = kept.folder(con)
     moved: list[Path] = []
     con.execute("BEGIN TRANSACTION")
@@ -279,28 +280,29 @@ def _commit(
                VALUES (?, ?, ?, NULL, ?, ?, ?) RETURNING source_id""",
             [source, EVENTS_KIND, result.classification, label, sha, is_sample],
         ).fetchall()[0][0]
-        current = {
-            (m, me, p)
-            for m, me, p in con.execute(
-                "SELECT strftime(month, '%Y-%m'), measure, provider FROM main.current_event_partitions"
+        current = set(
+            con.execute(
+                "SELECT DISTINCT strftime(month, '%Y-%m'), measure, provider FROM main.current_event_partitions"
             ).fetchall()
-        }
-        for index, (relative, month, measure, provider, rows) in enumerate(written):
+        )
+        for index, (staged, relative, month, measure, provider, rows) in enumerate(written):
             final = root / Path(relative).parent / f"source-{source_id}-{index}.parquet"
             final.parent.mkdir(parents=True, exist_ok=True)
-            os.replace(stage / "out" / relative, final)
+            os.replace(staged / relative, final)
             moved.append(final)
             con.execute(
                 "INSERT INTO main.event_partitions VALUES (?, CAST(? || '-01' AS DATE), ?, ?, ?, ?)",
                 [source_id, month, measure, provider, rows, str(final.relative_to(root))],
             )
-            result.revised += (month, measure, provider) in current
-        result.rows = sum(w[4] for w in written)
-        result.partitions = len(written)
-        result.months = sorted({w[1] for w in written})
+        series = {(w[2], w[3], w[4]) for w in written}
+        result.revised = len(series & current)
+        result.rows = sum(w[5] for w in written)
+        result.partitions = len(series)
+        result.months = sorted({w[2] for w in written})
         result.source_id = source_id
         result.message = (
-            f"loaded {result.rows:,} request records as source '{source}' ({words.plural(result.partitions, 'month and series', 'months and series')}"
+            f"loaded {result.rows:,} request records as source '{source}' "
+            f"({words.plural(result.partitions, 'month and series', 'months and series')}"
             f"{f', {result.revised} of them revisions: the earlier loads kept' if result.revised else ''})"
         )
         con.execute(
@@ -318,9 +320,14 @@ def _commit(
         raise
 
 
+def _delivery_label(paths: list[Path]) -> str:
+    first = display_name(paths[0].name)
+    return first if len(paths) == 1 else f"{first} and {words.plural(len(paths) - 1, 'more file')}"
+
+
 def load_events(
     db: str | os.PathLike | None,
-    path: str | os.PathLike,
+    paths: str | os.PathLike | Sequence[str | os.PathLike],
     *,
     classification: str = DEFAULT_CLASSIFICATION,
     source: str | None = None,
@@ -328,26 +335,35 @@ def load_events(
     dry_run: bool = False,
     progress: Callable[[str], None] | None = None,
 ) -> EventsResult:
-    """Load a file of request records into the database's events folder (or, with dry_run, only check
-    it). Every problem of the file is in the result; nothing is stored unless it has none."""
-    file_path = Path(path)
-    label = display_name(file_path.name)
+    """Load one delivery of request records (a file, or every file of it: a month split in several files
+    is one delivery) into the database's events folder, or with dry_run only check it. Every problem of
+    every file is in the result; nothing is stored unless there is none. A later delivery holding a month
+    and series is its revision: it replaces the earlier one's files of it, which are kept."""
+    files = [Path(paths)] if isinstance(paths, (str, os.PathLike)) else [Path(p) for p in paths]
+    label = _delivery_label(files) if files else "-"
     result = EventsResult(file=label, classification=classification)
     say = progress or (lambda _message: None)
-    if classification not in CLASSIFICATIONS:
+    if not files:
+        result.problems = [Problem("-", 0, "-", "no file given")]
+    elif classification not in CLASSIFICATIONS:
         result.problems = [
             Problem(label, 0, "-", f"unknown classification {classification!r} (use {', '.join(CLASSIFICATIONS)})")
         ]
-    elif (why := _regular(file_path)) is not None:
-        result.problems = [Problem(label, 0, "-", why)]
     else:
-        result.problems = check_names(file_path.name, source)
+        for file in files:
+            why = _regular(file)
+            result.problems += [Problem(display_name(file.name), 0, "-", why)] if why else check_names(file.name, None)
+        if source is not None:  # the label's problems (the first file's name is checked above)
+            result.problems += [p for p in check_names(files[0].name, source) if "source label" in p.message]
+    if len({f.resolve() for f in files}) < len(files):
+        result.problems.append(Problem(label, 0, "-", "a file is given twice"))
     if result.problems:
         result.message = "rejected; nothing was stored"
         return result
-    source = source or file_path.name
-    say("reading the file's checksum")
-    sha = _sha256(file_path)
+    source = source or label
+    say("reading the files' checksums")
+    shas = [_sha256(f) for f in files]
+    sha = shas[0] if len(shas) == 1 else hashlib.sha256(" ".join(sorted(shas)).encode()).hexdigest()
     con, _published = snapshots.reader(db)
     try:
         previous = already_loaded(con, sha, classification)
@@ -360,16 +376,22 @@ def load_events(
         result.message = f"already loaded: identical to '{previous[0]}' loaded {previous[2]} as source '{previous[1]}'; nothing changed"
         return result
     root.mkdir(parents=True, exist_ok=True)
-    problems, stage, written = check_and_stage(file_path, label, series, root, say)
+    stages: list[Path] = []
+    written: list[tuple[Path, str, str, str, str, int]] = []
     try:
-        if problems:
-            result.problems = problems
-            result.message = f"rejected ({words.plural(len(problems), 'problem')}); nothing was stored"
+        for file in files:
+            problems, stage, staged = check_and_stage(file, display_name(file.name), series, root, say)
+            result.problems += problems
+            if stage is not None:
+                stages.append(stage)
+                written += [(stage / "out", *w) for w in staged]
+        if result.problems:
+            result.message = f"rejected ({words.plural(len(result.problems), 'problem')}); nothing was stored"
             return result
         if dry_run:
             result.outcome = "checked"
-            result.rows = sum(w[4] for w in written)
-            result.partitions = len(written)
+            result.rows = sum(w[5] for w in written)
+            result.partitions = len({w[2:5] for w in written})
             result.message = (
                 f"check only: would load {result.rows:,} request records ({result.partitions} months and series)"
             )
@@ -382,11 +404,11 @@ def load_events(
                     f"already loaded: identical to '{previous[0]}' as source '{previous[1]}'; nothing changed"
                 )
                 return result
-            _commit(con, result, stage, written, label, source, sha, is_sample)
+            _commit(con, result, written, label, source, sha, is_sample)
             people.record(
                 con, user_name() or "command line", "load", label, classification=classification, detail=result.message
             )
         return result
     finally:
-        if stage is not None:
+        for stage in stages:
             shutil.rmtree(stage, ignore_errors=True)

@@ -29,7 +29,7 @@ def _run(con: duckdb.DuckDBPyConnection, selection: kept.Selection, name: str, p
     if engine == "duckdb":
         return rule.run(con, name, kept.parquet_source(selection), period)
     if engine == "spark":
-        return spark.run(selection.files, rule.spark_sql(name, period))
+        return spark.run(selection.files, rule.spark_sql(name, period), str(selection.root))
     raise OpsgError(f"unknown engine {engine!r} (use {', '.join(ENGINES)})")
 
 

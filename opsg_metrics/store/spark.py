@@ -25,6 +25,9 @@ if TYPE_CHECKING:  # pyspark is optional: imported when the engine starts
     from pyspark.sql import SparkSession
 
 MASTER_ENV = "OPSG_SPARK_MASTER"
+# Where a cluster finds the events folder (`s3a://bucket/opsg.duckdb.events`): the manifest's paths are
+# read under it instead of the local folder (docs/scale.md, "On a cluster").
+EVENTS_URL_ENV = "OPSG_EVENTS_URL"
 VIEW = "events"  # the view the records are read as (rules/events.py writes its queries over it)
 DEBIAN_JAVA = "/usr/lib/jvm/java-17-openjdk-*"
 # Spark writes times in the session's time zone; the records' months and days are already stored as
@@ -87,8 +90,16 @@ def _plain(value: object) -> object:
     return value if isinstance(value, (str, int, float, date)) or value is None else str(value)
 
 
-def run(files: tuple[str, ...], query: str) -> list[dict]:
-    """A Spark SQL query over the Parquet files as the view `events`: its rows as dicts."""
+def located(files: tuple[str, ...], root: str | None = None) -> tuple[str, ...]:
+    """The files as the engine reads them: under $OPSG_EVENTS_URL when set (the same relative paths)."""
+    url = os.environ.get(EVENTS_URL_ENV, "").rstrip("/")
+    if not url or root is None:
+        return files
+    return tuple(url + "/" + os.path.relpath(f, root) for f in files)
+
+
+def run(files: tuple[str, ...], query: str, root: str | None = None) -> list[dict]:
+    """A Spark SQL query over the Parquet files (kept under `root`) as the view `events`: its rows as dicts."""
     spark = session()
-    spark.read.parquet(*files).createOrReplaceTempView(VIEW)
+    spark.read.parquet(*located(files, root)).createOrReplaceTempView(VIEW)
     return [{k: _plain(v) for k, v in row.asDict().items()} for row in spark.sql(query).collect()]

@@ -31,7 +31,8 @@ $(DB): | $(VENV)/.deps
 	rm -rf $(DB).building $(DB).building.wal $(DB).building.events $(DB).building.snapshots data/events-sample
 	$(PY) -m opsg_metrics --db $(DB).building init --sample
 	$(PY) -m opsg_metrics.sample --events --scale $(EVENTS_SAMPLE) --db $(DB).building --out data/events-sample
-	$(PY) -m opsg_metrics --db $(DB).building events load data/events-sample/events-*.parquet 2>/dev/null
+	$(PY) -m opsg_metrics --db $(DB).building events load data/events-sample/events-*.parquet \
+		--source "Synthetic request records (illustrative)" 2>/dev/null
 	rm -rf $(DB).building.snapshots $(DB).building.lock data/events-sample
 	rm -rf $(DB).events && mv $(DB).building.events $(DB).events
 	mv $(DB).building $(DB)

@@ -169,6 +169,18 @@ def test_the_synthetic_records_hold_the_exclusions_the_minutes_complain_of(event
     assert pm43["value_exclusions_as_failures"] < 86
 
 
+def test_synthetic_records_load_as_sample_data(events_db_path, db_path, tmp_path):
+    con = reader(events_db_path)
+    with con:
+        assert con.execute("SELECT bool_and(is_sample), count(*) FROM sources WHERE kind = 'events'").fetchall() == [
+            (True, 48)
+        ]
+    assert load_events(db_path, write(tmp_path / "april.csv", ROWS)).outcome == "loaded"
+    con = reader(db_path)
+    with con:
+        assert con.execute("SELECT is_sample FROM sources WHERE kind = 'events'").fetchall() == [(False,)]
+
+
 def test_the_events_view_of_a_month(events_db_path):
     con = reader(events_db_path)
     with con:
@@ -245,7 +257,7 @@ def test_a_month_in_several_files_is_one_delivery(db_path, tmp_path):
 
 def test_a_delivery_with_one_bad_file_stores_nothing(db_path, tmp_path):
     good = write(tmp_path / "good.csv", ROWS)
-    bad = write(tmp_path / "bad.csv", [ROWS[0].replace("completed", "done")])
+    bad = write(tmp_path / "bad.csv", [ROWS[0].replace("completed", "done").replace("R1", "R9")])
     result = load_events(db_path, [good, bad])
     assert result.outcome == "rejected" and [str(p) for p in result.problems] == [
         "bad.csv:2:outcome: done is not one of completed, failed, timed_out"
@@ -335,7 +347,7 @@ BAD = {
     "series": (HEADER, [ROWS[0].replace("CSP N", "CSP X")], "2:measure: PM2 / CSP X is not a series"),
     "empty id": (HEADER, [ROWS[0].replace("R1,", ",", 1)], "2:request_id: empty"),
     "duplicate": (HEADER, [ROWS[0], ROWS[1], ROWS[0]], "4:request_id: 'R1' (PM2 / CSP N) again: first at row 2"),
-    "cells": (HEADER, [ROWS[0] + ",extra"], ":-: 9 cells where the header has 8"),
+    "cells": (HEADER, [ROWS[0] + ",extra"], "2:-: 9 cells where the header has 8"),
     "future": (HEADER, [ROWS[0].replace("2020-04-01", "2099-04-01")], "2:received_at: in the future"),
 }
 

@@ -19,8 +19,10 @@ import contextlib
 import csv
 import hashlib
 import os
+import re
 import shutil
 import stat
+import sys
 import uuid
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -30,7 +32,7 @@ import duckdb
 
 from opsg_metrics import words
 from opsg_metrics.ingest import event_checks as checks
-from opsg_metrics.ingest.event_checks import IDENTIFIER, MAX_PROBLEMS
+from opsg_metrics.ingest.event_checks import IDENTIFIER, MAX_PROBLEMS, ident
 from opsg_metrics.ingest.formats import CLASSIFICATIONS, Problem, display_name
 from opsg_metrics.ingest.load import already_loaded, check_names, user_name
 from opsg_metrics.store import events as kept
@@ -92,59 +94,94 @@ def _scratch(root: Path) -> duckdb.DuckDBPyConnection:
     return con
 
 
-def _csv_to_parquet(path: Path, target: Path, label: str) -> tuple[list[str], list[Problem]]:
-    """A CSV file streamed to Parquet, every column as text, with its row numbers (the header row 1)."""
+MAX_HEADER_BYTES = 65_536  # a first line longer than this is no header
+
+
+def _header_line(path: Path, label: str) -> tuple[list[str], list[Problem]]:
+    """A CSV file's header, read from its first line alone (at most MAX_HEADER_BYTES; one byte-order mark
+    taken off): its names, or why it has none."""
+    with path.open("rb") as handle:
+        first = handle.readline(MAX_HEADER_BYTES + 1)
+    if len(first) > MAX_HEADER_BYTES:
+        return [], [Problem(label, 1, "-", f"the first line is longer than {MAX_HEADER_BYTES:,} bytes: no header")]
+    try:
+        line = first.decode("utf-8").removeprefix("\ufeff").rstrip("\r\n")
+    except UnicodeDecodeError:
+        return [], [Problem(label, 1, "-", "the header is not UTF-8 text (save the file as UTF-8 CSV)")]
+    return next(iter(csv.reader([line])), []), []
+
+
+def physical_rows(first: int, count: int, skipped: list[int]) -> list[int]:
+    """The file rows of `count` records read one after another from the `first`-th record read (0-based),
+    when the rows `skipped` (file rows, ascending) were not read: each record's row as a spreadsheet
+    counts it (the header row 1)."""
+    import numpy as np
+
+    logical = np.arange(first, first + count, dtype=np.int64)
+    # the record index at which each skipped row falls: its row, less the header's and the skips before it
+    at = np.array(skipped, dtype=np.int64) - 2 - np.arange(len(skipped), dtype=np.int64)
+    return (logical + 2 + np.searchsorted(at, logical, side="right")).tolist()
+
+
+def _csv_to_parquet(path: Path, header: list[str], target: Path, label: str) -> list[Problem]:
+    """A CSV file streamed to Parquet, every column as text, each record with its file row (the header row
+    1); a row of another number of cells is a problem (and not read); an empty line is read as a row of
+    empty cells (and so refused by the cell rules, at its own row)."""
     import pyarrow as pa
     import pyarrow.csv as pacsv
     import pyarrow.parquet as pq
 
-    with path.open("rb") as handle:
-        first = handle.readline().decode("utf-8", errors="replace").lstrip("\ufeff").rstrip("\r\n")
-    header = next(iter(csv.reader([first])), [])
     problems: list[Problem] = []
-    if not header:  # an empty file: its header's problems say what is missing
-        return header, problems
+    skipped: list[int] = []
 
     def bad_row(row: object) -> str:
-        if len(problems) < MAX_PROBLEMS:
-            problems.append(
-                Problem(
-                    label,
-                    row.number or 0,
-                    "-",
-                    f"{row.actual_columns} cells where the header has {row.expected_columns}",
-                )
-            )
+        # called by pyarrow while it parses: nothing may raise here (it would be printed, not caught)
+        try:
+            number = int(getattr(row, "number", 0) or 0)
+            skipped.append(number)
+            if len(problems) < MAX_PROBLEMS:
+                cells = getattr(row, "actual_columns", 0)
+                problems.append(Problem(label, number, "-", f"{cells} cells where the header has {len(header)}"))
+        except Exception:  # noqa: BLE001 - a row pyarrow cannot even describe is still skipped, and said
+            problems.append(Problem(label, 0, "-", "a row that cannot be read"))
         return "skip"
 
-    reader = pacsv.open_csv(
-        path,
-        read_options=pacsv.ReadOptions(block_size=16 << 20, use_threads=True),
-        parse_options=pacsv.ParseOptions(invalid_row_handler=bad_row, newlines_in_values=False),
-        convert_options=pacsv.ConvertOptions(
-            column_types={name: pa.string() for name in header},
-            strings_can_be_null=False,
-            quoted_strings_can_be_null=False,
-        ),
-    )
-    row = 1
+    # A row pyarrow cannot even decode fails inside its own call of bad_row, where nothing can catch it:
+    # Python would print it as a traceback. It is a problem of the file, said as one. (open_csv already
+    # parses the first block.)
+    unraisable = sys.unraisablehook
+    sys.unraisablehook = lambda _raised: problems.append(Problem(label, 0, "-", "a row that is not UTF-8 text"))
+    read = 0
     writer = None
     try:
+        reader = pacsv.open_csv(
+            path,
+            read_options=pacsv.ReadOptions(block_size=16 << 20, use_threads=False),
+            parse_options=pacsv.ParseOptions(
+                invalid_row_handler=bad_row, newlines_in_values=False, ignore_empty_lines=False
+            ),
+            convert_options=pacsv.ConvertOptions(
+                column_types={name: pa.string() for name in header},
+                strings_can_be_null=False,
+                quoted_strings_can_be_null=False,
+            ),
+        )
         for batch in reader:
-            numbers = pa.array(range(row + 1, row + 1 + batch.num_rows), type=pa.int64())
+            numbers = pa.array(physical_rows(read, batch.num_rows, sorted(skipped)), type=pa.int64())
             table = pa.Table.from_batches([batch]).append_column("source_row", numbers)
             if writer is None:
                 writer = pq.ParquetWriter(target, table.schema, compression="zstd")
             writer.write_table(table)
-            row += batch.num_rows
+            read += batch.num_rows
     finally:
+        sys.unraisablehook = unraisable
         if writer is not None:
             writer.close()
     if writer is None:
         pq.write_table(
             pa.table({**{n: pa.array([], pa.string()) for n in header}, "source_row": pa.array([], pa.int64())}), target
         )
-    return header, problems
+    return problems
 
 
 def _write(
@@ -160,7 +197,8 @@ def _write(
         return f"unhex({hashed(expr)})"
 
     extras = ", ".join(
-        (hashed(f'CAST("{c}" AS VARCHAR)') if IDENTIFIER.search(c) else f'CAST("{c}" AS VARCHAR)') + f' AS "{c}"'
+        (hashed(f"CAST({ident(c)} AS VARCHAR)") if IDENTIFIER.search(c) else f"CAST({ident(c)} AS VARCHAR)")
+        + f" AS {ident(c)}"
         for c in extra
     )
     london = f"timezone('Europe/London', {typed['received_at']})"
@@ -191,69 +229,90 @@ def _written(con: duckdb.DuckDBPyConnection, target: Path) -> list[tuple[str, st
     return [(str(Path(f).relative_to(target)), m, me, p, n) for f, m, me, p, n in rows]
 
 
+@dataclass
+class Staged:
+    """One file of a delivery, checked and written: what the delivery's last checks and commit need."""
+
+    label: str
+    relation: str  # the file's records as DuckDB reads them (text cells, each with its source_row)
+    typed: dict[str, str]
+    stage: Path
+    written: list[tuple[str, str, str, str, int]]  # path under stage/out, month, measure, provider, rows
+
+
+GLOB = re.compile(r"[*?\[\]{}]")  # characters DuckDB reads as a pattern in a file name
+
+
+def _parquet_header(path: Path) -> list[str]:
+    import pyarrow.parquet as pq
+
+    return list(pq.read_schema(path).names)
+
+
 def check_and_stage(
     path: Path,
     label: str,
     series: list[tuple[str, str]],
     root: Path,
     progress: Callable[[str], None],
-) -> tuple[list[Problem], Path | None, list]:
-    """A file read, checked and, when it passes, written as partition files in a staging folder."""
+) -> tuple[list[Problem], int, Staged | None]:
+    """A file read, checked and, when its cells pass, written as partition files in a staging folder:
+    its problems (the first MAX_PROBLEMS), how many in all, and what was staged."""
     stage = root / kept.STAGING / uuid.uuid4().hex
     stage.mkdir(parents=True)
     scratch = _scratch(root)
     passed = False
+    suffix = path.suffix.lower()
+    # DuckDB reads a file name as a pattern: the file is read through a link of a plain name
+    source = stage / f"input{suffix}"
+    os.symlink(os.path.abspath(path), source)
     try:
-        if path.suffix.lower() == ".csv":
+        if suffix == ".csv":
+            header, problems = _header_line(source, label)
+            problems = problems or checks.header_problems(label, header)
+            if problems:
+                return problems, len(problems), None
             progress("reading the CSV file")
             staged = stage / "raw.parquet"
             try:
-                header, problems = _csv_to_parquet(path, staged, label)
+                problems = _csv_to_parquet(source, header, staged, label)
             except Exception as exc:  # noqa: BLE001 - pyarrow's errors of a damaged file, said in one line
-                return (
-                    [Problem(label, 0, "-", f"cannot be read as UTF-8 CSV: {str(exc).splitlines()[0][:300]}")],
-                    None,
-                    [],
-                )
+                said = (str(exc).splitlines() or [exc.__class__.__name__])[0][:300]
+                return [Problem(label, 0, "-", f"cannot be read as UTF-8 CSV: {said}")], 1, None
             relation = f"read_parquet({kept.sql_string(str(staged))})"
         else:
-            problems = []
-            relation = f"(SELECT * EXCLUDE (file_row_number), file_row_number + 1 AS source_row FROM read_parquet({kept.sql_string(str(path))}, file_row_number = true))"
             try:
-                header = [
-                    d[0]
-                    for d in scratch.execute(
-                        f"DESCRIBE SELECT * FROM read_parquet({kept.sql_string(str(path))})"
-                    ).fetchall()
-                ]
-            except duckdb.Error as exc:
-                return (
-                    [Problem(label, 0, "-", f"cannot be read as Parquet: {str(exc).splitlines()[0][:300]}")],
-                    None,
-                    [],
-                )
-        problems = checks.header_problems(label, header) + problems
-        if problems:
-            return problems, None, []
+                header = _parquet_header(source)
+            except Exception as exc:  # noqa: BLE001 - pyarrow's errors of a damaged file, said in one line
+                said = (str(exc).splitlines() or [exc.__class__.__name__])[0][:300]
+                return [Problem(label, 0, "-", f"cannot be read as Parquet: {said}")], 1, None
+            problems = checks.header_problems(label, header)
+            if problems:
+                return problems, len(problems), None
+            relation = (
+                "(SELECT * EXCLUDE (file_row_number), file_row_number + 1 AS source_row FROM "
+                f"read_parquet({kept.sql_string(str(source))}, file_row_number = true))"
+            )
+        count = scratch.execute(f"SELECT count(*) FROM {relation}").fetchall()[0][0]
+        if count == 0 and not problems:
+            return [Problem(label, 2 if suffix == ".csv" else 1, "-", "no request records in the file")], 1, None
         types = dict(
             scratch.execute(f"SELECT column_name, column_type FROM (DESCRIBE SELECT * FROM {relation})").fetchall()
         )
         rules, typed = checks.cell_rules(types, series, list(kept.exclusions()))
         progress("checking every row")
-        problems = checks.cell_problems(scratch, relation, rules, label)
-        if not problems:
-            problems = checks.duplicate_problems(scratch, relation, typed, label)
+        cells, total = checks.cell_problems(scratch, relation, rules, label)
+        problems, total = problems + cells, total + len(problems)
+        passed = True  # the stage is kept for the delivery's check of requests given twice
         if problems:
-            return problems, None, []
+            return problems, total, Staged(label, relation, typed, stage, [])
         progress("writing month partitions (request ids pseudonymised)")
         extra = [h for h in header if h.startswith("x_")]
         _write(scratch, relation, typed, extra, kept.key(root), stage / "out")
-        written = _written(scratch, stage / "out")
-        passed = True
-        return [], stage, written
+        return [], 0, Staged(label, relation, typed, stage, _written(scratch, stage / "out"))
     except duckdb.Error as exc:
         message = str(exc).splitlines()[0][:300]
-        return [Problem(label, 0, "-", f"could not be read: {message}")], None, []
+        return [Problem(label, 0, "-", f"could not be read: {message}")], 1, None
     finally:
         scratch.close()
         if not passed:
@@ -320,6 +379,28 @@ def _commit(
         raise
 
 
+SAMPLE_MARK = b"ILLUSTRATIVE"  # how sample_events.py marks its Parquet files (key-value metadata `note`)
+
+
+def _marked_sample(files: list[Path]) -> bool:
+    """Whether every file is one of the synthetic records (its Parquet metadata says so): the load is
+    then sample data, and every output of it says illustrative."""
+    if any(GLOB.search(str(f)) for f in files):  # DuckDB would read the name as a pattern
+        return False
+    try:
+        con = duckdb.connect()
+        marks = [
+            con.execute("SELECT value FROM parquet_kv_metadata(?) WHERE key = 'note'", [str(f)]).fetchall()
+            for f in files
+        ]
+        con.close()
+    except duckdb.Error:
+        return False
+    return all(f.suffix.lower() == ".parquet" for f in files) and all(
+        m and m[0][0].startswith(SAMPLE_MARK) for m in marks
+    )
+
+
 def _delivery_label(paths: list[Path]) -> str:
     first = display_name(paths[0].name)
     return first if len(paths) == 1 else f"{first} and {words.plural(len(paths) - 1, 'more file')}"
@@ -355,7 +436,7 @@ def load_events(
             result.problems += [Problem(display_name(file.name), 0, "-", why)] if why else check_names(file.name, None)
         if source is not None:  # the label's problems (the first file's name is checked above)
             result.problems += [p for p in check_names(files[0].name, source) if "source label" in p.message]
-    if len({f.resolve() for f in files}) < len(files):
+    if len({os.path.realpath(f) for f in files}) < len(files):
         result.problems.append(Problem(label, 0, "-", "a file is given twice"))
     if result.problems:
         result.message = "rejected; nothing was stored"
@@ -376,18 +457,30 @@ def load_events(
         result.message = f"already loaded: identical to '{previous[0]}' loaded {previous[2]} as source '{previous[1]}'; nothing changed"
         return result
     root.mkdir(parents=True, exist_ok=True)
-    stages: list[Path] = []
-    written: list[tuple[Path, str, str, str, str, int]] = []
+    staged: list[Staged] = []
+    total = 0
     try:
         for file in files:
-            problems, stage, staged = check_and_stage(file, display_name(file.name), series, root, say)
+            problems, count, done = check_and_stage(file, display_name(file.name), series, root, say)
             result.problems += problems
-            if stage is not None:
-                stages.append(stage)
-                written += [(stage / "out", *w) for w in staged]
+            total += count
+            if done is not None:
+                staged.append(done)
+        if staged:  # every file whose cells could be read, whatever else is wrong with it
+            say("looking for a request given twice")
+            scratch = _scratch(root)
+            try:
+                twice, count = checks.duplicate_problems(
+                    scratch, [(d.label, d.relation) for d in staged], [d.typed for d in staged]
+                )
+            finally:
+                scratch.close()
+            result.problems += twice
+            total += count
         if result.problems:
-            result.message = f"rejected ({words.plural(len(result.problems), 'problem')}); nothing was stored"
+            result.message = f"rejected ({words.plural(total, 'problem')}); nothing was stored"
             return result
+        written = [(d.stage / "out", *w) for d in staged for w in d.written]
         if dry_run:
             result.outcome = "checked"
             result.rows = sum(w[5] for w in written)
@@ -404,11 +497,11 @@ def load_events(
                     f"already loaded: identical to '{previous[0]}' as source '{previous[1]}'; nothing changed"
                 )
                 return result
-            _commit(con, result, written, label, source, sha, is_sample)
+            _commit(con, result, written, label, source, sha, is_sample or _marked_sample(files))
             people.record(
                 con, user_name() or "command line", "load", label, classification=classification, detail=result.message
             )
         return result
     finally:
-        for stage in stages:
-            shutil.rmtree(stage, ignore_errors=True)
+        for done in staged:
+            shutil.rmtree(done.stage, ignore_errors=True)

@@ -69,7 +69,13 @@ def folder(con: duckdb.DuckDBPyConnection) -> Path:
     db = working_database(con)
     if str(db) in (":memory:", "the database"):
         raise OpsgError("request records need a database file (an in-memory database has no events folder)")
-    return db.with_name(db.name + ".events")
+    root = db.with_name(db.name + ".events")
+    if any(c in str(root) for c in "*?[]{}"):
+        raise OpsgError(
+            f"{root}: request records cannot be kept in a folder whose path holds * ? [ ] {{ or }} "
+            "(DuckDB reads them as a pattern); give the database a plain path"
+        )
+    return root
 
 
 def key(root: Path) -> bytes:

@@ -198,7 +198,7 @@ def run(work: Path, sample_db: Path, *, rows: int = 100_000_000, repeats: int = 
             "db": db,
             "load_seconds": time.perf_counter() - start,
             "load_peak_mb": peak,
-            "files": len(files),
+            "file_count": len(files),
         }
         listed = measured(FILES, str(db), f"{month}-01")
         months[count]["files"] = work / f"files-{count}.json"

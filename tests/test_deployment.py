@@ -144,7 +144,7 @@ def test_a_missing_snapshot_folder_is_published_again_and_a_foreign_file_is_refu
     older = tmp_path / "old.duckdb"
     shutil.copy(folder, older)
     with db.connect(older) as raw:
-        raw.execute("DELETE FROM schema_migrations WHERE version = 12")
+        raw.execute(f"DELETE FROM schema_migrations WHERE version = {db.SCHEMA_VERSION}")
     proc = cli("--db", older, "status", "--month", "2020-04", check=1)
     assert "older than this OPSG Metrics" in proc.stderr and "init" in proc.stderr
 

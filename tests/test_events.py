@@ -16,7 +16,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from opsg_metrics import sample_events
-from opsg_metrics.ingest.events import MAX_PROBLEMS, load_events
+from opsg_metrics.ingest.event_checks import MAX_PROBLEMS
+from opsg_metrics.ingest.events import load_events
 from opsg_metrics.queries import events
 from opsg_metrics.rules import events as rule
 from opsg_metrics.store import clearance, snapshots

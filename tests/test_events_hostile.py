@@ -16,7 +16,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from opsg_metrics.ingest.event_checks import MAX_PROBLEMS
-from opsg_metrics.ingest.events import load_events, physical_rows
+from opsg_metrics.ingest.event_read import physical_rows
+from opsg_metrics.ingest.events import load_events
 from opsg_metrics.store import snapshots
 
 from .conftest import cli_here

@@ -13,13 +13,14 @@
 -- Spark to BIGINT) and values computed in DOUBLE, so both engines give the same numbers.
 
 -- query: by_reason
--- One scan of the records: per period, series and exclusion reason ('' for none), the requests and
--- those completed within their target.
-SELECT CAST({period} AS VARCHAR) AS period, measure, provider, coalesce(exclusion, '') AS reason,
+-- One scan of the records: per period, series and exclusion reason (NULL for none), the requests and
+-- those completed within their target. (Grouped by the column itself: grouping by an expression of it,
+-- coalesce(exclusion, ''), made the scan twice as slow.)
+SELECT CAST({period} AS VARCHAR) AS period, measure, provider, exclusion AS reason,
        count(*) AS requests,
        count(CASE WHEN outcome = 'completed' AND response_us <= target_seconds * 1000000 THEN 1 END) AS within
 FROM {events}
-GROUP BY CAST({period} AS VARCHAR), measure, provider, coalesce(exclusion, '')
+GROUP BY CAST({period} AS VARCHAR), measure, provider, exclusion
 
 -- query: waterfall
 -- Received, excluded, in scope, within, the value, and the value with every exclusion a failure.
@@ -27,9 +28,9 @@ WITH by_reason AS ({by_reason}),
 counted AS (
     SELECT period, measure, provider,
            CAST(sum(requests) AS BIGINT) AS received,
-           CAST(sum(CASE WHEN reason <> '' THEN requests ELSE 0 END) AS BIGINT) AS excluded,
-           CAST(sum(CASE WHEN reason = '' THEN requests ELSE 0 END) AS BIGINT) AS in_scope,
-           CAST(sum(CASE WHEN reason = '' THEN within ELSE 0 END) AS BIGINT) AS within
+           CAST(sum(CASE WHEN reason IS NOT NULL THEN requests ELSE 0 END) AS BIGINT) AS excluded,
+           CAST(sum(CASE WHEN reason IS NULL THEN requests ELSE 0 END) AS BIGINT) AS in_scope,
+           CAST(sum(CASE WHEN reason IS NULL THEN within ELSE 0 END) AS BIGINT) AS within
     FROM by_reason
     GROUP BY period, measure, provider
 )
@@ -45,14 +46,14 @@ WITH by_reason AS ({by_reason}),
 scoped AS (
     SELECT period, measure, provider,
            CAST(sum(requests) AS BIGINT) AS in_scope, CAST(sum(within) AS BIGINT) AS within
-    FROM by_reason WHERE reason = ''
+    FROM by_reason WHERE reason IS NULL
     GROUP BY period, measure, provider
 )
 SELECT r.period, r.measure, r.provider, r.reason, CAST(r.requests AS BIGINT) AS excluded,
        CAST(coalesce(s.within, 0) AS DOUBLE) * 100 / nullif(coalesce(s.in_scope, 0) + r.requests, 0) AS value_if_failures
 FROM by_reason AS r LEFT JOIN scoped AS s
   ON r.period = s.period AND r.measure = s.measure AND r.provider = s.provider
-WHERE r.reason <> ''
+WHERE r.reason IS NOT NULL
 ORDER BY r.period, r.measure, r.provider, r.reason
 
 -- query: distribution

@@ -6,8 +6,9 @@ cell by the rules below, in one pass of DuckDB over it; any problem and the whol
 `file:row:column: message` lines (the first MAX_PROBLEMS, and how many more), nothing stored. A file that
 passes is written, pseudonymised, as month-partitioned Parquet in a staging folder (outside the write
 lock: the app and other writers go on meanwhile), then moved into the events folder and entered in the
-manifest in one short transaction under the write lock (store/events.py). The same file loaded again
-changes nothing; a file holding a month and series already loaded is a revision, kept beside the old.
+manifest in one short transaction under the write lock (store/events.py). The same delivery loaded again
+changes nothing; a later delivery holding a month and series already loaded is its revision, kept beside
+the old. A request given twice is looked for across every file of a delivery.
 
 Rows are numbered as problems name them: in a CSV file the header is row 1 and the first record row 2; in
 a Parquet file the first row is row 1.

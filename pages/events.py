@@ -56,7 +56,7 @@ screen.chart((*key, "waterfall"), f"{stem}-waterfall", lambda: charts.waterfall_
 
 st.subheader("What each exclusion hides")
 st.caption("Each reason's requests counted as failures instead of left out: the figure it would give.")
-ui.number_table(screen.sensitivity(view), height=180)
+ui.number_table(screen.sensitivity(view.sensitivity), height=180)
 
 if view.distribution is not None:
     st.subheader("Response times")

@@ -92,13 +92,13 @@ def chart(key: tuple, stem: str, build: Callable[[], alt.TopLevelMixin], origin:
     ui.chart_with_provenance(stem, stem, shown, origin, month)
 
 
-def sensitivity(view: EventsView) -> pd.DataFrame:
+def sensitivity(rows: list[dict]) -> pd.DataFrame:
     """Each exclusion reason: how many it excluded, and the figure were they failures instead."""
     return pd.DataFrame(
         {
-            "Exclusion reason": [charts.reason_words(r["reason"]) for r in view.sensitivity],
-            "Requests excluded": [r["excluded"] for r in view.sensitivity],
-            "Value were they failures (%)": [round(r["value_if_failures"], 3) for r in view.sensitivity],
+            "Exclusion reason": [charts.reason_words(r["reason"]) for r in rows],
+            "Requests excluded": [r["excluded"] for r in rows],
+            "Value were they failures (%)": [round(r["value_if_failures"], 3) for r in rows],
         }
     )
 
@@ -129,12 +129,4 @@ def day(view: EventsView) -> None:
         f"({w['value_exclusions_as_failures']:.2f}% with exclusions as failures)."
     )
     if chosen["sensitivity"]:
-        ui.table(
-            pd.DataFrame(
-                {
-                    "Exclusion reason": [charts.reason_words(r["reason"]) for r in chosen["sensitivity"]],
-                    "Requests excluded": [r["excluded"] for r in chosen["sensitivity"]],
-                    "Value were they failures (%)": [round(r["value_if_failures"], 3) for r in chosen["sensitivity"]],
-                }
-            )
-        )
+        ui.table(sensitivity(chosen["sensitivity"]))

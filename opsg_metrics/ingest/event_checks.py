@@ -213,23 +213,36 @@ def duplicate_problems(
     con: duckdb.DuckDBPyConnection, relations: list[tuple[str, str]], typed: list[dict], limit: int = MAX_PROBLEMS
 ) -> tuple[list[Problem], int]:
     """Every request (its id, measure and provider) given again, in one file or another of the delivery:
-    each repeat at its row, with where it was first (`relations`: each file's label and relation)."""
+    each repeat at its row, with where it was first (`relations`: each file's label and relation).
+
+    In two passes, so that memory stays small at any size: the hashes of the keys given more than once
+    (a hash table of 8-byte numbers), then, only when there are any, the rows of those hashes."""
+    hashes = " UNION ALL ".join(
+        f"SELECT hash({t['request_id']}, {t['measure']}, {t['provider']}) AS h FROM {relation}"
+        for (_, relation), t in zip(relations, typed, strict=True)
+    )
+    con.execute(f"CREATE OR REPLACE TEMP TABLE twice AS SELECT h FROM ({hashes}) GROUP BY h HAVING count(*) > 1")
+    if not con.execute("SELECT count(*) FROM twice").fetchall()[0][0]:
+        return [], 0
     keyed = " UNION ALL ".join(
-        f"SELECT {kept.sql_string(label)} AS file, {i} AS f, source_row, {t['request_id']} AS id, "
+        f"SELECT * FROM (SELECT {kept.sql_string(label)} AS file, {i} AS f, source_row, {t['request_id']} AS id, "
         f"{t['measure']} AS m, {t['provider']} AS p, hash({t['request_id']}, {t['measure']}, {t['provider']}) AS h "
-        f"FROM {relation}"
+        f"FROM {relation}) WHERE h IN (SELECT h FROM twice)"
         for i, ((label, relation), t) in enumerate(zip(relations, typed, strict=True))
     )
-    query = f"""WITH keyed AS ({keyed}),
-        twice AS (SELECT h FROM keyed GROUP BY h HAVING count(*) > 1),
-        candidates AS (SELECT * FROM keyed WHERE h IN (SELECT h FROM twice)),
-        ranked AS (SELECT *, row_number() OVER (PARTITION BY id, m, p ORDER BY f, source_row) AS n,
-                          first_value(file) OVER (PARTITION BY id, m, p ORDER BY f, source_row) AS first_file,
-                          first_value(source_row) OVER (PARTITION BY id, m, p ORDER BY f, source_row) AS first_row
-                   FROM candidates)
-        SELECT file, source_row, left(id, 40), m, p, first_file, first_row FROM ranked WHERE n > 1"""
-    found = con.execute(f"{query} ORDER BY f, source_row LIMIT {limit + 1}").fetchall()
-    total = len(found) if len(found) <= limit else con.execute(f"SELECT count(*) FROM ({query})").fetchall()[0][0]
+    con.execute(
+        f"""CREATE OR REPLACE TEMP TABLE repeats AS
+        SELECT file, f, source_row, left(id, 40) AS id, m, p,
+               first_value(file) OVER (PARTITION BY id, m, p ORDER BY f, source_row) AS first_file,
+               first_value(source_row) OVER (PARTITION BY id, m, p ORDER BY f, source_row) AS first_row,
+               row_number() OVER (PARTITION BY id, m, p ORDER BY f, source_row) AS n
+        FROM ({keyed})"""
+    )
+    total = con.execute("SELECT count(*) FROM repeats WHERE n > 1").fetchall()[0][0]
+    found = con.execute(
+        f"SELECT file, source_row, id, m, p, first_file, first_row FROM repeats WHERE n > 1 "
+        f"ORDER BY f, source_row LIMIT {limit}"
+    ).fetchall()
     problems = [
         Problem(
             file,
@@ -237,7 +250,7 @@ def duplicate_problems(
             "request_id",
             f"{rid!r} ({m} / {p}) again: first at row {first_row}" + ("" if first == file else f" of {first}"),
         )
-        for file, row, rid, m, p, first, first_row in found[:limit]
+        for file, row, rid, m, p, first, first_row in found
     ]
     if total > limit:
         problems.append(Problem(relations[0][0], 0, "-", f"{total - limit:,} more requests given again, not listed"))

@@ -86,10 +86,16 @@ def _regular(path: Path) -> str | None:
     return None
 
 
+MEMORY_ENV = "OPSG_EVENTS_MEMORY"  # what a load's DuckDB may hold in memory before it spills to disk
+DEFAULT_MEMORY = "4GB"
+
+
 def _scratch(root: Path) -> duckdb.DuckDBPyConnection:
-    """An in-memory DuckDB for one load, spilling to the staging folder."""
+    """An in-memory DuckDB for one load, holding at most $OPSG_EVENTS_MEMORY (4 GB) and spilling the rest
+    to the staging folder: a delivery of any size loads in bounded memory."""
     con = duckdb.connect(config=dict(CONNECTION_CONFIG))
     con.execute("SET enable_progress_bar = false")
+    con.execute(f"SET memory_limit = {kept.sql_string(os.environ.get(MEMORY_ENV, DEFAULT_MEMORY))}")
     con.execute(f"SET temp_directory = {kept.sql_string(str(root / kept.STAGING / 'spill'))}")
     return con
 

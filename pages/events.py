@@ -56,12 +56,12 @@ screen.chart((*key, "waterfall"), f"{stem}-waterfall", lambda: charts.waterfall_
 
 st.subheader("What each exclusion hides")
 st.caption("Each reason's requests counted as failures instead of left out: the figure it would give.")
-ui.number_table(screen.sensitivity(view.sensitivity), height=180)
+ui.number_table(screen.sensitivity(view.sensitivity), height=40 + 35 * max(1, len(view.sensitivity)))
 
 if view.distribution is not None:
     st.subheader("Response times")
     screen.chart((*key, "times"), f"{stem}-response-times", lambda: charts.distribution_chart(view), origin, view.month)
-    ui.number_table(screen.percentiles(view), height=220)
+    ui.number_table(screen.percentiles(view), height=40 + 35 * 5)
 
 if view.spc_result is not None:
     st.subheader("The exclusion rate, month by month")

@@ -241,6 +241,16 @@ def team_db_path(sample_db_path, tmp_path_factory) -> Path:
 
 
 # ---------------------------------------------------------------- request records
+
+
+@pytest.fixture
+def own_sample_db(sample_db_path, tmp_path) -> Path:
+    """A copy of the sample database of the test's own (a file: loads write beside it)."""
+    path = tmp_path / "opsg.duckdb"
+    shutil.copy(sample_db_path, path)
+    return path
+
+
 EVENTS_SCALE = 1_000_000  # the synthetic request records of the tests: a million rows, every month and series
 
 

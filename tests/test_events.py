@@ -4,7 +4,6 @@
 from __future__ import annotations
 
 import json
-import shutil
 from datetime import date
 from pathlib import Path
 
@@ -35,11 +34,9 @@ def write(path: Path, rows: list[str], header: str = HEADER) -> Path:
 
 
 @pytest.fixture
-def db_path(sample_db_path, tmp_path) -> Path:
-    """A copy of the sample database of one's own, no request records loaded."""
-    path = tmp_path / "opsg.duckdb"
-    shutil.copy(sample_db_path, path)
-    return path
+def db_path(own_sample_db) -> Path:
+    """A copy of the sample database of the test's own, no request records loaded."""
+    return own_sample_db
 
 
 def reader(path: Path, level: str | None = None) -> duckdb.DuckDBPyConnection:

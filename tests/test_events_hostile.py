@@ -26,16 +26,14 @@ HEADER = "request_id,measure,provider,received_at,completed_at,target_seconds,ou
 ROW = "R1,PM2,CSP N,2020-04-01T09:00:00+01:00,2020-04-01T09:30:00+01:00,3600,completed,"
 
 
-@pytest.fixture(scope="module")
-def base(sample_db_path, tmp_path_factory) -> Path:
+@pytest.fixture
+def base(sample_db_path) -> Path:
     return sample_db_path
 
 
 @pytest.fixture
-def db(base, tmp_path) -> Path:
-    path = tmp_path / "opsg.duckdb"
-    shutil.copy(base, path)
-    return path
+def db(own_sample_db) -> Path:
+    return own_sample_db
 
 
 def stored(db: Path) -> list[Path]:

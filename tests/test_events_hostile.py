@@ -15,7 +15,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from opsg_metrics.ingest.event_checks import MAX_PROBLEMS
+from opsg_metrics.ingest.event_checks import IDENTIFIER, MAX_PROBLEMS
 from opsg_metrics.ingest.event_read import physical_rows
 from opsg_metrics.ingest.events import load_events
 from opsg_metrics.store import snapshots
@@ -213,6 +213,15 @@ def test_a_symlink_loop_is_refused(db, tmp_path):
     assert "loop.csv:0:-: cannot read the file" in out.stderr and "internal error" not in out.stderr
 
 
+def test_an_empty_device_identifier_stays_empty(db, tmp_path):
+    assert load_events(
+        db, csv(tmp_path, "eui.csv", [ROW + ",", ROW.replace("R1", "R2") + ",E-1"], HEADER + ",x_EUI")
+    ).ok
+    [path] = stored(db)
+    values = [r["x_EUI"] for r in pq.read_table(path).to_pylist()]
+    assert values[0] == "" and len(values[1]) == 32 and values[1] != "E-1"
+
+
 def test_nanosecond_utc_timestamps_load(db, tmp_path):
     table = pa.table(
         {
@@ -252,7 +261,10 @@ def test_any_extra_column_and_cell_is_loaded_as_given_or_refused_in_words(base, 
     if result.outcome == "loaded":
         [path] = stored(db)
         [row] = pq.read_table(path).to_pylist()
-        assert row["x_" + name] == value  # kept exactly as given
+        if IDENTIFIER.search("x_" + name) and value:  # a device identifier: its pseudonym, never itself
+            assert row["x_" + name] != value and len(row["x_" + name]) == 32
+        else:
+            assert row["x_" + name] == value  # kept exactly as given (an empty cell stays empty)
     else:
         assert result.problems and all(str(p).startswith("gen.csv:") for p in result.problems)
         assert stored(db) == []

@@ -107,7 +107,8 @@ def _write(
     salt = kept.sql_string(secret.decode("ascii", errors="replace"))
 
     def hashed(expr: str) -> str:
-        return f"CASE WHEN {expr} IS NULL THEN NULL ELSE left(sha256({salt} || ':' || {expr}), 32) END"
+        # an empty cell stays empty: a pseudonym of nothing would look like an identifier
+        return f"CASE WHEN {expr} IS NULL OR {expr} = '' THEN {expr} ELSE left(sha256({salt} || ':' || {expr}), 32) END"
 
     def key_bytes(expr: str) -> str:  # the request's pseudonym as its 16 bytes (half the size of the hex)
         return f"unhex({hashed(expr)})"
